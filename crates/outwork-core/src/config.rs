@@ -1,0 +1,233 @@
+//! The deployment context (`outwork.toml`). Every key is optional; the
+//! defaults are a safe stand-alone scanner.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Config {
+    pub deployment: Deployment,
+    pub auth: AuthConfig,
+    pub allow: AllowConfig,
+    pub lists: ListsConfig,
+    pub thresholds: Thresholds,
+    /// Symbol weight overrides: `SYMBOL_NAME = weight`.
+    pub weights: BTreeMap<String, f64>,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Deployment {
+    /// The organisation's own domains and the brands it protects. Lookalikes
+    /// of these score highest; mail claiming them is checked harder.
+    pub protected_domains: Vec<String>,
+    /// Names of people whose name in a display name from outside the
+    /// protected domains is an impersonation.
+    pub vip_names: Vec<String>,
+    /// Extra brand names (display-name keywords) mapped to their domains.
+    pub brands: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// authserv-ids whose Authentication-Results headers are believed.
+    pub trusted_authserv_ids: Vec<String>,
+    /// Also believe the topmost N Authentication-Results headers whatever
+    /// their authserv-id (for edges, e.g. Microsoft's, that omit or vary it).
+    pub trust_topmost: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct AllowConfig {
+    /// Registrable domains whose links are never flagged by link or
+    /// lookalike signals.
+    pub domains: Vec<String>,
+    /// Sender domains or addresses exempt from sender signals, only when a
+    /// trusted DMARC pass authenticates them (an allow-list by From alone is
+    /// spoofable).
+    pub senders: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct ListsConfig {
+    pub shorteners: Vec<String>,
+    pub free_hosting: Vec<String>,
+    pub form_services: Vec<String>,
+    pub tunnels: Vec<String>,
+    pub ipfs_gateways: Vec<String>,
+    pub freemail: Vec<String>,
+    pub abused_tlds: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    pub tag: f64,
+    pub quarantine: f64,
+    pub reject: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { tag: 5.0, quarantine: 10.0, reject: 15.0 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    pub max_message_bytes: usize,
+    pub max_parts: usize,
+    pub max_depth: usize,
+    pub max_urls: usize,
+    pub max_html_bytes: usize,
+    pub max_html_memory: usize,
+    pub max_text_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 25 << 20,
+            max_parts: 500,
+            max_depth: 20,
+            max_urls: 1000,
+            max_html_bytes: 2 << 20,
+            max_html_memory: 16 << 20,
+            max_text_bytes: 1 << 20,
+        }
+    }
+}
+
+/// A problem found by `config check`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigIssue {
+    pub line: Option<usize>,
+    pub path: String,
+    pub message: String,
+}
+
+impl Config {
+    /// Parse, ignoring unknown keys (they are reported by [`Config::check`]).
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let (cfg, _) = Self::parse_collecting(text)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn parse_collecting(text: &str) -> Result<(Config, Vec<String>), ConfigError> {
+        let de = toml::Deserializer::new(text);
+        let mut unknown = Vec::new();
+        let cfg: Config = serde_ignored::deserialize(de, |path| unknown.push(path.to_string()))?;
+        Ok((cfg, unknown))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let t = &self.thresholds;
+        if !(t.tag <= t.quarantine && t.quarantine <= t.reject) {
+            return Err(ConfigError::Invalid {
+                path: "thresholds".into(),
+                message: format!("need tag <= quarantine <= reject, got {} / {} / {}", t.tag, t.quarantine, t.reject),
+            });
+        }
+        for name in self.weights.keys() {
+            if crate::symbol::lookup(name).is_none() {
+                return Err(ConfigError::Invalid { path: format!("weights.{name}"), message: "no such symbol".into() });
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything wrong with a config file: parse errors, unknown keys (with
+    /// line numbers), unknown symbols, inconsistent thresholds.
+    pub fn check(text: &str) -> Vec<ConfigIssue> {
+        let (cfg, unknown) = match Self::parse_collecting(text) {
+            Ok(x) => x,
+            Err(ConfigError::Toml(e)) => {
+                let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+                return vec![ConfigIssue { line, path: String::new(), message: e.message().to_string() }];
+            }
+            Err(e) => return vec![ConfigIssue { line: None, path: String::new(), message: e.to_string() }],
+        };
+        let mut issues: Vec<ConfigIssue> = unknown
+            .into_iter()
+            .map(|path| ConfigIssue { line: find_key_line(text, &path), message: "unknown key".into(), path })
+            .collect();
+        for name in cfg.weights.keys() {
+            if crate::symbol::lookup(name).is_none() {
+                let path = format!("weights.{name}");
+                issues.push(ConfigIssue { line: find_key_line(text, &path), path, message: "no such symbol".into() });
+            }
+        }
+        if let Err(ConfigError::Invalid { path, message }) = cfg.validate() {
+            if !path.starts_with("weights.") {
+                issues.push(ConfigIssue { line: find_key_line(text, &path), path, message });
+            }
+        }
+        issues
+    }
+}
+
+/// Line (1-based) where a dotted key path is defined: as `[a.b]` table
+/// header or as `key =` inside its table.
+fn find_key_line(text: &str, path: &str) -> Option<usize> {
+    let (table, key) = match path.rsplit_once('.') {
+        Some((t, k)) => (t, k),
+        None => ("", path),
+    };
+    let mut current = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if let Some(h) = l.strip_prefix('[').and_then(|r| r.split(']').next()) {
+            current = h.trim().trim_start_matches('[').to_string();
+            if current == path {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        if let Some((k, _)) = l.split_once('=') {
+            let k = k.trim().trim_matches('"');
+            let full = if current.is_empty() { k.to_string() } else { format!("{current}.{k}") };
+            if (current == table && k == key) || full == path {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_reports_unknown_keys_with_lines() {
+        let text = "[deployment]\nprotected_domains = [\"example.com\"]\nvip_name = [\"x\"]\n\n[thresholds]\ntag = 4.0\nrejct = 1\n\n[weights]\nNO_SUCH = 1.0\n";
+        let issues = Config::check(text);
+        assert!(issues.iter().any(|i| i.path == "deployment.vip_name" && i.line == Some(3)), "{issues:?}");
+        assert!(issues.iter().any(|i| i.path == "thresholds.rejct" && i.line == Some(7)), "{issues:?}");
+        assert!(issues.iter().any(|i| i.path == "weights.NO_SUCH" && i.line == Some(10)), "{issues:?}");
+    }
+
+    #[test]
+    fn bad_thresholds_and_syntax() {
+        assert!(Config::from_toml("[thresholds]\ntag = 20\n").is_err());
+        let issues = Config::check("[deployment\n");
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].line, Some(1));
+        assert!(Config::from_toml("").is_ok());
+    }
+}

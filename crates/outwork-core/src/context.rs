@@ -1,0 +1,169 @@
+//! The compiled deployment context: config plus bundled lists, ready for
+//! fast lookups by the signals.
+
+use crate::config::{Config, Limits, Thresholds};
+use crate::domain::{registrable_label, skeleton};
+use crate::lists;
+use std::collections::{HashMap, HashSet};
+
+/// A brand as the signals use it (bundled or from config).
+pub struct BrandEntry {
+    pub name: String,
+    pub keywords: Vec<String>,
+    /// `name_skeleton` of each keyword, for matching disguised names.
+    pub keyword_skeletons: Vec<String>,
+    pub domains: Vec<String>,
+}
+
+/// A registrable label to compare lookalikes against.
+pub struct Target {
+    pub label: String,
+    pub skeleton: String,
+    /// Index into `brands`, or None for a protected domain.
+    pub brand: Option<usize>,
+    pub domain: String,
+}
+
+pub struct Context {
+    pub config: Config,
+    pub protected: Vec<String>,
+    pub brands: Vec<BrandEntry>,
+    pub targets: Vec<Target>,
+    /// Every registrable domain a brand or the deployment owns.
+    pub owned_domains: HashSet<String>,
+    pub shorteners: HashSet<String>,
+    pub free_hosting: Vec<String>,
+    pub form_services: Vec<String>,
+    pub tunnels: Vec<String>,
+    pub ipfs: Vec<String>,
+    pub freemail: HashSet<String>,
+    pub abused_tlds: HashSet<String>,
+    pub allow_domains: HashSet<String>,
+    pub allow_senders: HashSet<String>,
+    pub vip_names: Vec<String>,
+    weights: HashMap<&'static str, f64>,
+}
+
+/// Skeleton of a display name, taken before lower-casing so that a capital
+/// I standing in for an l ("PayPaI") reads as the brand.
+pub fn name_skeleton(s: &str) -> String {
+    unicode_security::skeleton(s).collect::<String>().to_lowercase()
+}
+
+fn lower_all<'a>(a: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    a.into_iter().map(|s| s.trim().trim_end_matches('.').to_ascii_lowercase()).filter(|s| !s.is_empty()).collect()
+}
+
+impl Context {
+    pub fn new(config: Config) -> Context {
+        let protected = lower_all(config.deployment.protected_domains.iter().map(String::as_str));
+        let mut brands: Vec<BrandEntry> = lists::BRANDS
+            .iter()
+            .map(|b| BrandEntry {
+                name: b.name.to_string(),
+                keywords: b.keywords.iter().map(|k| k.to_string()).collect(),
+                keyword_skeletons: b.keywords.iter().map(|k| name_skeleton(k)).collect(),
+                domains: b.domains.iter().map(|d| d.to_string()).collect(),
+            })
+            .collect();
+        for (name, domains) in &config.deployment.brands {
+            brands.push(BrandEntry {
+                name: name.clone(),
+                keywords: vec![name.to_lowercase()],
+                keyword_skeletons: vec![name_skeleton(name)],
+                domains: lower_all(domains.iter().map(String::as_str)),
+            });
+        }
+        let mut owned_domains: HashSet<String> = protected.iter().cloned().collect();
+        let mut targets = Vec::new();
+        for p in &protected {
+            let label = registrable_label(p).to_string();
+            targets.push(Target { skeleton: skeleton(&label), label, brand: None, domain: p.clone() });
+        }
+        for (i, b) in brands.iter().enumerate() {
+            for d in &b.domains {
+                owned_domains.insert(d.clone());
+                let Some(reg) = crate::domain::registrable_domain(d) else { continue };
+                let label = registrable_label(reg).to_string();
+                // Short labels (ups, dhl, fb) collide with too many real names.
+                if label.len() < 5 || targets.iter().any(|t: &Target| t.label == label) {
+                    continue;
+                }
+                targets.push(Target { skeleton: skeleton(&label), label, brand: Some(i), domain: reg.to_string() });
+            }
+        }
+        let l = &config.lists;
+        let set = |bundled: &[&str], extra: &[String]| -> HashSet<String> {
+            lower_all(bundled.iter().copied().chain(extra.iter().map(String::as_str))).into_iter().collect()
+        };
+        let vec = |bundled: &[&str], extra: &[String]| -> Vec<String> {
+            lower_all(bundled.iter().copied().chain(extra.iter().map(String::as_str)))
+        };
+        let mut weights = HashMap::new();
+        for s in crate::symbol::SYMBOLS {
+            weights.insert(s.name, config.weights.get(s.name).copied().unwrap_or(s.weight));
+        }
+        Context {
+            shorteners: set(lists::SHORTENERS, &l.shorteners),
+            free_hosting: vec(lists::FREE_HOSTING, &l.free_hosting),
+            form_services: vec(lists::FORM_SERVICES, &l.form_services),
+            tunnels: vec(lists::TUNNELS, &l.tunnels),
+            ipfs: vec(lists::IPFS_GATEWAYS, &l.ipfs_gateways),
+            freemail: set(lists::FREEMAIL, &l.freemail),
+            abused_tlds: set(lists::ABUSED_TLDS, &l.abused_tlds),
+            allow_domains: lower_all(config.allow.domains.iter().map(String::as_str)).into_iter().collect(),
+            allow_senders: lower_all(config.allow.senders.iter().map(String::as_str)).into_iter().collect(),
+            vip_names: config
+                .deployment
+                .vip_names
+                .iter()
+                .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase())
+                .filter(|n| !n.is_empty())
+                .collect(),
+            protected,
+            brands,
+            targets,
+            owned_domains,
+            weights,
+            config,
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.config.limits
+    }
+
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.config.thresholds
+    }
+
+    pub fn weight(&self, name: &str) -> f64 {
+        self.weights.get(name).copied().unwrap_or(0.0)
+    }
+
+    pub fn is_protected(&self, registrable: &str) -> bool {
+        self.protected.iter().any(|p| crate::domain::is_same_or_subdomain(registrable, p))
+    }
+
+    /// Does `host` fall under one of `entries` ("host" or "host/path")?
+    pub fn host_listed<'a>(entries: &'a [String], host: &str, path: &str) -> Option<&'a str> {
+        entries.iter().find_map(|e| {
+            let ok = match e.split_once('/') {
+                Some((h, p)) => crate::domain::is_same_or_subdomain(host, h) && path.trim_start_matches('/').starts_with(p),
+                None => crate::domain::is_same_or_subdomain(host, e),
+            };
+            ok.then_some(e.as_str())
+        })
+    }
+
+    /// Brand owning this registrable domain, if any.
+    pub fn brand_of_domain(&self, registrable: &str) -> Option<usize> {
+        self.brands.iter().position(|b| b.domains.iter().any(|d| crate::domain::is_same_or_subdomain(registrable, d) || crate::domain::is_same_or_subdomain(d, registrable)))
+    }
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context::new(Config::default())
+    }
+}

@@ -1,0 +1,461 @@
+//! parse: raw bytes → Facts. Never fails: hostile input yields `PARSE_*` and
+//! `*_LIMIT` anomalies beside whatever could be read.
+
+use crate::config::Limits;
+use crate::domain::Host;
+use crate::html::{self, HtmlFacts};
+use crate::url::{self, ParsedUrl, UrlSource};
+use mail_parser::{Address, MessageParser, MimeHeaders, PartType};
+
+/// A mailbox from a header.
+#[derive(Debug, Clone, Default)]
+pub struct Mailbox {
+    pub name: Option<String>,
+    pub address: String,
+    pub domain: Option<Host>,
+}
+
+impl Mailbox {
+    fn new(name: Option<&str>, address: &str) -> Mailbox {
+        let address = address.trim().trim_matches(['<', '>']).to_ascii_lowercase();
+        let domain = address.rsplit_once('@').and_then(|(_, d)| Host::parse(d));
+        let name = name.map(|n| n.trim().trim_matches('"').trim().to_string()).filter(|n| !n.is_empty());
+        Mailbox { name, address, domain }
+    }
+
+    pub fn registrable(&self) -> Option<&str> {
+        self.domain.as_ref().and_then(|d| d.registrable())
+    }
+
+    pub fn domain_ascii(&self) -> &str {
+        self.domain.as_ref().map(|d| d.ascii.as_str()).unwrap_or("")
+    }
+}
+
+/// A URL and where it was found.
+#[derive(Debug, Clone)]
+pub struct UrlFact {
+    pub url: ParsedUrl,
+    pub source: UrlSource,
+    pub anchor_text: Option<String>,
+    pub anchor_has_img: bool,
+    pub defanged: bool,
+    pub invisible_chars: bool,
+    /// For unwrapped targets: index of the wrapping URL and whether the
+    /// wrapper is a listed redirector / a security wrapper.
+    pub via: Option<usize>,
+    pub via_known_redirector: bool,
+    pub via_security_wrapper: bool,
+}
+
+impl UrlFact {
+    /// Is this something the reader can click or that loads by itself?
+    pub fn is_clickable(&self) -> bool {
+        !matches!(self.source, UrlSource::HtmlSrc) || self.url.scheme == "data"
+    }
+
+    pub fn where_found(&self) -> String {
+        match (&self.anchor_text, self.source) {
+            (Some(t), UrlSource::HtmlHref) if !t.is_empty() => {
+                let t: String = t.chars().take(60).collect();
+                format!("HTML link \"{t}\"")
+            }
+            _ => self.source.describe().to_string(),
+        }
+    }
+}
+
+/// One Authentication-Results header.
+#[derive(Debug, Clone)]
+pub struct AuthHeader {
+    /// None when the header starts with a result (Microsoft's edge does).
+    pub authserv_id: Option<String>,
+    pub value: String,
+    /// 0 = topmost.
+    pub position: usize,
+}
+
+/// What sniffing the first bytes says a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniffed {
+    Exe,
+    Elf,
+    Zip,
+    Pdf,
+    Ole,
+    Rar,
+    SevenZ,
+    Gzip,
+    Png,
+    Jpeg,
+    Gif,
+    Html,
+    Svg,
+    Iso,
+    Rtf,
+    Lnk,
+    Unknown,
+}
+
+impl Sniffed {
+    pub fn of(data: &[u8]) -> Sniffed {
+        let starts = |m: &[u8]| data.starts_with(m);
+        if starts(b"MZ") && data.len() > 64 {
+            return Sniffed::Exe;
+        }
+        if starts(b"\x7fELF") {
+            return Sniffed::Elf;
+        }
+        if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") {
+            return Sniffed::Zip;
+        }
+        if starts(b"%PDF") {
+            return Sniffed::Pdf;
+        }
+        if starts(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
+            return Sniffed::Ole;
+        }
+        if starts(b"Rar!\x1a\x07") {
+            return Sniffed::Rar;
+        }
+        if starts(b"7z\xBC\xAF\x27\x1C") {
+            return Sniffed::SevenZ;
+        }
+        if starts(b"\x1f\x8b") {
+            return Sniffed::Gzip;
+        }
+        if starts(b"\x89PNG") {
+            return Sniffed::Png;
+        }
+        if starts(b"\xFF\xD8\xFF") {
+            return Sniffed::Jpeg;
+        }
+        if starts(b"GIF8") {
+            return Sniffed::Gif;
+        }
+        if starts(b"{\\rtf") {
+            return Sniffed::Rtf;
+        }
+        if starts(b"L\x00\x00\x00\x01\x14\x02\x00") {
+            return Sniffed::Lnk;
+        }
+        if data.len() > 0x8006 && &data[0x8001..0x8006] == b"CD001" {
+            return Sniffed::Iso;
+        }
+        let head = &data[..data.len().min(1024)];
+        let lower: Vec<u8> = head.iter().map(|b| b.to_ascii_lowercase()).collect();
+        let has = |n: &[u8]| memchr::memmem::find(&lower, n).is_some();
+        if has(b"<svg") {
+            return Sniffed::Svg;
+        }
+        if has(b"<html") || has(b"<!doctype html") || has(b"<script") || has(b"<body") || has(b"<form") {
+            return Sniffed::Html;
+        }
+        Sniffed::Unknown
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Sniffed::Exe => "Windows executable",
+            Sniffed::Elf => "ELF executable",
+            Sniffed::Zip => "zip",
+            Sniffed::Pdf => "PDF",
+            Sniffed::Ole => "OLE (legacy Office/MSI)",
+            Sniffed::Rar => "RAR",
+            Sniffed::SevenZ => "7z",
+            Sniffed::Gzip => "gzip",
+            Sniffed::Png => "PNG",
+            Sniffed::Jpeg => "JPEG",
+            Sniffed::Gif => "GIF",
+            Sniffed::Html => "HTML",
+            Sniffed::Svg => "SVG",
+            Sniffed::Iso => "ISO disk image",
+            Sniffed::Rtf => "RTF",
+            Sniffed::Lnk => "Windows shortcut",
+            Sniffed::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub name: Option<String>,
+    pub declared_type: String,
+    pub sniffed: Sniffed,
+    pub size: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct Facts {
+    pub from: Option<Mailbox>,
+    pub from_count: usize,
+    pub reply_to: Vec<Mailbox>,
+    pub return_path: Option<Mailbox>,
+    pub subject: String,
+    pub list_id: Option<String>,
+    pub auth: Vec<AuthHeader>,
+    pub urls: Vec<UrlFact>,
+    pub html: HtmlFacts,
+    pub has_html: bool,
+    pub text_chars: usize,
+    pub attachments: Vec<Attachment>,
+    /// Limit and parse symbols with their evidence.
+    pub anomalies: Vec<(&'static str, String)>,
+    pub size: usize,
+}
+
+struct Walker<'a> {
+    limits: &'a Limits,
+    facts: Facts,
+    parts_seen: usize,
+    part_limit_hit: bool,
+    depth_limit_hit: bool,
+}
+
+/// Parse a message into Facts.
+pub fn parse(raw: &[u8], limits: &Limits) -> Facts {
+    let mut facts = Facts { size: raw.len(), ..Default::default() };
+    let raw = if raw.len() > limits.max_message_bytes {
+        facts.anomalies.push(("MESSAGE_SIZE_LIMIT", format!("{} bytes > max_message_bytes {}", raw.len(), limits.max_message_bytes)));
+        &raw[..limits.max_message_bytes]
+    } else {
+        raw
+    };
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        facts.anomalies.push(("PARSE_ERROR", "no RFC 5322 header block found".into()));
+        return facts;
+    };
+
+    if let Some(from) = msg.from() {
+        let all: Vec<_> = from.iter().collect();
+        facts.from_count = all.len();
+        if let Some(a) = all.first() {
+            facts.from = Some(Mailbox::new(a.name(), a.address().unwrap_or("")));
+        }
+    }
+    if let Some(rt) = msg.reply_to() {
+        facts.reply_to = rt.iter().take(8).filter_map(|a| a.address().map(|ad| Mailbox::new(a.name(), ad))).collect();
+    }
+    facts.subject = msg.subject().unwrap_or("").chars().take(500).collect();
+
+    let mut position = 0;
+    for (name, value) in msg.headers_raw() {
+        if name.eq_ignore_ascii_case("Authentication-Results") {
+            let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+            let first = value.split(';').next().unwrap_or("").trim();
+            let authserv_id = if first.is_empty() || first.contains('=') {
+                None
+            } else {
+                first.split_whitespace().next().map(|s| s.to_ascii_lowercase())
+            };
+            if facts.auth.len() < 16 {
+                facts.auth.push(AuthHeader { authserv_id, value, position });
+            }
+            position += 1;
+        } else if name.eq_ignore_ascii_case("Return-Path") && facts.return_path.is_none() {
+            let v = value.trim().trim_matches(['<', '>']).trim();
+            if v.contains('@') {
+                facts.return_path = Some(Mailbox::new(None, v));
+            }
+        } else if name.eq_ignore_ascii_case("List-Id") && facts.list_id.is_none() {
+            facts.list_id = Some(value.trim().chars().take(200).collect());
+        }
+    }
+
+    let mut w = Walker { limits, facts, parts_seen: 0, part_limit_hit: false, depth_limit_hit: false };
+    w.walk_message(&msg, 0);
+    if w.part_limit_hit {
+        w.facts.anomalies.push(("MIME_PART_LIMIT", format!("more than max_parts {} parts", limits.max_parts)));
+    }
+    if w.depth_limit_hit {
+        w.facts.anomalies.push(("MIME_DEPTH_LIMIT", format!("nesting deeper than max_depth {}", limits.max_depth)));
+    }
+    let mut facts = w.facts;
+    add_unwrapped(&mut facts, limits.max_urls);
+    facts
+}
+
+impl Walker<'_> {
+    fn walk_message(&mut self, msg: &mail_parser::Message<'_>, msg_depth: usize) {
+        if msg.parts.is_empty() {
+            return;
+        }
+        // Iterative DFS over the part tree: no recursion on attacker depth.
+        let mut stack: Vec<(u32, usize)> = vec![(0, msg_depth)];
+        while let Some((id, depth)) = stack.pop() {
+            if depth > self.limits.max_depth {
+                self.depth_limit_hit = true;
+                continue;
+            }
+            if self.parts_seen >= self.limits.max_parts {
+                self.part_limit_hit = true;
+                return;
+            }
+            let Some(part) = msg.parts.get(id as usize) else { continue };
+            self.parts_seen += 1;
+            let is_attachment = part.attachment_name().is_some()
+                || part.content_disposition().map(|d| d.is_attachment()).unwrap_or(false);
+            match &part.body {
+                PartType::Multipart(children) => {
+                    for c in children.iter().rev() {
+                        stack.push((*c, depth + 1));
+                    }
+                }
+                PartType::Text(text) => {
+                    if is_attachment {
+                        self.attachment(part, text.as_bytes());
+                    } else {
+                        self.text(text);
+                    }
+                }
+                PartType::Html(h) => {
+                    if is_attachment {
+                        self.attachment(part, h.as_bytes());
+                    } else {
+                        self.html(h);
+                    }
+                }
+                PartType::Binary(b) | PartType::InlineBinary(b) => self.attachment(part, b),
+                PartType::Message(inner) => {
+                    if depth + 1 > self.limits.max_depth {
+                        self.depth_limit_hit = true;
+                    } else {
+                        self.walk_message(inner, depth + 1);
+                    }
+                }
+            }
+        }
+    }
+
+    fn push_url(&mut self, f: UrlFact) -> bool {
+        if self.facts.urls.len() >= self.limits.max_urls {
+            if !self.facts.anomalies.iter().any(|(n, _)| *n == "URL_LIMIT") {
+                self.facts.anomalies.push(("URL_LIMIT", format!("more than max_urls {} URLs", self.limits.max_urls)));
+            }
+            return false;
+        }
+        self.facts.urls.push(f);
+        true
+    }
+
+    fn text(&mut self, text: &str) {
+        let text = truncate_str(text, self.limits.max_text_bytes);
+        self.facts.text_chars += text.chars().filter(|c| !c.is_whitespace()).count();
+        let remaining = self.limits.max_urls.saturating_sub(self.facts.urls.len()) + 1;
+        for t in url::extract_text_urls(text, remaining) {
+            if let Some(u) = ParsedUrl::parse(&t.raw) {
+                let f = UrlFact { url: u, source: UrlSource::Text, anchor_text: None, anchor_has_img: false, defanged: t.defanged, invisible_chars: t.invisible_chars, via: None, via_known_redirector: false, via_security_wrapper: false };
+                if !self.push_url(f) {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn html(&mut self, h: &str) {
+        self.facts.has_html = true;
+        let h = truncate_str(h, self.limits.max_html_bytes);
+        let remaining = self.limits.max_urls.saturating_sub(self.facts.urls.len()) + 1;
+        let hf = html::analyse(h, remaining, self.limits.max_text_bytes, self.limits.max_html_memory);
+        if let Some(e) = &hf.error {
+            self.facts.anomalies.push(("PARSE_HTML_LIMIT", e.clone()));
+        }
+        for hu in &hf.urls {
+            let Some(u) = ParsedUrl::parse(&hu.raw) else { continue };
+            let invisible = hu.raw.chars().any(crate::domain::is_invisible_char)
+                || hu.anchor_text.as_deref().is_some_and(|t| t.chars().any(crate::domain::is_invisible_char));
+            let f = UrlFact { url: u, source: hu.source, anchor_text: hu.anchor_text.clone(), anchor_has_img: hu.anchor_has_img, defanged: false, invisible_chars: invisible, via: None, via_known_redirector: false, via_security_wrapper: false };
+            if !self.push_url(f) {
+                break;
+            }
+        }
+        // URLs written as text in the HTML but not linked.
+        let linked: Vec<String> = self.facts.urls.iter().map(|u| u.url.raw.clone()).collect();
+        for t in url::extract_text_urls(&hf.visible_text, 200) {
+            if linked.iter().any(|l| *l == t.raw) {
+                continue;
+            }
+            if let Some(u) = ParsedUrl::parse(&t.raw) {
+                let f = UrlFact { url: u, source: UrlSource::HtmlText, anchor_text: None, anchor_has_img: false, defanged: t.defanged, invisible_chars: t.invisible_chars, via: None, via_known_redirector: false, via_security_wrapper: false };
+                if !self.push_url(f) {
+                    break;
+                }
+            }
+        }
+        let agg = &mut self.facts.html;
+        agg.forms += hf.forms;
+        agg.form_actions.extend(hf.form_actions.into_iter().take(8));
+        agg.password_inputs += hf.password_inputs;
+        if agg.meta_refresh.is_none() {
+            agg.meta_refresh = hf.meta_refresh;
+        }
+        agg.scripts += hf.scripts;
+        agg.images += hf.images;
+        agg.visible_text_chars += hf.visible_text_chars;
+        agg.hidden_text_chars += hf.hidden_text_chars;
+        agg.hidden_samples.extend(hf.hidden_samples);
+        agg.truncated |= hf.truncated;
+    }
+
+    fn attachment(&mut self, part: &mail_parser::MessagePart<'_>, data: &[u8]) {
+        let declared_type = part
+            .content_type()
+            .map(|c| match c.subtype() {
+                Some(s) => format!("{}/{}", c.ctype(), s),
+                None => c.ctype().to_string(),
+            })
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let name = part.attachment_name().map(|n| n.chars().take(255).collect());
+        if self.facts.attachments.len() < 256 {
+            self.facts.attachments.push(Attachment { name, declared_type, sniffed: Sniffed::of(data), size: data.len() });
+        }
+    }
+}
+
+fn truncate_str(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Add the decoded targets of redirectors and wrappers as URLs of their own,
+/// so every check sees where a click really goes.
+fn add_unwrapped(facts: &mut Facts, max_urls: usize) {
+    let n = facts.urls.len();
+    for i in 0..n {
+        if facts.urls.len() >= max_urls + 64 {
+            break;
+        }
+        let mut current = i;
+        // Wrappers nest (safelinks around google/url around the target).
+        for _ in 0..3 {
+            let Some(t) = url::unwrap_redirect(&facts.urls[current].url) else { break };
+            let Some(target) = ParsedUrl::parse(&t.target) else { break };
+            let base = &facts.urls[current];
+            let f = UrlFact {
+                url: target,
+                source: UrlSource::Unwrapped,
+                anchor_text: base.anchor_text.clone(),
+                anchor_has_img: base.anchor_has_img,
+                defanged: false,
+                invisible_chars: false,
+                via: Some(current),
+                via_known_redirector: t.known && !t.security_wrapper,
+                via_security_wrapper: t.security_wrapper,
+            };
+            facts.urls.push(f);
+            current = facts.urls.len() - 1;
+        }
+    }
+}
+
+/// Mailbox helper for signals that look at address lists.
+pub fn addresses(a: &Address<'_>) -> Vec<Mailbox> {
+    a.iter().filter_map(|x| x.address().map(|ad| Mailbox::new(x.name(), ad))).collect()
+}

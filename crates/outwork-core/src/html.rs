@@ -1,0 +1,301 @@
+//! HTML body facts, read with lol_html's streaming parser (bounded memory).
+
+use crate::url::UrlSource;
+use lol_html::html_content::ContentType;
+use lol_html::{doc_text, element, HtmlRewriter, MemorySettings, Settings};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// A link-like reference found in HTML.
+#[derive(Debug, Clone)]
+pub struct HtmlUrl {
+    pub raw: String,
+    pub source: UrlSource,
+    /// Visible text of the `<a>` (for hrefs), whitespace-collapsed.
+    pub anchor_text: Option<String>,
+    /// The anchor contains an image (text may be empty).
+    pub anchor_has_img: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct HtmlFacts {
+    pub urls: Vec<HtmlUrl>,
+    pub forms: usize,
+    pub form_actions: Vec<String>,
+    pub password_inputs: usize,
+    pub meta_refresh: Option<String>,
+    pub scripts: usize,
+    pub images: usize,
+    pub visible_text_chars: usize,
+    pub hidden_text_chars: usize,
+    /// First visible text, bounded, for text-URL extraction.
+    pub visible_text: String,
+    pub hidden_samples: Vec<String>,
+    pub truncated: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    facts: HtmlFacts,
+    current_anchor: Option<usize>,
+    hidden_depth: usize,
+    skip_depth: usize,
+    max_urls: usize,
+    max_text: usize,
+}
+
+fn is_hiding_style(style: &str) -> bool {
+    let s: String = style.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+    s.contains("display:none")
+        || s.contains("visibility:hidden")
+        || s.contains("font-size:0")
+        || s.contains("font-size:1px")
+        || s.contains("opacity:0;")
+        || s.ends_with("opacity:0")
+        || s.contains("max-height:0")
+        || (s.contains("width:0") && s.contains("height:0") && s.contains("overflow:hidden"))
+}
+
+/// Decode the HTML character references that matter in URLs and text.
+pub fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest[1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '#')).map(|e| e + 1).unwrap_or(rest.len());
+        let name = &rest[1..end];
+        let decoded = if let Some(num) = name.strip_prefix('#') {
+            let v = if let Some(h) = num.strip_prefix(['x', 'X']) { u32::from_str_radix(h, 16).ok() } else { num.parse().ok() };
+            v.and_then(char::from_u32)
+        } else {
+            match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some(' '),
+                "zwj" => Some('\u{200d}'),
+                "zwnj" => Some('\u{200c}'),
+                "shy" => Some('\u{ad}'),
+                _ => None,
+            }
+        };
+        match decoded {
+            Some(c) if end > 1 => {
+                out.push(c);
+                rest = &rest[end..];
+                if rest.starts_with(';') {
+                    rest = &rest[1..];
+                }
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Read facts from an HTML body. Never fails: a parser error or a limit is
+/// recorded in the facts and what was read so far is kept.
+pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) -> HtmlFacts {
+    let state = Rc::new(RefCell::new(State { max_urls, max_text, ..Default::default() }));
+
+    let push_url = |st: &Rc<RefCell<State>>, raw: String, source: UrlSource| -> Option<usize> {
+        let mut s = st.borrow_mut();
+        if s.facts.urls.len() >= s.max_urls {
+            s.facts.truncated = true;
+            return None;
+        }
+        s.facts.urls.push(HtmlUrl { raw: decode_entities(raw.trim()), source, anchor_text: None, anchor_has_img: false });
+        Some(s.facts.urls.len() - 1)
+    };
+
+    let (s1, s2, s3, s4, s5, s6, s7, s8) =
+        (state.clone(), state.clone(), state.clone(), state.clone(), state.clone(), state.clone(), state.clone(), state.clone());
+    let settings = Settings {
+        element_content_handlers: vec![
+            element!("a[href], area[href]", move |el| {
+                if let Some(href) = el.get_attribute("href") {
+                    let idx = push_url(&s1, href, UrlSource::HtmlHref);
+                    if let Some(idx) = idx {
+                        s1.borrow_mut().current_anchor = Some(idx);
+                        if el.can_have_content() {
+                            let st = s1.clone();
+                            if let Some(handlers) = el.end_tag_handlers() {
+                                let h: lol_html::EndTagHandler<'static> = Box::new(move |_end| {
+                                    st.borrow_mut().current_anchor = None;
+                                    Ok(())
+                                });
+                                handlers.push(h);
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            }),
+            element!("img[src], iframe[src], embed[src], frame[src], image[href]", move |el| {
+                let tag = el.tag_name();
+                if tag == "img" {
+                    let mut s = s2.borrow_mut();
+                    s.facts.images += 1;
+                    if let Some(a) = s.current_anchor {
+                        s.facts.urls[a].anchor_has_img = true;
+                    }
+                }
+                if let Some(src) = el.get_attribute("src").or_else(|| el.get_attribute("href")) {
+                    // Inline images are not links; data: in iframes is.
+                    if !(tag == "img" && src.trim_start().starts_with("cid:")) {
+                        push_url(&s2, src, UrlSource::HtmlSrc);
+                    }
+                }
+                Ok(())
+            }),
+            element!("form", move |el| {
+                s3.borrow_mut().facts.forms += 1;
+                if let Some(action) = el.get_attribute("action") {
+                    s3.borrow_mut().facts.form_actions.push(decode_entities(&action));
+                    push_url(&s3, action, UrlSource::HtmlFormAction);
+                }
+                Ok(())
+            }),
+            element!("input", move |el| {
+                let t = el.get_attribute("type").unwrap_or_default().to_ascii_lowercase();
+                let name = el.get_attribute("name").unwrap_or_default().to_ascii_lowercase();
+                if t == "password" || name.contains("passw") || name == "pwd" {
+                    s4.borrow_mut().facts.password_inputs += 1;
+                }
+                Ok(())
+            }),
+            element!("meta[http-equiv]", move |el| {
+                let eq = el.get_attribute("http-equiv").unwrap_or_default();
+                if eq.eq_ignore_ascii_case("refresh") {
+                    let content = el.get_attribute("content").unwrap_or_default();
+                    let url = content
+                        .split_once(';')
+                        .map(|(_, u)| u.trim().trim_start_matches(|c: char| c.is_ascii_alphabetic() && c != 'h' || c == '=').to_string())
+                        .unwrap_or_default();
+                    let url = url.trim_start_matches("url=").trim_start_matches("URL=").trim_matches(['\'', '"']).to_string();
+                    if !url.is_empty() {
+                        push_url(&s5, url.clone(), UrlSource::HtmlMetaRefresh);
+                    }
+                    s5.borrow_mut().facts.meta_refresh = Some(if url.is_empty() { content } else { url });
+                }
+                Ok(())
+            }),
+            element!("*", move |el| {
+                let tag = el.tag_name();
+                let skip = matches!(tag.as_str(), "script" | "style" | "head" | "title" | "noscript" | "template");
+                if tag == "script" {
+                    s6.borrow_mut().facts.scripts += 1;
+                }
+                let hidden = el.has_attribute("hidden")
+                    || el.get_attribute("style").map(|s| is_hiding_style(&s)).unwrap_or(false);
+                if (skip || hidden) && el.can_have_content() {
+                    {
+                        let mut s = s6.borrow_mut();
+                        if skip { s.skip_depth += 1 } else { s.hidden_depth += 1 }
+                    }
+                    let st = s6.clone();
+                    if let Some(handlers) = el.end_tag_handlers() {
+                        let h: lol_html::EndTagHandler<'static> = Box::new(move |_end| {
+                            let mut s = st.borrow_mut();
+                            if skip { s.skip_depth = s.skip_depth.saturating_sub(1) } else { s.hidden_depth = s.hidden_depth.saturating_sub(1) }
+                            Ok(())
+                        });
+                        handlers.push(h);
+                    }
+                }
+                Ok(())
+            }),
+        ],
+        document_content_handlers: vec![doc_text!(move |t| {
+            let mut s = s7.borrow_mut();
+            if s.skip_depth > 0 {
+                return Ok(());
+            }
+            let raw = t.as_str();
+            if raw.trim().is_empty() {
+                if !raw.is_empty() && !s.facts.visible_text.ends_with(' ') && s.facts.visible_text.len() < s.max_text {
+                    s.facts.visible_text.push(' ');
+                }
+                return Ok(());
+            }
+            let text = decode_entities(raw);
+            let n = text.chars().filter(|c| !c.is_whitespace()).count();
+            if s.hidden_depth > 0 {
+                s.facts.hidden_text_chars += n;
+                if s.facts.hidden_samples.len() < 3 && n > 0 {
+                    let sample: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(60).collect();
+                    s.facts.hidden_samples.push(sample);
+                }
+                return Ok(());
+            }
+            s.facts.visible_text_chars += n;
+            if s.facts.visible_text.len() < s.max_text {
+                s.facts.visible_text.push_str(&text);
+            }
+            if let Some(a) = s.current_anchor {
+                let at = s.facts.urls[a].anchor_text.get_or_insert_with(String::new);
+                if at.len() < 512 {
+                    at.push_str(&text);
+                }
+            }
+            Ok(())
+        })],
+        memory_settings: MemorySettings { max_allowed_memory_usage: max_memory, ..MemorySettings::new() },
+        ..Settings::new()
+    };
+    let _ = (s8, ContentType::Text);
+    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+    let result = rewriter.write(html.as_bytes()).and_then(|_| rewriter.end());
+    let mut facts = std::mem::take(&mut state.borrow_mut().facts);
+    if let Err(e) = result {
+        facts.error = Some(e.to_string());
+    }
+    for u in &mut facts.urls {
+        if let Some(t) = &mut u.anchor_text {
+            *t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+        }
+    }
+    facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_links_forms_and_hidden_text() {
+        let html = r#"<html><head><title>t</title><meta http-equiv="refresh" content="0; url=https://evil.example/"></head>
+<body><p>Hello <a href="https://evil.example/login?a=1&amp;b=2">www.paypal.com</a></p>
+<div style="display: none">hidden words here</div>
+<form action="https://collect.example/post"><input type="password" name="p"></form>
+<a href="https://x.example/"><img src="https://x.example/i.png"></a><script>var a=1;</script></body></html>"#;
+        let f = analyse(html, 100, 10_000, 1 << 20);
+        assert!(f.error.is_none(), "{:?}", f.error);
+        let a = f.urls.iter().find(|u| u.raw.starts_with("https://evil.example/login")).unwrap();
+        assert_eq!(a.raw, "https://evil.example/login?a=1&b=2");
+        assert_eq!(a.anchor_text.as_deref(), Some("www.paypal.com"));
+        assert_eq!(f.forms, 1);
+        assert_eq!(f.password_inputs, 1);
+        assert_eq!(f.meta_refresh.as_deref(), Some("https://evil.example/"));
+        assert!(f.hidden_text_chars >= 14);
+        assert!(!f.visible_text.contains("var a"));
+        assert!(f.urls.iter().any(|u| u.anchor_has_img));
+        assert_eq!(f.scripts, 1);
+    }
+
+    #[test]
+    fn entities() {
+        assert_eq!(decode_entities("a&amp;b&#x41;&#66;&bogus;"), "a&bAB&bogus;");
+    }
+}

@@ -1,0 +1,27 @@
+//! outwork-core: Facts, URL handling, symbols, pure signals and scoring.
+//! No I/O here: everything is a function of the message bytes and the
+//! deployment context.
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod context;
+pub mod domain;
+pub mod facts;
+pub mod html;
+pub mod lists;
+pub mod policy;
+pub mod signals;
+pub mod symbol;
+pub mod url;
+
+pub use config::Config;
+pub use context::Context;
+pub use facts::Facts;
+pub use policy::{Action, Verdict};
+
+/// parse → signals → policy, for callers that have no enrichment to add.
+pub fn scan_bytes(raw: &[u8], ctx: &Context) -> Verdict {
+    let facts = facts::parse(raw, ctx.limits());
+    policy::decide(signals::run(&facts, ctx), ctx)
+}

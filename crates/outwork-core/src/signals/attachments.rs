@@ -1,0 +1,87 @@
+//! First-pass attachment signals: names and real types. Deep inspection of
+//! archives and documents belongs to outwork-inspect.
+
+use crate::context::Context;
+use crate::facts::{Facts, Sniffed};
+use crate::lists::{DANGEROUS_EXTENSIONS, DECOY_EXTENSIONS, HTML_EXTENSIONS};
+use crate::symbol::Hits;
+
+fn expected_for_ext(ext: &str) -> Option<&'static [Sniffed]> {
+    use Sniffed::*;
+    Some(match ext {
+        "pdf" => &[Pdf],
+        "docx" | "xlsx" | "pptx" | "docm" | "xlsm" | "pptm" | "zip" | "jar" | "odt" | "ods" | "odp" | "epub" | "apk" => &[Zip],
+        "doc" | "xls" | "ppt" | "msi" | "msg" => &[Ole, Rtf],
+        "rtf" => &[Rtf],
+        "png" => &[Png],
+        "jpg" | "jpeg" => &[Jpeg],
+        "gif" => &[Gif],
+        "rar" => &[Rar],
+        "7z" => &[SevenZ],
+        "gz" | "tgz" => &[Gzip],
+        "html" | "htm" | "shtml" | "xhtml" => &[Html, Svg],
+        "svg" => &[Svg, Html],
+        "exe" | "dll" | "scr" | "com" | "cpl" => &[Exe],
+        "iso" | "img" => &[Iso],
+        "lnk" => &[Lnk],
+        "txt" | "csv" | "ics" | "vcf" | "eml" | "json" | "xml" => &[Unknown],
+        _ => return None,
+    })
+}
+
+fn expected_for_type(t: &str) -> Option<&'static [Sniffed]> {
+    use Sniffed::*;
+    Some(match t {
+        "application/pdf" => &[Pdf],
+        "image/png" => &[Png],
+        "image/jpeg" | "image/jpg" | "image/pjpeg" => &[Jpeg],
+        "image/gif" => &[Gif],
+        "application/zip" | "application/x-zip-compressed" => &[Zip],
+        "application/msword" | "application/vnd.ms-excel" => &[Ole, Rtf],
+        "text/plain" | "text/calendar" | "text/csv" => &[Unknown],
+        _ => return None,
+    })
+}
+
+pub fn signals(facts: &Facts, _ctx: &Context, hits: &mut Hits) {
+    for a in &facts.attachments {
+        let display = a.name.clone().unwrap_or_else(|| format!("(unnamed {})", a.declared_type));
+        let name = a.name.as_deref().unwrap_or("").to_lowercase();
+        if name.chars().any(|c| matches!(c, '\u{202e}' | '\u{202d}' | '\u{2066}'..='\u{2069}')) {
+            hits.add("ATTACH_RTLO_NAME", format!("{display:?} uses bidi controls to disguise its extension"));
+        }
+        let clean: String = name.chars().filter(|c| !crate::domain::is_invisible_char(*c)).collect();
+        let parts: Vec<&str> = clean.rsplitn(3, '.').map(str::trim).collect();
+        let ext = if parts.len() >= 2 { parts[0] } else { "" };
+        if !ext.is_empty() && DANGEROUS_EXTENSIONS.contains(&ext) {
+            hits.add("ATTACH_DANGEROUS_EXT", format!("{display} (.{ext})"));
+        }
+        if parts.len() == 3 {
+            let decoy = parts[1];
+            if DECOY_EXTENSIONS.contains(&decoy) && (DANGEROUS_EXTENSIONS.contains(&ext) || HTML_EXTENSIONS.contains(&ext)) && decoy != ext {
+                hits.add("ATTACH_DOUBLE_EXT", format!("{display} looks like .{decoy} but is .{ext}"));
+            }
+        }
+        let is_html = HTML_EXTENSIONS.contains(&ext)
+            || matches!(a.sniffed, Sniffed::Html | Sniffed::Svg)
+            || a.declared_type == "text/html"
+            || a.declared_type == "image/svg+xml";
+        if is_html {
+            hits.add("ATTACH_HTML", format!("{display} is {}", if a.sniffed == Sniffed::Svg || ext == "svg" { "SVG" } else { "HTML" }));
+        }
+        if a.sniffed == Sniffed::Unknown {
+            continue;
+        }
+        if let Some(exp) = expected_for_ext(ext) {
+            if !exp.contains(&a.sniffed) {
+                hits.add("ATTACH_TYPE_MISMATCH", format!("{display} is named .{ext} but its content is {}", a.sniffed.name()));
+                continue;
+            }
+        }
+        if let Some(exp) = expected_for_type(&a.declared_type) {
+            if !exp.contains(&a.sniffed) {
+                hits.add("ATTACH_TYPE_MISMATCH", format!("{display} is declared {} but its content is {}", a.declared_type, a.sniffed.name()));
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! SPF/DKIM/DMARC results read from trusted Authentication-Results headers.
+//! Full DNS verification lives in the engine (a later stage); this reads
+//! what a trusted edge already concluded.
+
+use crate::context::Context;
+use crate::facts::Facts;
+use crate::symbol::Hits;
+
+#[derive(Debug, Default, Clone)]
+pub struct AuthView {
+    /// Which header was believed, for evidence.
+    pub source: Option<String>,
+    pub spf: Option<String>,
+    pub dkim: Option<String>,
+    pub dmarc: Option<String>,
+    /// DMARC policy the receiver reported (reject / quarantine / none).
+    pub dmarc_policy: Option<String>,
+    pub header_from: Option<String>,
+}
+
+impl AuthView {
+    pub fn dmarc_pass(&self) -> bool {
+        self.dmarc.as_deref() == Some("pass")
+    }
+}
+
+/// The result word after `method=` in a header value.
+fn result_of(value: &str, method: &str) -> Option<String> {
+    let lower = value.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(method) {
+        let at = from + i;
+        from = at + method.len();
+        let before_ok = at == 0 || !lower.as_bytes()[at - 1].is_ascii_alphanumeric() && lower.as_bytes()[at - 1] != b'.';
+        if before_ok && lower[from..].starts_with('=') {
+            let r: String = lower[from + 1..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            if !r.is_empty() {
+                return Some(r);
+            }
+        }
+    }
+    None
+}
+
+fn dmarc_policy(value: &str) -> Option<String> {
+    let lower = value.to_ascii_lowercase();
+    let clause = &lower[lower.find("dmarc=")?..];
+    let clause = clause.split(';').next().unwrap_or(clause);
+    if let Some(p) = result_of(clause, "p") {
+        return Some(p);
+    }
+    // Microsoft: action=oreject|reject|quarantine|oquarantine|none
+    result_of(clause, "action").map(|a| a.trim_start_matches('o').to_string()).map(|a| if a == "ne" { "none".into() } else { a })
+}
+
+pub fn read(facts: &Facts, ctx: &Context) -> AuthView {
+    let cfg = &ctx.config.auth;
+    let mut view = AuthView::default();
+    for h in &facts.auth {
+        let by_id = h.authserv_id.as_ref().is_some_and(|id| cfg.trusted_authserv_ids.iter().any(|t| t.eq_ignore_ascii_case(id)));
+        let by_position = h.position < cfg.trust_topmost;
+        if !(by_id || by_position) {
+            continue;
+        }
+        let label = match &h.authserv_id {
+            Some(id) if by_id => format!("Authentication-Results from trusted authserv-id {id}"),
+            _ => format!("Authentication-Results #{} from the top (trust_topmost)", h.position + 1),
+        };
+        let mut used = false;
+        if view.spf.is_none() {
+            view.spf = result_of(&h.value, "spf");
+            used |= view.spf.is_some();
+        }
+        if view.dkim.is_none() {
+            view.dkim = result_of(&h.value, "dkim");
+            used |= view.dkim.is_some();
+        }
+        if view.dmarc.is_none() {
+            view.dmarc = result_of(&h.value, "dmarc");
+            if view.dmarc.is_some() {
+                used = true;
+                view.dmarc_policy = dmarc_policy(&h.value);
+                view.header_from = result_of(&h.value, "header.from").or_else(|| {
+                    let lower = h.value.to_ascii_lowercase();
+                    let i = lower.find("header.from=")?;
+                    Some(lower[i + 12..].chars().take_while(|c| !c.is_whitespace() && *c != ';' && *c != ')').collect())
+                });
+            }
+        }
+        if used && view.source.is_none() {
+            view.source = Some(label);
+        }
+    }
+    view
+}
+
+pub fn signals(a: &AuthView, facts: &Facts, _ctx: &Context, hits: &mut Hits) {
+    let Some(src) = &a.source else { return };
+    hits.add("AUTH_RESULTS_TRUSTED", src.clone());
+    let from = facts.from.as_ref().map(|f| f.domain_ascii().to_string()).unwrap_or_default();
+    match a.spf.as_deref() {
+        Some("fail") => hits.add("SPF_FAIL", format!("spf=fail ({src})")),
+        Some("softfail") => hits.add("SPF_SOFTFAIL", format!("spf=softfail ({src})")),
+        _ => {}
+    }
+    if a.dkim.as_deref() == Some("fail") {
+        hits.add("DKIM_FAIL", format!("dkim=fail ({src})"));
+    }
+    match a.dmarc.as_deref() {
+        Some("fail") => {
+            hits.add("DMARC_FAIL", format!("dmarc=fail for header.from={} ({src})", a.header_from.as_deref().unwrap_or(&from)));
+            match a.dmarc_policy.as_deref() {
+                Some("reject") => hits.add("DMARC_POLICY_REJECT", "the From domain's DMARC policy is p=reject"),
+                Some("quarantine") => hits.add("DMARC_POLICY_QUARANTINE", "the From domain's DMARC policy is p=quarantine"),
+                _ => {}
+            }
+        }
+        Some("pass") => hits.add("DMARC_PASS", format!("dmarc=pass for header.from={} ({src})", a.header_from.as_deref().unwrap_or(&from))),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_results() {
+        let v = "spf=fail (sender IP is 1.2.3.4) smtp.mailfrom=x.example; dkim=none (message not signed) header.d=none;dmarc=fail action=oreject header.from=paypal.com;compauth=fail";
+        assert_eq!(result_of(v, "spf").as_deref(), Some("fail"));
+        assert_eq!(result_of(v, "dkim").as_deref(), Some("none"));
+        assert_eq!(result_of(v, "dmarc").as_deref(), Some("fail"));
+        assert_eq!(dmarc_policy(v).as_deref(), Some("reject"));
+        let v = "mx.example.com; dmarc=fail (p=QUARANTINE sp=NONE dis=NONE) header.from=x.example";
+        assert_eq!(dmarc_policy(v).as_deref(), Some("quarantine"));
+    }
+}

@@ -1,0 +1,113 @@
+//! Lookalike domains: names built to be mistaken for a protected domain or a
+//! well-known brand.
+
+use super::links::near_miss;
+use crate::context::Context;
+use crate::domain::{Host, is_same_or_subdomain, registrable_label, skeleton};
+use crate::facts::Facts;
+use crate::symbol::Hits;
+use crate::url::UrlSource;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    Url,
+    Sender,
+}
+
+pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
+    let mut seen: Vec<String> = Vec::new();
+    let mut check = |host: &Host, role: Role, where_: String, hits: &mut Hits| {
+        if host.ip.is_some() || seen.iter().any(|s| *s == host.ascii) || seen.len() > 64 {
+            return;
+        }
+        seen.push(host.ascii.clone());
+        check_host(host, role, &where_, ctx, hits);
+    };
+    for u in &facts.urls {
+        if !u.url.is_web() || !u.is_clickable() || u.source == UrlSource::HtmlSrc {
+            continue;
+        }
+        if let Some(h) = &u.url.host {
+            check(h, Role::Url, u.where_found(), hits);
+        }
+    }
+    let mut senders: Vec<(&Host, &str)> = Vec::new();
+    if let Some(d) = facts.from.as_ref().and_then(|f| f.domain.as_ref()) {
+        senders.push((d, "From"));
+    }
+    for r in &facts.reply_to {
+        if let Some(d) = &r.domain {
+            senders.push((d, "Reply-To"));
+        }
+    }
+    if let Some(d) = facts.return_path.as_ref().and_then(|f| f.domain.as_ref()) {
+        senders.push((d, "Return-Path"));
+    }
+    for (h, w) in senders {
+        check(h, Role::Sender, w.to_string(), hits);
+    }
+}
+
+fn check_host(host: &Host, role: Role, where_: &str, ctx: &Context, hits: &mut Hits) {
+    let Some(reg) = host.registrable() else { return };
+    if ctx.owned_domains.contains(reg) || ctx.allow_domains.iter().any(|a| is_same_or_subdomain(reg, a)) {
+        return;
+    }
+    if ctx.brand_of_domain(reg).is_some() {
+        return;
+    }
+    let label_ascii = registrable_label(reg);
+    let (unicode_reg, _) = idna::domain_to_unicode(reg);
+    let label = registrable_label(&unicode_reg).to_string();
+    let label = if label.is_empty() { label_ascii.to_string() } else { label };
+    let label_skel = skeleton(&label);
+
+    // Typo and homoglyph lookalikes of a registrable label.
+    for t in &ctx.targets {
+        let homoglyph = label_skel == t.skeleton && label != t.label;
+        if homoglyph || near_miss(&label, &t.label) {
+            let kind = if homoglyph { "homoglyph" } else { "typo" };
+            let ev = format!("{where_} domain {} is a {kind} of {}", host.unicode, t.domain);
+            match (t.brand, role) {
+                (None, _) => hits.add("LOOKALIKE_PROTECTED", ev),
+                (Some(_), Role::Url) => hits.add("LOOKALIKE_BRAND_URL", ev),
+                (Some(_), Role::Sender) => hits.add("LOOKALIKE_BRAND_SENDER", ev),
+            }
+            return;
+        }
+    }
+
+    // The brand's name combined with other words: paypal-secure.com,
+    // appleid-verify.net, microsoftonline-login.xyz.
+    let tokens: Vec<&str> = label_ascii.split(|c: char| c == '-' || c.is_ascii_digit()).filter(|t| !t.is_empty()).collect();
+    for t in &ctx.targets {
+        let combo = (t.label.len() >= 6 && label_ascii.contains(&t.label) && label_ascii != t.label)
+            || (tokens.len() > 1 && tokens.contains(&t.label.as_str()));
+        if combo {
+            let ev = format!("{where_} domain {} contains {}", host.unicode, t.label);
+            match t.brand {
+                None => hits.add("LOOKALIKE_PROTECTED", ev),
+                Some(_) => hits.add("BRAND_IN_DOMAIN", ev),
+            }
+            return;
+        }
+    }
+
+    // Brand in the subdomain: paypal.com.secure-login.example.
+    let sub = host.ascii.strip_suffix(reg).unwrap_or("").trim_end_matches('.');
+    if sub.is_empty() {
+        return;
+    }
+    for t in &ctx.targets {
+        let in_sub = sub.contains(&t.domain)
+            || sub.split(['.', '-']).any(|l| l == t.label);
+        if in_sub {
+            let ev = format!("{where_} host {} puts {} in front of {reg}", host.unicode, t.label);
+            match t.brand {
+                None => hits.add("LOOKALIKE_PROTECTED", ev),
+                Some(_) => hits.add("BRAND_IN_SUBDOMAIN", ev),
+            }
+            return;
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Pure signals: `(&Facts, &Context) -> hits`, one module per family.
+
+pub mod attachments;
+pub mod auth;
+pub mod html;
+pub mod links;
+pub mod lookalike;
+pub mod sender;
+
+use crate::context::Context;
+use crate::facts::Facts;
+use crate::symbol::Hits;
+
+/// Families a run can switch off (used by evaluation to measure each).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Disabled {
+    pub links: bool,
+    pub lookalike: bool,
+    pub sender: bool,
+    pub auth: bool,
+    pub html: bool,
+    pub attachments: bool,
+}
+
+pub fn run(facts: &Facts, ctx: &Context) -> Hits {
+    run_with(facts, ctx, Disabled::default())
+}
+
+pub fn run_with(facts: &Facts, ctx: &Context, off: Disabled) -> Hits {
+    let mut hits = Hits::default();
+    for (name, ev) in &facts.anomalies {
+        hits.add(name, ev.clone());
+    }
+    let auth = auth::read(facts, ctx);
+    if !off.auth {
+        auth::signals(&auth, facts, ctx, &mut hits);
+    }
+    if !off.links {
+        links::signals(facts, ctx, &mut hits);
+    }
+    if !off.lookalike {
+        lookalike::signals(facts, ctx, &mut hits);
+    }
+    if !off.sender {
+        sender::signals(facts, &auth, ctx, &mut hits);
+    }
+    if !off.html {
+        html::signals(facts, ctx, &mut hits);
+    }
+    if !off.attachments {
+        attachments::signals(facts, ctx, &mut hits);
+    }
+    hits
+}

@@ -1,0 +1,160 @@
+//! Symbols: stable names, default weights, and what each means.
+
+use serde::Serialize;
+
+/// Signal family, so a deployment (or an evaluation) can reason per family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Links,
+    Lookalike,
+    Sender,
+    Auth,
+    Html,
+    Attachments,
+    Parse,
+}
+
+pub struct SymbolDef {
+    pub name: &'static str,
+    pub weight: f64,
+    pub family: Family,
+    pub description: &'static str,
+}
+
+macro_rules! defs {
+    ($( $name:ident, $w:expr, $fam:ident, $desc:expr; )*) => {
+        /// Every symbol outwork can emit.
+        pub const SYMBOLS: &[SymbolDef] = &[
+            $( SymbolDef { name: stringify!($name), weight: $w, family: Family::$fam, description: $desc }, )*
+        ];
+    };
+}
+
+defs! {
+    // Links
+    LINK_TEXT_MISMATCH, 4.0, Links, "Link text shows one domain while the link goes to another registrable domain";
+    LINK_TEXT_TYPOSQUAT, 7.0, Links, "Link text shows a domain and the link goes to a near-miss spelling of it";
+    URL_IP_HOST, 2.5, Links, "A link points at a bare IPv4/IPv6 address";
+    URL_IP_OBFUSCATED, 6.0, Links, "A link's IPv4 host is written in decimal, hex, octal or short form to hide it";
+    URL_USERINFO, 4.0, Links, "A link uses user@host so it appears to start with another name";
+    URL_PUNYCODE, 1.0, Links, "A link host uses punycode (internationalised) labels";
+    URL_MIXED_SCRIPT, 5.0, Links, "A link host mixes scripts (e.g. Cyrillic letters in a Latin name)";
+    URL_INVISIBLE_CHARS, 4.0, Links, "Zero-width or bidi control characters inside a link or its text";
+    URL_OBFUSCATED_TEXT, 1.0, Links, "A URL written defanged (hxxp, [.]) so filters miss it";
+    URL_DATA_URI, 3.0, Links, "A link or frame uses a data: URI (page carried in the message)";
+    URL_JAVASCRIPT, 3.0, Links, "A link runs javascript:/vbscript:";
+    URL_SHORTENER, 1.5, Links, "A link goes through a URL shortener that hides its target";
+    URL_REDIRECTOR, 2.5, Links, "A link goes through a known open redirector to another site";
+    URL_FREE_HOSTING, 2.0, Links, "A link goes to a free web host or public storage bucket";
+    URL_FORM_SERVICE, 2.5, Links, "A link goes to a form/survey builder often used to collect credentials";
+    URL_DEV_TUNNEL, 4.0, Links, "A link goes to a developer tunnel (ngrok, trycloudflare, ...)";
+    URL_IPFS, 5.0, Links, "A link goes to an IPFS gateway or an /ipfs/ path";
+    URL_ABUSED_TLD, 1.0, Links, "A clickable link is under a TLD with a high abuse rate";
+    URL_NONSTANDARD_PORT, 1.5, Links, "A web link names an unusual port";
+    URL_HTTP_CREDENTIAL_PATH, 1.5, Links, "A plain-http link to a login/verify style path";
+    // Lookalikes
+    LOOKALIKE_PROTECTED, 9.0, Lookalike, "A domain imitates one of this deployment's protected domains";
+    LOOKALIKE_BRAND_URL, 5.0, Lookalike, "A link domain imitates a well-known brand's domain (typo or homoglyph)";
+    LOOKALIKE_BRAND_SENDER, 6.0, Lookalike, "A sender domain (From/Reply-To/Return-Path) imitates a well-known brand's domain";
+    BRAND_IN_SUBDOMAIN, 4.0, Lookalike, "A brand's name or domain sits in the subdomain of an unrelated domain";
+    BRAND_IN_DOMAIN, 3.0, Lookalike, "A brand's name is combined with other words in an unrelated registrable domain";
+    // Sender
+    FROM_DISPLAY_ADDRESS_MISMATCH, 4.0, Sender, "The From display name holds an address on another domain";
+    FROM_DISPLAY_BRAND, 4.0, Sender, "The From display name names a brand the From domain doesn't belong to";
+    FROM_DISPLAY_VIP, 5.0, Sender, "The From display name is a configured VIP but the address is outside the protected domains";
+    FROM_PROTECTED_EXTERNAL, 3.0, Sender, "The From domain is a protected domain but trusted authentication does not confirm it";
+    REPLYTO_DIFF_DOMAIN, 1.0, Sender, "Reply-To is on another registrable domain than From";
+    REPLYTO_FREEMAIL, 3.0, Sender, "Reply-To is a free mailbox while From is not that mailbox";
+    RETURN_PATH_MISMATCH, 0.5, Sender, "Return-Path is on another registrable domain than From";
+    FROM_FREEMAIL_BRAND, 3.0, Sender, "A brand or organisation name writes from a free mailbox";
+    FROM_MISSING, 2.0, Sender, "No usable From address";
+    // Auth (from trusted Authentication-Results)
+    AUTH_RESULTS_TRUSTED, 0.0, Auth, "Authentication results were read from this trusted header";
+    SPF_FAIL, 2.0, Auth, "SPF fail for the envelope sender";
+    SPF_SOFTFAIL, 0.5, Auth, "SPF softfail for the envelope sender";
+    DKIM_FAIL, 1.0, Auth, "A DKIM signature failed to verify";
+    DMARC_FAIL, 3.5, Auth, "DMARC failed: the From domain is not authenticated";
+    DMARC_POLICY_REJECT, 2.0, Auth, "DMARC failed and the From domain publishes p=reject";
+    DMARC_POLICY_QUARANTINE, 1.0, Auth, "DMARC failed and the From domain publishes p=quarantine";
+    DMARC_PASS, -1.0, Auth, "DMARC passed: the From domain is authenticated";
+    // HTML
+    HTML_FORM, 1.5, Html, "The message body holds an HTML form";
+    HTML_PASSWORD_FIELD, 6.0, Html, "The message body asks for a password";
+    HTML_FORM_REMOTE_ACTION, 3.0, Html, "A form in the body posts to a remote site";
+    HTML_META_REFRESH, 3.0, Html, "The HTML redirects itself with meta refresh";
+    HTML_HIDDEN_TEXT, 1.5, Html, "Substantial text hidden with CSS (display:none, zero font...)";
+    HTML_IMAGE_ONLY_LINK, 1.5, Html, "The HTML is mostly an image plus a link, with almost no text";
+    HTML_SCRIPT, 1.0, Html, "The HTML body carries a script";
+    // Attachments
+    ATTACH_DANGEROUS_EXT, 6.0, Attachments, "An attachment has an executable or disk-image extension";
+    ATTACH_DOUBLE_EXT, 5.0, Attachments, "An attachment name hides its real extension behind a decoy one (x.pdf.exe)";
+    ATTACH_TYPE_MISMATCH, 3.0, Attachments, "An attachment's content is not what its name or declared type says";
+    ATTACH_HTML, 3.0, Attachments, "An HTML or SVG attachment (a local page that escapes URL filters)";
+    ATTACH_RTLO_NAME, 6.0, Attachments, "An attachment name uses bidi controls to reverse its extension";
+    // Parse and limits
+    PARSE_ERROR, 1.0, Parse, "The message could not be parsed as MIME";
+    PARSE_HTML_LIMIT, 0.5, Parse, "The HTML parser hit its memory limit; later content was not read";
+    MESSAGE_SIZE_LIMIT, 0.0, Parse, "The message exceeds max_message_bytes; only the start was scanned";
+    MIME_PART_LIMIT, 1.0, Parse, "More MIME parts than max_parts; the rest were not scanned";
+    MIME_DEPTH_LIMIT, 1.0, Parse, "MIME nesting deeper than max_depth";
+    URL_LIMIT, 0.5, Parse, "More URLs than max_urls; the rest were not checked";
+}
+
+pub fn lookup(name: &str) -> Option<&'static SymbolDef> {
+    SYMBOLS.iter().find(|s| s.name == name)
+}
+
+/// One fired symbol with its evidence. Weight is resolved by policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct Symbol {
+    pub name: &'static str,
+    pub score: f64,
+    pub evidence: Vec<String>,
+}
+
+/// Signals collect hits here; the same symbol firing twice merges evidence.
+#[derive(Debug, Default)]
+pub struct Hits {
+    hits: Vec<(&'static str, Vec<String>)>,
+}
+
+impl Hits {
+    pub fn add(&mut self, name: &'static str, evidence: impl Into<String>) {
+        debug_assert!(lookup(name).is_some(), "undefined symbol {name}");
+        let ev = evidence.into();
+        if let Some((_, e)) = self.hits.iter_mut().find(|(n, _)| *n == name) {
+            if e.len() < 8 && !e.contains(&ev) {
+                e.push(ev);
+            }
+        } else {
+            self.hits.push((name, vec![ev]));
+        }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.hits.iter().any(|(n, _)| *n == name)
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.hits.retain(|(n, _)| *n != name);
+    }
+
+    pub fn into_inner(self) -> Vec<(&'static str, Vec<String>)> {
+        self.hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_upper_snake() {
+        let mut seen = std::collections::HashSet::new();
+        for s in SYMBOLS {
+            assert!(seen.insert(s.name), "duplicate {}", s.name);
+            assert!(s.name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'));
+        }
+    }
+}
