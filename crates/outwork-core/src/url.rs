@@ -204,8 +204,8 @@ pub fn unwrap_redirect(u: &ParsedUrl) -> Option<Unwrapped> {
 }
 
 fn looks_like_url(s: &str) -> bool {
-    let l = s.trim_start();
-    l.len() > 10 && (l[..8.min(l.len())].eq_ignore_ascii_case("https://") || l[..7].eq_ignore_ascii_case("http://"))
+    let l = s.trim_start().as_bytes();
+    l.len() > 10 && (l[..8].eq_ignore_ascii_case(b"https://") || l[..7].eq_ignore_ascii_case(b"http://"))
 }
 
 fn base64url_decode(s: &str) -> Option<String> {

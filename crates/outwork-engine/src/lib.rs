@@ -1,1 +1,110 @@
-pub fn x(){}
+//! outwork-engine: inputs → parse → signals → verdict, on every core.
+//!
+//! Enrichment with I/O (intel, DNS) plugs in between parse and signals in
+//! later stages; today the scan is offline and pure.
+
+#![forbid(unsafe_code)]
+
+pub mod input;
+
+use outwork_core::{Context, Verdict};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+pub use input::{Inputs, Item};
+
+/// The result of scanning one item.
+pub struct Outcome {
+    pub seq: usize,
+    pub path: String,
+    pub bytes: usize,
+    pub input_bytes: u64,
+    pub verdict: Option<Verdict>,
+    pub error: Option<String>,
+}
+
+/// Strip an mbox "From " postmark line some single-message files keep.
+fn strip_postmark(data: &[u8]) -> &[u8] {
+    if data.starts_with(b"From ") {
+        if let Some(i) = memchr::memchr(b'\n', data) {
+            return &data[i + 1..];
+        }
+    }
+    data
+}
+
+/// Scan one message.
+pub fn scan_message(data: &[u8], ctx: &Context) -> Verdict {
+    outwork_core::scan_bytes(strip_postmark(data), ctx)
+}
+
+fn scan_item(item: Item, ctx: &Context) -> Outcome {
+    match item.data {
+        Ok(data) => {
+            let verdict = scan_message(&data, ctx);
+            Outcome { seq: item.seq, path: item.path, bytes: data.len(), input_bytes: item.input_bytes, verdict: Some(verdict), error: None }
+        }
+        Err(e) => Outcome { seq: item.seq, path: item.path, bytes: 0, input_bytes: item.input_bytes, verdict: None, error: Some(e) },
+    }
+}
+
+/// Scan every item on `threads` worker threads and hand each outcome to
+/// `sink` in input order. Reading is one thread; memory stays bounded by
+/// a small queue.
+pub fn scan_all<I, F>(items: I, ctx: Arc<Context>, threads: usize, mut sink: F)
+where
+    I: Iterator<Item = Item> + Send,
+    F: FnMut(Outcome),
+{
+    let threads = threads.max(1);
+    if threads == 1 {
+        for item in items {
+            sink(scan_item(item, &ctx));
+        }
+        return;
+    }
+    let (work_tx, work_rx) = mpsc::sync_channel::<Item>(threads * 4);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (out_tx, out_rx) = mpsc::sync_channel::<Outcome>(threads * 4);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for item in items {
+                if work_tx.send(item).is_err() {
+                    break;
+                }
+            }
+        });
+        for _ in 0..threads {
+            let rx = Arc::clone(&work_rx);
+            let tx = out_tx.clone();
+            let ctx = Arc::clone(&ctx);
+            s.spawn(move || {
+                loop {
+                    // A poisoned lock means another worker panicked: stop.
+                    let next = match rx.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok(item) = next else { break };
+                    if tx.send(scan_item(item, &ctx)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(out_tx);
+        // Re-order so output follows input order.
+        let mut next = 0usize;
+        let mut held: std::collections::BTreeMap<usize, Outcome> = Default::default();
+        for o in out_rx {
+            held.insert(o.seq, o);
+            while let Some(o) = held.remove(&next) {
+                sink(o);
+                next += 1;
+            }
+        }
+        for (_, o) in held {
+            sink(o);
+        }
+    });
+}

@@ -1,1 +1,222 @@
-fn main(){}
+//! outwork: the command line. A thin front over the engine; output
+//! formatting (the "sinks") lives here, detection logic does not.
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use outwork_core::{Action, Config, Context};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+mod eval;
+mod render;
+
+#[derive(Parser)]
+#[command(name = "outwork", version, about = "Phishing defence that judges mail by its context, and explains every verdict")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Format {
+    /// Readable report per message.
+    Human,
+    /// One JSON object per message, one per line.
+    Jsonl,
+    /// One pretty JSON array of all messages.
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Scan messages: files, `-` for stdin, directories, mbox files, Maildirs.
+    Scan {
+        /// Paths to scan (formats are detected).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Deployment context (outwork.toml).
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        #[arg(short, long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Worker threads (default: every core; -j 1 for single-threaded runs).
+        #[arg(short = 'j', long)]
+        threads: Option<usize>,
+        /// Never show a progress bar.
+        #[arg(long)]
+        no_progress: bool,
+        /// Don't print the end-of-run summary on stderr.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Validate configuration.
+    Config {
+        #[command(subcommand)]
+        cmd: ConfigCmd,
+    },
+    /// List every symbol with its default weight and meaning.
+    Symbols {
+        /// Print a Markdown table (as in the README).
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Evaluate on a labelled corpus (MANIFEST.tsv or phish/ ham/ spam/ folders).
+    Eval(eval::EvalArgs),
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Check a config file: syntax, unknown keys (with line numbers), values.
+    Check { file: PathBuf },
+}
+
+/// Exit codes (documented in the README).
+const EXIT_CLEAN: u8 = 0;
+const EXIT_FLAGGED: u8 = 1;
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("outwork: error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+pub fn load_context(config: Option<&PathBuf>) -> Result<Context> {
+    let cfg = match config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let issues = Config::check(&text);
+            let unknown: Vec<_> = issues.iter().filter(|i| i.message == "unknown key").collect();
+            for i in &unknown {
+                eprintln!("outwork: warning: {}:{}: unknown key {}", p.display(), i.line.map(|l| l.to_string()).unwrap_or("?".into()), i.path);
+            }
+            Config::from_toml(&text).with_context(|| format!("invalid config {}", p.display()))?
+        }
+        None => Config::default(),
+    };
+    Ok(Context::new(cfg))
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.cmd {
+        Cmd::Scan { paths, config, format, threads, no_progress, quiet } => {
+            let ctx = Arc::new(load_context(config.as_ref())?);
+            scan(paths, ctx, format, threads, no_progress, quiet)
+        }
+        Cmd::Config { cmd: ConfigCmd::Check { file } } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let issues = Config::check(&text);
+            if issues.is_empty() {
+                println!("{}: ok", file.display());
+                return Ok(EXIT_CLEAN);
+            }
+            for i in &issues {
+                let line = i.line.map(|l| format!("{l}:")).unwrap_or_default();
+                let path = if i.path.is_empty() { String::new() } else { format!(" {}:", i.path) };
+                println!("{}:{line}{path} {}", file.display(), i.message);
+            }
+            Ok(EXIT_ERROR)
+        }
+        Cmd::Symbols { markdown } => {
+            render::symbols(markdown);
+            Ok(EXIT_CLEAN)
+        }
+        Cmd::Eval(args) => eval::run(args),
+    }
+}
+
+fn scan(paths: Vec<PathBuf>, ctx: Arc<Context>, format: Format, threads: Option<usize>, no_progress: bool, quiet: bool) -> Result<u8> {
+    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let many = paths.len() > 1 || paths.iter().any(|p| p.as_os_str() != "-" && (p.is_dir() || outwork_engine::input::kind_of(p) == outwork_engine::input::Kind::Mbox));
+    let progress = if many && !no_progress && std::io::stderr().is_terminal() {
+        let total = outwork_engine::input::total_bytes(&paths);
+        let pb = indicatif::ProgressBar::new(total);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(pb)
+    } else {
+        None
+    };
+    let items = outwork_engine::Inputs::new(paths, ctx.limits().max_message_bytes);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut summary = render::Summary::default();
+    let start = std::time::Instant::now();
+    let mut json_all: Vec<serde_json::Value> = Vec::new();
+    let mut write_err: Option<std::io::Error> = None;
+    outwork_engine::scan_all(items, Arc::clone(&ctx), threads, |o| {
+        summary.add(&o);
+        if let Some(pb) = &progress {
+            pb.inc(o.input_bytes);
+            pb.set_message(format!("{} msgs", summary.messages));
+        }
+        if write_err.is_some() {
+            return;
+        }
+        let r = match format {
+            Format::Human => {
+                let r = render::human(&mut out, &o);
+                if let Some(pb) = &progress {
+                    // Keep the bar below the report lines.
+                    pb.suspend(|| out.flush())
+                } else {
+                    r
+                }
+            }
+            Format::Jsonl => {
+                let v = render::json_value(&o);
+                serde_json::to_writer(&mut out, &v).map_err(std::io::Error::from).and_then(|_| out.write_all(b"\n"))
+            }
+            Format::Json => {
+                json_all.push(render::json_value(&o));
+                Ok(())
+            }
+        };
+        if let Err(e) = r {
+            write_err = Some(e);
+        }
+    });
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    if format == Format::Json {
+        let v = if json_all.len() == 1 { json_all.pop().unwrap_or_default() } else { serde_json::Value::Array(json_all) };
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        out.write_all(b"\n")?;
+    }
+    match write_err {
+        // A closed pipe (`| head`) is a normal way to stop reading.
+        Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(EXIT_CLEAN),
+        Some(e) => return Err(e.into()),
+        None => {}
+    }
+    out.flush()?;
+    if !quiet && (many || format == Format::Human) {
+        summary.print(start.elapsed(), threads);
+    }
+    Ok(if summary.errors > 0 {
+        EXIT_ERROR
+    } else if summary.actions.iter().skip(1).any(|&n| n > 0) {
+        EXIT_FLAGGED
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+pub fn action_index(a: Action) -> usize {
+    match a {
+        Action::Accept => 0,
+        Action::Tag => 1,
+        Action::Quarantine => 2,
+        Action::Reject => 3,
+    }
+}

@@ -1,0 +1,232 @@
+//! outwork-redteam: evaluate a defence on labelled mail.
+//!
+//! A corpus is a folder with a `MANIFEST.tsv` (path, label, source, ...) or
+//! with `phish/`, `ham/`, `spam/` sub-folders (source = the next folder).
+
+#![forbid(unsafe_code)]
+
+use outwork_core::signals::Disabled;
+use outwork_core::{Action, Context, facts, policy, signals};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("{0}: no MANIFEST.tsv and no phish/ ham/ spam/ folders")]
+    NotACorpus(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Path relative to the corpus root (as in the manifest).
+    pub rel: String,
+    pub path: PathBuf,
+    pub label: String,
+    pub source: String,
+}
+
+pub fn load_corpus(root: &Path) -> Result<Vec<Sample>, EvalError> {
+    let manifest = root.join("MANIFEST.tsv");
+    if manifest.is_file() {
+        return load_manifest(root, &manifest);
+    }
+    let mut out = Vec::new();
+    for label in ["phish", "ham", "spam"] {
+        let dir = root.join(label);
+        if !dir.is_dir() {
+            continue;
+        }
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            let rd = std::fs::read_dir(&d).map_err(|e| EvalError::Io(d.clone(), e))?;
+            for e in rd.filter_map(Result::ok) {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let rel = p.strip_prefix(root).unwrap_or(&p).to_string_lossy().into_owned();
+                    let source = p.strip_prefix(&dir).ok().and_then(|r| r.components().next()).filter(|_| p.parent() != Some(&dir))
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned()).unwrap_or_else(|| label.to_string());
+                    out.push(Sample { rel, path: p, label: label.to_string(), source });
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(EvalError::NotACorpus(root.to_path_buf()));
+    }
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(out)
+}
+
+/// Read a manifest (header row first; columns path, label, source).
+pub fn load_manifest(root: &Path, manifest: &Path) -> Result<Vec<Sample>, EvalError> {
+    let text = std::fs::read_to_string(manifest).map_err(|e| EvalError::Io(manifest.to_path_buf(), e))?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut c = l.split('\t');
+            let (rel, label, source) = (c.next()?, c.next()?, c.next()?);
+            Some(Sample { rel: rel.to_string(), path: root.join(rel), label: label.to_string(), source: source.to_string() })
+        })
+        .collect())
+}
+
+/// What one message got, with the symbols that fired.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub action: Action,
+    pub score: f64,
+    pub symbols: Vec<&'static str>,
+    /// Flagged (action != accept) with each family switched off in turn.
+    pub flagged_without: [bool; 6],
+    pub error: bool,
+}
+
+pub const FAMILIES: [&str; 6] = ["links", "lookalike", "sender", "auth", "html", "attachments"];
+
+fn disabled(i: usize) -> Disabled {
+    let mut d = Disabled::default();
+    match i {
+        0 => d.links = true,
+        1 => d.lookalike = true,
+        2 => d.sender = true,
+        3 => d.auth = true,
+        4 => d.html = true,
+        _ => d.attachments = true,
+    }
+    d
+}
+
+pub fn score_one(data: &[u8], ctx: &Context) -> Scored {
+    let data = if data.starts_with(b"From ") { data.splitn(2, |b| *b == b'\n').nth(1).unwrap_or(&[]) } else { data };
+    let f = facts::parse(data, ctx.limits());
+    let v = policy::decide(signals::run(&f, ctx), ctx);
+    let mut flagged_without = [false; 6];
+    for (i, slot) in flagged_without.iter_mut().enumerate() {
+        *slot = policy::decide(signals::run_with(&f, ctx, disabled(i)), ctx).action != Action::Accept;
+    }
+    Scored { action: v.action, score: v.score, symbols: v.symbols.iter().map(|s| s.name).collect(), flagged_without, error: false }
+}
+
+/// Scan every sample on `threads` threads; `progress` is called after each.
+pub fn evaluate(samples: &[Sample], ctx: Arc<Context>, threads: usize, progress: &(dyn Fn(usize) + Sync)) -> Vec<Scored> {
+    let results: Mutex<Vec<Option<Scored>>> = Mutex::new(vec![None; samples.len()]);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= samples.len() {
+                        break;
+                    }
+                    let r = match std::fs::read(&samples[i].path) {
+                        Ok(data) => score_one(&data, &ctx),
+                        Err(_) => Scored { action: Action::Accept, score: 0.0, symbols: vec![], flagged_without: [false; 6], error: true },
+                    };
+                    if let Ok(mut g) = results.lock() {
+                        g[i] = Some(r);
+                    }
+                    progress(i);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| r.unwrap_or(Scored { action: Action::Accept, score: 0.0, symbols: vec![], flagged_without: [false; 6], error: true }))
+        .collect()
+}
+
+/// Per-source counts.
+#[derive(Debug, Default, Clone)]
+pub struct SourceStats {
+    pub label: String,
+    pub n: usize,
+    pub actions: [usize; 4],
+    pub errors: usize,
+}
+
+impl SourceStats {
+    pub fn flagged(&self) -> usize {
+        self.actions[1] + self.actions[2] + self.actions[3]
+    }
+}
+
+pub fn by_source(samples: &[Sample], scored: &[Scored]) -> BTreeMap<String, SourceStats> {
+    let mut m: BTreeMap<String, SourceStats> = BTreeMap::new();
+    for (s, r) in samples.iter().zip(scored) {
+        let e = m.entry(s.source.clone()).or_default();
+        e.label = s.label.clone();
+        e.n += 1;
+        if r.error {
+            e.errors += 1;
+        }
+        let i = match r.action {
+            Action::Accept => 0,
+            Action::Tag => 1,
+            Action::Quarantine => 2,
+            Action::Reject => 3,
+        };
+        e.actions[i] += 1;
+    }
+    m
+}
+
+/// Wilson score interval (95%) for k successes out of n.
+pub fn wilson(k: usize, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let (k, n, z) = (k as f64, n as f64, 1.96f64);
+    let p = k / n;
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * ((p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt()) / denom;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// An anchor engine's verdict on one file, from `anchors/scan.sh` JSONL.
+#[derive(Debug, Clone)]
+pub struct AnchorVerdict {
+    pub engine: String,
+    pub flagged: bool,
+}
+
+/// Read anchors JSONL: rspamd flagged = action in {add header, rewrite
+/// subject, reject}; SpamAssassin flagged = is_spam.
+pub fn load_anchors(path: &Path) -> Result<BTreeMap<String, Vec<AnchorVerdict>>, EvalError> {
+    let text = std::fs::read_to_string(path).map_err(|e| EvalError::Io(path.to_path_buf(), e))?;
+    let mut m: BTreeMap<String, Vec<AnchorVerdict>> = BTreeMap::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let engine = v["engine"].as_str().unwrap_or("").to_string();
+        let file = v["file"].as_str().unwrap_or("").to_string();
+        let action = v["action"].as_str().unwrap_or("");
+        let flagged = match engine.as_str() {
+            "rspamd" => matches!(action, "add header" | "rewrite subject" | "reject"),
+            _ => v["is_spam"].as_bool().unwrap_or(false),
+        };
+        m.entry(file).or_default().push(AnchorVerdict { engine, flagged });
+    }
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_bounds() {
+        let (lo, hi) = wilson(90, 100);
+        assert!(lo > 0.82 && lo < 0.84 && hi > 0.94 && hi < 0.96, "{lo} {hi}");
+        assert_eq!(wilson(0, 0), (0.0, 0.0));
+    }
+}
