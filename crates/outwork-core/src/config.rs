@@ -82,7 +82,11 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { tag: 5.0, quarantine: 10.0, reject: 15.0 }
+        Thresholds {
+            tag: 5.0,
+            quarantine: 10.0,
+            reject: 15.0,
+        }
     }
 }
 
@@ -140,12 +144,18 @@ impl Config {
         if !(t.tag <= t.quarantine && t.quarantine <= t.reject) {
             return Err(ConfigError::Invalid {
                 path: "thresholds".into(),
-                message: format!("need tag <= quarantine <= reject, got {} / {} / {}", t.tag, t.quarantine, t.reject),
+                message: format!(
+                    "need tag <= quarantine <= reject, got {} / {} / {}",
+                    t.tag, t.quarantine, t.reject
+                ),
             });
         }
         for name in self.weights.keys() {
             if crate::symbol::lookup(name).is_none() {
-                return Err(ConfigError::Invalid { path: format!("weights.{name}"), message: "no such symbol".into() });
+                return Err(ConfigError::Invalid {
+                    path: format!("weights.{name}"),
+                    message: "no such symbol".into(),
+                });
             }
         }
         Ok(())
@@ -157,24 +167,48 @@ impl Config {
         let (cfg, unknown) = match Self::parse_collecting(text) {
             Ok(x) => x,
             Err(ConfigError::Toml(e)) => {
-                let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-                return vec![ConfigIssue { line, path: String::new(), message: e.message().to_string() }];
+                let line = e
+                    .span()
+                    .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+                return vec![ConfigIssue {
+                    line,
+                    path: String::new(),
+                    message: e.message().to_string(),
+                }];
             }
-            Err(e) => return vec![ConfigIssue { line: None, path: String::new(), message: e.to_string() }],
+            Err(e) => {
+                return vec![ConfigIssue {
+                    line: None,
+                    path: String::new(),
+                    message: e.to_string(),
+                }];
+            }
         };
         let mut issues: Vec<ConfigIssue> = unknown
             .into_iter()
-            .map(|path| ConfigIssue { line: find_key_line(text, &path), message: "unknown key".into(), path })
+            .map(|path| ConfigIssue {
+                line: find_key_line(text, &path),
+                message: "unknown key".into(),
+                path,
+            })
             .collect();
         for name in cfg.weights.keys() {
             if crate::symbol::lookup(name).is_none() {
                 let path = format!("weights.{name}");
-                issues.push(ConfigIssue { line: find_key_line(text, &path), path, message: "no such symbol".into() });
+                issues.push(ConfigIssue {
+                    line: find_key_line(text, &path),
+                    path,
+                    message: "no such symbol".into(),
+                });
             }
         }
         if let Err(ConfigError::Invalid { path, message }) = cfg.validate() {
             if !path.starts_with("weights.") {
-                issues.push(ConfigIssue { line: find_key_line(text, &path), path, message });
+                issues.push(ConfigIssue {
+                    line: find_key_line(text, &path),
+                    path,
+                    message,
+                });
             }
         }
         issues
@@ -200,7 +234,11 @@ fn find_key_line(text: &str, path: &str) -> Option<usize> {
         }
         if let Some((k, _)) = l.split_once('=') {
             let k = k.trim().trim_matches('"');
-            let full = if current.is_empty() { k.to_string() } else { format!("{current}.{k}") };
+            let full = if current.is_empty() {
+                k.to_string()
+            } else {
+                format!("{current}.{k}")
+            };
             if (current == table && k == key) || full == path {
                 return Some(i + 1);
             }
@@ -217,9 +255,24 @@ mod tests {
     fn check_reports_unknown_keys_with_lines() {
         let text = "[deployment]\nprotected_domains = [\"example.com\"]\nvip_name = [\"x\"]\n\n[thresholds]\ntag = 4.0\nrejct = 1\n\n[weights]\nNO_SUCH = 1.0\n";
         let issues = Config::check(text);
-        assert!(issues.iter().any(|i| i.path == "deployment.vip_name" && i.line == Some(3)), "{issues:?}");
-        assert!(issues.iter().any(|i| i.path == "thresholds.rejct" && i.line == Some(7)), "{issues:?}");
-        assert!(issues.iter().any(|i| i.path == "weights.NO_SUCH" && i.line == Some(10)), "{issues:?}");
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.path == "deployment.vip_name" && i.line == Some(3)),
+            "{issues:?}"
+        );
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.path == "thresholds.rejct" && i.line == Some(7)),
+            "{issues:?}"
+        );
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.path == "weights.NO_SUCH" && i.line == Some(10)),
+            "{issues:?}"
+        );
     }
 
     #[test]

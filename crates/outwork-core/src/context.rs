@@ -44,19 +44,37 @@ pub struct Context {
     weights: HashMap<&'static str, f64>,
 }
 
+/// Brand domain labels that are ordinary words: lindows.com is not a typo
+/// of windows.net, and outlook.vendor.biz is not Microsoft.
+const GENERIC_LABELS: &[&str] = &[
+    "windows", "office", "outlook", "target", "discover", "orange", "store", "visa", "square",
+    "block", "crypto", "ledger", "chase", "delta", "ring", "mint", "audible",
+];
+
 /// Skeleton of a display name, taken before lower-casing so that a capital
 /// I standing in for an l ("PayPaI") reads as the brand.
 pub fn name_skeleton(s: &str) -> String {
-    unicode_security::skeleton(s).collect::<String>().to_lowercase()
+    unicode_security::skeleton(s)
+        .collect::<String>()
+        .to_lowercase()
 }
 
 fn lower_all<'a>(a: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    a.into_iter().map(|s| s.trim().trim_end_matches('.').to_ascii_lowercase()).filter(|s| !s.is_empty()).collect()
+    a.into_iter()
+        .map(|s| s.trim().trim_end_matches('.').to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 impl Context {
     pub fn new(config: Config) -> Context {
-        let protected = lower_all(config.deployment.protected_domains.iter().map(String::as_str));
+        let protected = lower_all(
+            config
+                .deployment
+                .protected_domains
+                .iter()
+                .map(String::as_str),
+        );
         let mut brands: Vec<BrandEntry> = lists::BRANDS
             .iter()
             .map(|b| BrandEntry {
@@ -78,30 +96,60 @@ impl Context {
         let mut targets = Vec::new();
         for p in &protected {
             let label = registrable_label(p).to_string();
-            targets.push(Target { skeleton: skeleton(&label), label, brand: None, domain: p.clone() });
+            targets.push(Target {
+                skeleton: skeleton(&label),
+                label,
+                brand: None,
+                domain: p.clone(),
+            });
         }
         for (i, b) in brands.iter().enumerate() {
             for d in &b.domains {
                 owned_domains.insert(d.clone());
-                let Some(reg) = crate::domain::registrable_domain(d) else { continue };
+                let Some(reg) = crate::domain::registrable_domain(d) else {
+                    continue;
+                };
                 let label = registrable_label(reg).to_string();
                 // Short labels (ups, dhl, fb) collide with too many real names.
-                if label.len() < 5 || targets.iter().any(|t: &Target| t.label == label) {
+                if label.len() < 5
+                    || GENERIC_LABELS.contains(&label.as_str())
+                    || targets.iter().any(|t: &Target| t.label == label)
+                {
                     continue;
                 }
-                targets.push(Target { skeleton: skeleton(&label), label, brand: Some(i), domain: reg.to_string() });
+                targets.push(Target {
+                    skeleton: skeleton(&label),
+                    label,
+                    brand: Some(i),
+                    domain: reg.to_string(),
+                });
             }
         }
         let l = &config.lists;
         let set = |bundled: &[&str], extra: &[String]| -> HashSet<String> {
-            lower_all(bundled.iter().copied().chain(extra.iter().map(String::as_str))).into_iter().collect()
+            lower_all(
+                bundled
+                    .iter()
+                    .copied()
+                    .chain(extra.iter().map(String::as_str)),
+            )
+            .into_iter()
+            .collect()
         };
         let vec = |bundled: &[&str], extra: &[String]| -> Vec<String> {
-            lower_all(bundled.iter().copied().chain(extra.iter().map(String::as_str)))
+            lower_all(
+                bundled
+                    .iter()
+                    .copied()
+                    .chain(extra.iter().map(String::as_str)),
+            )
         };
         let mut weights = HashMap::new();
         for s in crate::symbol::SYMBOLS {
-            weights.insert(s.name, config.weights.get(s.name).copied().unwrap_or(s.weight));
+            weights.insert(
+                s.name,
+                config.weights.get(s.name).copied().unwrap_or(s.weight),
+            );
         }
         Context {
             shorteners: set(lists::SHORTENERS, &l.shorteners),
@@ -111,13 +159,22 @@ impl Context {
             ipfs: vec(lists::IPFS_GATEWAYS, &l.ipfs_gateways),
             freemail: set(lists::FREEMAIL, &l.freemail),
             abused_tlds: set(lists::ABUSED_TLDS, &l.abused_tlds),
-            allow_domains: lower_all(config.allow.domains.iter().map(String::as_str)).into_iter().collect(),
-            allow_senders: lower_all(config.allow.senders.iter().map(String::as_str)).into_iter().collect(),
+            allow_domains: lower_all(config.allow.domains.iter().map(String::as_str))
+                .into_iter()
+                .collect(),
+            allow_senders: lower_all(config.allow.senders.iter().map(String::as_str))
+                .into_iter()
+                .collect(),
             vip_names: config
                 .deployment
                 .vip_names
                 .iter()
-                .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase())
+                .map(|n| {
+                    n.split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .to_lowercase()
+                })
                 .filter(|n| !n.is_empty())
                 .collect(),
             protected,
@@ -142,14 +199,19 @@ impl Context {
     }
 
     pub fn is_protected(&self, registrable: &str) -> bool {
-        self.protected.iter().any(|p| crate::domain::is_same_or_subdomain(registrable, p))
+        self.protected
+            .iter()
+            .any(|p| crate::domain::is_same_or_subdomain(registrable, p))
     }
 
     /// Does `host` fall under one of `entries` ("host" or "host/path")?
     pub fn host_listed<'a>(entries: &'a [String], host: &str, path: &str) -> Option<&'a str> {
         entries.iter().find_map(|e| {
             let ok = match e.split_once('/') {
-                Some((h, p)) => crate::domain::is_same_or_subdomain(host, h) && path.trim_start_matches('/').starts_with(p),
+                Some((h, p)) => {
+                    crate::domain::is_same_or_subdomain(host, h)
+                        && path.trim_start_matches('/').starts_with(p)
+                }
                 None => crate::domain::is_same_or_subdomain(host, e),
             };
             ok.then_some(e.as_str())
@@ -158,7 +220,12 @@ impl Context {
 
     /// Brand owning this registrable domain, if any.
     pub fn brand_of_domain(&self, registrable: &str) -> Option<usize> {
-        self.brands.iter().position(|b| b.domains.iter().any(|d| crate::domain::is_same_or_subdomain(registrable, d) || crate::domain::is_same_or_subdomain(d, registrable)))
+        self.brands.iter().position(|b| {
+            b.domains.iter().any(|d| {
+                crate::domain::is_same_or_subdomain(registrable, d)
+                    || crate::domain::is_same_or_subdomain(d, registrable)
+            })
+        })
     }
 }
 

@@ -34,7 +34,11 @@ impl Host {
         if let Some(inner) = raw.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
             let v6: Ipv6Addr = inner.parse().ok()?;
             let s = v6.to_string();
-            return Some(Host { ascii: s.clone(), unicode: s, ip: Some(IpHost::V6(v6)) });
+            return Some(Host {
+                ascii: s.clone(),
+                unicode: s,
+                ip: Some(IpHost::V6(v6)),
+            });
         }
         let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
         // Full-width dots and ideographic stops act as dots in IDNA.
@@ -51,8 +55,16 @@ impl Host {
         }
         if let Some(ip) = parse_ipv4_any(trimmed) {
             let canonical = ip.to_string();
-            let kind = if canonical == trimmed { IpHost::V4Dotted(ip) } else { IpHost::V4Obfuscated(ip) };
-            return Some(Host { ascii: canonical.clone(), unicode: canonical, ip: Some(kind) });
+            let kind = if canonical == trimmed {
+                IpHost::V4Dotted(ip)
+            } else {
+                IpHost::V4Obfuscated(ip)
+            };
+            return Some(Host {
+                ascii: canonical.clone(),
+                unicode: canonical,
+                ip: Some(kind),
+            });
         }
         let ascii = match idna::domain_to_ascii(trimmed) {
             Ok(a) if !a.is_empty() => a,
@@ -60,7 +72,11 @@ impl Host {
             _ => trimmed.to_lowercase(),
         };
         let (unicode, _) = idna::domain_to_unicode(&ascii);
-        Some(Host { ascii, unicode, ip: None })
+        Some(Host {
+            ascii,
+            unicode,
+            ip: None,
+        })
     }
 
     pub fn is_ip(&self) -> bool {
@@ -164,20 +180,25 @@ fn parse_ipv4_number(p: &str) -> Option<u64> {
     if digits.is_empty() {
         return if radix == 16 { Some(0) } else { None };
     }
-    u64::from_str_radix(digits, radix).ok().filter(|v| *v <= u32::MAX as u64)
+    u64::from_str_radix(digits, radix)
+        .ok()
+        .filter(|v| *v <= u32::MAX as u64)
 }
 
 /// UTS #39 confusable skeleton of a lower-cased string.
 pub fn skeleton(s: &str) -> String {
     let lower = s.to_lowercase();
-    unicode_security::skeleton(&lower).collect::<String>().to_lowercase()
+    unicode_security::skeleton(&lower)
+        .collect::<String>()
+        .to_lowercase()
 }
 
 /// True when the string mixes scripts in a way UTS #39 calls suspicious
 /// (e.g. Cyrillic letters in a Latin word).
 pub fn is_mixed_script(s: &str) -> bool {
     use unicode_security::MixedScript;
-    s.split('.').any(|label| !label.is_ascii() && !label.is_single_script())
+    s.split('.')
+        .any(|label| !label.is_ascii() && !label.is_single_script())
 }
 
 /// Characters that render as nothing or reorder text.
@@ -194,7 +215,14 @@ mod tests {
     #[test]
     fn ipv4_spellings() {
         let want = Ipv4Addr::new(192, 168, 1, 1);
-        for s in ["192.168.1.1", "3232235777", "0xc0a80101", "0300.0250.01.01", "192.168.257", "0xc0.0xa8.0x1.0x1"] {
+        for s in [
+            "192.168.1.1",
+            "3232235777",
+            "0xc0a80101",
+            "0300.0250.01.01",
+            "192.168.257",
+            "0xc0.0xa8.0x1.0x1",
+        ] {
             assert_eq!(parse_ipv4_any(s), Some(want), "{s}");
         }
         assert_eq!(parse_ipv4_any("example.com"), None);
@@ -206,7 +234,10 @@ mod tests {
     #[test]
     fn host_kinds() {
         let h = Host::parse("0xC0A80101").unwrap();
-        assert_eq!(h.ip, Some(IpHost::V4Obfuscated(Ipv4Addr::new(192, 168, 1, 1))));
+        assert_eq!(
+            h.ip,
+            Some(IpHost::V4Obfuscated(Ipv4Addr::new(192, 168, 1, 1)))
+        );
         let h = Host::parse("1.2.3.4").unwrap();
         assert!(matches!(h.ip, Some(IpHost::V4Dotted(_))));
         let h = Host::parse("WWW.Example.CO.UK.").unwrap();

@@ -19,8 +19,14 @@ impl Mailbox {
     fn new(name: Option<&str>, address: &str) -> Mailbox {
         let address = address.trim().trim_matches(['<', '>']).to_ascii_lowercase();
         let domain = address.rsplit_once('@').and_then(|(_, d)| Host::parse(d));
-        let name = name.map(|n| n.trim().trim_matches('"').trim().to_string()).filter(|n| !n.is_empty());
-        Mailbox { name, address, domain }
+        let name = name
+            .map(|n| n.trim().trim_matches('"').trim().to_string())
+            .filter(|n| !n.is_empty());
+        Mailbox {
+            name,
+            address,
+            domain,
+        }
     }
 
     pub fn registrable(&self) -> Option<&str> {
@@ -148,7 +154,12 @@ impl Sniffed {
         if has(b"<svg") {
             return Sniffed::Svg;
         }
-        if has(b"<html") || has(b"<!doctype html") || has(b"<script") || has(b"<body") || has(b"<form") {
+        if has(b"<html")
+            || has(b"<!doctype html")
+            || has(b"<script")
+            || has(b"<body")
+            || has(b"<form")
+        {
             return Sniffed::Html;
         }
         Sniffed::Unknown
@@ -214,27 +225,61 @@ struct Walker<'a> {
 
 /// Parse a message into Facts.
 pub fn parse(raw: &[u8], limits: &Limits) -> Facts {
-    let mut facts = Facts { size: raw.len(), ..Default::default() };
+    let mut facts = Facts {
+        size: raw.len(),
+        ..Default::default()
+    };
     let raw = if raw.len() > limits.max_message_bytes {
-        facts.anomalies.push(("MESSAGE_SIZE_LIMIT", format!("{} bytes > max_message_bytes {}", raw.len(), limits.max_message_bytes)));
+        facts.anomalies.push((
+            "MESSAGE_SIZE_LIMIT",
+            format!(
+                "{} bytes > max_message_bytes {}",
+                raw.len(),
+                limits.max_message_bytes
+            ),
+        ));
         &raw[..limits.max_message_bytes]
     } else {
         raw
     };
     let Some(msg) = MessageParser::default().parse(raw) else {
-        facts.anomalies.push(("PARSE_ERROR", "no RFC 5322 header block found".into()));
+        facts
+            .anomalies
+            .push(("PARSE_ERROR", "no RFC 5322 header block found".into()));
         return facts;
     };
 
     if let Some(from) = msg.from() {
-        let all: Vec<_> = from.iter().collect();
-        facts.from_count = all.len();
-        if let Some(a) = all.first() {
-            facts.from = Some(Mailbox::new(a.name(), a.address().unwrap_or("")));
+        // Broken display names ("Team ,_<x@y>") split into name-only
+        // entries: glue them onto the first entry that has an address.
+        let mut names: Vec<&str> = Vec::new();
+        for a in from.iter() {
+            match a.address() {
+                Some(ad) if ad.contains('@') => {
+                    facts.from_count += 1;
+                    if facts.from.is_none() {
+                        names.extend(a.name());
+                        let name = names.join(" ");
+                        facts.from = Some(Mailbox::new(Some(name.as_str()), ad));
+                    }
+                }
+                _ => {
+                    if facts.from.is_none() {
+                        names.extend(a.name().or(a.address()));
+                    }
+                }
+            }
+        }
+        if facts.from.is_none() && !names.is_empty() {
+            facts.from = Some(Mailbox::new(Some(names.join(" ").as_str()), ""));
         }
     }
     if let Some(rt) = msg.reply_to() {
-        facts.reply_to = rt.iter().take(8).filter_map(|a| a.address().map(|ad| Mailbox::new(a.name(), ad))).collect();
+        facts.reply_to = rt
+            .iter()
+            .take(8)
+            .filter_map(|a| a.address().map(|ad| Mailbox::new(a.name(), ad)))
+            .collect();
     }
     facts.subject = msg.subject().unwrap_or("").chars().take(500).collect();
 
@@ -246,10 +291,17 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Facts {
             let authserv_id = if first.is_empty() || first.contains('=') {
                 None
             } else {
-                first.split_whitespace().next().map(|s| s.to_ascii_lowercase())
+                first
+                    .split_whitespace()
+                    .next()
+                    .map(|s| s.to_ascii_lowercase())
             };
             if facts.auth.len() < 16 {
-                facts.auth.push(AuthHeader { authserv_id, value, position });
+                facts.auth.push(AuthHeader {
+                    authserv_id,
+                    value,
+                    position,
+                });
             }
             position += 1;
         } else if name.eq_ignore_ascii_case("Return-Path") && facts.return_path.is_none() {
@@ -262,13 +314,25 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Facts {
         }
     }
 
-    let mut w = Walker { limits, facts, parts_seen: 0, part_limit_hit: false, depth_limit_hit: false };
+    let mut w = Walker {
+        limits,
+        facts,
+        parts_seen: 0,
+        part_limit_hit: false,
+        depth_limit_hit: false,
+    };
     w.walk_message(&msg, 0);
     if w.part_limit_hit {
-        w.facts.anomalies.push(("MIME_PART_LIMIT", format!("more than max_parts {} parts", limits.max_parts)));
+        w.facts.anomalies.push((
+            "MIME_PART_LIMIT",
+            format!("more than max_parts {} parts", limits.max_parts),
+        ));
     }
     if w.depth_limit_hit {
-        w.facts.anomalies.push(("MIME_DEPTH_LIMIT", format!("nesting deeper than max_depth {}", limits.max_depth)));
+        w.facts.anomalies.push((
+            "MIME_DEPTH_LIMIT",
+            format!("nesting deeper than max_depth {}", limits.max_depth),
+        ));
     }
     let mut facts = w.facts;
     add_unwrapped(&mut facts, limits.max_urls);
@@ -291,10 +355,15 @@ impl Walker<'_> {
                 self.part_limit_hit = true;
                 return;
             }
-            let Some(part) = msg.parts.get(id as usize) else { continue };
+            let Some(part) = msg.parts.get(id as usize) else {
+                continue;
+            };
             self.parts_seen += 1;
             let is_attachment = part.attachment_name().is_some()
-                || part.content_disposition().map(|d| d.is_attachment()).unwrap_or(false);
+                || part
+                    .content_disposition()
+                    .map(|d| d.is_attachment())
+                    .unwrap_or(false);
             match &part.body {
                 PartType::Multipart(children) => {
                     for c in children.iter().rev() {
@@ -311,6 +380,8 @@ impl Walker<'_> {
                 PartType::Html(h) => {
                     if is_attachment {
                         self.attachment(part, h.as_bytes());
+                        // A local page: its forms and links matter as much.
+                        self.html(h);
                     } else {
                         self.html(h);
                     }
@@ -330,7 +401,10 @@ impl Walker<'_> {
     fn push_url(&mut self, f: UrlFact) -> bool {
         if self.facts.urls.len() >= self.limits.max_urls {
             if !self.facts.anomalies.iter().any(|(n, _)| *n == "URL_LIMIT") {
-                self.facts.anomalies.push(("URL_LIMIT", format!("more than max_urls {} URLs", self.limits.max_urls)));
+                self.facts.anomalies.push((
+                    "URL_LIMIT",
+                    format!("more than max_urls {} URLs", self.limits.max_urls),
+                ));
             }
             return false;
         }
@@ -344,7 +418,17 @@ impl Walker<'_> {
         let remaining = self.limits.max_urls.saturating_sub(self.facts.urls.len()) + 1;
         for t in url::extract_text_urls(text, remaining) {
             if let Some(u) = ParsedUrl::parse(&t.raw) {
-                let f = UrlFact { url: u, source: UrlSource::Text, anchor_text: None, anchor_has_img: false, defanged: t.defanged, invisible_chars: t.invisible_chars, via: None, via_known_redirector: false, via_security_wrapper: false };
+                let f = UrlFact {
+                    url: u,
+                    source: UrlSource::Text,
+                    anchor_text: None,
+                    anchor_has_img: false,
+                    defanged: t.defanged,
+                    invisible_chars: t.invisible_chars,
+                    via: None,
+                    via_known_redirector: false,
+                    via_security_wrapper: false,
+                };
                 if !self.push_url(f) {
                     break;
                 }
@@ -356,15 +440,35 @@ impl Walker<'_> {
         self.facts.has_html = true;
         let h = truncate_str(h, self.limits.max_html_bytes);
         let remaining = self.limits.max_urls.saturating_sub(self.facts.urls.len()) + 1;
-        let hf = html::analyse(h, remaining, self.limits.max_text_bytes, self.limits.max_html_memory);
+        let hf = html::analyse(
+            h,
+            remaining,
+            self.limits.max_text_bytes,
+            self.limits.max_html_memory,
+        );
         if let Some(e) = &hf.error {
             self.facts.anomalies.push(("PARSE_HTML_LIMIT", e.clone()));
         }
         for hu in &hf.urls {
-            let Some(u) = ParsedUrl::parse(&hu.raw) else { continue };
+            let Some(u) = ParsedUrl::parse(&hu.raw) else {
+                continue;
+            };
             let invisible = hu.raw.chars().any(crate::domain::is_invisible_char)
-                || hu.anchor_text.as_deref().is_some_and(|t| t.chars().any(crate::domain::is_invisible_char));
-            let f = UrlFact { url: u, source: hu.source, anchor_text: hu.anchor_text.clone(), anchor_has_img: hu.anchor_has_img, defanged: false, invisible_chars: invisible, via: None, via_known_redirector: false, via_security_wrapper: false };
+                || hu
+                    .anchor_text
+                    .as_deref()
+                    .is_some_and(|t| t.chars().any(crate::domain::is_invisible_char));
+            let f = UrlFact {
+                url: u,
+                source: hu.source,
+                anchor_text: hu.anchor_text.clone(),
+                anchor_has_img: hu.anchor_has_img,
+                defanged: false,
+                invisible_chars: invisible,
+                via: None,
+                via_known_redirector: false,
+                via_security_wrapper: false,
+            };
             if !self.push_url(f) {
                 break;
             }
@@ -376,7 +480,17 @@ impl Walker<'_> {
                 continue;
             }
             if let Some(u) = ParsedUrl::parse(&t.raw) {
-                let f = UrlFact { url: u, source: UrlSource::HtmlText, anchor_text: None, anchor_has_img: false, defanged: t.defanged, invisible_chars: t.invisible_chars, via: None, via_known_redirector: false, via_security_wrapper: false };
+                let f = UrlFact {
+                    url: u,
+                    source: UrlSource::HtmlText,
+                    anchor_text: None,
+                    anchor_has_img: false,
+                    defanged: t.defanged,
+                    invisible_chars: t.invisible_chars,
+                    via: None,
+                    via_known_redirector: false,
+                    via_security_wrapper: false,
+                };
                 if !self.push_url(f) {
                     break;
                 }
@@ -406,9 +520,16 @@ impl Walker<'_> {
             })
             .unwrap_or_default()
             .to_ascii_lowercase();
-        let name = part.attachment_name().map(|n| n.chars().take(255).collect());
+        let name = part
+            .attachment_name()
+            .map(|n| n.chars().take(255).collect());
         if self.facts.attachments.len() < 256 {
-            self.facts.attachments.push(Attachment { name, declared_type, sniffed: Sniffed::of(data), size: data.len() });
+            self.facts.attachments.push(Attachment {
+                name,
+                declared_type,
+                sniffed: Sniffed::of(data),
+                size: data.len(),
+            });
         }
     }
 }
@@ -435,8 +556,12 @@ fn add_unwrapped(facts: &mut Facts, max_urls: usize) {
         let mut current = i;
         // Wrappers nest (safelinks around google/url around the target).
         for _ in 0..3 {
-            let Some(t) = url::unwrap_redirect(&facts.urls[current].url) else { break };
-            let Some(target) = ParsedUrl::parse(&t.target) else { break };
+            let Some(t) = url::unwrap_redirect(&facts.urls[current].url) else {
+                break;
+            };
+            let Some(target) = ParsedUrl::parse(&t.target) else {
+                break;
+            };
             let base = &facts.urls[current];
             let f = UrlFact {
                 url: target,
@@ -457,5 +582,7 @@ fn add_unwrapped(facts: &mut Facts, max_urls: usize) {
 
 /// Mailbox helper for signals that look at address lists.
 pub fn addresses(a: &Address<'_>) -> Vec<Mailbox> {
-    a.iter().filter_map(|x| x.address().map(|ad| Mailbox::new(x.name(), ad))).collect()
+    a.iter()
+        .filter_map(|x| x.address().map(|ad| Mailbox::new(x.name(), ad)))
+        .collect()
 }

@@ -2,7 +2,7 @@
 
 use crate::url::UrlSource;
 use lol_html::html_content::ContentType;
-use lol_html::{doc_text, element, HtmlRewriter, MemorySettings, Settings};
+use lol_html::{HtmlRewriter, MemorySettings, Settings, doc_text, element};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -46,7 +46,11 @@ struct State {
 }
 
 fn is_hiding_style(style: &str) -> bool {
-    let s: String = style.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+    let s: String = style
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
     s.contains("display:none")
         || s.contains("visibility:hidden")
         || s.contains("font-size:0")
@@ -67,10 +71,17 @@ pub fn decode_entities(s: &str) -> String {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let end = rest[1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '#')).map(|e| e + 1).unwrap_or(rest.len());
+        let end = rest[1..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+            .map(|e| e + 1)
+            .unwrap_or(rest.len());
         let name = &rest[1..end];
         let decoded = if let Some(num) = name.strip_prefix('#') {
-            let v = if let Some(h) = num.strip_prefix(['x', 'X']) { u32::from_str_radix(h, 16).ok() } else { num.parse().ok() };
+            let v = if let Some(h) = num.strip_prefix(['x', 'X']) {
+                u32::from_str_radix(h, 16).ok()
+            } else {
+                num.parse().ok()
+            };
             v.and_then(char::from_u32)
         } else {
             match name {
@@ -107,7 +118,11 @@ pub fn decode_entities(s: &str) -> String {
 /// Read facts from an HTML body. Never fails: a parser error or a limit is
 /// recorded in the facts and what was read so far is kept.
 pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) -> HtmlFacts {
-    let state = Rc::new(RefCell::new(State { max_urls, max_text, ..Default::default() }));
+    let state = Rc::new(RefCell::new(State {
+        max_urls,
+        max_text,
+        ..Default::default()
+    }));
 
     let push_url = |st: &Rc<RefCell<State>>, raw: String, source: UrlSource| -> Option<usize> {
         let mut s = st.borrow_mut();
@@ -115,12 +130,25 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
             s.facts.truncated = true;
             return None;
         }
-        s.facts.urls.push(HtmlUrl { raw: decode_entities(raw.trim()), source, anchor_text: None, anchor_has_img: false });
+        s.facts.urls.push(HtmlUrl {
+            raw: decode_entities(raw.trim()),
+            source,
+            anchor_text: None,
+            anchor_has_img: false,
+        });
         Some(s.facts.urls.len() - 1)
     };
 
-    let (s1, s2, s3, s4, s5, s6, s7, s8) =
-        (state.clone(), state.clone(), state.clone(), state.clone(), state.clone(), state.clone(), state.clone(), state.clone());
+    let (s1, s2, s3, s4, s5, s6, s7, s8) = (
+        state.clone(),
+        state.clone(),
+        state.clone(),
+        state.clone(),
+        state.clone(),
+        state.clone(),
+        state.clone(),
+        state.clone(),
+    );
     let settings = Settings {
         element_content_handlers: vec![
             element!("a[href], area[href]", move |el| {
@@ -142,34 +170,47 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
                 }
                 Ok(())
             }),
-            element!("img[src], iframe[src], embed[src], frame[src], image[href]", move |el| {
-                let tag = el.tag_name();
-                if tag == "img" {
-                    let mut s = s2.borrow_mut();
-                    s.facts.images += 1;
-                    if let Some(a) = s.current_anchor {
-                        s.facts.urls[a].anchor_has_img = true;
+            element!(
+                "img[src], iframe[src], embed[src], frame[src], image[href]",
+                move |el| {
+                    let tag = el.tag_name();
+                    if tag == "img" {
+                        let mut s = s2.borrow_mut();
+                        s.facts.images += 1;
+                        if let Some(a) = s.current_anchor {
+                            s.facts.urls[a].anchor_has_img = true;
+                        }
                     }
-                }
-                if let Some(src) = el.get_attribute("src").or_else(|| el.get_attribute("href")) {
-                    // Inline images are not links; data: in iframes is.
-                    if !(tag == "img" && src.trim_start().starts_with("cid:")) {
-                        push_url(&s2, src, UrlSource::HtmlSrc);
+                    if let Some(src) = el.get_attribute("src").or_else(|| el.get_attribute("href"))
+                    {
+                        // Inline images are not links; data: in iframes is.
+                        if !(tag == "img" && src.trim_start().starts_with("cid:")) {
+                            push_url(&s2, src, UrlSource::HtmlSrc);
+                        }
                     }
+                    Ok(())
                 }
-                Ok(())
-            }),
+            ),
             element!("form", move |el| {
                 s3.borrow_mut().facts.forms += 1;
                 if let Some(action) = el.get_attribute("action") {
-                    s3.borrow_mut().facts.form_actions.push(decode_entities(&action));
+                    s3.borrow_mut()
+                        .facts
+                        .form_actions
+                        .push(decode_entities(&action));
                     push_url(&s3, action, UrlSource::HtmlFormAction);
                 }
                 Ok(())
             }),
             element!("input", move |el| {
-                let t = el.get_attribute("type").unwrap_or_default().to_ascii_lowercase();
-                let name = el.get_attribute("name").unwrap_or_default().to_ascii_lowercase();
+                let t = el
+                    .get_attribute("type")
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                let name = el
+                    .get_attribute("name")
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
                 if t == "password" || name.contains("passw") || name == "pwd" {
                     s4.borrow_mut().facts.password_inputs += 1;
                 }
@@ -181,34 +222,59 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
                     let content = el.get_attribute("content").unwrap_or_default();
                     let url = content
                         .split_once(';')
-                        .map(|(_, u)| u.trim().trim_start_matches(|c: char| c.is_ascii_alphabetic() && c != 'h' || c == '=').to_string())
+                        .map(|(_, u)| {
+                            u.trim()
+                                .trim_start_matches(|c: char| {
+                                    c.is_ascii_alphabetic() && c != 'h' || c == '='
+                                })
+                                .to_string()
+                        })
                         .unwrap_or_default();
-                    let url = url.trim_start_matches("url=").trim_start_matches("URL=").trim_matches(['\'', '"']).to_string();
+                    let url = url
+                        .trim_start_matches("url=")
+                        .trim_start_matches("URL=")
+                        .trim_matches(['\'', '"'])
+                        .to_string();
                     if !url.is_empty() {
                         push_url(&s5, url.clone(), UrlSource::HtmlMetaRefresh);
                     }
-                    s5.borrow_mut().facts.meta_refresh = Some(if url.is_empty() { content } else { url });
+                    s5.borrow_mut().facts.meta_refresh =
+                        Some(if url.is_empty() { content } else { url });
                 }
                 Ok(())
             }),
             element!("*", move |el| {
                 let tag = el.tag_name();
-                let skip = matches!(tag.as_str(), "script" | "style" | "head" | "title" | "noscript" | "template");
+                let skip = matches!(
+                    tag.as_str(),
+                    "script" | "style" | "head" | "title" | "noscript" | "template"
+                );
                 if tag == "script" {
                     s6.borrow_mut().facts.scripts += 1;
                 }
                 let hidden = el.has_attribute("hidden")
-                    || el.get_attribute("style").map(|s| is_hiding_style(&s)).unwrap_or(false);
+                    || el
+                        .get_attribute("style")
+                        .map(|s| is_hiding_style(&s))
+                        .unwrap_or(false);
                 if (skip || hidden) && el.can_have_content() {
                     {
                         let mut s = s6.borrow_mut();
-                        if skip { s.skip_depth += 1 } else { s.hidden_depth += 1 }
+                        if skip {
+                            s.skip_depth += 1
+                        } else {
+                            s.hidden_depth += 1
+                        }
                     }
                     let st = s6.clone();
                     if let Some(handlers) = el.end_tag_handlers() {
                         let h: lol_html::EndTagHandler<'static> = Box::new(move |_end| {
                             let mut s = st.borrow_mut();
-                            if skip { s.skip_depth = s.skip_depth.saturating_sub(1) } else { s.hidden_depth = s.hidden_depth.saturating_sub(1) }
+                            if skip {
+                                s.skip_depth = s.skip_depth.saturating_sub(1)
+                            } else {
+                                s.hidden_depth = s.hidden_depth.saturating_sub(1)
+                            }
                             Ok(())
                         });
                         handlers.push(h);
@@ -224,7 +290,10 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
             }
             let raw = t.as_str();
             if raw.trim().is_empty() {
-                if !raw.is_empty() && !s.facts.visible_text.ends_with(' ') && s.facts.visible_text.len() < s.max_text {
+                if !raw.is_empty()
+                    && !s.facts.visible_text.ends_with(' ')
+                    && s.facts.visible_text.len() < s.max_text
+                {
                     s.facts.visible_text.push(' ');
                 }
                 return Ok(());
@@ -234,7 +303,13 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
             if s.hidden_depth > 0 {
                 s.facts.hidden_text_chars += n;
                 if s.facts.hidden_samples.len() < 3 && n > 0 {
-                    let sample: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(60).collect();
+                    let sample: String = text
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .chars()
+                        .take(60)
+                        .collect();
                     s.facts.hidden_samples.push(sample);
                 }
                 return Ok(());
@@ -251,7 +326,10 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
             }
             Ok(())
         })],
-        memory_settings: MemorySettings { max_allowed_memory_usage: max_memory, ..MemorySettings::new() },
+        memory_settings: MemorySettings {
+            max_allowed_memory_usage: max_memory,
+            ..MemorySettings::new()
+        },
         ..Settings::new()
     };
     let _ = (s8, ContentType::Text);
@@ -282,7 +360,11 @@ mod tests {
 <a href="https://x.example/"><img src="https://x.example/i.png"></a><script>var a=1;</script></body></html>"#;
         let f = analyse(html, 100, 10_000, 1 << 20);
         assert!(f.error.is_none(), "{:?}", f.error);
-        let a = f.urls.iter().find(|u| u.raw.starts_with("https://evil.example/login")).unwrap();
+        let a = f
+            .urls
+            .iter()
+            .find(|u| u.raw.starts_with("https://evil.example/login"))
+            .unwrap();
         assert_eq!(a.raw, "https://evil.example/login?a=1&b=2");
         assert_eq!(a.anchor_text.as_deref(), Some("www.paypal.com"));
         assert_eq!(f.forms, 1);

@@ -35,11 +35,21 @@ pub fn decide(hits: Hits, ctx: &Context) -> Verdict {
     let mut symbols: Vec<Symbol> = hits
         .into_inner()
         .into_iter()
-        .map(|(name, evidence)| Symbol { name, score: ctx.weight(name), evidence })
+        .map(|(name, evidence)| Symbol {
+            name,
+            score: ctx.weight(name),
+            evidence,
+        })
         .collect();
     // Highest contribution first: the explanation reads top-down.
-    symbols.sort_by(|a, b| b.score.abs().total_cmp(&a.score.abs()).then(a.name.cmp(b.name)));
-    let score = (symbols.iter().map(|s| s.score).sum::<f64>() * 100.0).round() / 100.0;
+    symbols.sort_by(|a, b| {
+        b.score
+            .abs()
+            .total_cmp(&a.score.abs())
+            .then(a.name.cmp(b.name))
+    });
+    // `+ 0.0` turns the empty sum's -0.0 into 0.0.
+    let score = (symbols.iter().map(|s| s.score).sum::<f64>() * 100.0).round() / 100.0 + 0.0;
     let t = ctx.thresholds();
     let action = if score >= t.reject {
         Action::Reject
@@ -50,5 +60,9 @@ pub fn decide(hits: Hits, ctx: &Context) -> Verdict {
     } else {
         Action::Accept
     };
-    Verdict { action, score, symbols }
+    Verdict {
+        action,
+        score,
+        symbols,
+    }
 }

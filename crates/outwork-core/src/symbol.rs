@@ -44,15 +44,15 @@ defs! {
     URL_OBFUSCATED_TEXT, 1.0, Links, "A URL written defanged (hxxp, [.]) so filters miss it";
     URL_DATA_URI, 3.0, Links, "A link or frame uses a data: URI (page carried in the message)";
     URL_JAVASCRIPT, 3.0, Links, "A link runs javascript:/vbscript:";
-    URL_SHORTENER, 1.5, Links, "A link goes through a URL shortener that hides its target";
+    URL_SHORTENER, 2.5, Links, "A link goes through a URL shortener that hides its target";
     URL_REDIRECTOR, 2.5, Links, "A link goes through a known open redirector to another site";
-    URL_FREE_HOSTING, 2.0, Links, "A link goes to a free web host or public storage bucket";
+    URL_FREE_HOSTING, 2.5, Links, "A link goes to a free web host or public storage bucket";
     URL_FORM_SERVICE, 2.5, Links, "A link goes to a form/survey builder often used to collect credentials";
     URL_DEV_TUNNEL, 4.0, Links, "A link goes to a developer tunnel (ngrok, trycloudflare, ...)";
     URL_IPFS, 5.0, Links, "A link goes to an IPFS gateway or an /ipfs/ path";
     URL_ABUSED_TLD, 1.0, Links, "A clickable link is under a TLD with a high abuse rate";
     URL_NONSTANDARD_PORT, 1.5, Links, "A web link names an unusual port";
-    URL_HTTP_CREDENTIAL_PATH, 1.5, Links, "A plain-http link to a login/verify style path";
+    URL_HTTP_CREDENTIAL_PATH, 0.5, Links, "A plain-http link to a login/verify style path";
     // Lookalikes
     LOOKALIKE_PROTECTED, 9.0, Lookalike, "A domain imitates one of this deployment's protected domains";
     LOOKALIKE_BRAND_URL, 5.0, Lookalike, "A link domain imitates a well-known brand's domain (typo or homoglyph)";
@@ -61,31 +61,33 @@ defs! {
     BRAND_IN_DOMAIN, 3.0, Lookalike, "A brand's name is combined with other words in an unrelated registrable domain";
     // Sender
     FROM_DISPLAY_ADDRESS_MISMATCH, 4.0, Sender, "The From display name holds an address on another domain";
-    FROM_DISPLAY_BRAND, 4.0, Sender, "The From display name names a brand the From domain doesn't belong to";
+    FROM_DISPLAY_BRAND, 5.0, Sender, "The From display name names a brand the From domain doesn't belong to";
     FROM_DISPLAY_VIP, 5.0, Sender, "The From display name is a configured VIP but the address is outside the protected domains";
     FROM_PROTECTED_EXTERNAL, 3.0, Sender, "The From domain is a protected domain but trusted authentication does not confirm it";
     REPLYTO_DIFF_DOMAIN, 1.0, Sender, "Reply-To is on another registrable domain than From";
-    REPLYTO_FREEMAIL, 3.0, Sender, "Reply-To is a free mailbox while From is not that mailbox";
-    RETURN_PATH_MISMATCH, 0.5, Sender, "Return-Path is on another registrable domain than From";
+    REPLYTO_FREEMAIL, 4.0, Sender, "Reply-To is a free mailbox while From is not that mailbox";
+    RETURN_PATH_MISMATCH, 1.0, Sender, "Return-Path is on another registrable domain than From";
     FROM_FREEMAIL_BRAND, 3.0, Sender, "A brand or organisation name writes from a free mailbox";
+    HEADER_INVISIBLE_CHARS, 2.5, Sender, "Zero-width or bidi characters in the From name or Subject (filter evasion)";
     FROM_MISSING, 2.0, Sender, "No usable From address";
     // Auth (from trusted Authentication-Results)
     AUTH_RESULTS_TRUSTED, 0.0, Auth, "Authentication results were read from this trusted header";
-    SPF_FAIL, 2.0, Auth, "SPF fail for the envelope sender";
-    SPF_SOFTFAIL, 0.5, Auth, "SPF softfail for the envelope sender";
+    SPF_FAIL, 3.0, Auth, "SPF fail for the envelope sender";
+    SPF_SOFTFAIL, 1.5, Auth, "SPF softfail for the envelope sender";
     DKIM_FAIL, 1.0, Auth, "A DKIM signature failed to verify";
-    DMARC_FAIL, 3.5, Auth, "DMARC failed: the From domain is not authenticated";
+    DMARC_FAIL, 4.0, Auth, "DMARC failed: the From domain is not authenticated";
     DMARC_POLICY_REJECT, 2.0, Auth, "DMARC failed and the From domain publishes p=reject";
     DMARC_POLICY_QUARANTINE, 1.0, Auth, "DMARC failed and the From domain publishes p=quarantine";
-    DMARC_PASS, -1.0, Auth, "DMARC passed: the From domain is authenticated";
+    DMARC_PASS, 0.0, Auth, "DMARC passed: the From domain is authenticated (attackers pass it for their own domains, so no credit by default)";
+    FROM_BRAND_AUTH_FAIL, 4.0, Auth, "From is a brand's or protected domain but trusted authentication does not confirm it (spoofed)";
     // HTML
-    HTML_FORM, 1.5, Html, "The message body holds an HTML form";
+    HTML_FORM, 0.5, Html, "The message body holds an HTML form";
     HTML_PASSWORD_FIELD, 6.0, Html, "The message body asks for a password";
-    HTML_FORM_REMOTE_ACTION, 3.0, Html, "A form in the body posts to a remote site";
+    HTML_FORM_REMOTE_ACTION, 1.5, Html, "A form in the body posts to a remote site";
     HTML_META_REFRESH, 3.0, Html, "The HTML redirects itself with meta refresh";
-    HTML_HIDDEN_TEXT, 1.5, Html, "Substantial text hidden with CSS (display:none, zero font...)";
-    HTML_IMAGE_ONLY_LINK, 1.5, Html, "The HTML is mostly an image plus a link, with almost no text";
-    HTML_SCRIPT, 1.0, Html, "The HTML body carries a script";
+    HTML_HIDDEN_TEXT, 2.5, Html, "Substantial text hidden with CSS (display:none, zero font...)";
+    HTML_IMAGE_ONLY_LINK, 2.5, Html, "The HTML is mostly an image plus a link, with almost no text";
+    HTML_SCRIPT, 0.5, Html, "The HTML body carries a script";
     // Attachments
     ATTACH_DANGEROUS_EXT, 6.0, Attachments, "An attachment has an executable or disk-image extension";
     ATTACH_DOUBLE_EXT, 5.0, Attachments, "An attachment name hides its real extension behind a decoy one (x.pdf.exe)";
@@ -154,7 +156,11 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for s in SYMBOLS {
             assert!(seen.insert(s.name), "duplicate {}", s.name);
-            assert!(s.name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'));
+            assert!(
+                s.name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            );
         }
     }
 }

@@ -56,14 +56,26 @@ impl ParsedUrl {
         if raw.is_empty() {
             return None;
         }
-        let raw: String = raw.chars().filter(|c| !matches!(c, '\t' | '\r' | '\n')).take(4096).collect();
+        let raw: String = raw
+            .chars()
+            .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
+            .take(4096)
+            .collect();
         let (scheme, rest) = match raw.find(':') {
-            Some(i) if i > 0 && raw[..i].bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) => {
+            Some(i)
+                if i > 0
+                    && raw[..i]
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
+            {
                 (raw[..i].to_ascii_lowercase(), &raw[i + 1..])
             }
             _ => (String::new(), raw.as_str()),
         };
-        if matches!(scheme.as_str(), "data" | "javascript" | "vbscript" | "mailto" | "tel" | "cid" | "sms" | "file") {
+        if matches!(
+            scheme.as_str(),
+            "data" | "javascript" | "vbscript" | "mailto" | "tel" | "cid" | "sms" | "file"
+        ) {
             return Some(ParsedUrl {
                 raw: raw.clone(),
                 scheme,
@@ -90,10 +102,20 @@ impl ParsedUrl {
         };
         let (host_raw, port) = split_port(hostport);
         let (path, query) = match tail.find('?') {
-            Some(i) => (tail[..i].to_string(), tail[i + 1..].split('#').next().unwrap_or("").to_string()),
-            None => (tail.split('#').next().unwrap_or("").to_string(), String::new()),
+            Some(i) => (
+                tail[..i].to_string(),
+                tail[i + 1..].split('#').next().unwrap_or("").to_string(),
+            ),
+            None => (
+                tail.split('#').next().unwrap_or("").to_string(),
+                String::new(),
+            ),
         };
-        let scheme = if scheme.is_empty() { "http".to_string() } else { scheme };
+        let scheme = if scheme.is_empty() {
+            "http".to_string()
+        } else {
+            scheme
+        };
         Some(ParsedUrl {
             host: Host::parse(host_raw),
             host_raw: host_raw.to_string(),
@@ -123,7 +145,11 @@ impl ParsedUrl {
         self.query.split('&').find_map(|kv| {
             let (k, v) = kv.split_once('=')?;
             if k.eq_ignore_ascii_case(name) {
-                Some(percent_encoding::percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy().into_owned())
+                Some(
+                    percent_encoding::percent_decode_str(&v.replace('+', " "))
+                        .decode_utf8_lossy()
+                        .into_owned(),
+                )
             } else {
                 None
             }
@@ -145,7 +171,9 @@ fn split_port(hostport: &str) -> (&str, Option<&str>) {
         return (hostport, None);
     }
     match hostport.rfind(':') {
-        Some(i) if hostport[i + 1..].bytes().all(|b| b.is_ascii_digit()) => (&hostport[..i], Some(&hostport[i + 1..])),
+        Some(i) if hostport[i + 1..].bytes().all(|b| b.is_ascii_digit()) => {
+            (&hostport[..i], Some(&hostport[i + 1..]))
+        }
         _ => (hostport, None),
     }
 }
@@ -165,7 +193,9 @@ pub fn unwrap_redirect(u: &ParsedUrl) -> Option<Unwrapped> {
         return None;
     }
     for r in REDIRECTORS {
-        if !crate::domain::is_same_or_subdomain(host, r.host) && !host.ends_with(&format!(".{}", r.host)) {
+        if !crate::domain::is_same_or_subdomain(host, r.host)
+            && !host.ends_with(&format!(".{}", r.host))
+        {
             continue;
         }
         if !u.path.starts_with(r.path) {
@@ -173,22 +203,39 @@ pub fn unwrap_redirect(u: &ParsedUrl) -> Option<Unwrapped> {
         }
         let target = if r.host == "urldefense.com" {
             // v3: https://urldefense.com/v3/__https://target__;...
-            u.raw.split("/v3/__").nth(1).and_then(|t| t.split("__").next()).map(str::to_string)
+            u.raw
+                .split("/v3/__")
+                .nth(1)
+                .and_then(|t| t.split("__").next())
+                .map(str::to_string)
         } else if r.host == "google.com" && r.path == "/amp/s/" {
-            u.path.strip_prefix("/amp/s/").map(|p| format!("https://{p}"))
+            u.path
+                .strip_prefix("/amp/s/")
+                .map(|p| format!("https://{p}"))
         } else if r.host == "urldefense.proofpoint.com" {
-            u.param("u").map(|v| v.replace('-', "%").replace('_', "/"))
-                .map(|v| percent_encoding::percent_decode_str(&v).decode_utf8_lossy().into_owned())
+            u.param("u")
+                .map(|v| v.replace('-', "%").replace('_', "/"))
+                .map(|v| {
+                    percent_encoding::percent_decode_str(&v)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })
         } else if r.host == "bing.com" {
             // u=a1<base64url of the target>
-            u.param("u").and_then(|v| v.strip_prefix("a1").map(str::to_string)).and_then(|b| base64url_decode(&b))
+            u.param("u")
+                .and_then(|v| v.strip_prefix("a1").map(str::to_string))
+                .and_then(|b| base64url_decode(&b))
         } else if r.param.is_empty() {
             None
         } else {
             u.param(r.param)
         };
         if let Some(t) = target.filter(|t| looks_like_url(t)) {
-            return Some(Unwrapped { target: t, security_wrapper: r.security_wrapper, known: true });
+            return Some(Unwrapped {
+                target: t,
+                security_wrapper: r.security_wrapper,
+                known: true,
+            });
         }
     }
     // Any parameter whose value is a full URL: a generic redirect.
@@ -196,7 +243,11 @@ pub fn unwrap_redirect(u: &ParsedUrl) -> Option<Unwrapped> {
         if let Some((_, v)) = kv.split_once('=') {
             let v = percent_encoding::percent_decode_str(v).decode_utf8_lossy();
             if looks_like_url(&v) {
-                return Some(Unwrapped { target: v.into_owned(), security_wrapper: false, known: false });
+                return Some(Unwrapped {
+                    target: v.into_owned(),
+                    security_wrapper: false,
+                    known: false,
+                });
             }
         }
     }
@@ -205,7 +256,8 @@ pub fn unwrap_redirect(u: &ParsedUrl) -> Option<Unwrapped> {
 
 fn looks_like_url(s: &str) -> bool {
     let l = s.trim_start().as_bytes();
-    l.len() > 10 && (l[..8].eq_ignore_ascii_case(b"https://") || l[..7].eq_ignore_ascii_case(b"http://"))
+    l.len() > 10
+        && (l[..8].eq_ignore_ascii_case(b"https://") || l[..7].eq_ignore_ascii_case(b"http://"))
 }
 
 fn base64url_decode(s: &str) -> Option<String> {
@@ -251,10 +303,20 @@ pub fn extract_text_urls(text: &str, max: usize) -> Vec<TextUrl> {
         if out.len() >= max {
             return out;
         }
-        out.push(TextUrl { raw: l.as_str().to_string(), defanged: false, invisible_chars: false });
+        out.push(TextUrl {
+            raw: l.as_str().to_string(),
+            defanged: false,
+            invisible_chars: false,
+        });
     }
-    let lower_has = |needle: &str| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some();
-    if lower_has("hxxp") || lower_has("[.]") || lower_has("(.)") || lower_has("[:]") || lower_has("HXXP") {
+    let lower_has =
+        |needle: &str| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some();
+    if lower_has("hxxp")
+        || lower_has("[.]")
+        || lower_has("(.)")
+        || lower_has("[:]")
+        || lower_has("HXXP")
+    {
         let refanged = text
             .replace("hxxp", "http")
             .replace("HXXP", "HTTP")
@@ -267,18 +329,29 @@ pub fn extract_text_urls(text: &str, max: usize) -> Vec<TextUrl> {
                 return out;
             }
             if !out.iter().any(|u| u.raw == l.as_str()) {
-                out.push(TextUrl { raw: l.as_str().to_string(), defanged: true, invisible_chars: false });
+                out.push(TextUrl {
+                    raw: l.as_str().to_string(),
+                    defanged: true,
+                    invisible_chars: false,
+                });
             }
         }
     }
     if text.chars().any(crate::domain::is_invisible_char) {
-        let cleaned: String = text.chars().filter(|c| !crate::domain::is_invisible_char(*c)).collect();
+        let cleaned: String = text
+            .chars()
+            .filter(|c| !crate::domain::is_invisible_char(*c))
+            .collect();
         for l in finder.links(&cleaned) {
             if out.len() >= max {
                 return out;
             }
             if !out.iter().any(|u| u.raw == l.as_str()) {
-                out.push(TextUrl { raw: l.as_str().to_string(), defanged: false, invisible_chars: true });
+                out.push(TextUrl {
+                    raw: l.as_str().to_string(),
+                    defanged: false,
+                    invisible_chars: true,
+                });
             }
         }
     }
@@ -319,7 +392,9 @@ mod psl {
     pub struct List;
     impl List {
         pub fn new_is_known(host: &str) -> bool {
-            ::psl::suffix(host.as_bytes()).map(|s| s.is_known()).unwrap_or(false)
+            ::psl::suffix(host.as_bytes())
+                .map(|s| s.is_known())
+                .unwrap_or(false)
         }
     }
 }
@@ -344,7 +419,10 @@ mod tests {
 
     #[test]
     fn unwrap() {
-        let u = ParsedUrl::parse("https://www.google.com/url?q=https%3A%2F%2Fevil.example%2Flogin&sa=D").unwrap();
+        let u = ParsedUrl::parse(
+            "https://www.google.com/url?q=https%3A%2F%2Fevil.example%2Flogin&sa=D",
+        )
+        .unwrap();
         let t = unwrap_redirect(&u).unwrap();
         assert_eq!(t.target, "https://evil.example/login");
         assert!(t.known && !t.security_wrapper);
@@ -352,23 +430,45 @@ mod tests {
         let t = unwrap_redirect(&u).unwrap();
         assert!(t.security_wrapper);
         assert_eq!(t.target, "https://example.org/");
-        let u = ParsedUrl::parse("https://urldefense.com/v3/__https://example.org/x__;!!abc").unwrap();
+        let u =
+            ParsedUrl::parse("https://urldefense.com/v3/__https://example.org/x__;!!abc").unwrap();
         assert_eq!(unwrap_redirect(&u).unwrap().target, "https://example.org/x");
     }
 
     #[test]
     fn text_urls() {
-        let found = extract_text_urls("see hxxps://evil[.]example/login and https://ok.example/", 10);
-        assert!(found.iter().any(|u| u.raw == "https://ok.example/" && !u.defanged));
-        assert!(found.iter().any(|u| u.raw.starts_with("https://evil.example") && u.defanged));
+        let found = extract_text_urls(
+            "see hxxps://evil[.]example/login and https://ok.example/",
+            10,
+        );
+        assert!(
+            found
+                .iter()
+                .any(|u| u.raw == "https://ok.example/" && !u.defanged)
+        );
+        assert!(
+            found
+                .iter()
+                .any(|u| u.raw.starts_with("https://evil.example") && u.defanged)
+        );
         let found = extract_text_urls("go https://pay\u{200b}pal.example/x", 10);
-        assert!(found.iter().any(|u| u.invisible_chars && u.raw.contains("paypal.example")));
+        assert!(
+            found
+                .iter()
+                .any(|u| u.invisible_chars && u.raw.contains("paypal.example"))
+        );
     }
 
     #[test]
     fn shown() {
-        assert_eq!(shown_host("www.paypal.com").as_deref(), Some("www.paypal.com"));
-        assert_eq!(shown_host("https://paypal.com/signin").as_deref(), Some("paypal.com"));
+        assert_eq!(
+            shown_host("www.paypal.com").as_deref(),
+            Some("www.paypal.com")
+        );
+        assert_eq!(
+            shown_host("https://paypal.com/signin").as_deref(),
+            Some("paypal.com")
+        );
         assert_eq!(shown_host("Click here"), None);
         assert_eq!(shown_host("index.html"), None);
         assert_eq!(shown_host("file.pdf"), None);

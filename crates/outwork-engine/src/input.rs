@@ -32,7 +32,9 @@ pub fn is_maildir(p: &Path) -> bool {
 /// An mbox starts with a "From " postmark line and holds another one
 /// after a blank line.
 fn sniff_mbox(path: &Path) -> bool {
-    let Ok(f) = File::open(path) else { return false };
+    let Ok(f) = File::open(path) else {
+        return false;
+    };
     let mut head = [0u8; 5];
     let mut r = BufReader::new(f);
     if r.read_exact(&mut head).is_err() || &head != b"From " {
@@ -60,7 +62,11 @@ pub fn kind_of(p: &Path) -> Kind {
     if p.as_os_str() == "-" {
         Kind::Stdin
     } else if p.is_dir() {
-        if is_maildir(p) { Kind::Maildir } else { Kind::Directory }
+        if is_maildir(p) {
+            Kind::Maildir
+        } else {
+            Kind::Directory
+        }
     } else if sniff_mbox(p) {
         Kind::Mbox
     } else {
@@ -93,7 +99,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         let mut entries: Vec<_> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
         entries.sort();
         for e in entries.into_iter().rev() {
@@ -102,7 +110,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
                 continue;
             }
             // symlink_metadata: don't follow directory symlink loops.
-            let Ok(md) = std::fs::symlink_metadata(&e) else { continue };
+            let Ok(md) = std::fs::symlink_metadata(&e) else {
+                continue;
+            };
             if md.is_dir() {
                 if name != "tmp" || !is_maildir(&d) {
                     stack.push(e);
@@ -129,13 +139,24 @@ impl Inputs {
     /// `max_bytes`: messages longer than this are read only up to it (the
     /// scanner reports MESSAGE_SIZE_LIMIT), so a huge file can't exhaust memory.
     pub fn new(paths: Vec<PathBuf>, max_bytes: usize) -> Inputs {
-        Inputs { pending: paths.into_iter(), files: Vec::new().into_iter(), mbox: None, seq: 0, max_bytes }
+        Inputs {
+            pending: paths.into_iter(),
+            files: Vec::new().into_iter(),
+            mbox: None,
+            seq: 0,
+            max_bytes,
+        }
     }
 
     fn item(&mut self, path: String, data: Result<Vec<u8>, String>, input_bytes: u64) -> Item {
         let seq = self.seq;
         self.seq += 1;
-        Item { seq, path, data, input_bytes }
+        Item {
+            seq,
+            path,
+            data,
+            input_bytes,
+        }
     }
 
     fn read_file(&mut self, p: &Path) -> Item {
@@ -178,9 +199,16 @@ impl Iterator for Inputs {
             match kind_of(&p) {
                 Kind::Stdin => {
                     let mut buf = Vec::new();
-                    let r = std::io::stdin().lock().take(self.max_bytes as u64 + 1).read_to_end(&mut buf);
+                    let r = std::io::stdin()
+                        .lock()
+                        .take(self.max_bytes as u64 + 1)
+                        .read_to_end(&mut buf);
                     let n = buf.len() as u64;
-                    return Some(self.item("-".into(), r.map(|_| buf).map_err(|e| format!("stdin: {e}")), n));
+                    return Some(self.item(
+                        "-".into(),
+                        r.map(|_| buf).map_err(|e| format!("stdin: {e}")),
+                        n,
+                    ));
                 }
                 Kind::Directory | Kind::Maildir => {
                     self.files = walk(&p).into_iter();
@@ -191,7 +219,11 @@ impl Iterator for Inputs {
                 },
                 Kind::Message => {
                     if !p.exists() {
-                        return Some(self.item(p.display().to_string(), Err(format!("{}: no such file or directory", p.display())), 0));
+                        return Some(self.item(
+                            p.display().to_string(),
+                            Err(format!("{}: no such file or directory", p.display())),
+                            0,
+                        ));
                     }
                     return Some(self.read_file(&p));
                 }
@@ -213,7 +245,13 @@ pub struct MboxReader {
 impl MboxReader {
     pub fn open(p: &Path) -> Result<MboxReader, String> {
         let f = File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        Ok(MboxReader { path: p.to_path_buf(), reader: BufReader::with_capacity(1 << 16, f), n: 0, pending_postmark: false, done: false })
+        Ok(MboxReader {
+            path: p.to_path_buf(),
+            reader: BufReader::with_capacity(1 << 16, f),
+            n: 0,
+            pending_postmark: false,
+            done: false,
+        })
     }
 
     /// Next message: (1-based index, bytes, input bytes consumed).
@@ -233,7 +271,11 @@ impl MboxReader {
                 Err(e) => {
                     self.done = true;
                     self.n += 1;
-                    return Some((self.n, Err(format!("{}: {e}", self.path.display())), consumed));
+                    return Some((
+                        self.n,
+                        Err(format!("{}: {e}", self.path.display())),
+                        consumed,
+                    ));
                 }
             };
             consumed += n as u64;
@@ -266,7 +308,10 @@ impl MboxReader {
             prev_blank = line == b"\n" || line == b"\r\n";
             if msg.len() <= max_bytes {
                 // mboxrd: ">From " → "From ", ">>From " → ">From ".
-                let unq = line.iter().position(|&b| b != b'>').filter(|&i| i > 0 && line[i..].starts_with(b"From "));
+                let unq = line
+                    .iter()
+                    .position(|&b| b != b'>')
+                    .filter(|&i| i > 0 && line[i..].starts_with(b"From "));
                 if unq.is_some() {
                     msg.extend_from_slice(&line[1..]);
                 } else {

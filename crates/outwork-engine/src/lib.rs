@@ -42,9 +42,23 @@ fn scan_item(item: Item, ctx: &Context) -> Outcome {
     match item.data {
         Ok(data) => {
             let verdict = scan_message(&data, ctx);
-            Outcome { seq: item.seq, path: item.path, bytes: data.len(), input_bytes: item.input_bytes, verdict: Some(verdict), error: None }
+            Outcome {
+                seq: item.seq,
+                path: item.path,
+                bytes: data.len(),
+                input_bytes: item.input_bytes,
+                verdict: Some(verdict),
+                error: None,
+            }
         }
-        Err(e) => Outcome { seq: item.seq, path: item.path, bytes: 0, input_bytes: item.input_bytes, verdict: None, error: Some(e) },
+        Err(e) => Outcome {
+            seq: item.seq,
+            path: item.path,
+            bytes: 0,
+            input_bytes: item.input_bytes,
+            verdict: None,
+            error: Some(e),
+        },
     }
 }
 

@@ -47,10 +47,24 @@ pub fn load_corpus(root: &Path) -> Result<Vec<Sample>, EvalError> {
                 if p.is_dir() {
                     stack.push(p);
                 } else {
-                    let rel = p.strip_prefix(root).unwrap_or(&p).to_string_lossy().into_owned();
-                    let source = p.strip_prefix(&dir).ok().and_then(|r| r.components().next()).filter(|_| p.parent() != Some(&dir))
-                        .map(|c| c.as_os_str().to_string_lossy().into_owned()).unwrap_or_else(|| label.to_string());
-                    out.push(Sample { rel, path: p, label: label.to_string(), source });
+                    let rel = p
+                        .strip_prefix(root)
+                        .unwrap_or(&p)
+                        .to_string_lossy()
+                        .into_owned();
+                    let source = p
+                        .strip_prefix(&dir)
+                        .ok()
+                        .and_then(|r| r.components().next())
+                        .filter(|_| p.parent() != Some(&dir))
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .unwrap_or_else(|| label.to_string());
+                    out.push(Sample {
+                        rel,
+                        path: p,
+                        label: label.to_string(),
+                        source,
+                    });
                 }
             }
         }
@@ -64,14 +78,20 @@ pub fn load_corpus(root: &Path) -> Result<Vec<Sample>, EvalError> {
 
 /// Read a manifest (header row first; columns path, label, source).
 pub fn load_manifest(root: &Path, manifest: &Path) -> Result<Vec<Sample>, EvalError> {
-    let text = std::fs::read_to_string(manifest).map_err(|e| EvalError::Io(manifest.to_path_buf(), e))?;
+    let text =
+        std::fs::read_to_string(manifest).map_err(|e| EvalError::Io(manifest.to_path_buf(), e))?;
     Ok(text
         .lines()
         .skip(1)
         .filter_map(|l| {
             let mut c = l.split('\t');
             let (rel, label, source) = (c.next()?, c.next()?, c.next()?);
-            Some(Sample { rel: rel.to_string(), path: root.join(rel), label: label.to_string(), source: source.to_string() })
+            Some(Sample {
+                rel: rel.to_string(),
+                path: root.join(rel),
+                label: label.to_string(),
+                source: source.to_string(),
+            })
         })
         .collect())
 }
@@ -87,7 +107,14 @@ pub struct Scored {
     pub error: bool,
 }
 
-pub const FAMILIES: [&str; 6] = ["links", "lookalike", "sender", "auth", "html", "attachments"];
+pub const FAMILIES: [&str; 6] = [
+    "links",
+    "lookalike",
+    "sender",
+    "auth",
+    "html",
+    "attachments",
+];
 
 fn disabled(i: usize) -> Disabled {
     let mut d = Disabled::default();
@@ -103,18 +130,34 @@ fn disabled(i: usize) -> Disabled {
 }
 
 pub fn score_one(data: &[u8], ctx: &Context) -> Scored {
-    let data = if data.starts_with(b"From ") { data.splitn(2, |b| *b == b'\n').nth(1).unwrap_or(&[]) } else { data };
+    let data = if data.starts_with(b"From ") {
+        data.splitn(2, |b| *b == b'\n').nth(1).unwrap_or(&[])
+    } else {
+        data
+    };
     let f = facts::parse(data, ctx.limits());
     let v = policy::decide(signals::run(&f, ctx), ctx);
     let mut flagged_without = [false; 6];
     for (i, slot) in flagged_without.iter_mut().enumerate() {
-        *slot = policy::decide(signals::run_with(&f, ctx, disabled(i)), ctx).action != Action::Accept;
+        *slot =
+            policy::decide(signals::run_with(&f, ctx, disabled(i)), ctx).action != Action::Accept;
     }
-    Scored { action: v.action, score: v.score, symbols: v.symbols.iter().map(|s| s.name).collect(), flagged_without, error: false }
+    Scored {
+        action: v.action,
+        score: v.score,
+        symbols: v.symbols.iter().map(|s| s.name).collect(),
+        flagged_without,
+        error: false,
+    }
 }
 
 /// Scan every sample on `threads` threads; `progress` is called after each.
-pub fn evaluate(samples: &[Sample], ctx: Arc<Context>, threads: usize, progress: &(dyn Fn(usize) + Sync)) -> Vec<Scored> {
+pub fn evaluate(
+    samples: &[Sample],
+    ctx: Arc<Context>,
+    threads: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Vec<Scored> {
     let results: Mutex<Vec<Option<Scored>>> = Mutex::new(vec![None; samples.len()]);
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
@@ -127,7 +170,13 @@ pub fn evaluate(samples: &[Sample], ctx: Arc<Context>, threads: usize, progress:
                     }
                     let r = match std::fs::read(&samples[i].path) {
                         Ok(data) => score_one(&data, &ctx),
-                        Err(_) => Scored { action: Action::Accept, score: 0.0, symbols: vec![], flagged_without: [false; 6], error: true },
+                        Err(_) => Scored {
+                            action: Action::Accept,
+                            score: 0.0,
+                            symbols: vec![],
+                            flagged_without: [false; 6],
+                            error: true,
+                        },
                     };
                     if let Ok(mut g) = results.lock() {
                         g[i] = Some(r);
@@ -141,7 +190,15 @@ pub fn evaluate(samples: &[Sample], ctx: Arc<Context>, threads: usize, progress:
         .into_inner()
         .unwrap_or_default()
         .into_iter()
-        .map(|r| r.unwrap_or(Scored { action: Action::Accept, score: 0.0, symbols: vec![], flagged_without: [false; 6], error: true }))
+        .map(|r| {
+            r.unwrap_or(Scored {
+                action: Action::Accept,
+                score: 0.0,
+                symbols: vec![],
+                flagged_without: [false; 6],
+                error: true,
+            })
+        })
         .collect()
 }
 
@@ -206,7 +263,9 @@ pub fn load_anchors(path: &Path) -> Result<BTreeMap<String, Vec<AnchorVerdict>>,
     let text = std::fs::read_to_string(path).map_err(|e| EvalError::Io(path.to_path_buf(), e))?;
     let mut m: BTreeMap<String, Vec<AnchorVerdict>> = BTreeMap::new();
     for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
         let engine = v["engine"].as_str().unwrap_or("").to_string();
         let file = v["file"].as_str().unwrap_or("").to_string();
         let action = v["action"].as_str().unwrap_or("");
@@ -214,7 +273,9 @@ pub fn load_anchors(path: &Path) -> Result<BTreeMap<String, Vec<AnchorVerdict>>,
             "rspamd" => matches!(action, "add header" | "rewrite subject" | "reject"),
             _ => v["is_spam"].as_bool().unwrap_or(false),
         };
-        m.entry(file).or_default().push(AnchorVerdict { engine, flagged });
+        m.entry(file)
+            .or_default()
+            .push(AnchorVerdict { engine, flagged });
     }
     Ok(m)
 }
@@ -226,7 +287,10 @@ mod tests {
     #[test]
     fn wilson_bounds() {
         let (lo, hi) = wilson(90, 100);
-        assert!(lo > 0.82 && lo < 0.84 && hi > 0.94 && hi < 0.96, "{lo} {hi}");
+        assert!(
+            lo > 0.82 && lo < 0.84 && hi > 0.94 && hi < 0.96,
+            "{lo} {hi}"
+        );
         assert_eq!(wilson(0, 0), (0.0, 0.0));
     }
 }

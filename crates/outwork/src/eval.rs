@@ -39,21 +39,36 @@ pub struct EvalArgs {
 }
 
 fn pct(k: usize, n: usize) -> f64 {
-    if n == 0 { 0.0 } else { 100.0 * k as f64 / n as f64 }
+    if n == 0 {
+        0.0
+    } else {
+        100.0 * k as f64 / n as f64
+    }
 }
 
 pub fn run(a: EvalArgs) -> Result<u8> {
     let ctx = Arc::new(crate::load_context(a.config.as_ref())?);
     let mut samples = rt::load_corpus(&a.corpus)?;
     if let Some(sub) = &a.subset {
-        let keep: std::collections::HashSet<String> = rt::load_manifest(&a.corpus, sub)?.into_iter().map(|s| s.rel).collect();
+        let keep: std::collections::HashSet<String> = rt::load_manifest(&a.corpus, sub)?
+            .into_iter()
+            .map(|s| s.rel)
+            .collect();
         samples.retain(|s| keep.contains(&s.rel));
     }
     if samples.is_empty() {
         bail!("no messages to evaluate in {}", a.corpus.display());
     }
-    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let pb = if std::io::stderr().is_terminal() { Some(indicatif::ProgressBar::new(samples.len() as u64)) } else { None };
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let pb = if std::io::stderr().is_terminal() {
+        Some(indicatif::ProgressBar::new(samples.len() as u64))
+    } else {
+        None
+    };
     let start = std::time::Instant::now();
     let scored = rt::evaluate(&samples, ctx, threads, &|_| {
         if let Some(pb) = &pb {
@@ -67,16 +82,31 @@ pub fn run(a: EvalArgs) -> Result<u8> {
 
     let stats = rt::by_source(&samples, &scored);
     let md = a.markdown;
-    println!("{}", if md { "### outwork per source\n" } else { "outwork per source" });
+    println!(
+        "{}",
+        if md {
+            "### outwork per source\n"
+        } else {
+            "outwork per source"
+        }
+    );
     if md {
-        println!("| source | label | messages | accept | tag | quarantine | reject | flagged |\n|---|---|---:|---:|---:|---:|---:|---:|");
+        println!(
+            "| source | label | messages | accept | tag | quarantine | reject | flagged |\n|---|---|---:|---:|---:|---:|---:|---:|"
+        );
     }
     for (src, s) in &stats {
         let f = pct(s.flagged(), s.n);
         if md {
-            println!("| {src} | {} | {} | {} | {} | {} | {} | {f:.1}% |", s.label, s.n, s.actions[0], s.actions[1], s.actions[2], s.actions[3]);
+            println!(
+                "| {src} | {} | {} | {} | {} | {} | {} | {f:.1}% |",
+                s.label, s.n, s.actions[0], s.actions[1], s.actions[2], s.actions[3]
+            );
         } else {
-            println!("  {src:<28} {:<6} n={:<5} accept={:<5} tag={:<5} quarantine={:<5} reject={:<5} flagged={f:.1}%", s.label, s.n, s.actions[0], s.actions[1], s.actions[2], s.actions[3]);
+            println!(
+                "  {src:<28} {:<6} n={:<5} accept={:<5} tag={:<5} quarantine={:<5} reject={:<5} flagged={f:.1}%",
+                s.label, s.n, s.actions[0], s.actions[1], s.actions[2], s.actions[3]
+            );
         }
     }
     let count = |label: &str, f: &dyn Fn(&rt::Scored) -> bool| -> (usize, usize) {
@@ -103,13 +133,33 @@ pub fn run(a: EvalArgs) -> Result<u8> {
     println!();
     if md {
         println!("| measure | value | 95% CI (Wilson) |\n|---|---:|---|");
-        println!("| phishing recall (action ≠ accept) | {recall:.1}% ({pk}/{pn}) | {:.1}–{:.1}% |", plo * 100.0, phi * 100.0);
-        println!("| ham false positives | {fp:.2}% ({hk}/{hn}) | {:.2}–{:.2}% |", hlo * 100.0, hhi * 100.0);
+        println!(
+            "| phishing recall (action ≠ accept) | {recall:.1}% ({pk}/{pn}) | {:.1}–{:.1}% |",
+            plo * 100.0,
+            phi * 100.0
+        );
+        println!(
+            "| ham false positives | {fp:.2}% ({hk}/{hn}) | {:.2}–{:.2}% |",
+            hlo * 100.0,
+            hhi * 100.0
+        );
         println!("| spam flagged | {:.1}% ({sk}/{sn}) | |", pct(sk, sn));
-        println!("| wall time | {elapsed:.1}s for {} messages ({:.0} msg/s, {threads} threads, 7 signal passes each) | |", samples.len(), samples.len() as f64 / elapsed);
+        println!(
+            "| wall time | {elapsed:.1}s for {} messages ({:.0} msg/s, {threads} threads, 7 signal passes each) | |",
+            samples.len(),
+            samples.len() as f64 / elapsed
+        );
     } else {
-        println!("phishing recall {recall:.1}% ({pk}/{pn}, 95% CI {:.1}-{:.1}%)", plo * 100.0, phi * 100.0);
-        println!("ham false positives {fp:.2}% ({hk}/{hn}, 95% CI {:.2}-{:.2}%)", hlo * 100.0, hhi * 100.0);
+        println!(
+            "phishing recall {recall:.1}% ({pk}/{pn}, 95% CI {:.1}-{:.1}%)",
+            plo * 100.0,
+            phi * 100.0
+        );
+        println!(
+            "ham false positives {fp:.2}% ({hk}/{hn}, 95% CI {:.2}-{:.2}%)",
+            hlo * 100.0,
+            hhi * 100.0
+        );
         println!("spam flagged {:.1}% ({sk}/{sn})", pct(sk, sn));
         println!("{} messages in {elapsed:.1}s", samples.len());
     }
@@ -117,7 +167,9 @@ pub fn run(a: EvalArgs) -> Result<u8> {
     // Family ablation: what each family adds.
     println!();
     if md {
-        println!("### Family ablation (flagged with the family switched off)\n\n| family off | phishing recall | Δ recall | ham FP | Δ FP |\n|---|---:|---:|---:|---:|");
+        println!(
+            "### Family ablation (flagged with the family switched off)\n\n| family off | phishing recall | Δ recall | ham FP | Δ FP |\n|---|---:|---:|---:|---:|"
+        );
     } else {
         println!("family ablation:");
     }
@@ -126,9 +178,17 @@ pub fn run(a: EvalArgs) -> Result<u8> {
         let (hk2, _) = count("ham", &|r: &rt::Scored| r.flagged_without[i]);
         let (r2, f2) = (pct(pk2, pn), pct(hk2, hn));
         if md {
-            println!("| {fam} | {r2:.1}% | {:+.1} | {f2:.2}% | {:+.2} |", r2 - recall, f2 - fp);
+            println!(
+                "| {fam} | {r2:.1}% | {:+.1} | {f2:.2}% | {:+.2} |",
+                r2 - recall,
+                f2 - fp
+            );
         } else {
-            println!("  without {fam:<12} recall {r2:.1}% ({:+.1})  ham FP {f2:.2}% ({:+.2})", r2 - recall, f2 - fp);
+            println!(
+                "  without {fam:<12} recall {r2:.1}% ({:+.1})  ham FP {f2:.2}% ({:+.2})",
+                r2 - recall,
+                f2 - fp
+            );
         }
     }
 
@@ -146,7 +206,9 @@ pub fn run(a: EvalArgs) -> Result<u8> {
     }
     println!();
     if md {
-        println!("### Symbol firing rates\n\n| symbol | phish | ham | spam |\n|---|---:|---:|---:|");
+        println!(
+            "### Symbol firing rates\n\n| symbol | phish | ham | spam |\n|---|---:|---:|---:|"
+        );
     } else {
         println!("symbol firing rates (phish / ham / spam):");
     }
@@ -154,14 +216,25 @@ pub fn run(a: EvalArgs) -> Result<u8> {
     rows.sort_by(|a, b| b.1[0].cmp(&a.1[0]));
     for (n, c) in rows {
         if md {
-            println!("| `{n}` | {:.1}% | {:.2}% | {:.1}% |", pct(c[0], pn), pct(c[1], hn), pct(c[2], sn));
+            println!(
+                "| `{n}` | {:.1}% | {:.2}% | {:.1}% |",
+                pct(c[0], pn),
+                pct(c[1], hn),
+                pct(c[2], sn)
+            );
         } else {
-            println!("  {n:<32} {:>6.1}% {:>7.2}% {:>6.1}%", pct(c[0], pn), pct(c[1], hn), pct(c[2], sn));
+            println!(
+                "  {n:<32} {:>6.1}% {:>7.2}% {:>6.1}%",
+                pct(c[0], pn),
+                pct(c[1], hn),
+                pct(c[2], sn)
+            );
         }
     }
 
     if let Some(anchor_path) = &a.anchors {
-        let anchors = rt::load_anchors(anchor_path).with_context(|| format!("reading {}", anchor_path.display()))?;
+        let anchors = rt::load_anchors(anchor_path)
+            .with_context(|| format!("reading {}", anchor_path.display()))?;
         side_by_side(&samples, &scored, &anchors, md);
     }
 
@@ -170,8 +243,15 @@ pub fn run(a: EvalArgs) -> Result<u8> {
         for (label, want) in [("phish", false), ("ham", true)] {
             let mut shown = 0;
             for (s, r) in samples.iter().zip(&scored) {
-                if s.label == label && (r.action != Action::Accept) == want && shown < a.show_misses {
-                    println!("{} {label} {} score={:.1} {:?}", if want { "FP" } else { "MISS" }, s.rel, r.score, r.symbols);
+                if s.label == label && (r.action != Action::Accept) == want && shown < a.show_misses
+                {
+                    println!(
+                        "{} {label} {} score={:.1} {:?}",
+                        if want { "FP" } else { "MISS" },
+                        s.rel,
+                        r.score,
+                        r.symbols
+                    );
                     shown += 1;
                 }
             }
@@ -194,11 +274,18 @@ pub fn run(a: EvalArgs) -> Result<u8> {
     Ok(if fail { 1 } else { 0 })
 }
 
-fn side_by_side(samples: &[rt::Sample], scored: &[rt::Scored], anchors: &BTreeMap<String, Vec<rt::AnchorVerdict>>, md: bool) {
+fn side_by_side(
+    samples: &[rt::Sample],
+    scored: &[rt::Scored],
+    anchors: &BTreeMap<String, Vec<rt::AnchorVerdict>>,
+    md: bool,
+) {
     // source -> (n, outwork, rspamd, spamassassin) on messages all engines saw.
     let mut t: BTreeMap<&str, (String, usize, usize, usize, usize)> = BTreeMap::new();
     for (s, r) in samples.iter().zip(scored) {
-        let Some(av) = anchors.get(&s.rel) else { continue };
+        let Some(av) = anchors.get(&s.rel) else {
+            continue;
+        };
         let e = t.entry(&s.source).or_insert((s.label.clone(), 0, 0, 0, 0));
         e.1 += 1;
         e.2 += (r.action != Action::Accept) as usize;
@@ -211,16 +298,30 @@ fn side_by_side(samples: &[rt::Sample], scored: &[rt::Scored], anchors: &BTreeMa
     }
     println!();
     if md {
-        println!("### Side by side on the same messages (flagged share)\n\noutwork: action ≠ accept. Rspamd: add header, rewrite subject or reject. SpamAssassin: is_spam.\n\n| source | label | messages | outwork | Rspamd | SpamAssassin |\n|---|---|---:|---:|---:|---:|");
+        println!(
+            "### Side by side on the same messages (flagged share)\n\noutwork: action ≠ accept. Rspamd: add header, rewrite subject or reject. SpamAssassin: is_spam.\n\n| source | label | messages | outwork | Rspamd | SpamAssassin |\n|---|---|---:|---:|---:|---:|"
+        );
     } else {
-        println!("side by side (flagged share on the same messages): outwork / rspamd / spamassassin");
+        println!(
+            "side by side (flagged share on the same messages): outwork / rspamd / spamassassin"
+        );
     }
     let mut totals: BTreeMap<String, (usize, usize, usize, usize)> = BTreeMap::new();
     for (src, (label, n, o, r, s)) in &t {
         if md {
-            println!("| {src} | {label} | {n} | {:.1}% | {:.1}% | {:.1}% |", pct(*o, *n), pct(*r, *n), pct(*s, *n));
+            println!(
+                "| {src} | {label} | {n} | {:.1}% | {:.1}% | {:.1}% |",
+                pct(*o, *n),
+                pct(*r, *n),
+                pct(*s, *n)
+            );
         } else {
-            println!("  {src:<28} {label:<6} n={n:<5} {:>6.1}% {:>6.1}% {:>6.1}%", pct(*o, *n), pct(*r, *n), pct(*s, *n));
+            println!(
+                "  {src:<28} {label:<6} n={n:<5} {:>6.1}% {:>6.1}% {:>6.1}%",
+                pct(*o, *n),
+                pct(*r, *n),
+                pct(*s, *n)
+            );
         }
         let e = totals.entry(label.clone()).or_default();
         e.0 += n;
@@ -230,9 +331,19 @@ fn side_by_side(samples: &[rt::Sample], scored: &[rt::Scored], anchors: &BTreeMa
     }
     for (label, (n, o, r, s)) in totals {
         if md {
-            println!("| **all {label}** | {label} | {n} | {:.1}% | {:.1}% | {:.1}% |", pct(o, n), pct(r, n), pct(s, n));
+            println!(
+                "| **all {label}** | {label} | {n} | {:.1}% | {:.1}% | {:.1}% |",
+                pct(o, n),
+                pct(r, n),
+                pct(s, n)
+            );
         } else {
-            println!("  all {label:<24} n={n:<5} {:>6.1}% {:>6.1}% {:>6.1}%", pct(o, n), pct(r, n), pct(s, n));
+            println!(
+                "  all {label:<24} n={n:<5} {:>6.1}% {:>6.1}% {:>6.1}%",
+                pct(o, n),
+                pct(r, n),
+                pct(s, n)
+            );
         }
     }
 }

@@ -13,7 +13,11 @@ mod eval;
 mod render;
 
 #[derive(Parser)]
-#[command(name = "outwork", version, about = "Phishing defence that judges mail by its context, and explains every verdict")]
+#[command(
+    name = "outwork",
+    version,
+    about = "Phishing defence that judges mail by its context, and explains every verdict"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -91,11 +95,20 @@ fn main() -> ExitCode {
 pub fn load_context(config: Option<&PathBuf>) -> Result<Context> {
     let cfg = match config {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             let issues = Config::check(&text);
-            let unknown: Vec<_> = issues.iter().filter(|i| i.message == "unknown key").collect();
+            let unknown: Vec<_> = issues
+                .iter()
+                .filter(|i| i.message == "unknown key")
+                .collect();
             for i in &unknown {
-                eprintln!("outwork: warning: {}:{}: unknown key {}", p.display(), i.line.map(|l| l.to_string()).unwrap_or("?".into()), i.path);
+                eprintln!(
+                    "outwork: warning: {}:{}: unknown key {}",
+                    p.display(),
+                    i.line.map(|l| l.to_string()).unwrap_or("?".into()),
+                    i.path
+                );
             }
             Config::from_toml(&text).with_context(|| format!("invalid config {}", p.display()))?
         }
@@ -106,12 +119,22 @@ pub fn load_context(config: Option<&PathBuf>) -> Result<Context> {
 
 fn run(cli: Cli) -> Result<u8> {
     match cli.cmd {
-        Cmd::Scan { paths, config, format, threads, no_progress, quiet } => {
+        Cmd::Scan {
+            paths,
+            config,
+            format,
+            threads,
+            no_progress,
+            quiet,
+        } => {
             let ctx = Arc::new(load_context(config.as_ref())?);
             scan(paths, ctx, format, threads, no_progress, quiet)
         }
-        Cmd::Config { cmd: ConfigCmd::Check { file } } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        Cmd::Config {
+            cmd: ConfigCmd::Check { file },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
             let issues = Config::check(&text);
             if issues.is_empty() {
                 println!("{}: ok", file.display());
@@ -119,7 +142,11 @@ fn run(cli: Cli) -> Result<u8> {
             }
             for i in &issues {
                 let line = i.line.map(|l| format!("{l}:")).unwrap_or_default();
-                let path = if i.path.is_empty() { String::new() } else { format!(" {}:", i.path) };
+                let path = if i.path.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}:", i.path)
+                };
                 println!("{}:{line}{path} {}", file.display(), i.message);
             }
             Ok(EXIT_ERROR)
@@ -132,9 +159,25 @@ fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-fn scan(paths: Vec<PathBuf>, ctx: Arc<Context>, format: Format, threads: Option<usize>, no_progress: bool, quiet: bool) -> Result<u8> {
-    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let many = paths.len() > 1 || paths.iter().any(|p| p.as_os_str() != "-" && (p.is_dir() || outwork_engine::input::kind_of(p) == outwork_engine::input::Kind::Mbox));
+fn scan(
+    paths: Vec<PathBuf>,
+    ctx: Arc<Context>,
+    format: Format,
+    threads: Option<usize>,
+    no_progress: bool,
+    quiet: bool,
+) -> Result<u8> {
+    let threads = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let many = paths.len() > 1
+        || paths.iter().any(|p| {
+            p.as_os_str() != "-"
+                && (p.is_dir()
+                    || outwork_engine::input::kind_of(p) == outwork_engine::input::Kind::Mbox)
+        });
     let progress = if many && !no_progress && std::io::stderr().is_terminal() {
         let total = outwork_engine::input::total_bytes(&paths);
         let pb = indicatif::ProgressBar::new(total);
@@ -174,7 +217,9 @@ fn scan(paths: Vec<PathBuf>, ctx: Arc<Context>, format: Format, threads: Option<
             }
             Format::Jsonl => {
                 let v = render::json_value(&o);
-                serde_json::to_writer(&mut out, &v).map_err(std::io::Error::from).and_then(|_| out.write_all(b"\n"))
+                serde_json::to_writer(&mut out, &v)
+                    .map_err(std::io::Error::from)
+                    .and_then(|_| out.write_all(b"\n"))
             }
             Format::Json => {
                 json_all.push(render::json_value(&o));
@@ -189,7 +234,11 @@ fn scan(paths: Vec<PathBuf>, ctx: Arc<Context>, format: Format, threads: Option<
         pb.finish_and_clear();
     }
     if format == Format::Json {
-        let v = if json_all.len() == 1 { json_all.pop().unwrap_or_default() } else { serde_json::Value::Array(json_all) };
+        let v = if json_all.len() == 1 {
+            json_all.pop().unwrap_or_default()
+        } else {
+            serde_json::Value::Array(json_all)
+        };
         serde_json::to_writer_pretty(&mut out, &v)?;
         out.write_all(b"\n")?;
     }

@@ -13,7 +13,12 @@ pub fn human(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
         return writeln!(out);
     }
     let Some(v) = &o.verdict else { return Ok(()) };
-    writeln!(out, "  action: {}   score: {:.2}", v.action.as_str(), v.score)?;
+    writeln!(
+        out,
+        "  action: {}   score: {:.2}",
+        v.action.as_str(),
+        v.score
+    )?;
     let width = v.symbols.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for s in &v.symbols {
         let first = s.evidence.first().map(String::as_str).unwrap_or("");
@@ -87,9 +92,15 @@ pub fn symbols(markdown: bool) {
     for s in outwork_core::symbol::SYMBOLS {
         let fam = format!("{:?}", s.family).to_lowercase();
         if markdown {
-            println!("| `{}` | {fam} | {} | {} |", s.name, s.weight, s.description);
+            println!(
+                "| `{}` | {fam} | {} | {} |",
+                s.name, s.weight, s.description
+            );
         } else {
-            println!("{:<32} {:<12} {:>5}  {}", s.name, fam, s.weight, s.description);
+            println!(
+                "{:<32} {:<12} {:>5}  {}",
+                s.name, fam, s.weight, s.description
+            );
         }
     }
 }

@@ -10,7 +10,8 @@ fn expected_for_ext(ext: &str) -> Option<&'static [Sniffed]> {
     use Sniffed::*;
     Some(match ext {
         "pdf" => &[Pdf],
-        "docx" | "xlsx" | "pptx" | "docm" | "xlsm" | "pptm" | "zip" | "jar" | "odt" | "ods" | "odp" | "epub" | "apk" => &[Zip],
+        "docx" | "xlsx" | "pptx" | "docm" | "xlsm" | "pptm" | "zip" | "jar" | "odt" | "ods"
+        | "odp" | "epub" | "apk" => &[Zip],
         "doc" | "xls" | "ppt" | "msi" | "msg" => &[Ole, Rtf],
         "rtf" => &[Rtf],
         "png" => &[Png],
@@ -45,12 +46,24 @@ fn expected_for_type(t: &str) -> Option<&'static [Sniffed]> {
 
 pub fn signals(facts: &Facts, _ctx: &Context, hits: &mut Hits) {
     for a in &facts.attachments {
-        let display = a.name.clone().unwrap_or_else(|| format!("(unnamed {})", a.declared_type));
+        let display = a
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("(unnamed {})", a.declared_type));
         let name = a.name.as_deref().unwrap_or("").to_lowercase();
-        if name.chars().any(|c| matches!(c, '\u{202e}' | '\u{202d}' | '\u{2066}'..='\u{2069}')) {
-            hits.add("ATTACH_RTLO_NAME", format!("{display:?} uses bidi controls to disguise its extension"));
+        if name
+            .chars()
+            .any(|c| matches!(c, '\u{202e}' | '\u{202d}' | '\u{2066}'..='\u{2069}'))
+        {
+            hits.add(
+                "ATTACH_RTLO_NAME",
+                format!("{display:?} uses bidi controls to disguise its extension"),
+            );
         }
-        let clean: String = name.chars().filter(|c| !crate::domain::is_invisible_char(*c)).collect();
+        let clean: String = name
+            .chars()
+            .filter(|c| !crate::domain::is_invisible_char(*c))
+            .collect();
         let parts: Vec<&str> = clean.rsplitn(3, '.').map(str::trim).collect();
         let ext = if parts.len() >= 2 { parts[0] } else { "" };
         if !ext.is_empty() && DANGEROUS_EXTENSIONS.contains(&ext) {
@@ -58,8 +71,14 @@ pub fn signals(facts: &Facts, _ctx: &Context, hits: &mut Hits) {
         }
         if parts.len() == 3 {
             let decoy = parts[1];
-            if DECOY_EXTENSIONS.contains(&decoy) && (DANGEROUS_EXTENSIONS.contains(&ext) || HTML_EXTENSIONS.contains(&ext)) && decoy != ext {
-                hits.add("ATTACH_DOUBLE_EXT", format!("{display} looks like .{decoy} but is .{ext}"));
+            if DECOY_EXTENSIONS.contains(&decoy)
+                && (DANGEROUS_EXTENSIONS.contains(&ext) || HTML_EXTENSIONS.contains(&ext))
+                && decoy != ext
+            {
+                hits.add(
+                    "ATTACH_DOUBLE_EXT",
+                    format!("{display} looks like .{decoy} but is .{ext}"),
+                );
             }
         }
         let is_html = HTML_EXTENSIONS.contains(&ext)
@@ -67,20 +86,54 @@ pub fn signals(facts: &Facts, _ctx: &Context, hits: &mut Hits) {
             || a.declared_type == "text/html"
             || a.declared_type == "image/svg+xml";
         if is_html {
-            hits.add("ATTACH_HTML", format!("{display} is {}", if a.sniffed == Sniffed::Svg || ext == "svg" { "SVG" } else { "HTML" }));
+            hits.add(
+                "ATTACH_HTML",
+                format!(
+                    "{display} is {}",
+                    if a.sniffed == Sniffed::Svg || ext == "svg" {
+                        "SVG"
+                    } else {
+                        "HTML"
+                    }
+                ),
+            );
         }
         if a.sniffed == Sniffed::Unknown {
             continue;
         }
+        if matches!(
+            a.sniffed,
+            Sniffed::Exe | Sniffed::Elf | Sniffed::Lnk | Sniffed::Iso
+        ) && !DANGEROUS_EXTENSIONS.contains(&ext)
+            && !matches!(ext, "dll" | "scr" | "com" | "cpl" | "exe")
+        {
+            hits.add(
+                "ATTACH_DANGEROUS_EXT",
+                format!("{display}: content is a {}", a.sniffed.name()),
+            );
+        }
         if let Some(exp) = expected_for_ext(ext) {
             if !exp.contains(&a.sniffed) {
-                hits.add("ATTACH_TYPE_MISMATCH", format!("{display} is named .{ext} but its content is {}", a.sniffed.name()));
+                hits.add(
+                    "ATTACH_TYPE_MISMATCH",
+                    format!(
+                        "{display} is named .{ext} but its content is {}",
+                        a.sniffed.name()
+                    ),
+                );
                 continue;
             }
         }
         if let Some(exp) = expected_for_type(&a.declared_type) {
             if !exp.contains(&a.sniffed) {
-                hits.add("ATTACH_TYPE_MISMATCH", format!("{display} is declared {} but its content is {}", a.declared_type, a.sniffed.name()));
+                hits.add(
+                    "ATTACH_TYPE_MISMATCH",
+                    format!(
+                        "{display} is declared {} but its content is {}",
+                        a.declared_type,
+                        a.sniffed.name()
+                    ),
+                );
             }
         }
     }

@@ -31,9 +31,14 @@ fn result_of(value: &str, method: &str) -> Option<String> {
     while let Some(i) = lower[from..].find(method) {
         let at = from + i;
         from = at + method.len();
-        let before_ok = at == 0 || !lower.as_bytes()[at - 1].is_ascii_alphanumeric() && lower.as_bytes()[at - 1] != b'.';
+        let before_ok = at == 0
+            || !lower.as_bytes()[at - 1].is_ascii_alphanumeric()
+                && lower.as_bytes()[at - 1] != b'.';
         if before_ok && lower[from..].starts_with('=') {
-            let r: String = lower[from + 1..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            let r: String = lower[from + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
             if !r.is_empty() {
                 return Some(r);
             }
@@ -50,21 +55,30 @@ fn dmarc_policy(value: &str) -> Option<String> {
         return Some(p);
     }
     // Microsoft: action=oreject|reject|quarantine|oquarantine|none
-    result_of(clause, "action").map(|a| a.trim_start_matches('o').to_string()).map(|a| if a == "ne" { "none".into() } else { a })
+    result_of(clause, "action")
+        .map(|a| a.trim_start_matches('o').to_string())
+        .map(|a| if a == "ne" { "none".into() } else { a })
 }
 
 pub fn read(facts: &Facts, ctx: &Context) -> AuthView {
     let cfg = &ctx.config.auth;
     let mut view = AuthView::default();
     for h in &facts.auth {
-        let by_id = h.authserv_id.as_ref().is_some_and(|id| cfg.trusted_authserv_ids.iter().any(|t| t.eq_ignore_ascii_case(id)));
+        let by_id = h.authserv_id.as_ref().is_some_and(|id| {
+            cfg.trusted_authserv_ids
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(id))
+        });
         let by_position = h.position < cfg.trust_topmost;
         if !(by_id || by_position) {
             continue;
         }
         let label = match &h.authserv_id {
             Some(id) if by_id => format!("Authentication-Results from trusted authserv-id {id}"),
-            _ => format!("Authentication-Results #{} from the top (trust_topmost)", h.position + 1),
+            _ => format!(
+                "Authentication-Results #{} from the top (trust_topmost)",
+                h.position + 1
+            ),
         };
         let mut used = false;
         if view.spf.is_none() {
@@ -80,11 +94,15 @@ pub fn read(facts: &Facts, ctx: &Context) -> AuthView {
             if view.dmarc.is_some() {
                 used = true;
                 view.dmarc_policy = dmarc_policy(&h.value);
-                view.header_from = result_of(&h.value, "header.from").or_else(|| {
+                view.header_from = {
                     let lower = h.value.to_ascii_lowercase();
-                    let i = lower.find("header.from=")?;
-                    Some(lower[i + 12..].chars().take_while(|c| !c.is_whitespace() && *c != ';' && *c != ')').collect())
-                });
+                    lower.find("header.from=").map(|i| {
+                        lower[i + 12..]
+                            .chars()
+                            .take_while(|c| !c.is_whitespace() && *c != ';' && *c != ')')
+                            .collect()
+                    })
+                };
             }
         }
         if used && view.source.is_none() {
@@ -94,10 +112,14 @@ pub fn read(facts: &Facts, ctx: &Context) -> AuthView {
     view
 }
 
-pub fn signals(a: &AuthView, facts: &Facts, _ctx: &Context, hits: &mut Hits) {
+pub fn signals(a: &AuthView, facts: &Facts, ctx: &Context, hits: &mut Hits) {
     let Some(src) = &a.source else { return };
     hits.add("AUTH_RESULTS_TRUSTED", src.clone());
-    let from = facts.from.as_ref().map(|f| f.domain_ascii().to_string()).unwrap_or_default();
+    let from = facts
+        .from
+        .as_ref()
+        .map(|f| f.domain_ascii().to_string())
+        .unwrap_or_default();
     match a.spf.as_deref() {
         Some("fail") => hits.add("SPF_FAIL", format!("spf=fail ({src})")),
         Some("softfail") => hits.add("SPF_SOFTFAIL", format!("spf=softfail ({src})")),
@@ -108,15 +130,58 @@ pub fn signals(a: &AuthView, facts: &Facts, _ctx: &Context, hits: &mut Hits) {
     }
     match a.dmarc.as_deref() {
         Some("fail") => {
-            hits.add("DMARC_FAIL", format!("dmarc=fail for header.from={} ({src})", a.header_from.as_deref().unwrap_or(&from)));
+            hits.add(
+                "DMARC_FAIL",
+                format!(
+                    "dmarc=fail for header.from={} ({src})",
+                    a.header_from.as_deref().unwrap_or(&from)
+                ),
+            );
             match a.dmarc_policy.as_deref() {
-                Some("reject") => hits.add("DMARC_POLICY_REJECT", "the From domain's DMARC policy is p=reject"),
-                Some("quarantine") => hits.add("DMARC_POLICY_QUARANTINE", "the From domain's DMARC policy is p=quarantine"),
+                Some("reject") => hits.add(
+                    "DMARC_POLICY_REJECT",
+                    "the From domain's DMARC policy is p=reject",
+                ),
+                Some("quarantine") => hits.add(
+                    "DMARC_POLICY_QUARANTINE",
+                    "the From domain's DMARC policy is p=quarantine",
+                ),
                 _ => {}
             }
         }
-        Some("pass") => hits.add("DMARC_PASS", format!("dmarc=pass for header.from={} ({src})", a.header_from.as_deref().unwrap_or(&from))),
+        Some("pass") => hits.add(
+            "DMARC_PASS",
+            format!(
+                "dmarc=pass for header.from={} ({src})",
+                a.header_from.as_deref().unwrap_or(&from)
+            ),
+        ),
         _ => {}
+    }
+    // Mail claiming a brand's own domain (or ours) that its edge could not
+    // authenticate: the exact-domain spoof DMARC exists to stop.
+    if let Some(f) = &facts.from {
+        let reg = f.registrable().unwrap_or("");
+        let claims =
+            !reg.is_empty() && (ctx.is_protected(reg) || ctx.brand_of_domain(reg).is_some());
+        let pass = |r: &Option<String>| r.as_deref() == Some("pass");
+        let unauthenticated = a.dmarc.as_deref() == Some("fail")
+            || (!pass(&a.dmarc)
+                && !pass(&a.spf)
+                && !pass(&a.dkim)
+                && (a.spf.is_some() || a.dkim.is_some()));
+        if claims && unauthenticated && !ctx.freemail.contains(reg) {
+            hits.add(
+                "FROM_BRAND_AUTH_FAIL",
+                format!(
+                    "From {} but spf={} dkim={} dmarc={} ({src})",
+                    f.address,
+                    a.spf.as_deref().unwrap_or("none"),
+                    a.dkim.as_deref().unwrap_or("none"),
+                    a.dmarc.as_deref().unwrap_or("none")
+                ),
+            );
+        }
     }
 }
 

@@ -6,23 +6,10 @@ use crate::facts::{Facts, UrlFact};
 use crate::symbol::Hits;
 use crate::url::{UrlSource, shown_host};
 
-/// Email service providers' click-tracking domains: a link-text mismatch
-/// through them is how legitimate newsletters look.
-const ESP_TRACKERS: &[&str] = &[
-    "sendgrid.net", "list-manage.com", "mcsv.net", "mailchimp.com", "exacttarget.com",
-    "rs6.net", "hubspotlinks.com", "hs-sites.com", "awstrack.me", "mailgun.org",
-    "sparkpostmail.com", "mandrillapp.com", "ctctcdn.com", "cmail19.com", "cmail20.com",
-    "createsend.com", "mktoweb.com", "mkt.com", "marketo.com", "salesforce.com", "eloqua.com",
-    "klaviyo.com", "klclick.com", "klclick1.com", "klclick2.com", "klclick3.com", "braze.com",
-    "iterable.com", "customer.io", "sailthru.com", "responsys.net", "bluehornet.com",
-    "pardot.com", "emarsys.net", "mailjet.com", "sendibt3.com", "sendinblue.com",
-    "brevo.com", "postmarkapp.com", "emltrk.com", "mlsend.com", "mailerlite.com",
-    "convertkit-mail.com", "ck.page", "substack.com", "beehiiv.com", "campaign-archive.com",
-    "doubleclick.net", "linksynergy.com", "urldefense.com", "safelinks.protection.outlook.com",
-];
-
 fn is_esp_tracker(host: &str) -> bool {
-    ESP_TRACKERS.iter().any(|e| is_same_or_subdomain(host, e))
+    crate::lists::ESP_DOMAINS
+        .iter()
+        .any(|e| is_same_or_subdomain(host, e))
 }
 
 /// Damerau-Levenshtein small enough to count as a typo of `b`.
@@ -63,7 +50,12 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
     for (i, u) in facts.urls.iter().enumerate() {
         let host = u.url.host_ascii();
         let reg = u.url.registrable().unwrap_or(host);
-        if !reg.is_empty() && ctx.allow_domains.iter().any(|a| is_same_or_subdomain(reg, a)) {
+        if !reg.is_empty()
+            && ctx
+                .allow_domains
+                .iter()
+                .any(|a| is_same_or_subdomain(reg, a))
+        {
             continue;
         }
         let clickable = u.is_clickable();
@@ -72,7 +64,12 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
 
         match u.url.scheme.as_str() {
             "data" => {
-                let is_page = u.url.path.trim_start().to_ascii_lowercase().starts_with("text/html");
+                let is_page = u
+                    .url
+                    .path
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("text/html");
                 if u.source != UrlSource::HtmlSrc || is_page {
                     let head: String = u.url.path.chars().take(40).collect();
                     hits.add("URL_DATA_URI", format!("data:{head}… in {where_}"));
@@ -80,7 +77,10 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
                 continue;
             }
             "javascript" | "vbscript" => {
-                hits.add("URL_JAVASCRIPT", format!("{}: link in {where_}", u.url.scheme));
+                hits.add(
+                    "URL_JAVASCRIPT",
+                    format!("{}: link in {where_}", u.url.scheme),
+                );
                 continue;
             }
             _ => {}
@@ -89,47 +89,74 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
             continue;
         }
         if u.defanged {
-            hits.add("URL_OBFUSCATED_TEXT", format!("{raw_short} written defanged in {where_}"));
+            hits.add(
+                "URL_OBFUSCATED_TEXT",
+                format!("{raw_short} written defanged in {where_}"),
+            );
         }
         if u.invisible_chars {
-            hits.add("URL_INVISIBLE_CHARS", format!("invisible characters in {raw_short} ({where_})"));
+            hits.add(
+                "URL_INVISIBLE_CHARS",
+                format!("invisible characters in {raw_short} ({where_})"),
+            );
         }
         let Some(h) = &u.url.host else { continue };
 
         if clickable {
             match &h.ip {
-                Some(IpHost::V4Obfuscated(ip)) => {
-                    hits.add("URL_IP_OBFUSCATED", format!("host {} is IP {ip} ({where_})", u.url.host_raw))
-                }
+                Some(IpHost::V4Obfuscated(ip)) => hits.add(
+                    "URL_IP_OBFUSCATED",
+                    format!("host {} is IP {ip} ({where_})", u.url.host_raw),
+                ),
                 Some(IpHost::V4Dotted(ip)) if !ip.is_private() && !ip.is_loopback() => {
                     hits.add("URL_IP_HOST", format!("{raw_short} ({where_})"))
                 }
-                Some(IpHost::V6(ip)) if !ip.is_loopback() => hits.add("URL_IP_HOST", format!("{raw_short} ({where_})")),
+                Some(IpHost::V6(ip)) if !ip.is_loopback() => {
+                    hits.add("URL_IP_HOST", format!("{raw_short} ({where_})"))
+                }
                 _ => {}
             }
             if let Some(ui) = &u.url.userinfo {
                 if !ui.is_empty() {
                     let ui: String = ui.chars().take(60).collect();
-                    hits.add("URL_USERINFO", format!("link starts with \"{ui}@\" but goes to {host} ({where_})"));
+                    hits.add(
+                        "URL_USERINFO",
+                        format!("link starts with \"{ui}@\" but goes to {host} ({where_})"),
+                    );
                 }
             }
             if h.has_punycode() {
-                hits.add("URL_PUNYCODE", format!("{} is {} ({where_})", h.ascii, h.unicode));
+                hits.add(
+                    "URL_PUNYCODE",
+                    format!("{} is {} ({where_})", h.ascii, h.unicode),
+                );
             }
             if crate::domain::is_mixed_script(&h.unicode) {
-                hits.add("URL_MIXED_SCRIPT", format!("{} mixes scripts ({where_})", h.unicode));
+                hits.add(
+                    "URL_MIXED_SCRIPT",
+                    format!("{} mixes scripts ({where_})", h.unicode),
+                );
             }
             if ctx.shorteners.contains(host) || ctx.shorteners.contains(reg) {
                 hits.add("URL_SHORTENER", format!("{raw_short} ({where_})"));
             }
             if let Some(e) = Context::host_listed(&ctx.free_hosting, host, &u.url.path) {
-                hits.add("URL_FREE_HOSTING", format!("{host} is free hosting ({e}) ({where_})"));
+                hits.add(
+                    "URL_FREE_HOSTING",
+                    format!("{host} is free hosting ({e}) ({where_})"),
+                );
             }
             if let Some(e) = Context::host_listed(&ctx.form_services, host, &u.url.path) {
-                hits.add("URL_FORM_SERVICE", format!("{host} is a form service ({e}) ({where_})"));
+                hits.add(
+                    "URL_FORM_SERVICE",
+                    format!("{host} is a form service ({e}) ({where_})"),
+                );
             }
             if let Some(e) = Context::host_listed(&ctx.tunnels, host, &u.url.path) {
-                hits.add("URL_DEV_TUNNEL", format!("{host} is a developer tunnel ({e}) ({where_})"));
+                hits.add(
+                    "URL_DEV_TUNNEL",
+                    format!("{host} is a developer tunnel ({e}) ({where_})"),
+                );
             }
             let lpath = u.url.path.to_ascii_lowercase();
             if Context::host_listed(&ctx.ipfs, host, &u.url.path).is_some()
@@ -154,9 +181,15 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
                 }
             }
             if u.url.scheme == "http" && h.ip.is_none() {
-                const CRED: &[&str] = &["login", "signin", "sign-in", "logon", "verify", "webscr", "auth", "password", "secure", "unlock", "validate", "wallet"];
+                const CRED: &[&str] = &[
+                    "login", "signin", "sign-in", "logon", "verify", "webscr", "auth", "password",
+                    "secure", "unlock", "validate", "wallet",
+                ];
                 if CRED.iter().any(|c| lpath.contains(c)) {
-                    hits.add("URL_HTTP_CREDENTIAL_PATH", format!("{raw_short} ({where_})"));
+                    hits.add(
+                        "URL_HTTP_CREDENTIAL_PATH",
+                        format!("{raw_short} ({where_})"),
+                    );
                 }
             }
         }
@@ -166,7 +199,10 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
             if let Some(p) = u.via {
                 let wrapper = &facts.urls[p];
                 if wrapper.url.registrable() != u.url.registrable() {
-                    hits.add("URL_REDIRECTOR", format!("{} redirects to {}", wrapper.url.host_ascii(), host));
+                    hits.add(
+                        "URL_REDIRECTOR",
+                        format!("{} redirects to {}", wrapper.url.host_ascii(), host),
+                    );
                 }
             }
         }
@@ -179,13 +215,30 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
 }
 
 fn link_text(_facts: &Facts, ctx: &Context, link: &UrlFact, target: &UrlFact, hits: &mut Hits) {
-    let Some(text) = &link.anchor_text else { return };
-    let Some(shown_raw) = shown_host(text) else { return };
-    let Some(shown) = crate::domain::Host::parse(&shown_raw) else { return };
+    let Some(text) = &link.anchor_text else {
+        return;
+    };
+    let Some(shown_raw) = shown_host(text) else {
+        return;
+    };
+    let Some(shown) = crate::domain::Host::parse(&shown_raw) else {
+        return;
+    };
     let Some(th) = &target.url.host else { return };
     let shown_reg = shown.registrable().unwrap_or(&shown.ascii).to_string();
+    // Text that shows a link wrapper (urldefense, safelinks) names no site.
+    if crate::lists::REDIRECTORS
+        .iter()
+        .any(|r| is_same_or_subdomain(&shown.ascii, r.host))
+        || ctx.shorteners.contains(&shown_reg)
+    {
+        return;
+    }
     let target_reg = th.registrable().unwrap_or(&th.ascii).to_string();
-    if shown_reg == target_reg || is_same_or_subdomain(&th.ascii, &shown.ascii) || is_same_or_subdomain(&shown.ascii, &th.ascii) {
+    if shown_reg == target_reg
+        || is_same_or_subdomain(&th.ascii, &shown.ascii)
+        || is_same_or_subdomain(&shown.ascii, &th.ascii)
+    {
         return;
     }
     // Two domains of the same brand (paypal.com text, paypal.me link).
@@ -196,7 +249,10 @@ fn link_text(_facts: &Facts, ctx: &Context, link: &UrlFact, target: &UrlFact, hi
     }
     let shown_label = registrable_label(&shown_reg);
     let target_label = registrable_label(&target_reg);
-    let ev = format!("text shows {} but link goes to {}", shown.unicode, th.unicode);
+    let ev = format!(
+        "text shows {} but link goes to {}",
+        shown.unicode, th.unicode
+    );
     if th.ip.is_none() && near_miss(target_label, shown_label) {
         hits.add("LINK_TEXT_TYPOSQUAT", ev);
         return;

@@ -49,8 +49,15 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
 }
 
 fn check_host(host: &Host, role: Role, where_: &str, ctx: &Context, hits: &mut Hits) {
-    let Some(reg) = host.registrable() else { return };
-    if ctx.owned_domains.contains(reg) || ctx.allow_domains.iter().any(|a| is_same_or_subdomain(reg, a)) {
+    let Some(reg) = host.registrable() else {
+        return;
+    };
+    if ctx.owned_domains.contains(reg)
+        || ctx
+            .allow_domains
+            .iter()
+            .any(|a| is_same_or_subdomain(reg, a))
+    {
         return;
     }
     if ctx.brand_of_domain(reg).is_some() {
@@ -59,7 +66,11 @@ fn check_host(host: &Host, role: Role, where_: &str, ctx: &Context, hits: &mut H
     let label_ascii = registrable_label(reg);
     let (unicode_reg, _) = idna::domain_to_unicode(reg);
     let label = registrable_label(&unicode_reg).to_string();
-    let label = if label.is_empty() { label_ascii.to_string() } else { label };
+    let label = if label.is_empty() {
+        label_ascii.to_string()
+    } else {
+        label
+    };
     let label_skel = skeleton(&label);
 
     // Typo and homoglyph lookalikes of a registrable label.
@@ -67,7 +78,10 @@ fn check_host(host: &Host, role: Role, where_: &str, ctx: &Context, hits: &mut H
         let homoglyph = label_skel == t.skeleton && label != t.label;
         if homoglyph || near_miss(&label, &t.label) {
             let kind = if homoglyph { "homoglyph" } else { "typo" };
-            let ev = format!("{where_} domain {} is a {kind} of {}", host.unicode, t.domain);
+            let ev = format!(
+                "{where_} domain {} is a {kind} of {}",
+                host.unicode, t.domain
+            );
             match (t.brand, role) {
                 (None, _) => hits.add("LOOKALIKE_PROTECTED", ev),
                 (Some(_), Role::Url) => hits.add("LOOKALIKE_BRAND_URL", ev),
@@ -79,10 +93,14 @@ fn check_host(host: &Host, role: Role, where_: &str, ctx: &Context, hits: &mut H
 
     // The brand's name combined with other words: paypal-secure.com,
     // appleid-verify.net, microsoftonline-login.xyz.
-    let tokens: Vec<&str> = label_ascii.split(|c: char| c == '-' || c.is_ascii_digit()).filter(|t| !t.is_empty()).collect();
+    let tokens: Vec<&str> = label.split(['-', '.']).filter(|t| !t.is_empty()).collect();
     for t in &ctx.targets {
-        let combo = (t.label.len() >= 6 && label_ascii.contains(&t.label) && label_ascii != t.label)
-            || (tokens.len() > 1 && tokens.contains(&t.label.as_str()));
+        let combo =
+            (t.label.len() >= 6 && label_ascii.contains(&t.label) && label_ascii != t.label)
+                || (tokens.len() > 1
+                    && tokens.iter().any(|tok| {
+                        *tok == t.label || (tok.len() >= 5 && near_miss(tok, &t.label))
+                    }));
         if combo {
             let ev = format!("{where_} domain {} contains {}", host.unicode, t.label);
             match t.brand {
@@ -94,15 +112,21 @@ fn check_host(host: &Host, role: Role, where_: &str, ctx: &Context, hits: &mut H
     }
 
     // Brand in the subdomain: paypal.com.secure-login.example.
-    let sub = host.ascii.strip_suffix(reg).unwrap_or("").trim_end_matches('.');
+    let sub = host
+        .ascii
+        .strip_suffix(reg)
+        .unwrap_or("")
+        .trim_end_matches('.');
     if sub.is_empty() {
         return;
     }
     for t in &ctx.targets {
-        let in_sub = sub.contains(&t.domain)
-            || sub.split(['.', '-']).any(|l| l == t.label);
+        let in_sub = sub.contains(&t.domain) || sub.split(['.', '-']).any(|l| l == t.label);
         if in_sub {
-            let ev = format!("{where_} host {} puts {} in front of {reg}", host.unicode, t.label);
+            let ev = format!(
+                "{where_} host {} puts {} in front of {reg}",
+                host.unicode, t.label
+            );
             match t.brand {
                 None => hits.add("LOOKALIKE_PROTECTED", ev),
                 Some(_) => hits.add("BRAND_IN_SUBDOMAIN", ev),

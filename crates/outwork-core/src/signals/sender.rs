@@ -8,23 +8,88 @@ use crate::symbol::Hits;
 
 /// Words brand senders put beside their name ("Apple Support").
 const SERVICE_WORDS: &[&str] = &[
-    "support", "team", "service", "services", "security", "alert", "alerts", "account",
-    "accounts", "billing", "online", "notification", "notifications", "customer", "care",
-    "help", "center", "centre", "no-reply", "noreply", "info", "id", "mail", "inc", "inc.",
-    "official", "verification", "department", "express", "bank", "banking", "pay", "store",
-    "shop", "delivery", "shipping", "web", "admin", "administrator", "secure", "desk", "the",
-    "-", "|", ":", "®", "™", "account-team",
+    "support",
+    "team",
+    "service",
+    "services",
+    "security",
+    "alert",
+    "alerts",
+    "account",
+    "accounts",
+    "billing",
+    "online",
+    "notification",
+    "notifications",
+    "customer",
+    "care",
+    "help",
+    "center",
+    "centre",
+    "no-reply",
+    "noreply",
+    "info",
+    "id",
+    "mail",
+    "inc",
+    "inc.",
+    "official",
+    "verification",
+    "department",
+    "express",
+    "bank",
+    "banking",
+    "pay",
+    "store",
+    "shop",
+    "delivery",
+    "shipping",
+    "web",
+    "admin",
+    "administrator",
+    "secure",
+    "desk",
+    "the",
+    "-",
+    "|",
+    ":",
+    "®",
+    "™",
+    "account-team",
 ];
 
 fn normalise_name(name: &str) -> String {
     let cleaned: String = name.chars().filter(|c| !is_invisible_char(*c)).collect();
     // Skeleton before lower-casing so "PayPaI" (capital I) reads as paypal.
     let sk = crate::context::name_skeleton(&cleaned);
-    sk.chars().map(|c| if c.is_alphanumeric() || c == '&' || c == '.' || c == '+' { c } else { ' ' }).collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+    sk.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '&' || c == '.' || c == '+' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn normalise_plain(name: &str) -> String {
-    name.to_lowercase().chars().map(|c| if c.is_alphanumeric() || c == '&' || c == '.' || c == '+' { c } else { ' ' }).collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+    name.to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '&' || c == '.' || c == '+' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn contains_word(hay: &str, needle: &str) -> bool {
@@ -32,8 +97,16 @@ fn contains_word(hay: &str, needle: &str) -> bool {
     while let Some(i) = hay[start..].find(needle) {
         let at = start + i;
         let end = at + needle.len();
-        let before = at == 0 || !hay[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric());
-        let after = end >= hay.len() || !hay[end..].chars().next().is_some_and(|c| c.is_alphanumeric());
+        let before = at == 0
+            || !hay[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric());
+        let after = end >= hay.len()
+            || !hay[end..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphanumeric());
         if before && after {
             return true;
         }
@@ -53,21 +126,28 @@ pub fn claimed_brand(name: &str, ctx: &Context) -> Option<usize> {
     }
     let plain = name.to_lowercase();
     for (i, b) in ctx.brands.iter().enumerate() {
-        if b.keyword_skeletons.iter().any(|k| contains_word(&n, k)) || b.keywords.iter().any(|k| contains_word(&plain, k)) {
+        if b.keyword_skeletons.iter().any(|k| contains_word(&n, k))
+            || b.keywords.iter().any(|k| contains_word(&plain, k))
+        {
             return Some(i);
         }
     }
     // "Chase", "UPS Support": the whole name, less service words, is a
     // brand name or one of its domain labels.
     let plain_norm = normalise_plain(name);
-    let core: Vec<&str> = plain_norm.split(' ').filter(|w| !SERVICE_WORDS.contains(w)).collect();
+    let core: Vec<&str> = plain_norm
+        .split(' ')
+        .filter(|w| !SERVICE_WORDS.contains(w))
+        .collect();
     let core = core.join(" ");
     if core.len() < 3 {
         return None;
     }
     ctx.brands.iter().position(|b| {
         b.name.to_lowercase() == core
-            || b.domains.iter().any(|d| crate::domain::registrable_label(d) == core && d.ends_with(".com"))
+            || b.domains
+                .iter()
+                .any(|d| crate::domain::registrable_label(d) == core && d.ends_with(".com"))
     })
 }
 
@@ -77,20 +157,61 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
         return;
     };
     if from.address.is_empty() || from.domain.is_none() {
-        hits.add("FROM_MISSING", format!("From has no usable address ({:?})", from.address));
+        hits.add(
+            "FROM_MISSING",
+            format!("From has no usable address ({:?})", from.address),
+        );
         return;
     }
-    let from_reg = from.registrable().unwrap_or(from.domain_ascii()).to_string();
+    let from_reg = from
+        .registrable()
+        .unwrap_or(from.domain_ascii())
+        .to_string();
     let authenticated = auth.dmarc_pass();
-    if authenticated && (ctx.allow_senders.contains(&from.address) || ctx.allow_senders.iter().any(|a| is_same_or_subdomain(&from_reg, a))) {
+    if authenticated
+        && (ctx.allow_senders.contains(&from.address)
+            || ctx
+                .allow_senders
+                .iter()
+                .any(|a| is_same_or_subdomain(&from_reg, a)))
+    {
         return;
     }
     let is_list = facts.list_id.is_some();
-    let from_freemail = ctx.freemail.contains(&from_reg) || ctx.freemail.contains(from.domain_ascii());
+    let from_freemail =
+        ctx.freemail.contains(&from_reg) || ctx.freemail.contains(from.domain_ascii());
 
+    // Zero-width characters wedged inside words. Bidi marks alone are
+    // normal in right-to-left writers' subjects, so they don't count.
+    let invisible = |t: &str| {
+        let c: Vec<char> = t.chars().collect();
+        c.windows(3).any(|w| {
+            w[0].is_alphanumeric()
+                && w[2].is_alphanumeric()
+                && matches!(
+                    w[1],
+                    '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{ad}'
+                )
+        })
+    };
+    if from.name.as_deref().is_some_and(invisible) || invisible(&facts.subject) {
+        hits.add(
+            "HEADER_INVISIBLE_CHARS",
+            format!(
+                "invisible characters in {}",
+                if invisible(&facts.subject) {
+                    "the Subject"
+                } else {
+                    "the From name"
+                }
+            ),
+        );
+    }
     if let Some(name) = &from.name {
         // An address (or domain) inside the display name that isn't the sender's.
-        for tok in name.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | '"' | '\'' | ',' | '[' | ']')) {
+        for tok in name.split(|c: char| {
+            c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | '"' | '\'' | ',' | '[' | ']')
+        }) {
             let tok = tok.trim_matches(|c: char| !c.is_alphanumeric());
             let dom = match tok.rsplit_once('@') {
                 Some((_, d)) if d.contains('.') => d,
@@ -99,7 +220,13 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
             if let Some(h) = crate::domain::Host::parse(dom) {
                 if let Some(r) = h.registrable() {
                     if r != from_reg && !is_list {
-                        hits.add("FROM_DISPLAY_ADDRESS_MISMATCH", format!("display name shows {tok} but the address is {}", from.address));
+                        hits.add(
+                            "FROM_DISPLAY_ADDRESS_MISMATCH",
+                            format!(
+                                "display name shows {tok} but the address is {}",
+                                from.address
+                            ),
+                        );
                         break;
                     }
                 }
@@ -107,43 +234,96 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
         }
         if let Some(b) = claimed_brand(name, ctx) {
             let brand = &ctx.brands[b];
-            let owned = brand.domains.iter().any(|d| is_same_or_subdomain(&from_reg, d) || is_same_or_subdomain(from.domain_ascii(), d));
+            let owned = brand.domains.iter().any(|d| {
+                is_same_or_subdomain(&from_reg, d) || is_same_or_subdomain(from.domain_ascii(), d)
+            });
             if !owned && !is_list {
                 if from_freemail {
-                    hits.add("FROM_FREEMAIL_BRAND", format!("display name \"{name}\" claims {} from free mailbox {}", brand.name, from.address));
+                    hits.add(
+                        "FROM_FREEMAIL_BRAND",
+                        format!(
+                            "display name \"{name}\" claims {} from free mailbox {}",
+                            brand.name, from.address
+                        ),
+                    );
                 } else {
-                    hits.add("FROM_DISPLAY_BRAND", format!("display name \"{name}\" claims {} but the domain is {from_reg}", brand.name));
+                    hits.add(
+                        "FROM_DISPLAY_BRAND",
+                        format!(
+                            "display name \"{name}\" claims {} but the domain is {from_reg}",
+                            brand.name
+                        ),
+                    );
                 }
             }
         }
-        let lname = name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let lname = name
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
         for vip in &ctx.vip_names {
             if contains_word(&lname, vip) && !ctx.is_protected(&from_reg) {
-                hits.add("FROM_DISPLAY_VIP", format!("display name \"{name}\" is VIP {vip} but the address is {}", from.address));
+                hits.add(
+                    "FROM_DISPLAY_VIP",
+                    format!(
+                        "display name \"{name}\" is VIP {vip} but the address is {}",
+                        from.address
+                    ),
+                );
             }
         }
     }
 
     if ctx.is_protected(&from_reg) && !authenticated && auth.source.is_some() {
-        hits.add("FROM_PROTECTED_EXTERNAL", format!("From {} is a protected domain but DMARC is {}", from.address, auth.dmarc.as_deref().unwrap_or("absent")));
+        hits.add(
+            "FROM_PROTECTED_EXTERNAL",
+            format!(
+                "From {} is a protected domain but DMARC is {}",
+                from.address,
+                auth.dmarc.as_deref().unwrap_or("absent")
+            ),
+        );
     }
 
     if !is_list {
         for r in &facts.reply_to {
-            let Some(rreg) = r.registrable() else { continue };
+            let Some(rreg) = r.registrable() else {
+                continue;
+            };
             if rreg == from_reg {
                 continue;
             }
-            if ctx.freemail.contains(rreg) {
-                hits.add("REPLYTO_FREEMAIL", format!("replies go to free mailbox {} while From is {}", r.address, from.address));
+            if ctx.freemail.contains(rreg) && !from_freemail {
+                hits.add(
+                    "REPLYTO_FREEMAIL",
+                    format!(
+                        "replies go to free mailbox {} while From is {}",
+                        r.address, from.address
+                    ),
+                );
             } else {
-                hits.add("REPLYTO_DIFF_DOMAIN", format!("replies go to {} while From is {}", r.address, from.address));
+                hits.add(
+                    "REPLYTO_DIFF_DOMAIN",
+                    format!("replies go to {} while From is {}", r.address, from.address),
+                );
             }
         }
         if let Some(rp) = &facts.return_path {
-            if let Some(rpreg) = rp.registrable().or_else(|| registrable_domain(rp.domain_ascii())) {
-                if rpreg != from_reg {
-                    hits.add("RETURN_PATH_MISMATCH", format!("Return-Path {} vs From {}", rp.address, from.address));
+            if let Some(rpreg) = rp
+                .registrable()
+                .or_else(|| registrable_domain(rp.domain_ascii()))
+            {
+                let same_brand = ctx.brand_of_domain(rpreg).is_some()
+                    && ctx.brand_of_domain(rpreg) == ctx.brand_of_domain(&from_reg);
+                let esp = crate::lists::ESP_DOMAINS
+                    .iter()
+                    .any(|e| is_same_or_subdomain(rpreg, e));
+                if rpreg != from_reg && !same_brand && !esp {
+                    hits.add(
+                        "RETURN_PATH_MISMATCH",
+                        format!("Return-Path {} vs From {}", rp.address, from.address),
+                    );
                 }
             }
         }
@@ -158,9 +338,15 @@ mod tests {
     fn brands_in_names() {
         let ctx = Context::default();
         let name = |i: Option<usize>| i.map(|i| ctx.brands[i].name.clone());
-        assert_eq!(name(claimed_brand("PayPaI Service", &ctx)).as_deref(), Some("PayPal"));
+        assert_eq!(
+            name(claimed_brand("PayPaI Service", &ctx)).as_deref(),
+            Some("PayPal")
+        );
         assert_eq!(name(claimed_brand("Chase", &ctx)).as_deref(), Some("Chase"));
-        assert_eq!(name(claimed_brand("Apple Support", &ctx)).as_deref(), Some("Apple"));
+        assert_eq!(
+            name(claimed_brand("Apple Support", &ctx)).as_deref(),
+            Some("Apple")
+        );
         assert_eq!(claimed_brand("Chase Miller", &ctx), None);
         assert_eq!(claimed_brand("John Smith", &ctx), None);
     }
