@@ -72,7 +72,7 @@ defs! {
     FROM_MISSING, 2.0, Sender, "No usable From address";
     // Auth (from trusted Authentication-Results)
     AUTH_RESULTS_TRUSTED, 0.0, Auth, "Authentication results were read from this trusted header";
-    SPF_FAIL, 3.0, Auth, "SPF fail for the envelope sender";
+    SPF_FAIL, 5.0, Auth, "SPF fail: the envelope domain says this server may not send for it";
     SPF_SOFTFAIL, 1.5, Auth, "SPF softfail for the envelope sender";
     DKIM_FAIL, 1.0, Auth, "A DKIM signature failed to verify";
     DMARC_FAIL, 4.0, Auth, "DMARC failed: the From domain is not authenticated";
