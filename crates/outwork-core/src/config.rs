@@ -202,14 +202,14 @@ impl Config {
                 });
             }
         }
-        if let Err(ConfigError::Invalid { path, message }) = cfg.validate() {
-            if !path.starts_with("weights.") {
-                issues.push(ConfigIssue {
-                    line: find_key_line(text, &path),
-                    path,
-                    message,
-                });
-            }
+        if let Err(ConfigError::Invalid { path, message }) = cfg.validate()
+            && !path.starts_with("weights.")
+        {
+            issues.push(ConfigIssue {
+                line: find_key_line(text, &path),
+                path,
+                message,
+            });
         }
         issues
     }

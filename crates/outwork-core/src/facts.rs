@@ -476,7 +476,7 @@ impl Walker<'_> {
         // URLs written as text in the HTML but not linked.
         let linked: Vec<String> = self.facts.urls.iter().map(|u| u.url.raw.clone()).collect();
         for t in url::extract_text_urls(&hf.visible_text, 200) {
-            if linked.iter().any(|l| *l == t.raw) {
+            if linked.contains(&t.raw) {
                 continue;
             }
             if let Some(u) = ParsedUrl::parse(&t.raw) {

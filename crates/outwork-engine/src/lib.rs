@@ -25,10 +25,10 @@ pub struct Outcome {
 
 /// Strip an mbox "From " postmark line some single-message files keep.
 fn strip_postmark(data: &[u8]) -> &[u8] {
-    if data.starts_with(b"From ") {
-        if let Some(i) = memchr::memchr(b'\n', data) {
-            return &data[i + 1..];
-        }
+    if data.starts_with(b"From ")
+        && let Some(i) = memchr::memchr(b'\n', data)
+    {
+        return &data[i + 1..];
     }
     data
 }

@@ -126,10 +126,10 @@ fn describe(v: &Verdict) -> String {
 fn check(e: &Expect, v: &Verdict) -> Vec<String> {
     let mut problems = Vec::new();
     let fired = |n: &str| v.symbols.iter().any(|s| s.name == n);
-    if let Some(a) = &e.action {
-        if v.action.as_str() != a {
-            problems.push(format!("expected action {a}, got {}", v.action.as_str()));
-        }
+    if let Some(a) = &e.action
+        && v.action.as_str() != a
+    {
+        problems.push(format!("expected action {a}, got {}", v.action.as_str()));
     }
     if let Some(f) = e.flagged {
         let got = v.action.as_str() != "accept";

@@ -259,17 +259,17 @@ pub fn run(a: EvalArgs) -> Result<u8> {
     }
 
     let mut fail = false;
-    if let Some(min) = a.min_recall {
-        if recall < min {
-            eprintln!("outwork eval: phishing recall {recall:.2}% is below --min-recall {min}%");
-            fail = true;
-        }
+    if let Some(min) = a.min_recall
+        && recall < min
+    {
+        eprintln!("outwork eval: phishing recall {recall:.2}% is below --min-recall {min}%");
+        fail = true;
     }
-    if let Some(max) = a.max_fp {
-        if fp > max {
-            eprintln!("outwork eval: ham false positives {fp:.2}% exceed --max-fp {max}%");
-            fail = true;
-        }
+    if let Some(max) = a.max_fp
+        && fp > max
+    {
+        eprintln!("outwork eval: ham false positives {fp:.2}% exceed --max-fp {max}%");
+        fail = true;
     }
     Ok(if fail { 1 } else { 0 })
 }

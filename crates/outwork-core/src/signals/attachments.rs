@@ -112,29 +112,29 @@ pub fn signals(facts: &Facts, _ctx: &Context, hits: &mut Hits) {
                 format!("{display}: content is a {}", a.sniffed.name()),
             );
         }
-        if let Some(exp) = expected_for_ext(ext) {
-            if !exp.contains(&a.sniffed) {
-                hits.add(
-                    "ATTACH_TYPE_MISMATCH",
-                    format!(
-                        "{display} is named .{ext} but its content is {}",
-                        a.sniffed.name()
-                    ),
-                );
-                continue;
-            }
+        if let Some(exp) = expected_for_ext(ext)
+            && !exp.contains(&a.sniffed)
+        {
+            hits.add(
+                "ATTACH_TYPE_MISMATCH",
+                format!(
+                    "{display} is named .{ext} but its content is {}",
+                    a.sniffed.name()
+                ),
+            );
+            continue;
         }
-        if let Some(exp) = expected_for_type(&a.declared_type) {
-            if !exp.contains(&a.sniffed) {
-                hits.add(
-                    "ATTACH_TYPE_MISMATCH",
-                    format!(
-                        "{display} is declared {} but its content is {}",
-                        a.declared_type,
-                        a.sniffed.name()
-                    ),
-                );
-            }
+        if let Some(exp) = expected_for_type(&a.declared_type)
+            && !exp.contains(&a.sniffed)
+        {
+            hits.add(
+                "ATTACH_TYPE_MISMATCH",
+                format!(
+                    "{display} is declared {} but its content is {}",
+                    a.declared_type,
+                    a.sniffed.name()
+                ),
+            );
         }
     }
 }

@@ -116,14 +116,14 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
                 }
                 _ => {}
             }
-            if let Some(ui) = &u.url.userinfo {
-                if !ui.is_empty() {
-                    let ui: String = ui.chars().take(60).collect();
-                    hits.add(
-                        "URL_USERINFO",
-                        format!("link starts with \"{ui}@\" but goes to {host} ({where_})"),
-                    );
-                }
+            if let Some(ui) = &u.url.userinfo
+                && !ui.is_empty()
+            {
+                let ui: String = ui.chars().take(60).collect();
+                hits.add(
+                    "URL_USERINFO",
+                    format!("link starts with \"{ui}@\" but goes to {host} ({where_})"),
+                );
             }
             if h.has_punycode() {
                 hits.add(
@@ -167,18 +167,18 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
             {
                 hits.add("URL_IPFS", format!("{raw_short} ({where_})"));
             }
-            if !abused_tld_done && h.ip.is_none() {
-                if let Some(tld) = host.rsplit('.').next() {
-                    if ctx.abused_tlds.contains(tld) {
-                        hits.add("URL_ABUSED_TLD", format!("{host} ({where_})"));
-                        abused_tld_done = true;
-                    }
-                }
+            if !abused_tld_done
+                && h.ip.is_none()
+                && let Some(tld) = host.rsplit('.').next()
+                && ctx.abused_tlds.contains(tld)
+            {
+                hits.add("URL_ABUSED_TLD", format!("{host} ({where_})"));
+                abused_tld_done = true;
             }
-            if let Some(port) = &u.url.port {
-                if !matches!(port.as_str(), "80" | "443" | "") {
-                    hits.add("URL_NONSTANDARD_PORT", format!("{host}:{port} ({where_})"));
-                }
+            if let Some(port) = &u.url.port
+                && !matches!(port.as_str(), "80" | "443" | "")
+            {
+                hits.add("URL_NONSTANDARD_PORT", format!("{host}:{port} ({where_})"));
             }
             if u.url.scheme == "http" && h.ip.is_none() {
                 const CRED: &[&str] = &[
@@ -195,15 +195,16 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
         }
 
         // Open redirectors: only when the target is another site.
-        if u.source == UrlSource::Unwrapped && u.via_known_redirector {
-            if let Some(p) = u.via {
-                let wrapper = &facts.urls[p];
-                if wrapper.url.registrable() != u.url.registrable() {
-                    hits.add(
-                        "URL_REDIRECTOR",
-                        format!("{} redirects to {}", wrapper.url.host_ascii(), host),
-                    );
-                }
+        if u.source == UrlSource::Unwrapped
+            && u.via_known_redirector
+            && let Some(p) = u.via
+        {
+            let wrapper = &facts.urls[p];
+            if wrapper.url.registrable() != u.url.registrable() {
+                hits.add(
+                    "URL_REDIRECTOR",
+                    format!("{} redirects to {}", wrapper.url.host_ascii(), host),
+                );
             }
         }
 
@@ -242,10 +243,10 @@ fn link_text(_facts: &Facts, ctx: &Context, link: &UrlFact, target: &UrlFact, hi
         return;
     }
     // Two domains of the same brand (paypal.com text, paypal.me link).
-    if let Some(b) = ctx.brand_of_domain(&shown_reg) {
-        if ctx.brand_of_domain(&target_reg) == Some(b) {
-            return;
-        }
+    if let Some(b) = ctx.brand_of_domain(&shown_reg)
+        && ctx.brand_of_domain(&target_reg) == Some(b)
+    {
+        return;
     }
     let shown_label = registrable_label(&shown_reg);
     let target_label = registrable_label(&target_reg);

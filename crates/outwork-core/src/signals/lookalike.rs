@@ -17,7 +17,7 @@ enum Role {
 pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
     let mut seen: Vec<String> = Vec::new();
     let mut check = |host: &Host, role: Role, where_: String, hits: &mut Hits| {
-        if host.ip.is_some() || seen.iter().any(|s| *s == host.ascii) || seen.len() > 64 {
+        if host.ip.is_some() || seen.contains(&host.ascii) || seen.len() > 64 {
             return;
         }
         seen.push(host.ascii.clone());

@@ -217,19 +217,19 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
                 Some((_, d)) if d.contains('.') => d,
                 _ => continue,
             };
-            if let Some(h) = crate::domain::Host::parse(dom) {
-                if let Some(r) = h.registrable() {
-                    if r != from_reg && !is_list {
-                        hits.add(
-                            "FROM_DISPLAY_ADDRESS_MISMATCH",
-                            format!(
-                                "display name shows {tok} but the address is {}",
-                                from.address
-                            ),
-                        );
-                        break;
-                    }
-                }
+            if let Some(h) = crate::domain::Host::parse(dom)
+                && let Some(r) = h.registrable()
+                && r != from_reg
+                && !is_list
+            {
+                hits.add(
+                    "FROM_DISPLAY_ADDRESS_MISMATCH",
+                    format!(
+                        "display name shows {tok} but the address is {}",
+                        from.address
+                    ),
+                );
+                break;
             }
         }
         if let Some(b) = claimed_brand(name, ctx) {
@@ -309,22 +309,21 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
                 );
             }
         }
-        if let Some(rp) = &facts.return_path {
-            if let Some(rpreg) = rp
+        if let Some(rp) = &facts.return_path
+            && let Some(rpreg) = rp
                 .registrable()
                 .or_else(|| registrable_domain(rp.domain_ascii()))
-            {
-                let same_brand = ctx.brand_of_domain(rpreg).is_some()
-                    && ctx.brand_of_domain(rpreg) == ctx.brand_of_domain(&from_reg);
-                let esp = crate::lists::ESP_DOMAINS
-                    .iter()
-                    .any(|e| is_same_or_subdomain(rpreg, e));
-                if rpreg != from_reg && !same_brand && !esp {
-                    hits.add(
-                        "RETURN_PATH_MISMATCH",
-                        format!("Return-Path {} vs From {}", rp.address, from.address),
-                    );
-                }
+        {
+            let same_brand = ctx.brand_of_domain(rpreg).is_some()
+                && ctx.brand_of_domain(rpreg) == ctx.brand_of_domain(&from_reg);
+            let esp = crate::lists::ESP_DOMAINS
+                .iter()
+                .any(|e| is_same_or_subdomain(rpreg, e));
+            if rpreg != from_reg && !same_brand && !esp {
+                hits.add(
+                    "RETURN_PATH_MISMATCH",
+                    format!("Return-Path {} vs From {}", rp.address, from.address),
+                );
             }
         }
     }
