@@ -10,7 +10,9 @@ fn main() {
     let paths: Vec<std::path::PathBuf> = std::env::args_os().skip(1).map(Into::into).collect();
     // Load first so the floor measures parsing, as the scan's reader thread
     // overlaps I/O with scanning.
-    let items: Vec<Vec<u8>> = outwork_engine::Inputs::new(paths, 25 << 20).filter_map(|i| i.data.ok()).collect();
+    let items: Vec<Vec<u8>> = outwork_engine::Inputs::new(paths, 25 << 20)
+        .filter_map(|i| i.data.ok())
+        .collect();
     let bytes: usize = items.iter().map(Vec::len).sum();
     let start = Instant::now();
     let mut parts = 0usize;
