@@ -16,7 +16,7 @@ for d in "${dirs[@]}"; do
   echo "== $d"
   # Warm the page cache so every contender reads from memory.
   cat $(find "$d" -type f -name '*.eml' | head -20000) > /dev/null 2>&1 || true
-  for round in 1 2 3; do
+  for round in 1 2; do
     "$floor" "$d"
     "$bin" scan -j 1 --format jsonl --no-progress "$d" 2>&1 >/dev/null | sed 's/^/scan -j1: /' || true
     "$bin" scan --format jsonl --no-progress "$d" 2>&1 >/dev/null | sed 's/^/scan -jN: /' || true
