@@ -14,15 +14,21 @@ fn is_esp_tracker(host: &str) -> bool {
 
 /// Damerau-Levenshtein small enough to count as a typo of `b`.
 pub fn near_miss(a: &str, b: &str) -> bool {
+    near_miss_sk(a, &skeleton(a), b, &skeleton(b))
+}
+
+/// `near_miss` with the skeletons already computed (the lookalike loop
+/// compares one label against hundreds of brand labels).
+pub fn near_miss_sk(a: &str, a_skel: &str, b: &str, b_skel: &str) -> bool {
     if a == b {
         return false;
     }
-    let (la, lb) = (a.chars().count(), b.chars().count());
-    if la.abs_diff(lb) > 2 || lb < 5 {
-        return skeleton(a) == skeleton(b);
-    }
-    if skeleton(a) == skeleton(b) {
+    if a_skel == b_skel {
         return true;
+    }
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    if la.abs_diff(lb) > 2 || lb < 6 {
+        return false;
     }
     let d = strsim::damerau_levenshtein(a, b);
     (d == 1 && lb >= 6) || (d == 2 && lb >= 10)

@@ -1,7 +1,7 @@
 //! Lookalike domains: names built to be mistaken for a protected domain or a
 //! well-known brand.
 
-use super::links::near_miss;
+use super::links::near_miss_sk;
 use crate::context::Context;
 use crate::domain::{Host, is_same_or_subdomain, registrable_label, skeleton};
 use crate::facts::Facts;
@@ -76,7 +76,7 @@ fn check_host(host: &Host, role: Role, where_: &str, ctx: &Context, hits: &mut H
     // Typo and homoglyph lookalikes of a registrable label.
     for t in &ctx.targets {
         let homoglyph = label_skel == t.skeleton && label != t.label;
-        if homoglyph || near_miss(&label, &t.label) {
+        if homoglyph || near_miss_sk(&label, &label_skel, &t.label, &t.skeleton) {
             let kind = if homoglyph { "homoglyph" } else { "typo" };
             let ev = format!(
                 "{where_} domain {} is a {kind} of {}",
@@ -93,13 +93,18 @@ fn check_host(host: &Host, role: Role, where_: &str, ctx: &Context, hits: &mut H
 
     // The brand's name combined with other words: paypal-secure.com,
     // appleid-verify.net, microsoftonline-login.xyz.
-    let tokens: Vec<&str> = label.split(['-', '.']).filter(|t| !t.is_empty()).collect();
+    let tokens: Vec<(&str, String)> = label
+        .split(['-', '.'])
+        .filter(|t| !t.is_empty())
+        .map(|t| (t, skeleton(t)))
+        .collect();
     for t in &ctx.targets {
         let combo =
             (t.label.len() >= 6 && label_ascii.contains(&t.label) && label_ascii != t.label)
                 || (tokens.len() > 1
-                    && tokens.iter().any(|tok| {
-                        *tok == t.label || (tok.len() >= 5 && near_miss(tok, &t.label))
+                    && tokens.iter().any(|(tok, sk)| {
+                        *tok == t.label
+                            || (tok.len() >= 5 && near_miss_sk(tok, sk, &t.label, &t.skeleton))
                     }));
         if combo {
             let ev = format!("{where_} domain {} contains {}", host.unicode, t.label);
