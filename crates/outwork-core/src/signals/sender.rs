@@ -61,35 +61,26 @@ const SERVICE_WORDS: &[&str] = &[
 fn normalise_name(name: &str) -> String {
     let cleaned: String = name.chars().filter(|c| !is_invisible_char(*c)).collect();
     // Skeleton before lower-casing so "PayPaI" (capital I) reads as paypal.
-    let sk = crate::context::name_skeleton(&cleaned);
-    sk.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '&' || c == '.' || c == '+' {
-                c
-            } else {
-                ' '
-            }
-        })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    words(&crate::context::name_skeleton(&cleaned))
 }
 
 fn normalise_plain(name: &str) -> String {
-    name.to_lowercase()
+    words(&name.to_lowercase())
+}
+
+/// Name characters kept, everything else a single space.
+fn words(s: &str) -> String {
+    let kept: String = s
         .chars()
         .map(|c| {
-            if c.is_alphanumeric() || c == '&' || c == '.' || c == '+' {
+            if c.is_alphanumeric() || matches!(c, '&' | '.' | '+') {
                 c
             } else {
                 ' '
             }
         })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect();
+    kept.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn contains_word(hay: &str, needle: &str) -> bool {
