@@ -55,6 +55,21 @@ pub struct UrlFact {
 }
 
 impl UrlFact {
+    /// A URL found as text (not an anchor, not unwrapped).
+    fn plain(url: ParsedUrl, source: UrlSource, defanged: bool, invisible_chars: bool) -> UrlFact {
+        UrlFact {
+            url,
+            source,
+            anchor_text: None,
+            anchor_has_img: false,
+            defanged,
+            invisible_chars,
+            via: None,
+            via_known_redirector: false,
+            via_security_wrapper: false,
+        }
+    }
+
     /// Is this something the reader can click or that loads by itself?
     pub fn is_clickable(&self) -> bool {
         !matches!(self.source, UrlSource::HtmlSrc) || self.url.scheme == "data"
@@ -418,17 +433,7 @@ impl Walker<'_> {
         let remaining = self.limits.max_urls.saturating_sub(self.facts.urls.len()) + 1;
         for t in url::extract_text_urls(text, remaining) {
             if let Some(u) = ParsedUrl::parse(&t.raw) {
-                let f = UrlFact {
-                    url: u,
-                    source: UrlSource::Text,
-                    anchor_text: None,
-                    anchor_has_img: false,
-                    defanged: t.defanged,
-                    invisible_chars: t.invisible_chars,
-                    via: None,
-                    via_known_redirector: false,
-                    via_security_wrapper: false,
-                };
+                let f = UrlFact::plain(u, UrlSource::Text, t.defanged, t.invisible_chars);
                 if !self.push_url(f) {
                     break;
                 }
@@ -480,17 +485,7 @@ impl Walker<'_> {
                 continue;
             }
             if let Some(u) = ParsedUrl::parse(&t.raw) {
-                let f = UrlFact {
-                    url: u,
-                    source: UrlSource::HtmlText,
-                    anchor_text: None,
-                    anchor_has_img: false,
-                    defanged: t.defanged,
-                    invisible_chars: t.invisible_chars,
-                    via: None,
-                    via_known_redirector: false,
-                    via_security_wrapper: false,
-                };
+                let f = UrlFact::plain(u, UrlSource::HtmlText, t.defanged, t.invisible_chars);
                 if !self.push_url(f) {
                     break;
                 }
