@@ -30,8 +30,54 @@ pub fn near_miss_sk(a: &str, a_skel: &str, b: &str, b_skel: &str) -> bool {
     if la.abs_diff(lb) > 2 || lb < 6 {
         return false;
     }
-    let d = strsim::damerau_levenshtein(a, b);
-    (d == 1 && lb >= 6) || (d == 2 && lb >= 10)
+    let max = if lb >= 10 { 2 } else { 1 };
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    osa_within(&a, &b, max)
+}
+
+/// Optimal-string-alignment distance (edits and adjacent swaps) of at most
+/// `max`: a banded table with early exit. The lookalike loop runs this
+/// against every brand label, so it must not build a full table.
+fn osa_within(a: &[char], b: &[char], max: usize) -> bool {
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > max || n > 64 || m > 64 {
+        return false;
+    }
+    let inf = max + 1;
+    // Three rows of the DP table, bounded by the DNS label length (63).
+    let mut prev2 = [inf; 65];
+    let mut prev: [usize; 65] = [inf; 65];
+    let mut cur = [inf; 65];
+    for (j, v) in prev.iter_mut().enumerate().take(m + 1) {
+        *v = j.min(inf);
+    }
+    for i in 1..=n {
+        cur[0] = i.min(inf);
+        let lo = i.saturating_sub(max).max(1);
+        let hi = (i + max).min(m);
+        for v in cur.iter_mut().take(lo).skip(1) {
+            *v = inf;
+        }
+        let mut row_min = cur[0];
+        for j in lo..=hi {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(prev2[j - 2] + 1);
+            }
+            cur[j] = d.min(inf);
+            row_min = row_min.min(cur[j]);
+        }
+        for v in cur.iter_mut().take(m + 1).skip(hi + 1) {
+            *v = inf;
+        }
+        if row_min > max {
+            return false;
+        }
+        prev2 = prev;
+        prev = cur;
+    }
+    prev[m] <= max
 }
 
 pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
@@ -283,5 +329,26 @@ mod tests {
         assert!(!near_miss("apply", "apple"));
         assert!(!near_miss("google", "google"));
         assert!(!near_miss("example", "paypal"));
+        assert!(near_miss("paypla", "paypal")); // adjacent swap
+        assert!(near_miss("microsfot", "microsoft"));
+        assert!(near_miss("bankofamerca", "bankofamerica")); // one deletion
+        assert!(near_miss("bankofamerrca", "bankofamerica")); // one edit, long
+        assert!(near_miss("banksofamerca", "bankofamerica")); // two edits, long
+        assert!(!near_miss("bxnksofamerca", "bankofamerica")); // three edits
+        assert!(!near_miss("netfl", "netflix"));
+    }
+
+    #[test]
+    fn osa_matches_strsim() {
+        let words = ["paypal", "paypa", "payplal", "apaypl", "micros", "microsoft", "micorsoft", "amazon", "amzaon", "bankofamerica", "bankfoamerica", "bnakofamerca", "", "a", "ab", "ba"];
+        for a in words {
+            for b in words {
+                let d = strsim::osa_distance(a, b);
+                let (ac, bc): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+                for max in 0..3 {
+                    assert_eq!(osa_within(&ac, &bc, max), d <= max, "{a} {b} {max}");
+                }
+            }
+        }
     }
 }
