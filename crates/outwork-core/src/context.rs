@@ -4,6 +4,7 @@
 use crate::config::{Config, Limits, Thresholds};
 use crate::domain::{registrable_label, skeleton};
 use crate::lists;
+use aho_corasick::AhoCorasick;
 use std::collections::{HashMap, HashSet};
 
 /// A brand as the signals use it (bundled or from config).
@@ -42,6 +43,42 @@ pub struct Context {
     pub allow_senders: HashSet<String>,
     pub vip_names: Vec<String>,
     weights: HashMap<&'static str, f64>,
+    /// Indexes built once so per-message checks don't loop over every
+    /// brand: domain (and its registrable) → first brand owning it.
+    domain_brand: HashMap<String, usize>,
+    /// Keyword automata for display names (skeleton and plain forms);
+    /// pattern i belongs to brand `*_brand[i]`.
+    keyword_skel_ac: Option<AhoCorasick>,
+    keyword_skel_brand: Vec<usize>,
+    keyword_plain_ac: Option<AhoCorasick>,
+    keyword_plain_brand: Vec<usize>,
+    /// Target labels of 6+ characters and target domains, pattern i →
+    /// target index.
+    target_label_ac: Option<AhoCorasick>,
+    target_label_idx: Vec<usize>,
+    target_domain_ac: Option<AhoCorasick>,
+    /// Target label → first target with it.
+    target_by_label: HashMap<String, usize>,
+}
+
+fn automaton(patterns: &[&str]) -> Option<AhoCorasick> {
+    if patterns.is_empty() {
+        return None;
+    }
+    // Bundled and configured patterns only: a build error means no index,
+    // and the checks that use it then find nothing rather than fail.
+    AhoCorasick::new(patterns).ok()
+}
+
+/// Indexes of patterns found anywhere in `hay` (overlapping).
+fn found(ac: &Option<AhoCorasick>, hay: &str) -> Vec<(usize, usize, usize)> {
+    match ac {
+        Some(ac) => ac
+            .find_overlapping_iter(hay)
+            .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+            .collect(),
+        None => Vec::new(),
+    }
 }
 
 /// Brand domain labels that are ordinary words: lindows.com is not a typo
@@ -151,7 +188,51 @@ impl Context {
                 config.weights.get(s.name).copied().unwrap_or(s.weight),
             );
         }
+        let mut domain_brand: HashMap<String, usize> = HashMap::new();
+        for (i, b) in brands.iter().enumerate() {
+            for d in &b.domains {
+                domain_brand.entry(d.clone()).or_insert(i);
+                if let Some(r) = crate::domain::registrable_domain(d) {
+                    domain_brand.entry(r.to_string()).or_insert(i);
+                }
+            }
+        }
+        let (mut skel_pats, mut skel_brand, mut plain_pats, mut plain_brand) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, b) in brands.iter().enumerate() {
+            for k in &b.keyword_skeletons {
+                skel_pats.push(k.as_str());
+                skel_brand.push(i);
+            }
+            for k in &b.keywords {
+                plain_pats.push(k.as_str());
+                plain_brand.push(i);
+            }
+        }
+        let (mut label_pats, mut label_idx) = (Vec::new(), Vec::new());
+        let mut target_by_label = HashMap::new();
+        for (i, t) in targets.iter().enumerate() {
+            if t.label.len() >= 6 {
+                label_pats.push(t.label.as_str());
+                label_idx.push(i);
+            }
+            target_by_label.entry(t.label.clone()).or_insert(i);
+        }
+        let domain_pats: Vec<&str> = targets.iter().map(|t| t.domain.as_str()).collect();
+        let keyword_skel_ac = automaton(&skel_pats);
+        let keyword_plain_ac = automaton(&plain_pats);
+        let target_label_ac = automaton(&label_pats);
+        let target_domain_ac = automaton(&domain_pats);
         Context {
+            domain_brand,
+            keyword_skel_ac,
+            keyword_skel_brand: skel_brand,
+            keyword_plain_ac,
+            keyword_plain_brand: plain_brand,
+            target_label_ac,
+            target_label_idx: label_idx,
+            target_domain_ac,
+            target_by_label,
             shorteners: set(lists::SHORTENERS, &l.shorteners),
             free_hosting: vec(lists::FREE_HOSTING, &l.free_hosting),
             form_services: vec(lists::FORM_SERVICES, &l.form_services),
@@ -218,14 +299,57 @@ impl Context {
         })
     }
 
-    /// Brand owning this registrable domain, if any.
+    /// Brand owning this registrable domain (or a domain under it), if any.
     pub fn brand_of_domain(&self, registrable: &str) -> Option<usize> {
-        self.brands.iter().position(|b| {
-            b.domains.iter().any(|d| {
-                crate::domain::is_same_or_subdomain(registrable, d)
-                    || crate::domain::is_same_or_subdomain(d, registrable)
-            })
-        })
+        let mut d = registrable;
+        loop {
+            if let Some(&b) = self.domain_brand.get(d) {
+                return Some(b);
+            }
+            match d.split_once('.') {
+                Some((_, rest)) if !rest.is_empty() => d = rest,
+                _ => return None,
+            }
+        }
+    }
+
+    /// First brand (in list order) whose keyword occurs as a whole word in
+    /// the skeleton-normalised name or the plain lower-cased name.
+    pub fn brand_in_name(
+        &self,
+        skel_name: &str,
+        plain_name: &str,
+        is_word: impl Fn(&str, usize, usize) -> bool,
+    ) -> Option<usize> {
+        let a = found(&self.keyword_skel_ac, skel_name)
+            .into_iter()
+            .filter(|&(_, s, e)| is_word(skel_name, s, e))
+            .map(|(p, _, _)| self.keyword_skel_brand[p]);
+        let b = found(&self.keyword_plain_ac, plain_name)
+            .into_iter()
+            .filter(|&(_, s, e)| is_word(plain_name, s, e))
+            .map(|(p, _, _)| self.keyword_plain_brand[p]);
+        a.chain(b).min()
+    }
+
+    /// Targets whose label (6+ characters) occurs inside `label`.
+    pub fn targets_with_label_in(&self, label: &str) -> Vec<usize> {
+        found(&self.target_label_ac, label)
+            .into_iter()
+            .map(|(p, _, _)| self.target_label_idx[p])
+            .collect()
+    }
+
+    /// Targets whose domain occurs inside `s`.
+    pub fn targets_with_domain_in(&self, s: &str) -> Vec<usize> {
+        found(&self.target_domain_ac, s)
+            .into_iter()
+            .map(|(p, _, _)| p)
+            .collect()
+    }
+
+    pub fn target_by_label(&self, label: &str) -> Option<usize> {
+        self.target_by_label.get(label).copied()
     }
 }
 

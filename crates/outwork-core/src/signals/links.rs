@@ -340,7 +340,24 @@ mod tests {
 
     #[test]
     fn osa_matches_strsim() {
-        let words = ["paypal", "paypa", "payplal", "apaypl", "micros", "microsoft", "micorsoft", "amazon", "amzaon", "bankofamerica", "bankfoamerica", "bnakofamerca", "", "a", "ab", "ba"];
+        let words = [
+            "paypal",
+            "paypa",
+            "payplal",
+            "apaypl",
+            "micros",
+            "microsoft",
+            "micorsoft",
+            "amazon",
+            "amzaon",
+            "bankofamerica",
+            "bankfoamerica",
+            "bnakofamerca",
+            "",
+            "a",
+            "ab",
+            "ba",
+        ];
         for a in words {
             for b in words {
                 let d = strsim::osa_distance(a, b);

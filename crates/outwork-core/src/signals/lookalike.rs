@@ -98,14 +98,14 @@ fn check_host(host: &Host, role: Role, where_: &str, ctx: &Context, hits: &mut H
         .filter(|t| !t.is_empty())
         .map(|t| (t, skeleton(t)))
         .collect();
-    for t in &ctx.targets {
-        let combo =
-            (t.label.len() >= 6 && label_ascii.contains(&t.label) && label_ascii != t.label)
-                || (tokens.len() > 1
-                    && tokens.iter().any(|(tok, sk)| {
-                        *tok == t.label
-                            || (tok.len() >= 5 && near_miss_sk(tok, sk, &t.label, &t.skeleton))
-                    }));
+    let contained = ctx.targets_with_label_in(label_ascii);
+    for (i, t) in ctx.targets.iter().enumerate() {
+        let combo = (contained.contains(&i) && label_ascii != t.label)
+            || (tokens.len() > 1
+                && tokens.iter().any(|(tok, sk)| {
+                    *tok == t.label
+                        || (tok.len() >= 5 && near_miss_sk(tok, sk, &t.label, &t.skeleton))
+                }));
         if combo {
             let ev = format!("{where_} domain {} contains {}", host.unicode, t.label);
             match t.brand {
@@ -125,18 +125,20 @@ fn check_host(host: &Host, role: Role, where_: &str, ctx: &Context, hits: &mut H
     if sub.is_empty() {
         return;
     }
-    for t in &ctx.targets {
-        let in_sub = sub.contains(&t.domain) || sub.split(['.', '-']).any(|l| l == t.label);
-        if in_sub {
-            let ev = format!(
-                "{where_} host {} puts {} in front of {reg}",
-                host.unicode, t.label
-            );
-            match t.brand {
-                None => hits.add("LOOKALIKE_PROTECTED", ev),
-                Some(_) => hits.add("BRAND_IN_SUBDOMAIN", ev),
-            }
-            return;
+    let first = ctx
+        .targets_with_domain_in(sub)
+        .into_iter()
+        .chain(sub.split(['.', '-']).filter_map(|l| ctx.target_by_label(l)))
+        .min();
+    if let Some(i) = first {
+        let t = &ctx.targets[i];
+        let ev = format!(
+            "{where_} host {} puts {} in front of {reg}",
+            host.unicode, t.label
+        );
+        match t.brand {
+            None => hits.add("LOOKALIKE_PROTECTED", ev),
+            Some(_) => hits.add("BRAND_IN_SUBDOMAIN", ev),
         }
     }
 }

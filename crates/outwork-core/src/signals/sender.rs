@@ -83,30 +83,22 @@ fn words(s: &str) -> String {
     kept.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Is hay[start..end] a whole word (no alphanumeric on either side)?
+fn is_word(hay: &str, start: usize, end: usize) -> bool {
+    let before = !hay[..start]
+        .chars()
+        .next_back()
+        .is_some_and(|c| c.is_alphanumeric());
+    let after = !hay[end..]
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphanumeric());
+    before && after
+}
+
 fn contains_word(hay: &str, needle: &str) -> bool {
-    let mut start = 0;
-    while let Some(i) = hay[start..].find(needle) {
-        let at = start + i;
-        let end = at + needle.len();
-        let before = at == 0
-            || !hay[..at]
-                .chars()
-                .next_back()
-                .is_some_and(|c| c.is_alphanumeric());
-        let after = end >= hay.len()
-            || !hay[end..]
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_alphanumeric());
-        if before && after {
-            return true;
-        }
-        start = end;
-        if start >= hay.len() {
-            break;
-        }
-    }
-    false
+    hay.match_indices(needle)
+        .any(|(i, m)| is_word(hay, i, i + m.len()))
 }
 
 /// The brand a display name claims, if any.
@@ -116,12 +108,8 @@ pub fn claimed_brand(name: &str, ctx: &Context) -> Option<usize> {
         return None;
     }
     let plain = name.to_lowercase();
-    for (i, b) in ctx.brands.iter().enumerate() {
-        if b.keyword_skeletons.iter().any(|k| contains_word(&n, k))
-            || b.keywords.iter().any(|k| contains_word(&plain, k))
-        {
-            return Some(i);
-        }
+    if let Some(i) = ctx.brand_in_name(&n, &plain, is_word) {
+        return Some(i);
     }
     // "Chase", "UPS Support": the whole name, less service words, is a
     // brand name or one of its domain labels.
