@@ -75,13 +75,34 @@ impl UrlFact {
         !matches!(self.source, UrlSource::HtmlSrc) || self.url.scheme == "data"
     }
 
-    pub fn where_found(&self) -> String {
-        match (&self.anchor_text, self.source) {
+    /// Where the URL was found, for evidence. Formats lazily: most URLs
+    /// fire nothing and never need the text.
+    pub fn where_found(&self) -> WhereFound<'_> {
+        WhereFound(self)
+    }
+}
+
+pub struct WhereFound<'a>(&'a UrlFact);
+
+impl std::fmt::Display for WhereFound<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.0.anchor_text, self.0.source) {
             (Some(t), UrlSource::HtmlHref) if !t.is_empty() => {
-                let t: String = t.chars().take(60).collect();
-                format!("HTML link \"{t}\"")
+                write!(f, "HTML link \"{}\"", Truncated(t, 60))
             }
-            _ => self.source.describe().to_string(),
+            _ => f.write_str(self.0.source.describe()),
+        }
+    }
+}
+
+/// The first `n` characters of a string, formatted without allocating.
+pub struct Truncated<'a>(pub &'a str, pub usize);
+
+impl std::fmt::Display for Truncated<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(self.1) {
+            Some((i, _)) => f.write_str(&self.0[..i]),
+            None => f.write_str(self.0),
         }
     }
 }

@@ -112,7 +112,7 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
         }
         let clickable = u.is_clickable();
         let where_ = u.where_found();
-        let raw_short: String = u.url.raw.chars().take(120).collect();
+        let raw_short = crate::facts::Truncated(&u.url.raw, 120);
 
         match u.url.scheme.as_str() {
             "data" => {

@@ -16,19 +16,19 @@ enum Role {
 
 pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
     let mut seen: Vec<String> = Vec::new();
-    let mut check = |host: &Host, role: Role, where_: String, hits: &mut Hits| {
+    let mut check = |host: &Host, role: Role, where_: &dyn std::fmt::Display, hits: &mut Hits| {
         if host.ip.is_some() || seen.contains(&host.ascii) || seen.len() > 64 {
             return;
         }
         seen.push(host.ascii.clone());
-        check_host(host, role, &where_, ctx, hits);
+        check_host(host, role, where_, ctx, hits);
     };
     for u in &facts.urls {
         if !u.url.is_web() || !u.is_clickable() || u.source == UrlSource::HtmlSrc {
             continue;
         }
         if let Some(h) = &u.url.host {
-            check(h, Role::Url, u.where_found(), hits);
+            check(h, Role::Url, &u.where_found(), hits);
         }
     }
     let mut senders: Vec<(&Host, &str)> = Vec::new();
@@ -44,11 +44,11 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
         senders.push((d, "Return-Path"));
     }
     for (h, w) in senders {
-        check(h, Role::Sender, w.to_string(), hits);
+        check(h, Role::Sender, &w, hits);
     }
 }
 
-fn check_host(host: &Host, role: Role, where_: &str, ctx: &Context, hits: &mut Hits) {
+fn check_host(host: &Host, role: Role, where_: &dyn std::fmt::Display, ctx: &Context, hits: &mut Hits) {
     let Some(reg) = host.registrable() else {
         return;
     };
