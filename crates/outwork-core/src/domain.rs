@@ -67,11 +67,19 @@ impl Host {
             });
         }
         // Plain LDH names need no IDNA round trip (the common case).
-        if trimmed.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-            && !trimmed.split('.').any(|l| l.len() > 4 && l[..4].eq_ignore_ascii_case("xn--"))
+        if trimmed
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            && !trimmed
+                .split('.')
+                .any(|l| l.len() > 4 && l[..4].eq_ignore_ascii_case("xn--"))
         {
             let ascii = trimmed.to_ascii_lowercase();
-            return Some(Host { unicode: ascii.clone(), ascii, ip: None });
+            return Some(Host {
+                unicode: ascii.clone(),
+                ascii,
+                ip: None,
+            });
         }
         let ascii = match idna::domain_to_ascii(trimmed) {
             Ok(a) if !a.is_empty() => a,

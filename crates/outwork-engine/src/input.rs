@@ -29,33 +29,23 @@ pub fn is_maildir(p: &Path) -> bool {
     p.join("cur").is_dir() && p.join("new").is_dir()
 }
 
-/// An mbox starts with a "From " postmark line and holds another one
-/// after a blank line.
+/// An mbox starts with a "From " postmark line and holds another one after
+/// a blank line within its first MiB.
+fn is_mbox_bytes(data: &[u8]) -> bool {
+    if !data.starts_with(b"From ") {
+        return false;
+    }
+    let head = &data[..data.len().min(1 << 20)];
+    memchr::memmem::find(head, b"\n\nFrom ").is_some()
+        || memchr::memmem::find(head, b"\n\r\nFrom ").is_some()
+}
+
 fn sniff_mbox(path: &Path) -> bool {
     let Ok(f) = File::open(path) else {
         return false;
     };
-    let mut head = [0u8; 5];
-    let mut r = BufReader::new(f);
-    if r.read_exact(&mut head).is_err() || &head != b"From " {
-        return false;
-    }
-    let mut line = Vec::new();
-    let mut prev_blank = false;
-    // Look through the first MiB for a second postmark.
-    let mut read = 0usize;
-    while read < 1 << 20 {
-        line.clear();
-        match r.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => read += n,
-        }
-        if prev_blank && line.starts_with(b"From ") {
-            return true;
-        }
-        prev_blank = line == b"\n" || line == b"\r\n";
-    }
-    false
+    let mut head = Vec::new();
+    f.take(1 << 20).read_to_end(&mut head).is_ok() && is_mbox_bytes(&head)
 }
 
 pub fn kind_of(p: &Path) -> Kind {
@@ -159,15 +149,15 @@ impl Inputs {
         }
     }
 
-    fn read_file(&mut self, p: &Path) -> Item {
+    /// A file's bytes (bounded by `max_bytes` + 1) and its size on disk.
+    fn read_file(&self, p: &Path) -> (Result<Vec<u8>, String>, u64) {
         let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let data = File::open(p).and_then(|f| {
             let mut buf = Vec::with_capacity((size as usize).min(self.max_bytes + 1));
             f.take(self.max_bytes as u64 + 1).read_to_end(&mut buf)?;
             Ok(buf)
         });
-        let data = data.map_err(|e| format!("{}: {e}", p.display()));
-        self.item(p.display().to_string(), data, size)
+        (data.map_err(|e| format!("{}: {e}", p.display())), size)
     }
 }
 
@@ -186,14 +176,16 @@ impl Iterator for Inputs {
                 }
             }
             if let Some(f) = self.files.next() {
-                if sniff_mbox(&f) {
+                // Read once; only an mbox is opened again, to stream it.
+                let (data, size) = self.read_file(&f);
+                if data.as_deref().is_ok_and(is_mbox_bytes) {
                     match MboxReader::open(&f) {
                         Ok(r) => self.mbox = Some(r),
                         Err(e) => return Some(self.item(f.display().to_string(), Err(e), 0)),
                     }
                     continue;
                 }
-                return Some(self.read_file(&f));
+                return Some(self.item(f.display().to_string(), data, size));
             }
             let p = self.pending.next()?;
             match kind_of(&p) {
@@ -213,20 +205,9 @@ impl Iterator for Inputs {
                 Kind::Directory | Kind::Maildir => {
                     self.files = walk(&p).into_iter();
                 }
-                Kind::Mbox => match MboxReader::open(&p) {
-                    Ok(r) => self.mbox = Some(r),
-                    Err(e) => return Some(self.item(p.display().to_string(), Err(e), 0)),
-                },
-                Kind::Message => {
-                    if !p.exists() {
-                        return Some(self.item(
-                            p.display().to_string(),
-                            Err(format!("{}: no such file or directory", p.display())),
-                            0,
-                        ));
-                    }
-                    return Some(self.read_file(&p));
-                }
+                // A single path goes through the same read-once, sniff-mbox
+                // step as a directory's files.
+                Kind::Mbox | Kind::Message => self.files = vec![p].into_iter(),
             }
         }
     }

@@ -48,7 +48,13 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
     }
 }
 
-fn check_host(host: &Host, role: Role, where_: &dyn std::fmt::Display, ctx: &Context, hits: &mut Hits) {
+fn check_host(
+    host: &Host,
+    role: Role,
+    where_: &dyn std::fmt::Display,
+    ctx: &Context,
+    hits: &mut Hits,
+) {
     let Some(reg) = host.registrable() else {
         return;
     };
