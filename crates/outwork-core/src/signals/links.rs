@@ -26,19 +26,27 @@ pub fn near_miss_sk(a: &str, a_skel: &str, b: &str, b_skel: &str) -> bool {
     if a_skel == b_skel {
         return true;
     }
-    let (la, lb) = (a.chars().count(), b.chars().count());
-    if la.abs_diff(lb) > 2 || lb < 6 {
+    // Brand labels are ASCII; so are most candidates: compare bytes then.
+    if a.is_ascii() && b.is_ascii() {
+        return bounded(a.as_bytes(), b.as_bytes());
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    bounded(&a, &b)
+}
+
+/// Typo rule on sequences: labels of 6+ within one edit, 10+ within two.
+fn bounded<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    let lb = b.len();
+    if a.len().abs_diff(lb) > 2 || lb < 6 {
         return false;
     }
-    let max = if lb >= 10 { 2 } else { 1 };
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    osa_within(&a, &b, max)
+    osa_within(a, b, if lb >= 10 { 2 } else { 1 })
 }
 
 /// Optimal-string-alignment distance (edits and adjacent swaps) of at most
 /// `max`: a banded table with early exit. The lookalike loop runs this
 /// against every brand label, so it must not build a full table.
-fn osa_within(a: &[char], b: &[char], max: usize) -> bool {
+fn osa_within<T: PartialEq>(a: &[T], b: &[T], max: usize) -> bool {
     let (n, m) = (a.len(), b.len());
     if n.abs_diff(m) > max || n > 64 || m > 64 {
         return false;
