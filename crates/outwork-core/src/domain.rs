@@ -12,6 +12,9 @@ pub struct Host {
     pub unicode: String,
     /// Set when the host is an IP literal in any spelling.
     pub ip: Option<IpHost>,
+    /// Where the registrable domain starts in `ascii` (computed once: the
+    /// signals ask for it many times per host).
+    reg_start: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +41,7 @@ impl Host {
                 ascii: s.clone(),
                 unicode: s,
                 ip: Some(IpHost::V6(v6)),
+                reg_start: None,
             });
         }
         let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
@@ -64,6 +68,7 @@ impl Host {
                 ascii: canonical.clone(),
                 unicode: canonical,
                 ip: Some(kind),
+                reg_start: None,
             });
         }
         // Plain LDH names need no IDNA round trip (the common case).
@@ -75,11 +80,7 @@ impl Host {
                 .any(|l| l.len() > 4 && l[..4].eq_ignore_ascii_case("xn--"))
         {
             let ascii = trimmed.to_ascii_lowercase();
-            return Some(Host {
-                unicode: ascii.clone(),
-                ascii,
-                ip: None,
-            });
+            return Some(Host::name(ascii.clone(), ascii));
         }
         let ascii = match idna::domain_to_ascii(trimmed) {
             Ok(a) if !a.is_empty() => a,
@@ -87,11 +88,17 @@ impl Host {
             _ => trimmed.to_lowercase(),
         };
         let (unicode, _) = idna::domain_to_unicode(&ascii);
-        Some(Host {
+        Some(Host::name(ascii, unicode))
+    }
+
+    fn name(ascii: String, unicode: String) -> Host {
+        let reg_start = registrable_domain(&ascii).map(|r| ascii.len() - r.len());
+        Host {
             ascii,
             unicode,
             ip: None,
-        })
+            reg_start,
+        }
     }
 
     pub fn is_ip(&self) -> bool {
@@ -101,10 +108,7 @@ impl Host {
     /// Registrable domain ("eTLD+1") from the Public Suffix List; for a name
     /// under an unknown suffix, the last two labels. IPs have none.
     pub fn registrable(&self) -> Option<&str> {
-        if self.ip.is_some() {
-            return None;
-        }
-        registrable_domain(&self.ascii)
+        self.reg_start.and_then(|i| self.ascii.get(i..))
     }
 
     pub fn has_punycode(&self) -> bool {
