@@ -1,0 +1,1 @@
+//! Safe Browsing URL canonicalisation and expressions (in progress).

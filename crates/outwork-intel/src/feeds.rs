@@ -1,0 +1,1 @@
+//! Feed formats (in progress).
