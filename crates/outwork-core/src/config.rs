@@ -23,6 +23,15 @@ pub struct Config {
     /// Symbol weight overrides: `SYMBOL_NAME = weight`.
     pub weights: BTreeMap<String, f64>,
     pub limits: Limits,
+    pub intel: IntelConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct IntelConfig {
+    /// The embedded intel store's file (`--intel` overrides). Default:
+    /// `$XDG_DATA_HOME/outwork/intel.owi` or `~/.local/share/outwork/intel.owi`.
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -6,6 +6,7 @@ use crate::domain::Host;
 use crate::html::{self, HtmlFacts};
 use crate::url::{self, ParsedUrl, UrlSource};
 use mail_parser::{Address, MessageParser, MimeHeaders, PartType};
+use sha2::Digest;
 
 /// A mailbox from a header.
 #[derive(Debug, Clone, Default)]
@@ -230,6 +231,8 @@ pub struct Attachment {
     pub declared_type: String,
     pub sniffed: Sniffed,
     pub size: usize,
+    /// SHA-256 of the decoded content, for hash blocklists.
+    pub sha256: [u8; 32],
 }
 
 #[derive(Debug, Default)]
@@ -239,6 +242,8 @@ pub struct Facts {
     pub reply_to: Vec<Mailbox>,
     pub return_path: Option<Mailbox>,
     pub subject: String,
+    /// The Date header as unix seconds, if it parses.
+    pub date: Option<i64>,
     pub list_id: Option<String>,
     pub auth: Vec<AuthHeader>,
     pub urls: Vec<UrlFact>,
@@ -317,6 +322,7 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Facts {
             .filter_map(|a| a.address().map(|ad| Mailbox::new(a.name(), ad)))
             .collect();
     }
+    facts.date = msg.date().map(|d| d.to_timestamp());
     facts.subject = msg.subject().unwrap_or("").chars().take(500).collect();
 
     let mut position = 0;
@@ -545,6 +551,7 @@ impl Walker<'_> {
                 declared_type,
                 sniffed: Sniffed::of(data),
                 size: data.len(),
+                sha256: sha2::Sha256::digest(data).into(),
             });
         }
     }

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod context;
 pub mod domain;
+pub mod evidence;
 pub mod facts;
 pub mod html;
 pub mod lists;

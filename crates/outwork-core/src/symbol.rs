@@ -12,6 +12,7 @@ pub enum Family {
     Auth,
     Html,
     Attachments,
+    Intel,
     Parse,
 }
 
@@ -94,6 +95,13 @@ defs! {
     ATTACH_TYPE_MISMATCH, 3.0, Attachments, "An attachment's content is not what its name or declared type says";
     ATTACH_HTML, 3.0, Attachments, "An HTML or SVG attachment (a local page that escapes URL filters)";
     ATTACH_RTLO_NAME, 6.0, Attachments, "An attachment name uses bidi controls to reverse its extension";
+    // Intel (blocklists; looked up by the engine, judged here)
+    URL_BLOCKLISTED, 10.0, Intel, "A link (or its redirect target) is on a blocklist";
+    DOMAIN_BLOCKLISTED, 8.0, Intel, "A sender domain (From, Reply-To, Return-Path) is on a blocklist";
+    IP_BLOCKLISTED, 5.0, Intel, "A link's IP host is in a blocklisted range";
+    FILE_HASH_BLOCKLISTED, 10.0, Intel, "An attachment's SHA-256 is on a blocklist";
+    INTEL_ALLOWLISTED, 0.0, Intel, "A blocklist hit was overridden by the deployment's allow-list";
+    INTEL_UNAVAILABLE, 0.0, Intel, "The intel store could not be read; blocklists were not checked";
     // Parse and limits
     PARSE_ERROR, 1.0, Parse, "The message could not be parsed as MIME";
     PARSE_HTML_LIMIT, 0.5, Parse, "The HTML parser hit its memory limit; later content was not read";

@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod enrich;
 pub mod input;
 
 use outwork_core::{Context, Verdict};
@@ -33,15 +34,54 @@ fn strip_postmark(data: &[u8]) -> &[u8] {
     data
 }
 
-/// Scan one message.
+/// Scan one message offline (no intel store).
 pub fn scan_message(data: &[u8], ctx: &Context) -> Verdict {
     outwork_core::scan_bytes(strip_postmark(data), ctx)
 }
 
-fn scan_item(item: Item, ctx: &Context) -> Outcome {
+/// What a scan needs: the deployment context and, when configured, the
+/// intel store (or why it could not be opened).
+pub struct Scanner {
+    pub ctx: Arc<Context>,
+    pub intel: Option<Arc<outwork_intel::store::Index>>,
+    /// Set when an intel store was configured but could not be read:
+    /// scans go on without it and say so (INTEL_UNAVAILABLE).
+    pub intel_error: Option<String>,
+    /// Replay mode for evaluations: ignore intel entries first seen after
+    /// each message's Date.
+    pub intel_as_of_date: bool,
+}
+
+impl Scanner {
+    pub fn offline(ctx: Arc<Context>) -> Scanner {
+        Scanner {
+            ctx,
+            intel: None,
+            intel_error: None,
+            intel_as_of_date: false,
+        }
+    }
+
+    /// parse → enrich → signals → policy.
+    pub fn scan(&self, data: &[u8]) -> Verdict {
+        let ctx = &*self.ctx;
+        let facts = outwork_core::facts::parse(strip_postmark(data), ctx.limits());
+        let mut evidence = outwork_core::evidence::Evidence {
+            intel_unavailable: self.intel_error.clone(),
+            ..Default::default()
+        };
+        if let Some(index) = &self.intel {
+            enrich::intel(&facts, index, self.intel_as_of_date, &mut evidence);
+        }
+        let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, Default::default());
+        outwork_core::policy::decide(hits, ctx)
+    }
+}
+
+fn scan_item(item: Item, scanner: &Scanner) -> Outcome {
     match item.data {
         Ok(data) => {
-            let verdict = scan_message(&data, ctx);
+            let verdict = scanner.scan(&data);
             Outcome {
                 seq: item.seq,
                 path: item.path,
@@ -65,7 +105,7 @@ fn scan_item(item: Item, ctx: &Context) -> Outcome {
 /// Scan every item on `threads` worker threads and hand each outcome to
 /// `sink` in input order. Reading is one thread; memory stays bounded by
 /// a small queue.
-pub fn scan_all<I, F>(items: I, ctx: Arc<Context>, threads: usize, mut sink: F)
+pub fn scan_all<I, F>(items: I, scanner: Arc<Scanner>, threads: usize, mut sink: F)
 where
     I: Iterator<Item = Item> + Send,
     F: FnMut(Outcome),
@@ -73,7 +113,7 @@ where
     let threads = threads.max(1);
     if threads == 1 {
         for item in items {
-            sink(scan_item(item, &ctx));
+            sink(scan_item(item, &scanner));
         }
         return;
     }
@@ -91,7 +131,7 @@ where
         for _ in 0..threads {
             let rx = Arc::clone(&work_rx);
             let tx = out_tx.clone();
-            let ctx = Arc::clone(&ctx);
+            let scanner = Arc::clone(&scanner);
             s.spawn(move || {
                 loop {
                     // A poisoned lock means another worker panicked: stop.
@@ -100,7 +140,7 @@ where
                         Err(_) => break,
                     };
                     let Ok(item) = next else { break };
-                    if tx.send(scan_item(item, &ctx)).is_err() {
+                    if tx.send(scan_item(item, &scanner)).is_err() {
                         break;
                     }
                 }

@@ -8,3 +8,4 @@
 
 pub mod canon;
 pub mod feeds;
+pub mod store;

@@ -5,8 +5,10 @@
 
 #![forbid(unsafe_code)]
 
+use outwork_core::evidence::Evidence;
 use outwork_core::signals::Disabled;
-use outwork_core::{Action, Context, facts, policy, signals};
+use outwork_core::{Action, facts, policy, signals};
+use outwork_engine::Scanner;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -103,7 +105,7 @@ pub struct Scored {
     pub score: f64,
     pub symbols: Vec<&'static str>,
     /// Flagged (action != accept) with each family switched off in turn.
-    pub flagged_without: [bool; 6],
+    pub flagged_without: [bool; 7],
     pub error: bool,
 }
 
@@ -124,23 +126,32 @@ fn disabled(i: usize) -> Disabled {
         2 => d.sender = true,
         3 => d.auth = true,
         4 => d.html = true,
-        _ => d.attachments = true,
+        5 => d.attachments = true,
+        _ => d.intel = true,
     }
     d
 }
 
-pub fn score_one(data: &[u8], ctx: &Context) -> Scored {
+pub fn score_one(data: &[u8], scanner: &Scanner) -> Scored {
+    let ctx = &*scanner.ctx;
     let data = if data.starts_with(b"From ") {
         data.splitn(2, |b| *b == b'\n').nth(1).unwrap_or(&[])
     } else {
         data
     };
     let f = facts::parse(data, ctx.limits());
-    let v = policy::decide(signals::run(&f, ctx), ctx);
-    let mut flagged_without = [false; 6];
+    let mut ev = Evidence {
+        intel_unavailable: scanner.intel_error.clone(),
+        ..Default::default()
+    };
+    if let Some(index) = &scanner.intel {
+        outwork_engine::enrich::intel(&f, index, scanner.intel_as_of_date, &mut ev);
+    }
+    let v = policy::decide(signals::run_full(&f, &ev, ctx, Disabled::default()), ctx);
+    let mut flagged_without = [false; 7];
     for (i, slot) in flagged_without.iter_mut().enumerate() {
-        *slot =
-            policy::decide(signals::run_with(&f, ctx, disabled(i)), ctx).action != Action::Accept;
+        *slot = policy::decide(signals::run_full(&f, &ev, ctx, disabled(i)), ctx).action
+            != Action::Accept;
     }
     Scored {
         action: v.action,
@@ -154,7 +165,7 @@ pub fn score_one(data: &[u8], ctx: &Context) -> Scored {
 /// Scan every sample on `threads` threads; `progress` is called after each.
 pub fn evaluate(
     samples: &[Sample],
-    ctx: Arc<Context>,
+    scanner: Arc<Scanner>,
     threads: usize,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Vec<Scored> {
@@ -169,12 +180,12 @@ pub fn evaluate(
                         break;
                     }
                     let r = match std::fs::read(&samples[i].path) {
-                        Ok(data) => score_one(&data, &ctx),
+                        Ok(data) => score_one(&data, &scanner),
                         Err(_) => Scored {
                             action: Action::Accept,
                             score: 0.0,
                             symbols: vec![],
-                            flagged_without: [false; 6],
+                            flagged_without: [false; 7],
                             error: true,
                         },
                     };
@@ -195,7 +206,7 @@ pub fn evaluate(
                 action: Action::Accept,
                 score: 0.0,
                 symbols: vec![],
-                flagged_without: [false; 6],
+                flagged_without: [false; 7],
                 error: true,
             })
         })

@@ -30,6 +30,13 @@ pub struct EvalArgs {
     /// Print paths of up to N missed phish and flagged ham.
     #[arg(long, default_value_t = 0)]
     show_misses: usize,
+    /// Use this intel store (evaluations never pick up the default store).
+    #[arg(long)]
+    intel: Option<PathBuf>,
+    /// Replay: ignore intel entries first seen after each message's Date,
+    /// so old mail is judged with only what the feeds knew then.
+    #[arg(long)]
+    intel_as_of_date: bool,
     /// Fail (exit 1) if phishing recall falls below this percentage.
     #[arg(long)]
     min_recall: Option<f64>,
@@ -48,6 +55,16 @@ fn pct(k: usize, n: usize) -> f64 {
 
 pub fn run(a: EvalArgs) -> Result<u8> {
     let ctx = Arc::new(crate::load_context(a.config.as_ref())?);
+    let (intel, intel_error) = match &a.intel {
+        Some(p) => crate::intel_cmd::open_for_scan(p, true)?,
+        None => (None, None),
+    };
+    let scanner = Arc::new(outwork_engine::Scanner {
+        ctx,
+        intel: intel.map(Arc::new),
+        intel_error,
+        intel_as_of_date: a.intel_as_of_date,
+    });
     let mut samples = rt::load_corpus(&a.corpus)?;
     if let Some(sub) = &a.subset {
         let keep: std::collections::HashSet<String> = rt::load_manifest(&a.corpus, sub)?
@@ -70,7 +87,7 @@ pub fn run(a: EvalArgs) -> Result<u8> {
         None
     };
     let start = std::time::Instant::now();
-    let scored = rt::evaluate(&samples, ctx, threads, &|_| {
+    let scored = rt::evaluate(&samples, scanner, threads, &|_| {
         if let Some(pb) = &pb {
             pb.inc(1);
         }

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 mod eval;
+mod intel_cmd;
 mod render;
 
 #[derive(Parser)]
@@ -54,6 +55,20 @@ enum Cmd {
         /// Don't print the end-of-run summary on stderr.
         #[arg(short, long)]
         quiet: bool,
+        /// Intel store file (default: config `intel.path`, else
+        /// ~/.local/share/outwork/intel.owi when it exists).
+        #[arg(long)]
+        intel: Option<PathBuf>,
+    },
+    /// Blocklists: import feeds, show and prune the store.
+    Intel {
+        #[command(subcommand)]
+        cmd: IntelCmd,
+    },
+    /// Look URLs up in the intel store.
+    Url {
+        #[command(subcommand)]
+        cmd: UrlCmd,
     },
     /// Validate configuration.
     Config {
@@ -68,6 +83,61 @@ enum Cmd {
     },
     /// Evaluate on a labelled corpus (MANIFEST.tsv or phish/ ham/ spam/ folders).
     Eval(eval::EvalArgs),
+}
+
+#[derive(Subcommand)]
+enum IntelCmd {
+    /// Import a feed file as a source (replacing that source's entries).
+    Import {
+        file: PathBuf,
+        /// urls, phishtank-csv, phishtank-json, urlhaus-csv, hosts, domains,
+        /// abp, cidr, sha256, openphish-history (detected when unambiguous).
+        #[arg(long)]
+        format: Option<String>,
+        /// Name of the source (e.g. openphish); entries keep it.
+        #[arg(long)]
+        source: String,
+        /// phishing, malware, spam, scam, c2, other.
+        #[arg(long, default_value = "phishing")]
+        kind: String,
+        #[arg(long)]
+        intel: Option<PathBuf>,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Entries per source and kind, age, size on disk and in memory.
+    Stats {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        intel: Option<PathBuf>,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Remove a source and its entries.
+    Remove {
+        #[arg(long)]
+        source: String,
+        #[arg(long)]
+        intel: Option<PathBuf>,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UrlCmd {
+    /// Which expression of each URL matched which source (URLs as
+    /// arguments or one a line on stdin). Exit 1 if any is listed.
+    Check {
+        urls: Vec<String>,
+        #[arg(short, long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        #[arg(long)]
+        intel: Option<PathBuf>,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -126,9 +196,61 @@ fn run(cli: Cli) -> Result<u8> {
             threads,
             no_progress,
             quiet,
+            intel,
         } => {
             let ctx = Arc::new(load_context(config.as_ref())?);
-            scan(paths, ctx, format, threads, no_progress, quiet)
+            let (path, explicit) =
+                intel_cmd::resolve_path(intel.as_ref(), ctx.config.intel.path.as_deref());
+            let (index, intel_error) = intel_cmd::open_for_scan(&path, explicit)?;
+            let scanner = outwork_engine::Scanner {
+                ctx,
+                intel: index.map(Arc::new),
+                intel_error,
+                intel_as_of_date: false,
+            };
+            scan(
+                paths,
+                Arc::new(scanner),
+                format,
+                threads,
+                no_progress,
+                quiet,
+            )
+        }
+        Cmd::Intel { cmd } => {
+            let (intel, config) = match &cmd {
+                IntelCmd::Import { intel, config, .. }
+                | IntelCmd::Stats { intel, config, .. }
+                | IntelCmd::Remove { intel, config, .. } => (intel, config),
+            };
+            let ctx = load_context(config.as_ref())?;
+            let (path, _) =
+                intel_cmd::resolve_path(intel.as_ref(), ctx.config.intel.path.as_deref());
+            match cmd {
+                IntelCmd::Import {
+                    file,
+                    format,
+                    source,
+                    kind,
+                    ..
+                } => intel_cmd::import(&path, &file, format.as_deref(), &source, &kind),
+                IntelCmd::Stats { json, .. } => intel_cmd::stats(&path, json),
+                IntelCmd::Remove { source, .. } => intel_cmd::remove(&path, &source),
+            }
+        }
+        Cmd::Url {
+            cmd:
+                UrlCmd::Check {
+                    urls,
+                    format,
+                    intel,
+                    config,
+                },
+        } => {
+            let ctx = load_context(config.as_ref())?;
+            let (path, _) =
+                intel_cmd::resolve_path(intel.as_ref(), ctx.config.intel.path.as_deref());
+            intel_cmd::url_check(&path, urls, format != Format::Human)
         }
         Cmd::Config {
             cmd: ConfigCmd::Check { file },
@@ -161,12 +283,13 @@ fn run(cli: Cli) -> Result<u8> {
 
 fn scan(
     paths: Vec<PathBuf>,
-    ctx: Arc<Context>,
+    scanner: Arc<outwork_engine::Scanner>,
     format: Format,
     threads: Option<usize>,
     no_progress: bool,
     quiet: bool,
 ) -> Result<u8> {
+    let ctx = Arc::clone(&scanner.ctx);
     let threads = threads.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -196,7 +319,7 @@ fn scan(
     let start = std::time::Instant::now();
     let mut json_all: Vec<serde_json::Value> = Vec::new();
     let mut write_err: Option<std::io::Error> = None;
-    outwork_engine::scan_all(items, Arc::clone(&ctx), threads, |o| {
+    outwork_engine::scan_all(items, scanner, threads, |o| {
         summary.add(&o);
         if let Some(pb) = &progress {
             pb.inc(o.input_bytes);

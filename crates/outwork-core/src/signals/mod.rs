@@ -3,11 +3,13 @@
 pub mod attachments;
 pub mod auth;
 pub mod html;
+pub mod intel;
 pub mod links;
 pub mod lookalike;
 pub mod sender;
 
 use crate::context::Context;
+use crate::evidence::Evidence;
 use crate::facts::Facts;
 use crate::symbol::Hits;
 
@@ -20,14 +22,23 @@ pub struct Disabled {
     pub auth: bool,
     pub html: bool,
     pub attachments: bool,
+    pub intel: bool,
 }
 
 pub fn run(facts: &Facts, ctx: &Context) -> Hits {
     run_with(facts, ctx, Disabled::default())
 }
 
+/// Without enrichment (no intel): the offline signals only.
 pub fn run_with(facts: &Facts, ctx: &Context, off: Disabled) -> Hits {
+    run_full(facts, &Evidence::default(), ctx, off)
+}
+
+pub fn run_full(facts: &Facts, evidence: &Evidence, ctx: &Context, off: Disabled) -> Hits {
     let mut hits = Hits::default();
+    if !off.intel {
+        intel::signals(evidence, ctx, &mut hits);
+    }
     for (name, ev) in &facts.anomalies {
         hits.add(name, ev.clone());
     }

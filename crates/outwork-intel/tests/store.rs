@@ -1,0 +1,164 @@
+//! The embedded store as a user meets it: import feeds, look URLs up the
+//! way Safe Browsing would, survive a reload, refuse a corrupt file.
+
+use outwork_intel::feeds::{self, Format};
+use outwork_intel::store::{EntryType, Index, IntelError, Kind};
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("outwork-intel-{name}-{}.owi", std::process::id()))
+}
+
+fn index_with(lines: &str, format: Format, source: &str, kind: Kind) -> Index {
+    let mut idx = Index::default();
+    let parsed = feeds::parse(lines.as_bytes(), format);
+    idx.import(source, kind, format.name(), &parsed, 1_700_000_000);
+    idx
+}
+
+#[test]
+fn url_entries_match_as_safe_browsing_would() {
+    let idx = index_with(
+        "http://evil.example/login/\nhttps://phish.example/a.php?x=1\n",
+        Format::UrlList,
+        "openphish",
+        Kind::Phishing,
+    );
+    // Path prefix: the listed directory covers what is under it.
+    let hits = idx.check_url("http://evil.example/login/verify.php?id=3");
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].expression, "evil.example/login/");
+    assert_eq!(hits[0].source, "openphish");
+    assert_eq!(hits[0].kind, Kind::Phishing);
+    assert_eq!(hits[0].entry_type, EntryType::Url);
+    // Host suffix: a subdomain of the listed host.
+    assert_eq!(idx.check_url("http://www.evil.example/login/").len(), 1);
+    // Canonicalisation: case, escapes, dots, default port.
+    assert_eq!(idx.check_url("HTTP://EVIL.example./%6cogin/").len(), 1);
+    // Exact query entry.
+    assert_eq!(idx.check_url("https://phish.example/a.php?x=1").len(), 1);
+    // Not listed: another path, another host, the bare parent.
+    assert!(idx.check_url("http://evil.example/other").is_empty());
+    assert!(idx.check_url("http://example/login/").is_empty());
+    assert!(idx.check_url("https://phish.example/a.php?x=2").is_empty());
+}
+
+#[test]
+fn domain_entries_cover_subdomains_and_every_path() {
+    let idx = index_with(
+        "0.0.0.0 bad.example\n# comment\n",
+        Format::Hosts,
+        "urlhaus",
+        Kind::Malware,
+    );
+    assert_eq!(idx.check_url("https://a.b.bad.example/x/y?z").len(), 1);
+    assert_eq!(idx.check_domain("mail.bad.example").len(), 1);
+    assert_eq!(
+        idx.check_domain("bad.example")[0].entry_type,
+        EntryType::Domain
+    );
+    assert!(idx.check_domain("notbad.example").is_empty());
+    assert!(idx.check_domain("example").is_empty());
+}
+
+#[test]
+fn ips_hashes_and_sources() {
+    let mut idx = index_with(
+        "192.0.2.0/24 ; SBL1\n2001:db8::/32\n",
+        Format::Cidr,
+        "drop",
+        Kind::Spam,
+    );
+    let h = "a".repeat(64);
+    let parsed = feeds::parse(format!("{h}  payload.exe\n").as_bytes(), Format::Sha256);
+    idx.import("hashes", Kind::Malware, "sha256", &parsed, 1);
+    assert_eq!(
+        idx.check_url("http://192.0.2.77/x").len(),
+        1,
+        "IP in a listed range"
+    );
+    assert_eq!(
+        idx.check_url("http://3221226061/x").len(),
+        1,
+        "decimal spelling of 192.0.2.77"
+    );
+    assert!(idx.check_url("http://192.0.3.1/").is_empty());
+    assert_eq!(idx.check_ip("2001:db8::1".parse().unwrap()).len(), 1);
+    assert_eq!(idx.check_sha256(&[0xaa; 32]).len(), 1);
+    assert!(idx.check_sha256(&[0xab; 32]).is_empty());
+    // Removing a source removes only its entries.
+    assert_eq!(idx.remove_source("drop"), Some(2));
+    assert!(idx.check_url("http://192.0.2.77/x").is_empty());
+    assert_eq!(idx.check_sha256(&[0xaa; 32])[0].source, "hashes");
+    assert_eq!(idx.remove_source("nope"), None);
+}
+
+#[test]
+fn reimport_replaces_a_source_and_two_sources_both_report() {
+    let mut idx = index_with("http://a.example/\n", Format::UrlList, "s1", Kind::Phishing);
+    let p = feeds::parse(b"http://a.example/\nhttp://b.example/\n", Format::UrlList);
+    idx.import("s2", Kind::Phishing, "urls", &p, 2);
+    let hits = idx.check_url("http://a.example/");
+    let mut sources: Vec<_> = hits.iter().map(|h| h.source.as_str()).collect();
+    sources.sort();
+    assert_eq!(sources, vec!["s1", "s2"]);
+    let p = feeds::parse(b"http://c.example/\n", Format::UrlList);
+    let stats = idx.import("s1", Kind::Phishing, "urls", &p, 3);
+    assert_eq!(stats.replaced, 1);
+    assert_eq!(idx.check_url("http://a.example/").len(), 1);
+    assert_eq!(idx.check_url("http://c.example/").len(), 1);
+}
+
+#[test]
+fn save_load_roundtrip_and_corruption_is_refused() {
+    let idx = index_with(
+        "http://evil.example/\nhttp://x.example/p\n",
+        Format::UrlList,
+        "s",
+        Kind::Phishing,
+    );
+    let path = tmp("roundtrip");
+    idx.save(&path).expect("save");
+    let back = Index::load(&path).expect("load");
+    assert_eq!(back.check_url("http://evil.example/").len(), 1);
+    assert_eq!(back.sources()[0].name, "s");
+    assert_eq!(back.sources()[0].entries, 2);
+
+    let mut bytes = std::fs::read(&path).expect("read");
+    // Torn write: the tail is missing.
+    std::fs::write(&path, &bytes[..bytes.len() - 5]).expect("write");
+    assert!(matches!(Index::load(&path), Err(IntelError::Corrupt(..))));
+    // One flipped bit in the middle.
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x10;
+    std::fs::write(&path, &bytes).expect("write");
+    assert!(matches!(Index::load(&path), Err(IntelError::Corrupt(..))));
+    std::fs::write(&path, b"hello").expect("write");
+    assert!(matches!(Index::load(&path), Err(IntelError::NotIntel(..))));
+    // Missing file: an empty store.
+    let _ = std::fs::remove_file(&path);
+    assert!(Index::load(&path).expect("empty").is_empty());
+}
+
+#[test]
+fn hostile_store_bytes_never_panic() {
+    let idx = index_with(
+        "http://evil.example/\n",
+        Format::UrlList,
+        "s",
+        Kind::Phishing,
+    );
+    let good = idx.to_bytes();
+    let path = std::path::Path::new("fuzzed");
+    let mut state = 0x9e3779b97f4a7c15u64;
+    for _ in 0..2000 {
+        let mut b = good.clone();
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let i = (state as usize) % b.len();
+        b[i] = (state >> 32) as u8;
+        let cut = (state >> 40) as usize % (b.len() + 1);
+        let _ = Index::from_bytes(&b[..cut.max(i.min(b.len()))], path);
+        let _ = Index::from_bytes(&b, path);
+    }
+}

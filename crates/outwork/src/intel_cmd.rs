@@ -1,0 +1,221 @@
+//! `outwork intel ...` and `outwork url check`: thin fronts over outwork-intel.
+
+use anyhow::{Context as _, Result, bail};
+use outwork_intel::feeds::{self, Format};
+use outwork_intel::store::{self, Hit, Index, Kind};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// `--intel` beats the config's `intel.path`, which beats the default.
+/// The bool says whether the path was asked for explicitly.
+pub fn resolve_path(flag: Option<&PathBuf>, config: Option<&str>) -> (PathBuf, bool) {
+    match (flag, config) {
+        (Some(p), _) => (p.clone(), true),
+        (None, Some(c)) => (PathBuf::from(c), true),
+        (None, None) => (store::default_path(), false),
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+pub fn import(
+    path: &Path,
+    file: &Path,
+    format: Option<&str>,
+    source: &str,
+    kind: &str,
+) -> Result<u8> {
+    let kind = Kind::parse(kind)?;
+    let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let format = match format {
+        Some(f) => Format::from_name(f).with_context(|| {
+            format!("unknown --format {f:?} (urls, phishtank-csv, phishtank-json, urlhaus-csv, hosts, domains, abp, cidr, sha256, openphish-history)")
+        })?,
+        None => feeds::detect(&data[..data.len().min(64 << 10)]).with_context(|| {
+            format!("can't tell the format of {}; say it with --format", file.display())
+        })?,
+    };
+    let start = std::time::Instant::now();
+    let parsed = feeds::parse(&data, format);
+    let mut index = Index::load(path)?;
+    let stats = index.import(source, kind, format.name(), &parsed, now());
+    index.save(path)?;
+    let secs = start.elapsed().as_secs_f64().max(1e-9);
+    for m in parsed.malformed.iter().take(20) {
+        eprintln!(
+            "{}:{}: malformed ({}): {}",
+            file.display(),
+            m.line,
+            m.reason,
+            m.text
+        );
+    }
+    if parsed.malformed.len() > 20 {
+        eprintln!("… and {} more malformed lines", parsed.malformed.len() - 20);
+    }
+    println!(
+        "{}: imported {} entries from {} ({}) as source {source:?} ({}) in {secs:.2}s ({:.0}/s); replaced {}, malformed {}, skipped {}, not canonicalisable {}; the store now holds {} entries",
+        path.display(),
+        stats.added,
+        file.display(),
+        format.name(),
+        kind.as_str(),
+        stats.added as f64 / secs,
+        stats.replaced,
+        stats.malformed,
+        stats.skipped,
+        stats.uncanonical,
+        index.len()
+    );
+    Ok(0)
+}
+
+pub fn stats(path: &Path, json: bool) -> Result<u8> {
+    let index = Index::load(path)?;
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if json {
+        let v = serde_json::json!({
+            "path": path.display().to_string(),
+            "bytes_on_disk": size,
+            "bytes_in_memory": index.memory_bytes(),
+            "entries": index.len(),
+            "sources": index.sources(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(0);
+    }
+    println!(
+        "{}: {} entries, {:.1} MB on disk, {:.1} MB in memory",
+        path.display(),
+        index.len(),
+        size as f64 / 1e6,
+        index.memory_bytes() as f64 / 1e6
+    );
+    let now = now();
+    for s in index.sources() {
+        let age = (now - s.imported_at).max(0);
+        println!(
+            "  {:<24} {:<9} {:>9} entries  format {:<18} imported {} ago{}",
+            s.name,
+            s.kind.as_str(),
+            s.entries,
+            s.format,
+            human_age(age),
+            s.first_seen_max
+                .map(|t| format!(
+                    ", newest entry first seen {} ago",
+                    human_age((now - t).max(0))
+                ))
+                .unwrap_or_default()
+        );
+    }
+    Ok(0)
+}
+
+fn human_age(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+pub fn remove(path: &Path, source: &str) -> Result<u8> {
+    let mut index = Index::load(path)?;
+    match index.remove_source(source) {
+        Some(n) => {
+            index.save(path)?;
+            println!(
+                "{}: removed source {source:?} ({n} entries)",
+                path.display()
+            );
+            Ok(0)
+        }
+        None => bail!("{}: no source named {source:?}", path.display()),
+    }
+}
+
+fn hit_text(h: &Hit) -> String {
+    let entry = format!("{:?}", h.entry_type).to_lowercase();
+    format!(
+        "{} ({}, {entry} entry, matched {})",
+        h.source,
+        h.kind.as_str(),
+        h.expression
+    )
+}
+
+/// `outwork url check`: exit 1 when any URL is listed, 0 when none is.
+pub fn url_check(path: &Path, urls: Vec<String>, jsonl: bool) -> Result<u8> {
+    if !path.exists() {
+        bail!(
+            "no intel store at {} (import feeds with `outwork intel import`, or pass --intel)",
+            path.display()
+        );
+    }
+    let index = Index::load(path)?;
+    let urls: Vec<String> = if urls.is_empty() {
+        if std::io::stdin().is_terminal() {
+            bail!("give URLs as arguments or one a line on stdin");
+        }
+        std::io::stdin()
+            .lock()
+            .lines()
+            .map_while(Result::ok)
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    } else {
+        urls
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut any = false;
+    for u in &urls {
+        let hits = index.check_url(u);
+        any |= !hits.is_empty();
+        if jsonl {
+            serde_json::to_writer(
+                &mut out,
+                &serde_json::json!({"url": u, "listed": !hits.is_empty(), "hits": hits}),
+            )?;
+            writeln!(out)?;
+        } else if hits.is_empty() {
+            writeln!(out, "{u}: not listed")?;
+        } else {
+            writeln!(out, "{u}: LISTED")?;
+            for h in &hits {
+                writeln!(out, "  {}", hit_text(h))?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if any { 1 } else { 0 })
+}
+
+/// Open the store for scanning. A missing default store means no intel; a
+/// missing explicit one is an error; a corrupt one is refused and the scan
+/// goes on without it (INTEL_UNAVAILABLE).
+pub fn open_for_scan(path: &Path, explicit: bool) -> Result<(Option<Index>, Option<String>)> {
+    if !path.exists() {
+        if explicit {
+            bail!(
+                "no intel store at {} (import feeds with `outwork intel import`)",
+                path.display()
+            );
+        }
+        return Ok((None, None));
+    }
+    match Index::load(path) {
+        Ok(i) => Ok((Some(i), None)),
+        Err(e) => {
+            eprintln!("outwork: warning: {e}; scanning without blocklists");
+            Ok((None, Some(e.to_string())))
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! The CLI as a user drives it: exit codes, output formats, config check,
+//! and the intel workflow (import → url check → scan → stats → remove).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_outwork"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("outwork-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("tmp");
+    d
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run outwork")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn scan_exit_codes_and_jsonl_schema() {
+    let samples = repo().join("samples");
+    let legit = samples.join("legit-paypal-receipt.eml");
+    let o = run(bin().args(["scan", "-q"]).arg(&legit));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("action: accept"));
+
+    let o = run(bin()
+        .args(["scan", "-q", "-f", "jsonl", "--no-progress"])
+        .arg(&samples));
+    assert_eq!(o.status.code(), Some(1), "flagged messages → 1");
+    let lines: Vec<serde_json::Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 6, "3 files + a 3-message mbox");
+    for v in &lines {
+        assert!(v["path"].is_string());
+        assert!(
+            ["accept", "tag", "quarantine", "reject"].contains(&v["action"].as_str().unwrap_or(""))
+        );
+        assert!(v["score"].is_number());
+        assert!(v["error"].is_null());
+        for s in v["symbols"].as_array().expect("symbols") {
+            assert!(s["name"].is_string() && s["score"].is_number());
+            assert!(!s["evidence"].as_array().expect("evidence").is_empty());
+        }
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["path"].as_str().unwrap_or("").ends_with("mailbox.mbox#2"))
+    );
+
+    let o = run(bin().args(["scan", "-q", "does-not-exist.eml"]));
+    assert_eq!(o.status.code(), Some(2), "unreadable input → 2");
+
+    // stdin
+    let mut child = bin()
+        .args(["scan", "-q", "-f", "json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let data = std::fs::read(samples.join("phish-typosquat.eml")).expect("sample");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&data)
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["path"], "-");
+    assert_eq!(v["action"], "reject");
+}
+
+#[test]
+fn config_check_reports_unknown_keys_with_lines() {
+    let d = tmp("config");
+    let f = d.join("bad.toml");
+    std::fs::write(&f, "[thresholds]\ntag = 4\ntagg = 3\n").expect("write");
+    let o = run(bin().args(["config", "check"]).arg(&f));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stdout).contains(":3: thresholds.tagg: unknown key"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = run(bin()
+        .args(["config", "check"])
+        .arg(repo().join("outwork.example.toml")));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+}
+
+#[test]
+fn intel_import_check_scan_stats_remove() {
+    let d = tmp("intel");
+    let store = d.join("intel.owi");
+    let feed = d.join("openphish.txt");
+    std::fs::write(
+        &feed,
+        "http://www.paypa1.com/\nhttps://login.evil.example/verify/\nnot a url at all ::\n",
+    )
+    .expect("write");
+    // One line in three is junk: detection refuses to guess...
+    let o = run(bin()
+        .args(["intel", "import", "--source", "openphish", "--intel"])
+        .arg(&store)
+        .arg(&feed));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--format"), "{}", text(&o.stderr));
+    // ...so the user says the format.
+    let o = run(bin()
+        .args([
+            "intel",
+            "import",
+            "--format",
+            "urls",
+            "--source",
+            "openphish",
+            "--kind",
+            "phishing",
+            "--intel",
+        ])
+        .arg(&store)
+        .arg(&feed));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("imported 2 entries"),
+        "{}",
+        text(&o.stdout)
+    );
+    assert!(
+        text(&o.stderr).contains(":3: malformed"),
+        "malformed line reported with its number: {}",
+        text(&o.stderr)
+    );
+
+    let o = run(bin().args(["url", "check", "--intel"]).arg(&store).args([
+        "https://login.evil.example/verify/step2?x=1",
+        "https://example.org/",
+    ]));
+    assert_eq!(o.status.code(), Some(1), "a listed URL → 1");
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("LISTED")
+            && out.contains("openphish")
+            && out.contains("login.evil.example/verify/"),
+        "{out}"
+    );
+    assert!(out.contains("https://example.org/: not listed"));
+    let o = run(bin()
+        .args(["url", "check", "-f", "jsonl", "--intel"])
+        .arg(&store)
+        .arg("https://example.org/"));
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(text(&o.stdout).trim()).expect("json");
+    assert_eq!(v["listed"], false);
+
+    // The bundled typosquat sample links to www.paypa1.com.
+    let o = run(bin()
+        .args(["scan", "-q", "-f", "json", "--intel"])
+        .arg(&store)
+        .arg(repo().join("samples/phish-typosquat.eml")));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let sym = v["symbols"]
+        .as_array()
+        .expect("symbols")
+        .iter()
+        .find(|s| s["name"] == "URL_BLOCKLISTED")
+        .expect("URL_BLOCKLISTED fired");
+    assert!(
+        sym["evidence"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("listed by openphish"),
+        "{sym}"
+    );
+
+    // An allow-list wins, and says so.
+    let cfg = d.join("allow.toml");
+    std::fs::write(&cfg, "[allow]\ndomains = [\"paypa1.com\"]\n").expect("write");
+    let o = run(bin()
+        .args(["scan", "-q", "-f", "json", "--intel"])
+        .arg(&store)
+        .arg("--config")
+        .arg(&cfg)
+        .arg(repo().join("samples/phish-typosquat.eml")));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let names: Vec<&str> = v["symbols"]
+        .as_array()
+        .expect("symbols")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"INTEL_ALLOWLISTED") && !names.contains(&"URL_BLOCKLISTED"),
+        "{names:?}"
+    );
+
+    // A clean hosts file is detected by itself.
+    let hosts = d.join("hosts.txt");
+    std::fs::write(
+        &hosts,
+        "# urlhaus\n0.0.0.0 malware-drop.example\n0.0.0.0 c2.bad.example\n",
+    )
+    .expect("write");
+    let o = run(bin()
+        .args([
+            "intel", "import", "--source", "urlhaus", "--kind", "malware", "--intel",
+        ])
+        .arg(&store)
+        .arg(&hosts));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("(hosts)"), "{}", text(&o.stdout));
+
+    let o = run(bin().args(["intel", "stats", "--intel"]).arg(&store));
+    assert!(
+        text(&o.stdout).contains("openphish") && text(&o.stdout).contains("2 entries"),
+        "{}",
+        text(&o.stdout)
+    );
+
+    // A corrupt store is refused; the scan goes on and says so.
+    let good = std::fs::read(&store).expect("read");
+    let bad = d.join("bad.owi");
+    std::fs::write(&bad, &good[..good.len() - 3]).expect("write");
+    let o = run(bin()
+        .args(["scan", "-q", "-f", "json", "--intel"])
+        .arg(&bad)
+        .arg(repo().join("samples/legit-paypal-receipt.eml")));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(
+        v["symbols"]
+            .as_array()
+            .expect("symbols")
+            .iter()
+            .any(|s| s["name"] == "INTEL_UNAVAILABLE"),
+        "{v}"
+    );
+    assert!(text(&o.stderr).contains("corrupt"));
+
+    let o = run(bin()
+        .args(["intel", "remove", "--source", "openphish", "--intel"])
+        .arg(&store));
+    assert_eq!(o.status.code(), Some(0));
+    let o = run(bin()
+        .args(["url", "check", "--intel"])
+        .arg(&store)
+        .arg("http://www.paypa1.com/"));
+    assert_eq!(o.status.code(), Some(0), "removed source no longer matches");
+    let o = run(bin()
+        .args(["intel", "remove", "--source", "openphish", "--intel"])
+        .arg(&store));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "removing an unknown source is an error"
+    );
+}
