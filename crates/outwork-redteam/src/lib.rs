@@ -109,13 +109,14 @@ pub struct Scored {
     pub error: bool,
 }
 
-pub const FAMILIES: [&str; 6] = [
+pub const FAMILIES: [&str; 7] = [
     "links",
     "lookalike",
     "sender",
     "auth",
     "html",
     "attachments",
+    "intel",
 ];
 
 fn disabled(i: usize) -> Disabled {

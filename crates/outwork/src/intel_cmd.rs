@@ -29,6 +29,7 @@ pub fn import(
     format: Option<&str>,
     source: &str,
     kind: &str,
+    never: Option<&Path>,
 ) -> Result<u8> {
     let kind = Kind::parse(kind)?;
     let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
@@ -41,7 +42,20 @@ pub fn import(
         })?,
     };
     let start = std::time::Instant::now();
-    let parsed = feeds::parse(&data, format);
+    let mut parsed = feeds::parse(&data, format);
+    let mut excluded = 0;
+    if let Some(never) = never {
+        let list = std::fs::read(never).with_context(|| format!("reading {}", never.display()))?;
+        let names: std::collections::HashSet<String> = feeds::parse(&list, Format::DomainList)
+            .entries
+            .into_iter()
+            .filter_map(|e| match e.value {
+                feeds::Value::Domain(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        excluded = feeds::drop_domains(&mut parsed, &names);
+    }
     let mut index = Index::load(path)?;
     let stats = index.import(source, kind, format.name(), &parsed, now());
     index.save(path)?;
@@ -59,7 +73,7 @@ pub fn import(
         eprintln!("… and {} more malformed lines", parsed.malformed.len() - 20);
     }
     println!(
-        "{}: imported {} entries from {} ({}) as source {source:?} ({}) in {secs:.2}s ({:.0}/s); replaced {}, malformed {}, skipped {}, not canonicalisable {}; the store now holds {} entries",
+        "{}: imported {} entries from {} ({}) as source {source:?} ({}) in {secs:.2}s ({:.0}/s); replaced {}, malformed {}, skipped {}, not canonicalisable {}, excluded as platforms {excluded}; the store now holds {} entries",
         path.display(),
         stats.added,
         file.display(),

@@ -100,6 +100,11 @@ enum IntelCmd {
         /// phishing, malware, spam, scam, c2, other.
         #[arg(long, default_value = "phishing")]
         kind: String,
+        /// A domain list (e.g. a popularity top list) whose names are never
+        /// imported as whole-domain entries: github.com listed by a feed
+        /// must not block every GitHub link. URL entries are kept.
+        #[arg(long)]
+        never_block: Option<PathBuf>,
         #[arg(long)]
         intel: Option<PathBuf>,
         #[arg(short, long)]
@@ -232,8 +237,16 @@ fn run(cli: Cli) -> Result<u8> {
                     format,
                     source,
                     kind,
+                    never_block,
                     ..
-                } => intel_cmd::import(&path, &file, format.as_deref(), &source, &kind),
+                } => intel_cmd::import(
+                    &path,
+                    &file,
+                    format.as_deref(),
+                    &source,
+                    &kind,
+                    never_block.as_deref(),
+                ),
                 IntelCmd::Stats { json, .. } => intel_cmd::stats(&path, json),
                 IntelCmd::Remove { source, .. } => intel_cmd::remove(&path, &source),
             }
