@@ -1345,6 +1345,24 @@ pub fn detect(head: &[u8]) -> Option<Format> {
     None
 }
 
+/// Drop domain entries that name one of `never` (or its `www.`): a feed
+/// that lists `github.com` because one repository hosted a kit would
+/// otherwise block every link to the platform. URL entries on those hosts
+/// are kept — they name the page, not the platform. Returns how many were
+/// dropped.
+pub fn drop_domains(parsed: &mut Parsed, never: &std::collections::HashSet<String>) -> usize {
+    let before = parsed.entries.len();
+    parsed.entries.retain(|e| match &e.value {
+        Value::Domain(d) => {
+            let d = d.trim_end_matches('.');
+            let d = d.strip_prefix("www.").unwrap_or(d);
+            !never.contains(d)
+        }
+        _ => true,
+    });
+    before - parsed.entries.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1395,22 +1413,4 @@ mod tests {
         assert!(check_url("1http://x.com/").is_err());
         assert!(check_url("just words").is_err());
     }
-}
-
-/// Drop domain entries that name one of `never` (or its `www.`): a feed
-/// that lists `github.com` because one repository hosted a kit would
-/// otherwise block every link to the platform. URL entries on those hosts
-/// are kept — they name the page, not the platform. Returns how many were
-/// dropped.
-pub fn drop_domains(parsed: &mut Parsed, never: &std::collections::HashSet<String>) -> usize {
-    let before = parsed.entries.len();
-    parsed.entries.retain(|e| match &e.value {
-        Value::Domain(d) => {
-            let d = d.trim_end_matches('.');
-            let d = d.strip_prefix("www.").unwrap_or(d);
-            !never.contains(d)
-        }
-        _ => true,
-    });
-    before - parsed.entries.len()
 }
