@@ -162,3 +162,26 @@ fn hostile_store_bytes_never_panic() {
         let _ = Index::from_bytes(&b, path);
     }
 }
+
+#[test]
+fn never_block_keeps_platforms_out_of_domain_entries_only() {
+    let mut parsed = feeds::parse(
+        b"github.com\nwww.dropbox.com\nkit.github.io\nevil.example\n",
+        Format::DomainList,
+    );
+    let never: std::collections::HashSet<String> = ["github.com", "dropbox.com"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(feeds::drop_domains(&mut parsed, &never), 2);
+    let mut idx = Index::default();
+    idx.import("pt", Kind::Phishing, "domains", &parsed, 0);
+    assert!(idx.check_url("https://github.com/user/repo").is_empty());
+    assert!(idx.check_url("https://www.dropbox.com/s/x").is_empty());
+    assert_eq!(
+        idx.check_url("https://kit.github.io/login").len(),
+        1,
+        "a subdomain entry still counts"
+    );
+    assert_eq!(idx.check_url("https://evil.example/").len(), 1);
+}
