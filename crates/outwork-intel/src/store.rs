@@ -33,6 +33,8 @@ pub enum IntelError {
     NotIntel(PathBuf),
     #[error("{0}: corrupt or truncated intel file ({1}); refusing to use it")]
     Corrupt(PathBuf, String),
+    #[error("too many sources (at most {MAX_SOURCES}); remove one first")]
+    TooManySources,
     #[error("unknown kind {0:?} (phishing, malware, spam, scam, c2, other)")]
     UnknownKind(String),
 }
@@ -112,8 +114,8 @@ pub struct Hit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Record {
     key: u64,
-    /// Source index (u16) | entry type (u8) << 16.
-    group: u32,
+    /// Source index (14 bits) | entry type << 14.
+    group: u16,
     /// Unix seconds the feed says it was first seen; 0 = unknown.
     seen: u32,
 }
@@ -138,7 +140,11 @@ struct HashRecord {
 #[derive(Debug, Default)]
 pub struct Index {
     sources: Vec<SourceInfo>,
-    records: Vec<Record>,
+    /// The records, column-wise: the lookup walks `keys` alone (8 bytes an
+    /// entry, dense in cache); `groups` and `seen` are read only on a match.
+    keys: Vec<u64>,
+    groups: Vec<u16>,
+    seen: Vec<u32>,
     /// bucket[b] = first record whose key >> shift >= b; len = 2^bits + 1.
     buckets: Vec<u32>,
     shift: u32,
@@ -171,7 +177,7 @@ impl Index {
     }
 
     pub fn len(&self) -> usize {
-        self.records.len() + self.cidrs.len() + self.hashes.len()
+        self.keys.len() + self.cidrs.len() + self.hashes.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -181,7 +187,7 @@ impl Index {
     /// Bytes the lookup structures take in memory (records, buckets, CIDR
     /// and hash tables; not the small source table).
     pub fn memory_bytes(&self) -> usize {
-        self.records.len() * std::mem::size_of::<Record>()
+        self.keys.len() * (8 + 2 + 4)
             + self.buckets.len() * 4
             + self.cidrs.len() * std::mem::size_of::<CidrRecord>()
             + self.hashes.len() * std::mem::size_of::<HashRecord>()
@@ -214,7 +220,10 @@ impl Index {
         format: &str,
         parsed: &Parsed,
         now: i64,
-    ) -> ImportStats {
+    ) -> Result<ImportStats, IntelError> {
+        if self.sources.len() >= MAX_SOURCES && !self.sources.iter().any(|s| s.name == source) {
+            return Err(IntelError::TooManySources);
+        }
         let idx = self.source_index(source);
         let replaced = self.drop_source_entries(idx as u16);
         let mut stats = ImportStats {
@@ -277,8 +286,9 @@ impl Index {
             }
             stats.added += 1;
         }
-        self.records.extend(new_records);
-        self.rebuild();
+        let mut records = self.take_records();
+        records.extend(new_records);
+        self.set_records(records);
         let s = &mut self.sources[idx];
         s.kind = kind;
         s.format = format.to_string();
@@ -287,12 +297,14 @@ impl Index {
         s.malformed = stats.malformed;
         s.first_seen_min = min_seen;
         s.first_seen_max = max_seen;
-        stats
+        Ok(stats)
     }
 
     fn drop_source_entries(&mut self, src: u16) -> u64 {
         let before = self.len();
-        self.records.retain(|r| (r.group & 0xffff) as u16 != src);
+        let mut records = self.take_records();
+        records.retain(|r| r.group & SOURCE_MASK != src);
+        self.set_records(records);
         self.cidrs.retain(|r| r.source != src);
         self.hashes.retain(|r| r.source != src);
         (before - self.len()) as u64
@@ -306,9 +318,8 @@ impl Index {
         self.sources.remove(idx);
         // Later sources shift down by one.
         let shift = |s: u16| if s as usize > idx { s - 1 } else { s };
-        for r in &mut self.records {
-            let s = shift((r.group & 0xffff) as u16);
-            r.group = (r.group & !0xffff) | s as u32;
+        for g in &mut self.groups {
+            *g = (*g & !SOURCE_MASK) | shift(*g & SOURCE_MASK);
         }
         for c in &mut self.cidrs {
             c.source = shift(c.source);
@@ -320,13 +331,30 @@ impl Index {
         Some(removed)
     }
 
-    /// Sort, drop exact duplicates, and build the bucket table.
-    fn rebuild(&mut self) {
-        self.records
-            .sort_unstable_by_key(|r| (r.key, r.group, r.seen));
+    fn take_records(&mut self) -> Vec<Record> {
+        let keys = std::mem::take(&mut self.keys);
+        let groups = std::mem::take(&mut self.groups);
+        let seen = std::mem::take(&mut self.seen);
+        keys.into_iter()
+            .zip(groups)
+            .zip(seen)
+            .map(|((key, group), seen)| Record { key, group, seen })
+            .collect()
+    }
+
+    /// Sort, drop exact duplicates, split into columns, build the buckets.
+    fn set_records(&mut self, mut records: Vec<Record>) {
+        records.sort_unstable_by_key(|r| (r.key, r.group, r.seen));
         // Same expression from the same source and type: keep the earliest seen.
-        self.records
-            .dedup_by(|b, a| a.key == b.key && a.group == b.group);
+        records.dedup_by(|b, a| a.key == b.key && a.group == b.group);
+        self.keys = records.iter().map(|r| r.key).collect();
+        self.groups = records.iter().map(|r| r.group).collect();
+        self.seen = records.iter().map(|r| r.seen).collect();
+        self.rebuild();
+    }
+
+    /// Sort the small tables and build the bucket table over `keys`.
+    fn rebuild(&mut self) {
         self.cidrs
             .sort_unstable_by_key(|c| (c.v4, c.addr, c.prefix, c.source));
         self.cidrs.dedup_by(|b, a| {
@@ -335,44 +363,48 @@ impl Index {
         self.hashes.sort_unstable_by_key(|h| (h.sha256, h.source));
         self.hashes
             .dedup_by(|b, a| a.sha256 == b.sha256 && a.source == b.source);
-        // About 4 records a bucket: the table costs 1 byte per entry.
-        let n = self.records.len().max(1);
-        let bits = (usize::BITS - (n / 4).max(1).leading_zeros()).clamp(1, 28);
+        // About 16 keys (two cache lines) a bucket: the table costs a
+        // quarter byte per entry.
+        let n = self.keys.len().max(1);
+        let bits = (usize::BITS - (n / 16).max(1).leading_zeros()).clamp(1, 28);
         self.shift = 64 - bits;
         let nb = 1usize << bits;
         let mut buckets = vec![0u32; nb + 1];
         let mut i = 0usize;
         for (b, slot) in buckets.iter_mut().enumerate().take(nb) {
-            while i < self.records.len() && ((self.records[i].key >> self.shift) as usize) < b {
+            while i < self.keys.len() && ((self.keys[i] >> self.shift) as usize) < b {
                 i += 1;
             }
             *slot = i as u32;
         }
-        buckets[nb] = self.records.len() as u32;
+        buckets[nb] = self.keys.len() as u32;
         self.buckets = buckets;
     }
 
-    fn records_for(&self, key: u64) -> &[Record] {
-        if self.records.is_empty() {
-            return &[];
-        }
+    /// Index range of the records with this key.
+    fn range_for(&self, key: u64) -> std::ops::Range<usize> {
         let b = (key >> self.shift) as usize;
         let (Some(&lo), Some(&hi)) = (self.buckets.get(b), self.buckets.get(b + 1)) else {
-            return &[];
+            return 0..0;
         };
-        let bucket = &self.records[lo as usize..hi as usize];
-        let start = bucket.partition_point(|r| r.key < key);
-        let end = start + bucket[start..].partition_point(|r| r.key == key);
-        &bucket[start..end]
+        let (lo, hi) = (lo as usize, hi as usize);
+        let Some(bucket) = self.keys.get(lo..hi) else {
+            return 0..0;
+        };
+        let start = bucket.partition_point(|k| *k < key);
+        let end = start + bucket[start..].partition_point(|k| *k == key);
+        lo + start..lo + end
     }
 
     fn hits_for(&self, expr: &str, out: &mut Vec<Hit>) {
-        for r in self.records_for(hash_expr(expr)) {
-            let src = (r.group & 0xffff) as usize;
-            let Some(s) = self.sources.get(src) else {
+        for i in self.range_for(hash_expr(expr)) {
+            let (Some(&g), Some(&seen)) = (self.groups.get(i), self.seen.get(i)) else {
                 continue;
             };
-            let entry_type = if (r.group >> 16) as u8 == 1 {
+            let Some(s) = self.sources.get((g & SOURCE_MASK) as usize) else {
+                continue;
+            };
+            let entry_type = if g >> 14 == 1 {
                 EntryType::Domain
             } else {
                 EntryType::Url
@@ -382,7 +414,7 @@ impl Index {
                 source: s.name.clone(),
                 kind: s.kind,
                 entry_type,
-                first_seen: (r.seen != 0).then_some(r.seen as i64),
+                first_seen: (seen != 0).then_some(seen as i64),
             });
         }
     }
@@ -457,7 +489,7 @@ impl Index {
     // ---- file format ---------------------------------------------------
     //
     // MAGIC | u32 version=1 | u64 sources_json_len | sources JSON
-    // | u64 n_records | n × (u64 key, u32 group, u32 seen)
+    // | u64 n_records | n × (u64 key, u16 group, u32 seen), sorted by key
     // | u64 n_cidrs | n × (16 addr, u8 v4, u8 prefix, u16 source, u32 seen)
     // | u64 n_hashes | n × (32 sha256, u16 source, u32 seen)
     // | u64 xxh3 of everything before it
@@ -466,15 +498,20 @@ impl Index {
 
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut b = Vec::with_capacity(
-            64 + self.records.len() * 16 + self.cidrs.len() * 24 + self.hashes.len() * 38,
+            64 + self.keys.len() * 14 + self.cidrs.len() * 24 + self.hashes.len() * 38,
         );
         b.extend_from_slice(MAGIC);
         b.extend_from_slice(&1u32.to_le_bytes());
         let json = serde_json::to_vec(&self.sources).unwrap_or_default();
         b.extend_from_slice(&(json.len() as u64).to_le_bytes());
         b.extend_from_slice(&json);
-        b.extend_from_slice(&(self.records.len() as u64).to_le_bytes());
-        for r in &self.records {
+        b.extend_from_slice(&(self.keys.len() as u64).to_le_bytes());
+        for ((key, group), seen) in self.keys.iter().zip(&self.groups).zip(&self.seen) {
+            let r = Record {
+                key: *key,
+                group: *group,
+                seen: *seen,
+            };
             b.extend_from_slice(&r.key.to_le_bytes());
             b.extend_from_slice(&r.group.to_le_bytes());
             b.extend_from_slice(&r.seen.to_le_bytes());
@@ -520,10 +557,10 @@ impl Index {
         let json = r.take(json_len).ok_or_else(|| corrupt("sources"))?;
         let sources: Vec<SourceInfo> =
             serde_json::from_slice(json).map_err(|e| corrupt(&format!("sources: {e}")))?;
-        let n = r.len(16).ok_or_else(|| corrupt("records"))?;
+        let n = r.len(14).ok_or_else(|| corrupt("records"))?;
         let mut records = Vec::with_capacity(n);
         for _ in 0..n {
-            let (key, group, seen) = (r.u64(), r.u32(), r.u32());
+            let (key, group, seen) = (r.u64(), r.u16(), r.u32());
             let (Some(key), Some(group), Some(seen)) = (key, group, seen) else {
                 return Err(corrupt("records"));
             };
@@ -570,12 +607,11 @@ impl Index {
         }
         let mut idx = Index {
             sources,
-            records,
             cidrs,
             hashes,
             ..Default::default()
         };
-        idx.rebuild();
+        idx.set_records(records);
         Ok(idx)
     }
 
@@ -616,14 +652,19 @@ impl Index {
     }
 }
 
-fn group(src: u16, t: EntryType) -> u32 {
-    let code: u32 = match t {
+const SOURCE_MASK: u16 = (1 << 14) - 1;
+
+/// At most this many sources (14 bits of the record's group).
+pub const MAX_SOURCES: usize = SOURCE_MASK as usize + 1;
+
+fn group(src: u16, t: EntryType) -> u16 {
+    let code: u16 = match t {
         EntryType::Url => 0,
         EntryType::Domain => 1,
         EntryType::Ip => 2,
         EntryType::Hash => 3,
     };
-    src as u32 | (code << 16)
+    (src & SOURCE_MASK) | (code << 14)
 }
 
 struct Reader<'a> {

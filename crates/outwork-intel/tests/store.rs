@@ -11,7 +11,8 @@ fn tmp(name: &str) -> std::path::PathBuf {
 fn index_with(lines: &str, format: Format, source: &str, kind: Kind) -> Index {
     let mut idx = Index::default();
     let parsed = feeds::parse(lines.as_bytes(), format);
-    idx.import(source, kind, format.name(), &parsed, 1_700_000_000);
+    idx.import(source, kind, format.name(), &parsed, 1_700_000_000)
+        .expect("import");
     idx
 }
 
@@ -70,7 +71,8 @@ fn ips_hashes_and_sources() {
     );
     let h = "a".repeat(64);
     let parsed = feeds::parse(format!("{h}  payload.exe\n").as_bytes(), Format::Sha256);
-    idx.import("hashes", Kind::Malware, "sha256", &parsed, 1);
+    idx.import("hashes", Kind::Malware, "sha256", &parsed, 1)
+        .expect("import");
     assert_eq!(
         idx.check_url("http://192.0.2.77/x").len(),
         1,
@@ -96,13 +98,16 @@ fn ips_hashes_and_sources() {
 fn reimport_replaces_a_source_and_two_sources_both_report() {
     let mut idx = index_with("http://a.example/\n", Format::UrlList, "s1", Kind::Phishing);
     let p = feeds::parse(b"http://a.example/\nhttp://b.example/\n", Format::UrlList);
-    idx.import("s2", Kind::Phishing, "urls", &p, 2);
+    idx.import("s2", Kind::Phishing, "urls", &p, 2)
+        .expect("import");
     let hits = idx.check_url("http://a.example/");
     let mut sources: Vec<_> = hits.iter().map(|h| h.source.as_str()).collect();
     sources.sort();
     assert_eq!(sources, vec!["s1", "s2"]);
     let p = feeds::parse(b"http://c.example/\n", Format::UrlList);
-    let stats = idx.import("s1", Kind::Phishing, "urls", &p, 3);
+    let stats = idx
+        .import("s1", Kind::Phishing, "urls", &p, 3)
+        .expect("import");
     assert_eq!(stats.replaced, 1);
     assert_eq!(idx.check_url("http://a.example/").len(), 1);
     assert_eq!(idx.check_url("http://c.example/").len(), 1);
@@ -175,7 +180,8 @@ fn never_block_keeps_platforms_out_of_domain_entries_only() {
         .collect();
     assert_eq!(feeds::drop_domains(&mut parsed, &never), 2);
     let mut idx = Index::default();
-    idx.import("pt", Kind::Phishing, "domains", &parsed, 0);
+    idx.import("pt", Kind::Phishing, "domains", &parsed, 0)
+        .expect("import");
     assert!(idx.check_url("https://github.com/user/repo").is_empty());
     assert!(idx.check_url("https://www.dropbox.com/s/x").is_empty());
     assert_eq!(

@@ -57,7 +57,7 @@ pub fn import(
         excluded = feeds::drop_domains(&mut parsed, &names);
     }
     let mut index = Index::load(path)?;
-    let stats = index.import(source, kind, format.name(), &parsed, now());
+    let stats = index.import(source, kind, format.name(), &parsed, now())?;
     index.save(path)?;
     let secs = start.elapsed().as_secs_f64().max(1e-9);
     for m in parsed.malformed.iter().take(20) {
