@@ -26,12 +26,48 @@ pub struct Config {
     pub intel: IntelConfig,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct IntelConfig {
     /// The embedded intel store's file (`--intel` overrides). Default:
     /// `$XDG_DATA_HOME/outwork/intel.owi` or `~/.local/share/outwork/intel.owi`.
     pub path: Option<String>,
+    /// Feeds `outwork intel update` fetches.
+    pub feeds: Vec<FeedConfig>,
+    /// Per-request timeout in seconds for `intel update`.
+    pub timeout_secs: u64,
+    /// Attempts per feed (with backoff) before keeping the previous data.
+    pub retries: u32,
+    /// Redis URL for a shared store (`redis://127.0.0.1:6379/0`); when set,
+    /// scans look up there instead of the embedded file.
+    pub redis: Option<String>,
+}
+
+impl Default for IntelConfig {
+    fn default() -> Self {
+        IntelConfig {
+            path: None,
+            feeds: Vec::new(),
+            timeout_secs: 30,
+            retries: 3,
+            redis: None,
+        }
+    }
+}
+
+/// One feed to fetch: `[[intel.feeds]]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct FeedConfig {
+    pub name: String,
+    pub url: String,
+    /// Feed format name (see `outwork intel import --format`); detected
+    /// when absent.
+    pub format: Option<String>,
+    /// phishing, malware, spam, scam, c2, other.
+    pub kind: Option<String>,
+    /// Domain list whose names are never imported as whole-domain entries.
+    pub never_block: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -4,7 +4,7 @@
 
 use outwork_core::Facts;
 use outwork_core::evidence::{Evidence, IntelFinding, IntelTarget};
-use outwork_intel::store::{EntryType, Hit, Index};
+use outwork_intel::store::{EntryType, Hit, IntelError, Lookup};
 use std::collections::HashSet;
 
 fn finding(
@@ -32,12 +32,13 @@ fn finding(
 /// Look everything up. With `as_of_date`, entries first seen after the
 /// message's Date are ignored: a replay of old mail then sees only what
 /// the feed knew when the message arrived.
-pub fn intel(facts: &Facts, index: &Index, as_of_date: bool, ev: &mut Evidence) {
-    if index.is_empty() {
-        return;
-    }
+pub fn intel(facts: &Facts, store: &dyn Lookup, as_of_date: bool, ev: &mut Evidence) {
     let start = ev.intel.len();
-    lookup(facts, index, ev);
+    // A store that fails (Redis down, past its deadline) stops the lookups
+    // for this message; the scan goes on and says so.
+    if let Err(e) = lookup(facts, store, ev) {
+        ev.intel_unavailable = Some(e.to_string());
+    }
     if as_of_date {
         let cutoff = facts.date.unwrap_or(i64::MIN);
         let mut i = start;
@@ -52,13 +53,13 @@ pub fn intel(facts: &Facts, index: &Index, as_of_date: bool, ev: &mut Evidence) 
     }
 }
 
-fn lookup(facts: &Facts, index: &Index, ev: &mut Evidence) {
+fn lookup(facts: &Facts, index: &dyn Lookup, ev: &mut Evidence) -> Result<(), IntelError> {
     let mut seen: HashSet<&str> = HashSet::new();
     for u in &facts.urls {
         if !u.url.is_web() || !seen.insert(u.url.raw.as_str()) {
             continue;
         }
-        for h in index.check_url(&u.url.raw) {
+        for h in index.lookup_url(&u.url.raw)? {
             let short: String = u.url.raw.chars().take(120).collect();
             let subject = format!("{short} ({})", u.where_found());
             ev.intel.push(finding(
@@ -85,7 +86,7 @@ fn lookup(facts: &Facts, index: &Index, ev: &mut Evidence) {
         if d.is_empty() || !seen_domains.insert(d) {
             continue;
         }
-        for h in index.check_domain(d) {
+        for h in index.lookup_domain(d)? {
             ev.intel.push(finding(
                 IntelTarget::SenderDomain,
                 format!("{header} domain {d}"),
@@ -95,7 +96,7 @@ fn lookup(facts: &Facts, index: &Index, ev: &mut Evidence) {
         }
     }
     for a in &facts.attachments {
-        for h in index.check_sha256(&a.sha256) {
+        for h in index.lookup_sha256(&a.sha256)? {
             let name = a
                 .name
                 .clone()
@@ -108,4 +109,5 @@ fn lookup(facts: &Facts, index: &Index, ev: &mut Evidence) {
             ));
         }
     }
+    Ok(())
 }

@@ -43,7 +43,7 @@ pub fn scan_message(data: &[u8], ctx: &Context) -> Verdict {
 /// intel store (or why it could not be opened).
 pub struct Scanner {
     pub ctx: Arc<Context>,
-    pub intel: Option<Arc<outwork_intel::store::Index>>,
+    pub intel: Option<Arc<dyn outwork_intel::store::Lookup>>,
     /// Set when an intel store was configured but could not be read:
     /// scans go on without it and say so (INTEL_UNAVAILABLE).
     pub intel_error: Option<String>,
@@ -71,7 +71,7 @@ impl Scanner {
             ..Default::default()
         };
         if let Some(index) = &self.intel {
-            enrich::intel(&facts, index, self.intel_as_of_date, &mut evidence);
+            enrich::intel(&facts, index.as_ref(), self.intel_as_of_date, &mut evidence);
         }
         let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, Default::default());
         outwork_core::policy::decide(hits, ctx)

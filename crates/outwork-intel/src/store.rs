@@ -741,6 +741,27 @@ pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// Blocklist lookups, whatever holds the lists: the embedded [`Index`]
+/// (never fails) or a shared store such as Redis (may be unavailable; the
+/// scanner then reports INTEL_UNAVAILABLE and goes on).
+pub trait Lookup: Send + Sync {
+    fn lookup_url(&self, url: &str) -> Result<Vec<Hit>, IntelError>;
+    fn lookup_domain(&self, domain: &str) -> Result<Vec<Hit>, IntelError>;
+    fn lookup_sha256(&self, h: &[u8; 32]) -> Result<Vec<Hit>, IntelError>;
+}
+
+impl Lookup for Index {
+    fn lookup_url(&self, url: &str) -> Result<Vec<Hit>, IntelError> {
+        Ok(self.check_url(url))
+    }
+    fn lookup_domain(&self, domain: &str) -> Result<Vec<Hit>, IntelError> {
+        Ok(self.check_domain(domain))
+    }
+    fn lookup_sha256(&self, h: &[u8; 32]) -> Result<Vec<Hit>, IntelError> {
+        Ok(self.check_sha256(h))
+    }
+}
+
 /// Where the store lives when neither `--intel` nor `intel.path` says:
 /// `$XDG_DATA_HOME/outwork/intel.owi`, else `~/.local/share/outwork/intel.owi`.
 pub fn default_path() -> PathBuf {

@@ -146,7 +146,7 @@ pub fn score_one(data: &[u8], scanner: &Scanner) -> Scored {
         ..Default::default()
     };
     if let Some(index) = &scanner.intel {
-        outwork_engine::enrich::intel(&f, index, scanner.intel_as_of_date, &mut ev);
+        outwork_engine::enrich::intel(&f, index.as_ref(), scanner.intel_as_of_date, &mut ev);
     }
     let v = policy::decide(signals::run_full(&f, &ev, ctx, Disabled::default()), ctx);
     let mut flagged_without = [false; 7];

@@ -2,9 +2,10 @@
 
 use anyhow::{Context as _, Result, bail};
 use outwork_intel::feeds::{self, Format};
-use outwork_intel::store::{self, Hit, Index, Kind};
+use outwork_intel::store::{self, Hit, Index, Kind, Lookup};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// `--intel` beats the config's `intel.path`, which beats the default.
 /// The bool says whether the path was asked for explicitly.
@@ -215,7 +216,10 @@ pub fn url_check(path: &Path, urls: Vec<String>, jsonl: bool) -> Result<u8> {
 /// Open the store for scanning. A missing default store means no intel; a
 /// missing explicit one is an error; a corrupt one is refused and the scan
 /// goes on without it (INTEL_UNAVAILABLE).
-pub fn open_for_scan(path: &Path, explicit: bool) -> Result<(Option<Index>, Option<String>)> {
+pub fn open_for_scan(
+    path: &Path,
+    explicit: bool,
+) -> Result<(Option<Arc<dyn Lookup>>, Option<String>)> {
     if !path.exists() {
         if explicit {
             bail!(
@@ -226,7 +230,8 @@ pub fn open_for_scan(path: &Path, explicit: bool) -> Result<(Option<Index>, Opti
         return Ok((None, None));
     }
     match Index::load(path) {
-        Ok(i) => Ok((Some(i), None)),
+        Ok(i) if i.is_empty() => Ok((None, None)),
+        Ok(i) => Ok((Some(Arc::new(i)), None)),
         Err(e) => {
             eprintln!("outwork: warning: {e}; scanning without blocklists");
             Ok((None, Some(e.to_string())))

@@ -209,7 +209,7 @@ fn run(cli: Cli) -> Result<u8> {
             let (index, intel_error) = intel_cmd::open_for_scan(&path, explicit)?;
             let scanner = outwork_engine::Scanner {
                 ctx,
-                intel: index.map(Arc::new),
+                intel: index,
                 intel_error,
                 intel_as_of_date: false,
             };
