@@ -61,7 +61,7 @@ pub fn run(a: EvalArgs) -> Result<u8> {
     };
     let scanner = Arc::new(outwork_engine::Scanner {
         ctx,
-        intel: intel,
+        intel,
         intel_error,
         intel_as_of_date: a.intel_as_of_date,
     });

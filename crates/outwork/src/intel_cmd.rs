@@ -213,13 +213,13 @@ pub fn url_check(path: &Path, urls: Vec<String>, jsonl: bool) -> Result<u8> {
     Ok(if any { 1 } else { 0 })
 }
 
+/// The store a scan uses, or why a configured one can't be used.
+pub type OpenedIntel = (Option<Arc<dyn Lookup>>, Option<String>);
+
 /// Open the store for scanning. A missing default store means no intel; a
 /// missing explicit one is an error; a corrupt one is refused and the scan
 /// goes on without it (INTEL_UNAVAILABLE).
-pub fn open_for_scan(
-    path: &Path,
-    explicit: bool,
-) -> Result<(Option<Arc<dyn Lookup>>, Option<String>)> {
+pub fn open_for_scan(path: &Path, explicit: bool) -> Result<OpenedIntel> {
     if !path.exists() {
         if explicit {
             bail!(
