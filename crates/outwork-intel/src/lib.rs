@@ -8,4 +8,6 @@
 
 pub mod canon;
 pub mod feeds;
+pub mod redis_store;
 pub mod store;
+pub mod update;
