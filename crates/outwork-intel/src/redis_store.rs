@@ -153,15 +153,6 @@ impl Member {
     }
 }
 
-fn type_name(t: EntryType) -> &'static str {
-    match t {
-        EntryType::Url => "url",
-        EntryType::Domain => "domain",
-        EntryType::Ip => "ip",
-        EntryType::Hash => "hash",
-    }
-}
-
 fn type_from(s: &str) -> Option<EntryType> {
     Some(match s {
         "url" => EntryType::Url,
