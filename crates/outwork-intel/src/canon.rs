@@ -271,6 +271,10 @@ fn unescape_once(s: &[u8]) -> Vec<u8> {
 
 fn recursive_unescape(mut s: Vec<u8>) -> Vec<u8> {
     for _ in 0..MAX_UNESCAPE_ROUNDS {
+        // Most URLs carry no escapes: skip the copy and the comparison.
+        if !s.contains(&b'%') {
+            break;
+        }
         let t = unescape_once(&s);
         if t == s {
             break;
