@@ -41,6 +41,9 @@ pub struct IntelConfig {
     /// Redis URL for a shared store (`redis://127.0.0.1:6379/0`); when set,
     /// scans look up there instead of the embedded file.
     pub redis: Option<String>,
+    /// Deadline for one Redis lookup round trip, in milliseconds; past it
+    /// the message is scanned without intel (INTEL_UNAVAILABLE).
+    pub redis_timeout_ms: u64,
 }
 
 impl Default for IntelConfig {
@@ -51,6 +54,7 @@ impl Default for IntelConfig {
             timeout_secs: 30,
             retries: 3,
             redis: None,
+            redis_timeout_ms: 500,
         }
     }
 }

@@ -71,7 +71,6 @@ use crate::store::{
 use redis::{Connection, RedisResult};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -230,7 +229,7 @@ impl RedisStore {
     pub fn open(url: &str, timeout: Duration) -> Result<RedisStore, IntelError> {
         let shown = redact(url);
         let client = redis::Client::open(url)
-            .map_err(|e| IntelError::Corrupt(PathBuf::from(&shown), format!("redis: {e}")))?;
+            .map_err(|e| IntelError::Unavailable(shown.clone(), format!("redis: {e}")))?;
         Ok(RedisStore {
             client,
             shown,
@@ -269,7 +268,7 @@ impl RedisStore {
 
     fn err(&self, e: impl std::fmt::Display) -> IntelError {
         // No better variant in IntelError yet; see the module docs.
-        IntelError::Corrupt(PathBuf::from(&self.shown), format!("redis: {e}"))
+        IntelError::Unavailable(self.shown.clone(), format!("redis: {e}"))
     }
 
     fn new_conn(&self) -> RedisResult<Connection> {
@@ -281,20 +280,17 @@ impl RedisStore {
 
     /// Run `f` on the connection, (re)connecting as needed; see the module
     /// docs for the failure rules.
-    fn with_conn<T>(
-        &self,
-        f: impl Fn(&mut Connection) -> RedisResult<T>,
-    ) -> Result<T, IntelError> {
+    fn with_conn<T>(&self, f: impl Fn(&mut Connection) -> RedisResult<T>) -> Result<T, IntelError> {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let mut attempt = 0;
         loop {
             attempt += 1;
             let reused = st.conn.is_some();
             if !reused {
-                if let Some(t) = st.down_until {
-                    if Instant::now() < t {
-                        return Err(self.err("unavailable (connect failed just now)"));
-                    }
+                if let Some(t) = st.down_until
+                    && Instant::now() < t
+                {
+                    return Err(self.err("unavailable (connect failed just now)"));
                 }
                 match self.new_conn() {
                     Ok(c) => {
@@ -459,7 +455,10 @@ impl RedisStore {
                         stats.uncanonical += 1;
                         continue;
                     }
-                    Member::Cidr(format!("{}/{prefix}", show_ip(mask(bytes, v4, *prefix), v4)))
+                    Member::Cidr(format!(
+                        "{}/{prefix}",
+                        show_ip(mask(bytes, v4, *prefix), v4)
+                    ))
                 }
                 Value::Sha256(h) => Member::Hash(hex(h)),
             };
@@ -684,29 +683,5 @@ impl Lookup for RedisStore {
 
     fn lookup_sha256(&self, h: &[u8; 32]) -> Result<Vec<Hit>, IntelError> {
         self.run(&[Query::Hash(hex(h))])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(redact("redis://:pw@h:1/0"), "redis://***@h:1/0");
-        assert_eq!(redact("redis://u:p@w@h/"), "redis://***@h/");
-        assert_eq!(redact("redis://h:6379"), "redis://h:6379");
-    }
-
-    #[test]
-    fn members_round_trip() {
-        for m in [
-            Member::Url("a.example/x|y/".into()),
-            Member::Domain("a.example/".into()),
-            Member::Hash("00ff".into()),
-            Member::Cidr("10.0.0.0/8".into()),
-        ] {
-            assert_eq!(Member::decode(&m.encode()), Some(m));
-        }
     }
 }

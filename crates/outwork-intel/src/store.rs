@@ -33,6 +33,8 @@ pub enum IntelError {
     NotIntel(PathBuf),
     #[error("{0}: corrupt or truncated intel file ({1}); refusing to use it")]
     Corrupt(PathBuf, String),
+    #[error("{0}: intel store unavailable: {1}")]
+    Unavailable(String, String),
     #[error("too many sources (at most {MAX_SOURCES}); remove one first")]
     TooManySources,
     #[error("unknown kind {0:?} (phishing, malware, spam, scam, c2, other)")]
@@ -249,7 +251,10 @@ impl Index {
                             group: group(src, EntryType::Url),
                             seen,
                         }),
-                        None => stats.uncanonical += 1,
+                        None => {
+                            stats.uncanonical += 1;
+                            continue;
+                        }
                     }
                 }
                 Value::Domain(d) => match canonical_host(d) {
@@ -261,7 +266,10 @@ impl Index {
                             seen,
                         })
                     }
-                    None => stats.uncanonical += 1,
+                    None => {
+                        stats.uncanonical += 1;
+                        continue;
+                    }
                 },
                 Value::Cidr { addr, prefix } => {
                     let (bytes, v4) = ip_bytes(*addr);
@@ -429,7 +437,13 @@ impl Index {
         for e in c.expressions() {
             self.hits_for(&e, &mut out);
         }
-        if let Ok(ip) = c.host.parse::<IpAddr>() {
+        // The canonical host keeps IPv6 brackets ("[2001:db8::1]").
+        if let Ok(ip) = c
+            .host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
             out.extend(self.check_ip(ip));
         }
         out

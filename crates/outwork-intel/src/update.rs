@@ -547,4 +547,3 @@ pub fn update(
     }
     Ok(report)
 }
-

@@ -206,7 +206,12 @@ fn first_fetch_imports_and_saves() {
         ],
         ..ok(urls("phish", 3))
     });
-    let r = update(&store, &[feed("openphish", server.url("/feed.txt"))], &opts()).unwrap();
+    let r = update(
+        &store,
+        &[feed("openphish", server.url("/feed.txt"))],
+        &opts(),
+    )
+    .unwrap();
     assert_eq!(
         outcome(&r, "openphish"),
         FeedOutcome::Updated {
@@ -249,12 +254,26 @@ fn second_fetch_is_conditional_and_304_leaves_the_store_untouched() {
     });
     let feeds = [feed("openphish", server.url("/feed.txt"))];
     let r = update(&store, &feeds, &opts()).unwrap();
-    assert!(matches!(outcome(&r, "openphish"), FeedOutcome::Updated { .. }));
-    let (bytes, meta) = (std::fs::read(&store).unwrap(), std::fs::metadata(&store).unwrap());
+    assert!(matches!(
+        outcome(&r, "openphish"),
+        FeedOutcome::Updated { .. }
+    ));
+    let (bytes, meta) = (
+        std::fs::read(&store).unwrap(),
+        std::fs::metadata(&store).unwrap(),
+    );
     let state = std::fs::read(state_path(&store)).unwrap();
     std::thread::sleep(Duration::from_millis(20));
 
-    let r = update(&store, &feeds, &UpdateOptions { now: 1_700_000_999, ..opts() }).unwrap();
+    let r = update(
+        &store,
+        &feeds,
+        &UpdateOptions {
+            now: 1_700_000_999,
+            ..opts()
+        },
+    )
+    .unwrap();
     assert_eq!(outcome(&r, "openphish"), FeedOutcome::NotModified);
     assert!(!r.saved);
     let reqs = server.requests("/feed.txt");
@@ -288,8 +307,14 @@ fn validators_are_not_sent_when_the_store_lost_the_source() {
     // would leave nothing serving, so the fetch must be unconditional.
     std::fs::remove_file(&store).unwrap();
     let r = update(&store, &feeds, &opts()).unwrap();
-    assert!(matches!(outcome(&r, "openphish"), FeedOutcome::Updated { .. }));
-    assert_eq!(server.requests("/feed.txt")[1].header("if-none-match"), None);
+    assert!(matches!(
+        outcome(&r, "openphish"),
+        FeedOutcome::Updated { .. }
+    ));
+    assert_eq!(
+        server.requests("/feed.txt")[1].header("if-none-match"),
+        None
+    );
     assert!(listed(&store, "http://phish0.example/login"));
 }
 
@@ -452,7 +477,15 @@ fn one_failing_feed_does_not_lose_the_good_ones_update() {
         feed("good", server.url("/good")),
         feed("empty", server.url("/refused")),
     ];
-    let r = update(&store, &feeds, &UpdateOptions { retries: 2, ..opts() }).unwrap();
+    let r = update(
+        &store,
+        &feeds,
+        &UpdateOptions {
+            retries: 2,
+            ..opts()
+        },
+    )
+    .unwrap();
     assert!(matches!(outcome(&r, "bad"), FeedOutcome::Failed { .. }));
     assert!(matches!(outcome(&r, "empty"), FeedOutcome::Refused { .. }));
     assert_eq!(
@@ -466,7 +499,10 @@ fn one_failing_feed_does_not_lose_the_good_ones_update() {
     assert!(r.any_failed());
     let idx = Index::load(&store).unwrap();
     assert_eq!(idx.sources().len(), 1);
-    assert_eq!(idx.check_url("http://good2.example/login")[0].source, "good");
+    assert_eq!(
+        idx.check_url("http://good2.example/login")[0].source,
+        "good"
+    );
 }
 
 #[test]

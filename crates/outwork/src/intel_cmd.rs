@@ -167,14 +167,24 @@ fn hit_text(h: &Hit) -> String {
 }
 
 /// `outwork url check`: exit 1 when any URL is listed, 0 when none is.
-pub fn url_check(path: &Path, urls: Vec<String>, jsonl: bool) -> Result<u8> {
-    if !path.exists() {
-        bail!(
-            "no intel store at {} (import feeds with `outwork intel import`, or pass --intel)",
-            path.display()
-        );
-    }
-    let index = Index::load(path)?;
+pub fn url_check(
+    path: &Path,
+    redis: Option<outwork_intel::redis_store::RedisStore>,
+    urls: Vec<String>,
+    jsonl: bool,
+) -> Result<u8> {
+    let index: Box<dyn Lookup> = match redis {
+        Some(r) => Box::new(r),
+        None => {
+            if !path.exists() {
+                bail!(
+                    "no intel store at {} (import feeds with `outwork intel import`, or pass --intel)",
+                    path.display()
+                );
+            }
+            Box::new(Index::load(path)?)
+        }
+    };
     let urls: Vec<String> = if urls.is_empty() {
         if std::io::stdin().is_terminal() {
             bail!("give URLs as arguments or one a line on stdin");
@@ -192,7 +202,7 @@ pub fn url_check(path: &Path, urls: Vec<String>, jsonl: bool) -> Result<u8> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut any = false;
     for u in &urls {
-        let hits = index.check_url(u);
+        let hits = index.lookup_url(u)?;
         any |= !hits.is_empty();
         if jsonl {
             serde_json::to_writer(
@@ -236,5 +246,151 @@ pub fn open_for_scan(path: &Path, explicit: bool) -> Result<OpenedIntel> {
             eprintln!("outwork: warning: {e}; scanning without blocklists");
             Ok((None, Some(e.to_string())))
         }
+    }
+}
+
+/// `outwork intel update`: fetch every `[[intel.feeds]]` entry. Exit 0 when
+/// every feed was updated or unchanged, 1 when some failed or were refused
+/// (their previous data keeps serving), 2 on error.
+pub fn update(path: &Path, cfg: &outwork_core::config::IntelConfig) -> Result<u8> {
+    use outwork_intel::update::{FeedOutcome, FeedSpec, UpdateOptions};
+    if cfg.feeds.is_empty() {
+        bail!(
+            "no feeds configured: add [[intel.feeds]] entries (name, url, format, kind) to the config"
+        );
+    }
+    let feeds: Vec<FeedSpec> = cfg
+        .feeds
+        .iter()
+        .map(|f| FeedSpec {
+            name: f.name.clone(),
+            url: f.url.clone(),
+            format: f.format.clone(),
+            kind: f.kind.clone(),
+            never_block: f.never_block.as_ref().map(PathBuf::from),
+        })
+        .collect();
+    let opts = UpdateOptions {
+        timeout: std::time::Duration::from_secs(cfg.timeout_secs.max(1)),
+        retries: cfg.retries,
+        now: now(),
+        ..Default::default()
+    };
+    let report = outwork_intel::update::update(path, &feeds, &opts)?;
+    for w in &report.warnings {
+        eprintln!("outwork: warning: {w}");
+    }
+    for f in &report.feeds {
+        let what = match &f.outcome {
+            FeedOutcome::Updated { entries, malformed } => {
+                format!("updated: {entries} entries, {malformed} malformed lines")
+            }
+            FeedOutcome::NotModified => "not modified".to_string(),
+            FeedOutcome::Failed { error } => format!("FAILED, previous data kept: {error}"),
+            FeedOutcome::Refused { reason } => format!("REFUSED, previous data kept: {reason}"),
+        };
+        println!(
+            "{:<24} {what} ({} request(s), {} bytes)",
+            f.name, f.attempts, f.bytes
+        );
+    }
+    println!(
+        "{}: {}",
+        path.display(),
+        if report.saved { "saved" } else { "unchanged" }
+    );
+    Ok(if report.any_failed() { 1 } else { 0 })
+}
+
+/// The shared Redis store, when the config names one and no `--intel` file
+/// was asked for.
+pub fn redis_target(
+    flag: Option<&PathBuf>,
+    cfg: &outwork_core::config::IntelConfig,
+) -> Result<Option<outwork_intel::redis_store::RedisStore>> {
+    match (&cfg.redis, flag) {
+        (Some(url), None) => {
+            let timeout = std::time::Duration::from_millis(cfg.redis_timeout_ms.max(1));
+            Ok(Some(outwork_intel::redis_store::RedisStore::open(
+                url, timeout,
+            )?))
+        }
+        _ => Ok(None),
+    }
+}
+
+pub fn import_redis(
+    r: &outwork_intel::redis_store::RedisStore,
+    file: &Path,
+    format: Option<&str>,
+    source: &str,
+    kind: &str,
+    never: Option<&Path>,
+) -> Result<u8> {
+    let kind = Kind::parse(kind)?;
+    let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let format = match format {
+        Some(f) => Format::from_name(f).with_context(|| format!("unknown --format {f:?}"))?,
+        None => feeds::detect(&data[..data.len().min(64 << 10)]).with_context(|| {
+            format!(
+                "can't tell the format of {}; say it with --format",
+                file.display()
+            )
+        })?,
+    };
+    let mut parsed = feeds::parse(&data, format);
+    if let Some(never) = never {
+        let list = std::fs::read(never).with_context(|| format!("reading {}", never.display()))?;
+        let names: std::collections::HashSet<String> = feeds::parse(&list, Format::DomainList)
+            .entries
+            .into_iter()
+            .filter_map(|e| match e.value {
+                feeds::Value::Domain(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        feeds::drop_domains(&mut parsed, &names);
+    }
+    for m in parsed.malformed.iter().take(20) {
+        eprintln!(
+            "{}:{}: malformed ({}): {}",
+            file.display(),
+            m.line,
+            m.reason,
+            m.text
+        );
+    }
+    let stats = r.import(source, kind, format.name(), &parsed, now())?;
+    println!(
+        "redis: imported {} entries from {} ({}) as source {source:?}; replaced {}, malformed {}",
+        stats.added,
+        file.display(),
+        format.name(),
+        stats.replaced,
+        stats.malformed
+    );
+    Ok(0)
+}
+
+pub fn stats_redis(r: &outwork_intel::redis_store::RedisStore) -> Result<u8> {
+    for s in r.sources()? {
+        println!(
+            "  {:<24} {:<9} {:>9} entries  format {}",
+            s.name,
+            s.kind.as_str(),
+            s.entries,
+            s.format
+        );
+    }
+    Ok(0)
+}
+
+pub fn remove_redis(r: &outwork_intel::redis_store::RedisStore, source: &str) -> Result<u8> {
+    match r.remove_source(source)? {
+        Some(n) => {
+            println!("redis: removed source {source:?} ({n} entries)");
+            Ok(0)
+        }
+        None => bail!("redis: no source named {source:?}"),
     }
 }

@@ -110,6 +110,14 @@ enum IntelCmd {
         #[arg(short, long)]
         config: Option<PathBuf>,
     },
+    /// Fetch every feed in the config's [[intel.feeds]] (conditional
+    /// requests, retries) and swap the new data in atomically.
+    Update {
+        #[arg(long)]
+        intel: Option<PathBuf>,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
     /// Entries per source and kind, age, size on disk and in memory.
     Stats {
         #[arg(long)]
@@ -206,7 +214,14 @@ fn run(cli: Cli) -> Result<u8> {
             let ctx = Arc::new(load_context(config.as_ref())?);
             let (path, explicit) =
                 intel_cmd::resolve_path(intel.as_ref(), ctx.config.intel.path.as_deref());
-            let (index, intel_error) = intel_cmd::open_for_scan(&path, explicit)?;
+            let (index, intel_error) =
+                match intel_cmd::redis_target(intel.as_ref(), &ctx.config.intel)? {
+                    Some(r) => (
+                        Some(Arc::new(r) as Arc<dyn outwork_intel::store::Lookup>),
+                        None,
+                    ),
+                    None => intel_cmd::open_for_scan(&path, explicit)?,
+                };
             let scanner = outwork_engine::Scanner {
                 ctx,
                 intel: index,
@@ -226,11 +241,36 @@ fn run(cli: Cli) -> Result<u8> {
             let (intel, config) = match &cmd {
                 IntelCmd::Import { intel, config, .. }
                 | IntelCmd::Stats { intel, config, .. }
-                | IntelCmd::Remove { intel, config, .. } => (intel, config),
+                | IntelCmd::Remove { intel, config, .. }
+                | IntelCmd::Update { intel, config } => (intel, config),
             };
             let ctx = load_context(config.as_ref())?;
             let (path, _) =
                 intel_cmd::resolve_path(intel.as_ref(), ctx.config.intel.path.as_deref());
+            if let Some(r) = intel_cmd::redis_target(intel.as_ref(), &ctx.config.intel)? {
+                return match cmd {
+                    IntelCmd::Import {
+                        file,
+                        format,
+                        source,
+                        kind,
+                        never_block,
+                        ..
+                    } => intel_cmd::import_redis(
+                        &r,
+                        &file,
+                        format.as_deref(),
+                        &source,
+                        &kind,
+                        never_block.as_deref(),
+                    ),
+                    IntelCmd::Stats { .. } => intel_cmd::stats_redis(&r),
+                    IntelCmd::Remove { source, .. } => intel_cmd::remove_redis(&r, &source),
+                    IntelCmd::Update { .. } => anyhow::bail!(
+                        "intel update writes the embedded store file; with intel.redis set, import into Redis with `outwork intel import` (or pass --intel FILE)"
+                    ),
+                };
+            }
             match cmd {
                 IntelCmd::Import {
                     file,
@@ -248,6 +288,7 @@ fn run(cli: Cli) -> Result<u8> {
                     never_block.as_deref(),
                 ),
                 IntelCmd::Stats { json, .. } => intel_cmd::stats(&path, json),
+                IntelCmd::Update { .. } => intel_cmd::update(&path, &ctx.config.intel),
                 IntelCmd::Remove { source, .. } => intel_cmd::remove(&path, &source),
             }
         }
@@ -263,7 +304,8 @@ fn run(cli: Cli) -> Result<u8> {
             let ctx = load_context(config.as_ref())?;
             let (path, _) =
                 intel_cmd::resolve_path(intel.as_ref(), ctx.config.intel.path.as_deref());
-            intel_cmd::url_check(&path, urls, format != Format::Human)
+            let redis = intel_cmd::redis_target(intel.as_ref(), &ctx.config.intel)?;
+            intel_cmd::url_check(&path, redis, urls, format != Format::Human)
         }
         Cmd::Config {
             cmd: ConfigCmd::Check { file },

@@ -270,3 +270,166 @@ fn intel_import_check_scan_stats_remove() {
         "removing an unknown source is an error"
     );
 }
+
+/// Serve one fixed body over HTTP/1.1 on loopback for `n` requests.
+fn serve(body: &'static str, n: usize) -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for s in l.incoming().take(n) {
+            let Ok(mut s) = s else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: \"v1\"\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{addr}/feed.txt")
+}
+
+#[test]
+fn intel_update_fetches_configured_feeds() {
+    let d = tmp("update");
+    let store = d.join("intel.owi");
+    let url = serve(
+        "http://updated-feed.example/login/\nhttp://second.example/x\n",
+        1,
+    );
+    let cfg = d.join("outwork.toml");
+    std::fs::write(&cfg, format!("[intel]\npath = {:?}\nretries = 1\n[[intel.feeds]]\nname = \"local\"\nurl = \"{url}\"\nformat = \"urls\"\n", store.display().to_string())).expect("write");
+    let o = run(bin().args(["intel", "update", "--config"]).arg(&cfg));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert!(
+        text(&o.stdout).contains("updated: 2 entries"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = run(bin()
+        .args(["url", "check", "--config"])
+        .arg(&cfg)
+        .arg("http://updated-feed.example/login/x"));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    // The server is gone now: the feed fails, the previous data stays.
+    let o = run(bin().args(["intel", "update", "--config"]).arg(&cfg));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("FAILED, previous data kept"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = run(bin()
+        .args(["url", "check", "--config"])
+        .arg(&cfg)
+        .arg("http://updated-feed.example/login/x"));
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn redis_store_end_to_end_and_outage() {
+    let d = tmp("redis");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let mut server = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed (.ci/run installs it)");
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let cfg = d.join("outwork.toml");
+    std::fs::write(
+        &cfg,
+        format!("[intel]\nredis = \"{url}\"\nredis_timeout_ms = 300\n"),
+    )
+    .expect("write");
+    let feed = d.join("feed.txt");
+    std::fs::write(&feed, "http://www.paypa1.com/\n").expect("write");
+    let o = run(bin()
+        .args([
+            "intel", "import", "--format", "urls", "--source", "shared", "--config",
+        ])
+        .arg(&cfg)
+        .arg(&feed));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = run(bin()
+        .args(["url", "check", "--config"])
+        .arg(&cfg)
+        .arg("http://www.paypa1.com/x"));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let sample = repo().join("samples/phish-typosquat.eml");
+    let o = run(bin()
+        .args(["scan", "-q", "-f", "json", "--config"])
+        .arg(&cfg)
+        .arg(&sample));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(
+        v["symbols"]
+            .as_array()
+            .expect("symbols")
+            .iter()
+            .any(|s| s["name"] == "URL_BLOCKLISTED"),
+        "{v}"
+    );
+
+    // Redis goes away: the scan still finishes, promptly, and says why.
+    let _ = server.kill();
+    let _ = server.wait();
+    let start = std::time::Instant::now();
+    let o = run(bin()
+        .args(["scan", "-q", "-f", "json", "--config"])
+        .arg(&cfg)
+        .arg(&sample));
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "bounded by the deadline"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let names: Vec<&str> = v["symbols"]
+        .as_array()
+        .expect("symbols")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"INTEL_UNAVAILABLE") && !names.contains(&"URL_BLOCKLISTED"),
+        "{names:?}"
+    );
+    assert_ne!(
+        v["action"], "accept",
+        "offline signals still flag the typosquat"
+    );
+}
