@@ -539,7 +539,7 @@ fn format_kind_and_never_block_come_from_the_spec() {
         never_block: Some(never),
         ..feed("doms", server.url("/d"))
     };
-    let r = update(&store, &[spec.clone()], &opts()).unwrap();
+    let r = update(&store, std::slice::from_ref(&spec), &opts()).unwrap();
     assert_eq!(
         outcome(&r, "doms"),
         FeedOutcome::Updated {
