@@ -147,6 +147,75 @@ impl Canonical {
         out
     }
 
+    /// The same expressions as [`Canonical::expressions`], in the same
+    /// order, handed out as borrowed parts (host, path, query) instead of
+    /// new strings: the lookup hot path hashes them without allocating.
+    pub fn for_each_expression(&self, mut f: impl FnMut(&str, &str, Option<&str>)) {
+        let host = self.host.as_str();
+        if host.is_empty() {
+            return;
+        }
+        if !self.path.starts_with('/') {
+            // Not produced by `parse`; keep the exact semantics anyway.
+            for e in self.expressions() {
+                f(&e, "", None);
+            }
+            return;
+        }
+        let path = self.path.as_str();
+        let query = self.query.as_deref().filter(|q| !q.is_empty());
+        // Path prefixes, spec order, without duplicates: at most 6.
+        let mut prefixes: [(&str, bool); 6] = [("", false); 6];
+        let mut n = 0;
+        fn push<'a>(
+            prefixes: &mut [(&'a str, bool); 6],
+            n: &mut usize,
+            p: &'a str,
+            with_query: bool,
+        ) {
+            if *n < prefixes.len()
+                && !prefixes[..*n]
+                    .iter()
+                    .any(|&(q, w)| q == p && w == with_query)
+            {
+                prefixes[*n] = (p, with_query);
+                *n += 1;
+            }
+        }
+        if query.is_some() {
+            push(&mut prefixes, &mut n, path, true);
+        }
+        push(&mut prefixes, &mut n, path, false);
+        push(&mut prefixes, &mut n, &path[..1], false);
+        let dirs = path
+            .char_indices()
+            .skip(1)
+            .filter(|&(_, c)| c == '/')
+            .take(MAX_PATH_PREFIXES - 1);
+        for (i, _) in dirs {
+            push(&mut prefixes, &mut n, &path[..=i], false);
+        }
+        let mut emit = |h: &str| {
+            for &(p, with_query) in &prefixes[..n] {
+                f(h, p, if with_query { query } else { None });
+            }
+        };
+        emit(host);
+        if is_ip_host(host) {
+            return;
+        }
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(host.match_indices('.').map(|(i, _)| i + 1))
+            .collect();
+        let comps = starts.len();
+        let first = comps.saturating_sub(MAX_SUFFIX_COMPONENTS).max(1);
+        for &start in starts.iter().take(comps.saturating_sub(1)).skip(first) {
+            if let Some(tail) = host.get(start..) {
+                emit(tail);
+            }
+        }
+    }
+
     /// Host-suffix expressions only (for domain lists): "a.b.c.d", "b.c.d",
     /// "c.d" (no bare TLD), at most 5. For an IP host only the IP itself.
     pub fn host_suffixes(&self) -> Vec<String> {
@@ -681,6 +750,35 @@ mod tests {
             c.host_suffixes(),
             ["a.b.c.d.e.f", "b.c.d.e.f", "c.d.e.f", "d.e.f", "e.f"]
         );
+    }
+
+    #[test]
+    fn borrowed_expressions_match_owned_ones() {
+        let urls = [
+            "http://a.b.c/1/2.html?param=1",
+            "http://a.b.c.d.e.f.g/1.html",
+            "http://1.2.3.4/1/",
+            "https://www.example.co.uk/a/b/c/d/e/f/g.php?x=1&y=2",
+            "http://example.com/",
+            "http://example.com/dir/",
+            "http://x.y/a/b/",
+            "http://x.y/?",
+            "http://x.y/a?",
+            "http://[2001:db8::1]/p/q",
+            "http://very.deep.sub.domain.example.com/1/2/3/4/5/6/7/",
+            "http://host/%25%32%35",
+        ];
+        for u in urls {
+            let c = Canonical::parse(u).unwrap_or_else(|| panic!("{u}"));
+            let mut got = Vec::new();
+            c.for_each_expression(|h, p, q| {
+                got.push(match q {
+                    Some(q) => format!("{h}{p}?{q}"),
+                    None => format!("{h}{p}"),
+                })
+            });
+            assert_eq!(got, c.expressions(), "{u}");
+        }
     }
 
     #[test]

@@ -405,7 +405,11 @@ impl Index {
     }
 
     fn hits_for(&self, expr: &str, out: &mut Vec<Hit>) {
-        for i in self.range_for(hash_expr(expr)) {
+        self.push_hits(self.range_for(hash_expr(expr)), expr, out);
+    }
+
+    fn push_hits(&self, range: std::ops::Range<usize>, expr: &str, out: &mut Vec<Hit>) {
+        for i in range {
             let (Some(&g), Some(&seen)) = (self.groups.get(i), self.seen.get(i)) else {
                 continue;
             };
@@ -434,9 +438,22 @@ impl Index {
         let Some(c) = Canonical::parse(url) else {
             return out;
         };
-        for e in c.expressions() {
-            self.hits_for(&e, &mut out);
-        }
+        // Hash each expression in one reused buffer; build its string only
+        // for a hit (most lookups hit nothing).
+        let mut buf: Vec<u8> = Vec::with_capacity(256);
+        c.for_each_expression(|h, p, q| {
+            buf.clear();
+            buf.extend_from_slice(h.as_bytes());
+            buf.extend_from_slice(p.as_bytes());
+            if let Some(q) = q {
+                buf.push(b'?');
+                buf.extend_from_slice(q.as_bytes());
+            }
+            let range = self.range_for(xxh3_64(&buf));
+            if !range.is_empty() {
+                self.push_hits(range, &String::from_utf8_lossy(&buf), &mut out);
+            }
+        });
         // The canonical host keeps IPv6 brackets ("[2001:db8::1]").
         if let Ok(ip) = c
             .host
