@@ -300,11 +300,14 @@ fn preprocess(input: &str) -> Vec<u8> {
         None => s,
     };
     let s = s.trim_ascii();
-    let cleaned: Vec<u8> = s
-        .iter()
-        .copied()
-        .filter(|&b| !matches!(b, b'\t' | b'\r' | b'\n'))
-        .collect();
+    let cleaned: Vec<u8> = if s.iter().any(|&b| matches!(b, b'\t' | b'\r' | b'\n')) {
+        s.iter()
+            .copied()
+            .filter(|&b| !matches!(b, b'\t' | b'\r' | b'\n'))
+            .collect()
+    } else {
+        s.to_vec()
+    };
     recursive_unescape(cleaned)
 }
 
@@ -356,15 +359,20 @@ fn recursive_unescape(mut s: Vec<u8>) -> Vec<u8> {
 /// Percent-escape bytes <= 0x20, >= 0x7f, '#' and '%' (uppercase hex).
 fn escape(s: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len());
-    for &b in s {
-        if b <= 0x20 || b >= 0x7f || b == b'#' || b == b'%' {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        } else {
-            out.push(char::from(b));
+    let needs = |b: u8| b <= 0x20 || b >= 0x7f || b == b'#' || b == b'%';
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut rest = s;
+    // Copy runs of safe bytes whole (they are ASCII, hence valid UTF-8).
+    while !rest.is_empty() {
+        let run = rest.iter().position(|&b| needs(b)).unwrap_or(rest.len());
+        if let Ok(safe) = std::str::from_utf8(&rest[..run]) {
+            out.push_str(safe);
         }
+        let Some(&b) = rest.get(run) else { break };
+        out.push('%');
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        rest = &rest[run + 1..];
     }
     out
 }
