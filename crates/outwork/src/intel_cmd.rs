@@ -24,25 +24,23 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-pub fn import(
-    path: &Path,
-    file: &Path,
-    format: Option<&str>,
-    source: &str,
-    kind: &str,
-    never: Option<&Path>,
-) -> Result<u8> {
-    let kind = Kind::parse(kind)?;
+/// A feed file read for import: parsed in its (given or detected) format,
+/// with `--never-block` names dropped and malformed lines reported.
+struct ReadFeed {
+    parsed: feeds::Parsed,
+    format: Format,
+    excluded: usize,
+}
+
+fn read_feed(file: &Path, format: Option<&str>, never: Option<&Path>) -> Result<ReadFeed> {
     let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let format = match format {
         Some(f) => Format::from_name(f).with_context(|| {
             format!("unknown --format {f:?} (urls, phishtank-csv, phishtank-json, urlhaus-csv, hosts, domains, abp, cidr, sha256, openphish-history)")
         })?,
-        None => feeds::detect(&data[..data.len().min(64 << 10)]).with_context(|| {
-            format!("can't tell the format of {}; say it with --format", file.display())
-        })?,
+        None => feeds::detect(&data[..data.len().min(64 << 10)])
+            .with_context(|| format!("can't tell the format of {}; say it with --format", file.display()))?,
     };
-    let start = std::time::Instant::now();
     let mut parsed = feeds::parse(&data, format);
     let mut excluded = 0;
     if let Some(never) = never {
@@ -57,10 +55,6 @@ pub fn import(
             .collect();
         excluded = feeds::drop_domains(&mut parsed, &names);
     }
-    let mut index = Index::load(path)?;
-    let stats = index.import(source, kind, format.name(), &parsed, now())?;
-    index.save(path)?;
-    let secs = start.elapsed().as_secs_f64().max(1e-9);
     for m in parsed.malformed.iter().take(20) {
         eprintln!(
             "{}:{}: malformed ({}): {}",
@@ -73,6 +67,32 @@ pub fn import(
     if parsed.malformed.len() > 20 {
         eprintln!("… and {} more malformed lines", parsed.malformed.len() - 20);
     }
+    Ok(ReadFeed {
+        parsed,
+        format,
+        excluded,
+    })
+}
+
+pub fn import(
+    path: &Path,
+    file: &Path,
+    format: Option<&str>,
+    source: &str,
+    kind: &str,
+    never: Option<&Path>,
+) -> Result<u8> {
+    let kind = Kind::parse(kind)?;
+    let start = std::time::Instant::now();
+    let ReadFeed {
+        parsed,
+        format,
+        excluded,
+    } = read_feed(file, format, never)?;
+    let mut index = Index::load(path)?;
+    let stats = index.import(source, kind, format.name(), &parsed, now())?;
+    index.save(path)?;
+    let secs = start.elapsed().as_secs_f64().max(1e-9);
     println!(
         "{}: imported {} entries from {} ({}) as source {source:?} ({}) in {secs:.2}s ({:.0}/s); replaced {}, malformed {}, skipped {}, not canonicalisable {}, excluded as platforms {excluded}; the store now holds {} entries",
         path.display(),
@@ -328,38 +348,7 @@ pub fn import_redis(
     never: Option<&Path>,
 ) -> Result<u8> {
     let kind = Kind::parse(kind)?;
-    let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let format = match format {
-        Some(f) => Format::from_name(f).with_context(|| format!("unknown --format {f:?}"))?,
-        None => feeds::detect(&data[..data.len().min(64 << 10)]).with_context(|| {
-            format!(
-                "can't tell the format of {}; say it with --format",
-                file.display()
-            )
-        })?,
-    };
-    let mut parsed = feeds::parse(&data, format);
-    if let Some(never) = never {
-        let list = std::fs::read(never).with_context(|| format!("reading {}", never.display()))?;
-        let names: std::collections::HashSet<String> = feeds::parse(&list, Format::DomainList)
-            .entries
-            .into_iter()
-            .filter_map(|e| match e.value {
-                feeds::Value::Domain(d) => Some(d),
-                _ => None,
-            })
-            .collect();
-        feeds::drop_domains(&mut parsed, &names);
-    }
-    for m in parsed.malformed.iter().take(20) {
-        eprintln!(
-            "{}:{}: malformed ({}): {}",
-            file.display(),
-            m.line,
-            m.reason,
-            m.text
-        );
-    }
+    let ReadFeed { parsed, format, .. } = read_feed(file, format, never)?;
     let stats = r.import(source, kind, format.name(), &parsed, now())?;
     println!(
         "redis: imported {} entries from {} ({}) as source {source:?}; replaced {}, malformed {}",
