@@ -68,6 +68,7 @@ use crate::feeds::{Parsed, Value};
 use crate::store::{
     EntryType, Hit, ImportStats, IntelError, Kind, Lookup, MAX_SOURCES, SourceInfo, hex,
 };
+use crate::store::{ip_bytes, mask, seen_u32, show_ip};
 use redis::{Connection, RedisResult};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -162,44 +163,8 @@ fn type_from(s: &str) -> Option<EntryType> {
     })
 }
 
-fn seen_u32(t: Option<i64>) -> u32 {
-    t.and_then(|t| u32::try_from(t).ok()).unwrap_or(0)
-}
-
 fn seen_hit(v: &str) -> Option<i64> {
     v.parse::<u32>().ok().filter(|s| *s != 0).map(i64::from)
-}
-
-fn ip_bytes(ip: IpAddr) -> ([u8; 16], bool) {
-    match ip {
-        IpAddr::V4(v4) => {
-            let mut b = [0u8; 16];
-            b[..4].copy_from_slice(&v4.octets());
-            (b, true)
-        }
-        IpAddr::V6(v6) => (v6.octets(), false),
-    }
-}
-
-fn mask(mut b: [u8; 16], v4: bool, prefix: u8) -> [u8; 16] {
-    let width = if v4 { 4 } else { 16 };
-    for (i, byte) in b.iter_mut().enumerate() {
-        let bit = (i * 8) as u32;
-        if i >= width || bit >= prefix as u32 {
-            *byte = 0;
-        } else if bit + 8 > prefix as u32 {
-            *byte &= 0xffu8 << (8 - (prefix as u32 - bit));
-        }
-    }
-    b
-}
-
-fn show_ip(b: [u8; 16], v4: bool) -> String {
-    if v4 {
-        std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string()
-    } else {
-        std::net::Ipv6Addr::from(b).to_string()
-    }
 }
 
 /// `addr/prefix` → (masked bytes, v4, prefix).

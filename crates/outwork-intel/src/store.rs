@@ -169,7 +169,7 @@ fn hash_expr(e: &str) -> u64 {
     xxh3_64(e.as_bytes())
 }
 
-fn seen_u32(t: Option<i64>) -> u32 {
+pub(crate) fn seen_u32(t: Option<i64>) -> u32 {
     t.and_then(|t| u32::try_from(t).ok()).unwrap_or(0)
 }
 
@@ -736,7 +736,7 @@ impl Reader<'_> {
     }
 }
 
-fn ip_bytes(ip: IpAddr) -> ([u8; 16], bool) {
+pub(crate) fn ip_bytes(ip: IpAddr) -> ([u8; 16], bool) {
     match ip {
         IpAddr::V4(v4) => {
             let mut b = [0u8; 16];
@@ -747,7 +747,7 @@ fn ip_bytes(ip: IpAddr) -> ([u8; 16], bool) {
     }
 }
 
-fn mask(mut b: [u8; 16], v4: bool, prefix: u8) -> [u8; 16] {
+pub(crate) fn mask(mut b: [u8; 16], v4: bool, prefix: u8) -> [u8; 16] {
     let width = if v4 { 4 } else { 16 };
     for (i, byte) in b.iter_mut().enumerate() {
         let bit = (i * 8) as u32;
@@ -760,7 +760,7 @@ fn mask(mut b: [u8; 16], v4: bool, prefix: u8) -> [u8; 16] {
     b
 }
 
-fn show_ip(b: [u8; 16], v4: bool) -> String {
+pub(crate) fn show_ip(b: [u8; 16], v4: bool) -> String {
     if v4 {
         std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string()
     } else {
