@@ -149,6 +149,14 @@ pub struct Limits {
     pub max_html_bytes: usize,
     pub max_html_memory: usize,
     pub max_text_bytes: usize,
+    /// Archive nesting inspected inside one attachment.
+    pub max_archive_depth: usize,
+    /// Bytes extracted from all archives of one attachment.
+    pub max_extracted_bytes: u64,
+    /// Archive entries examined per attachment.
+    pub max_archive_entries: usize,
+    /// Largest expanded/compressed ratio for one archive entry (bomb guard).
+    pub max_compression_ratio: u64,
 }
 
 impl Default for Limits {
@@ -161,6 +169,10 @@ impl Default for Limits {
             max_html_bytes: 2 << 20,
             max_html_memory: 16 << 20,
             max_text_bytes: 1 << 20,
+            max_archive_depth: 4,
+            max_extracted_bytes: 64 << 20,
+            max_archive_entries: 2_000,
+            max_compression_ratio: 200,
         }
     }
 }

@@ -26,9 +26,43 @@ pub struct IntelFinding {
     pub first_seen: Option<i64>,
 }
 
+/// What deep inspection of an attachment found, as the signals judge it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InspectKind {
+    /// An executable or disk-image file inside an archive.
+    DangerousMember,
+    NestedArchive,
+    EncryptedArchive,
+    /// A password from the message text opened an encrypted archive.
+    PasswordInText,
+    /// A limit stopped inspection (bomb, depth, entry count).
+    Limit,
+    Malformed,
+    Macro,
+    MacroAutorun,
+    RemoteTemplate,
+    PdfJavaScript,
+    PdfLaunch,
+    PdfEmbeddedFile,
+    PdfForm,
+    PdfOpenAction,
+    /// HTML/SVG smuggling, RTF/OneNote embedded objects, shortcut commands.
+    Smuggling,
+    /// Scripts or self-redirects in an HTML/SVG attachment.
+    Script,
+}
+
+#[derive(Debug, Clone)]
+pub struct InspectFinding {
+    pub kind: InspectKind,
+    /// For the reader: which attachment, where inside, what was seen.
+    pub evidence: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {
     pub intel: Vec<IntelFinding>,
+    pub inspect: Vec<InspectFinding>,
     /// Set when a configured intel store could not be used.
     pub intel_unavailable: Option<String>,
 }

@@ -56,8 +56,22 @@ pub struct UrlFact {
 }
 
 impl UrlFact {
+    /// A URL found inside an attachment; `context` says where ("PDF /URI in
+    /// invoice.pdf").
+    pub fn from_attachment(url: ParsedUrl, context: String) -> UrlFact {
+        UrlFact {
+            anchor_text: Some(context),
+            ..UrlFact::plain(url, UrlSource::Attachment, false, false)
+        }
+    }
+
     /// A URL found as text (not an anchor, not unwrapped).
-    fn plain(url: ParsedUrl, source: UrlSource, defanged: bool, invisible_chars: bool) -> UrlFact {
+    pub(crate) fn plain(
+        url: ParsedUrl,
+        source: UrlSource,
+        defanged: bool,
+        invisible_chars: bool,
+    ) -> UrlFact {
         UrlFact {
             url,
             source,
@@ -91,6 +105,7 @@ impl std::fmt::Display for WhereFound<'_> {
             (Some(t), UrlSource::HtmlHref) if !t.is_empty() => {
                 write!(f, "HTML link \"{}\"", Truncated(t, 60))
             }
+            (Some(t), UrlSource::Attachment) => write!(f, "{}", Truncated(t, 120)),
             _ => f.write_str(self.0.source.describe()),
         }
     }
@@ -233,6 +248,9 @@ pub struct Attachment {
     pub size: usize,
     /// SHA-256 of the decoded content, for hash blocklists.
     pub sha256: [u8; 32],
+    /// The decoded bytes, for deep inspection in the enrich stage (bounded
+    /// by the message size limit).
+    pub data: Vec<u8>,
 }
 
 #[derive(Debug, Default)]
@@ -251,6 +269,9 @@ pub struct Facts {
     pub has_html: bool,
     pub text_chars: usize,
     pub attachments: Vec<Attachment>,
+    /// Words the text offers as a password ("password: 1234"): attackers
+    /// put the key of an encrypted archive beside it.
+    pub password_candidates: Vec<String>,
     /// Limit and parse symbols with their evidence.
     pub anomalies: Vec<(&'static str, String)>,
     pub size: usize,
@@ -456,6 +477,7 @@ impl Walker<'_> {
 
     fn text(&mut self, text: &str) {
         let text = truncate_str(text, self.limits.max_text_bytes);
+        password_candidates(text, &mut self.facts.password_candidates);
         self.facts.text_chars += text.chars().filter(|c| !c.is_whitespace()).count();
         let remaining = self.limits.max_urls.saturating_sub(self.facts.urls.len()) + 1;
         for t in url::extract_text_urls(text, remaining) {
@@ -531,6 +553,7 @@ impl Walker<'_> {
         agg.hidden_text_chars += hf.hidden_text_chars;
         agg.hidden_samples.extend(hf.hidden_samples);
         agg.truncated |= hf.truncated;
+        password_candidates(&hf.visible_text, &mut self.facts.password_candidates);
     }
 
     fn attachment(&mut self, part: &mail_parser::MessagePart<'_>, data: &[u8]) {
@@ -552,7 +575,77 @@ impl Walker<'_> {
                 sniffed: Sniffed::of(data),
                 size: data.len(),
                 sha256: sha2::Sha256::digest(data).into(),
+                data: data.to_vec(),
             });
+        }
+    }
+}
+
+/// Words offered as a password in the text ("Password: X7k9", "the code is
+/// 4411", "пароль: …"), at most 20, for opening encrypted attachments.
+pub fn password_candidates(text: &str, out: &mut Vec<String>) {
+    const KEYS: &[&str] = &[
+        "password",
+        "passwort",
+        "passcode",
+        "mot de passe",
+        "contraseña",
+        "senha",
+        "pwd",
+        "pass:",
+        "pass -",
+        "code:",
+        "code is",
+        "пароль",
+        "密码",
+        "パスワード",
+        "wachtwoord",
+        "hasło",
+    ];
+    for line in text.lines().take(20_000) {
+        if out.len() >= 20 {
+            return;
+        }
+        let lower = line.to_lowercase();
+        let Some((at, key)) = KEYS
+            .iter()
+            .filter_map(|k| lower.find(k).map(|i| (i, *k)))
+            .min_by_key(|(i, _)| *i)
+        else {
+            continue;
+        };
+        // Offsets in `lower` match `line` only when lower-casing kept the
+        // length; otherwise fall back to the lower-cased text.
+        let src = if lower.len() == line.len() {
+            line
+        } else {
+            lower.as_str()
+        };
+        let Some(rest) = src.get(at + key.len()..) else {
+            continue;
+        };
+        let rest = rest
+            .trim_start_matches(|c: char| c == ':' || c == '-' || c == '=' || c.is_whitespace());
+        let rest = rest
+            .strip_prefix("is ")
+            .or_else(|| rest.strip_prefix("IS "))
+            .unwrap_or(rest);
+        let rest = rest.trim_start_matches(|c: char| c == ':' || c.is_whitespace());
+        let token: String = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .trim_matches(|c: char| {
+                matches!(
+                    c,
+                    '"' | '\'' | '.' | ',' | ';' | '(' | ')' | '[' | ']' | '<' | '>' | '*' | '`'
+                )
+            })
+            .chars()
+            .take(64)
+            .collect();
+        if (3..=64).contains(&token.chars().count()) && !out.contains(&token) {
+            out.push(token);
         }
     }
 }
@@ -608,4 +701,26 @@ pub fn addresses(a: &Address<'_>) -> Vec<Mailbox> {
     a.iter()
         .filter_map(|x| x.address().map(|ad| Mailbox::new(x.name(), ad)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_passwords_in_text() {
+        let mut out = Vec::new();
+        password_candidates(
+            "Invoice attached.\nPassword: X7k9q!\nThe archive code is 4411.\nпароль: Секрет12\nnothing here",
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            vec![
+                "X7k9q!".to_string(),
+                "4411".to_string(),
+                "Секрет12".to_string()
+            ]
+        );
+    }
 }

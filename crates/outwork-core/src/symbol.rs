@@ -95,6 +95,22 @@ defs! {
     ATTACH_TYPE_MISMATCH, 3.0, Attachments, "An attachment's content is not what its name or declared type says";
     ATTACH_HTML, 3.0, Attachments, "An HTML or SVG attachment (a local page that escapes URL filters)";
     ATTACH_RTLO_NAME, 6.0, Attachments, "An attachment name uses bidi controls to reverse its extension";
+    ATTACH_ARCHIVE_DANGEROUS, 6.0, Attachments, "An archive holds an executable, script or disk image";
+    ATTACH_NESTED_ARCHIVE, 1.0, Attachments, "An archive inside an archive";
+    ATTACH_ENCRYPTED_ARCHIVE, 3.0, Attachments, "An encrypted archive (its content hides from scanners)";
+    ATTACH_PASSWORD_IN_TEXT, 3.0, Attachments, "A password given in the message text opens an encrypted attachment";
+    ATTACH_INSPECT_LIMIT, 2.0, Attachments, "Attachment inspection hit a limit (archive bomb, nesting, entry count)";
+    ATTACH_MALFORMED, 1.0, Attachments, "An attachment claims a format but can't be read as it";
+    ATTACH_MACRO, 3.0, Attachments, "An Office document carries VBA macros";
+    ATTACH_MACRO_AUTORUN, 4.0, Attachments, "Office macros run by themselves on open or close";
+    ATTACH_REMOTE_TEMPLATE, 6.0, Attachments, "An Office document loads a remote template or object";
+    ATTACH_PDF_JAVASCRIPT, 3.0, Attachments, "A PDF carries JavaScript";
+    ATTACH_PDF_LAUNCH, 5.0, Attachments, "A PDF launches a program or file";
+    ATTACH_PDF_EMBEDDED_FILE, 2.0, Attachments, "A PDF embeds a file";
+    ATTACH_PDF_FORM, 1.0, Attachments, "A PDF holds a form";
+    ATTACH_PDF_OPENACTION, 1.0, Attachments, "A PDF acts on open";
+    ATTACH_SMUGGLING, 5.0, Attachments, "An attachment builds or unpacks a file client-side (HTML smuggling, embedded objects, shortcut commands)";
+    ATTACH_SCRIPT, 2.0, Attachments, "An HTML/SVG attachment runs script or redirects itself";
     // Intel (blocklists; looked up by the engine, judged here)
     URL_BLOCKLISTED, 10.0, Intel, "A link (or its redirect target) is on a blocklist";
     DOMAIN_BLOCKLISTED, 8.0, Intel, "A sender domain (From, Reply-To, Return-Path) is on a blocklist";

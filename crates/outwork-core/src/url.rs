@@ -20,6 +20,8 @@ pub enum UrlSource {
     HtmlText,
     /// Decoded from a redirect/wrapper parameter of another URL.
     Unwrapped,
+    /// Found inside an attachment (PDF, Office, shortcut, invite…).
+    Attachment,
 }
 
 impl UrlSource {
@@ -32,6 +34,7 @@ impl UrlSource {
             UrlSource::HtmlMetaRefresh => "HTML meta refresh",
             UrlSource::HtmlText => "HTML text",
             UrlSource::Unwrapped => "redirect target",
+            UrlSource::Attachment => "attachment",
         }
     }
 }

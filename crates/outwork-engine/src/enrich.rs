@@ -111,3 +111,181 @@ fn lookup(facts: &Facts, index: &dyn Lookup, ev: &mut Evidence) -> Result<(), In
     }
     Ok(())
 }
+
+/// Deep-inspect every attachment (archives, Office, PDF, HTML/SVG,
+/// shortcuts, invites). Findings become evidence; links found inside
+/// attachments join the message's URLs so the link and intel checks see
+/// them too; hashes of extracted files are returned for intel lookups.
+pub fn inspect(
+    facts: &mut Facts,
+    l: &outwork_core::config::Limits,
+    ev: &mut Evidence,
+) -> Vec<(String, [u8; 32])> {
+    use outwork_core::evidence::{InspectFinding, InspectKind};
+    use outwork_inspect::Finding;
+    let limits = outwork_inspect::Limits {
+        max_depth: l.max_archive_depth,
+        max_total_bytes: l.max_extracted_bytes,
+        max_entries: l.max_archive_entries,
+        max_ratio: l.max_compression_ratio,
+    };
+    let mut links: Vec<(String, String)> = Vec::new();
+    let mut hashes = Vec::new();
+    for a in &facts.attachments {
+        let name = a
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("(unnamed {})", a.declared_type));
+        let findings =
+            outwork_inspect::inspect(&name, &a.data, &facts.password_candidates, &limits);
+        let mut push = |kind: InspectKind, evidence: String| {
+            if ev.inspect.len() < 64 {
+                ev.inspect.push(InspectFinding { kind, evidence });
+            }
+        };
+        for f in findings {
+            match f {
+                Finding::Member { path, size, sha256 } => {
+                    let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+                    if path.contains('.')
+                        && outwork_core::lists::DANGEROUS_EXTENSIONS.contains(&ext.as_str())
+                    {
+                        push(
+                            InspectKind::DangerousMember,
+                            format!("{path} ({size} bytes)"),
+                        );
+                    }
+                    hashes.push((path, sha256));
+                }
+                Finding::NestedArchive { path, depth } => push(
+                    InspectKind::NestedArchive,
+                    format!("{path} (depth {depth})"),
+                ),
+                Finding::EncryptedArchive { path, password } => match password {
+                    Some(p) => {
+                        push(
+                            InspectKind::EncryptedArchive,
+                            format!("{path} is encrypted"),
+                        );
+                        push(
+                            InspectKind::PasswordInText,
+                            format!("{path} opens with {p:?}, given in the message text"),
+                        );
+                    }
+                    None => push(
+                        InspectKind::EncryptedArchive,
+                        format!("{path} is encrypted (no password from the text opened it)"),
+                    ),
+                },
+                Finding::Listed {
+                    path,
+                    format,
+                    members,
+                } => {
+                    for m in members.iter().take(64) {
+                        let ext = m.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+                        if m.contains('.')
+                            && outwork_core::lists::DANGEROUS_EXTENSIONS.contains(&ext.as_str())
+                        {
+                            push(
+                                InspectKind::DangerousMember,
+                                format!("{path}!{m} (in {format})"),
+                            );
+                        }
+                    }
+                }
+                Finding::Limit { path, what } => {
+                    push(InspectKind::Limit, format!("{path}: {what}"))
+                }
+                Finding::Malformed { path, what } => {
+                    push(InspectKind::Malformed, format!("{path}: {what}"))
+                }
+                Finding::Macro { path, autorun } => {
+                    push(InspectKind::Macro, format!("{path} holds VBA macros"));
+                    if !autorun.is_empty() {
+                        push(
+                            InspectKind::MacroAutorun,
+                            format!("{path} runs {} automatically", autorun.join(", ")),
+                        );
+                    }
+                }
+                Finding::RemoteTemplate { path, url } => {
+                    push(InspectKind::RemoteTemplate, format!("{path} loads {url}"))
+                }
+                Finding::PdfAction {
+                    path,
+                    action,
+                    detail,
+                } => {
+                    let kind = match action.as_str() {
+                        "JavaScript" => InspectKind::PdfJavaScript,
+                        "Launch" => InspectKind::PdfLaunch,
+                        "EmbeddedFile" => InspectKind::PdfEmbeddedFile,
+                        "AcroForm" => InspectKind::PdfForm,
+                        _ => InspectKind::PdfOpenAction,
+                    };
+                    push(kind, format!("{path}: /{action} {detail}"));
+                }
+                Finding::Smuggling { path, indicator } => {
+                    let i = indicator.to_ascii_lowercase();
+                    // The body's own HTML checks already judge forms.
+                    if i.contains("credential form") {
+                        continue;
+                    }
+                    let script =
+                        i.contains("<script") || i.contains("location") || i.contains("refresh");
+                    push(
+                        if script {
+                            InspectKind::Script
+                        } else {
+                            InspectKind::Smuggling
+                        },
+                        format!("{path}: {indicator}"),
+                    );
+                }
+                Finding::Link {
+                    path,
+                    url,
+                    found_in,
+                } => links.push((url, format!("{found_in} in {path}"))),
+            }
+        }
+    }
+    let max = l.max_urls;
+    for (url, context) in links {
+        if facts.urls.len() >= max {
+            break;
+        }
+        if facts.urls.iter().any(|u| u.url.raw == url) {
+            continue;
+        }
+        if let Some(u) = outwork_core::url::ParsedUrl::parse(&url) {
+            facts
+                .urls
+                .push(outwork_core::facts::UrlFact::from_attachment(u, context));
+        }
+    }
+    hashes
+}
+
+/// Hashes of files extracted from archives, looked up like attachments.
+pub fn extracted_hashes(hashes: &[(String, [u8; 32])], store: &dyn Lookup, ev: &mut Evidence) {
+    for (path, h) in hashes.iter().take(256) {
+        match store.lookup_sha256(h) {
+            Ok(hits) => {
+                for hit in hits {
+                    ev.intel.push(finding(
+                        IntelTarget::FileHash,
+                        format!("extracted file {path}"),
+                        None,
+                        hit,
+                    ));
+                }
+            }
+            Err(e) => {
+                ev.intel_unavailable = Some(e.to_string());
+                return;
+            }
+        }
+    }
+}

@@ -65,16 +65,26 @@ impl Scanner {
     /// parse → enrich → signals → policy.
     pub fn scan(&self, data: &[u8]) -> Verdict {
         let ctx = &*self.ctx;
-        let facts = outwork_core::facts::parse(strip_postmark(data), ctx.limits());
+        let mut facts = outwork_core::facts::parse(strip_postmark(data), ctx.limits());
+        let evidence = self.enrich(&mut facts);
+        let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, Default::default());
+        outwork_core::policy::decide(hits, ctx)
+    }
+
+    /// The enrich stage: deep attachment inspection (which may add URLs
+    /// found inside attachments to the facts), then intel lookups of URLs,
+    /// sender domains and every attachment and extracted file hash.
+    pub fn enrich(&self, facts: &mut outwork_core::Facts) -> outwork_core::evidence::Evidence {
         let mut evidence = outwork_core::evidence::Evidence {
             intel_unavailable: self.intel_error.clone(),
             ..Default::default()
         };
+        let extracted = enrich::inspect(facts, self.ctx.limits(), &mut evidence);
         if let Some(index) = &self.intel {
-            enrich::intel(&facts, index.as_ref(), self.intel_as_of_date, &mut evidence);
+            enrich::intel(facts, index.as_ref(), self.intel_as_of_date, &mut evidence);
+            enrich::extracted_hashes(&extracted, index.as_ref(), &mut evidence);
         }
-        let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, Default::default());
-        outwork_core::policy::decide(hits, ctx)
+        evidence
     }
 }
 

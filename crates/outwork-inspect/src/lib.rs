@@ -24,7 +24,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 4, max_total_bytes: 64 << 20, max_entries: 2_000, max_ratio: 200 }
+        Limits {
+            max_depth: 4,
+            max_total_bytes: 64 << 20,
+            max_entries: 2_000,
+            max_ratio: 200,
+        }
     }
 }
 
@@ -32,14 +37,25 @@ impl Default for Limits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finding {
     /// A file inside an archive (every member, for hashes and names).
-    Member { path: String, size: u64, sha256: [u8; 32] },
+    Member {
+        path: String,
+        size: u64,
+        sha256: [u8; 32],
+    },
     /// An archive inside an archive.
     NestedArchive { path: String, depth: usize },
     /// An encrypted archive; `password` is the one from the message text
     /// that opened it, if any did.
-    EncryptedArchive { path: String, password: Option<String> },
+    EncryptedArchive {
+        path: String,
+        password: Option<String>,
+    },
     /// A listing-only archive type (rar, 7z, ISO/IMG): members named, not read.
-    Listed { path: String, format: String, members: Vec<String> },
+    Listed {
+        path: String,
+        format: String,
+        members: Vec<String>,
+    },
     /// A limit stopped inspection (zip bomb, too deep, too many entries).
     Limit { path: String, what: String },
     /// The file claims a format but could not be read as it.
@@ -50,11 +66,19 @@ pub enum Finding {
     /// An Office document that loads a remote template or object.
     RemoteTemplate { path: String, url: String },
     /// PDF active content: URI, Launch, JavaScript, EmbeddedFile, AcroForm, OpenAction.
-    PdfAction { path: String, action: String, detail: String },
+    PdfAction {
+        path: String,
+        action: String,
+        detail: String,
+    },
     /// HTML/SVG smuggling or script indicators (atob, Blob, msSaveOrOpenBlob…).
     Smuggling { path: String, indicator: String },
     /// A link found in a file (PDF /URI, .url, .lnk target, .ics URL…).
-    Link { path: String, url: String, found_in: String },
+    Link {
+        path: String,
+        url: String,
+        found_in: String,
+    },
 }
 
 /// Remaining budget shared by everything extracted from one attachment.
@@ -68,17 +92,31 @@ pub struct Budget {
 /// message text (attackers put them there).
 pub fn inspect(name: &str, data: &[u8], passwords: &[String], limits: &Limits) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mut budget = Budget { bytes_left: limits.max_total_bytes, entries_left: limits.max_entries };
+    let mut budget = Budget {
+        bytes_left: limits.max_total_bytes,
+        entries_left: limits.max_entries,
+    };
     inspect_member(name, data, passwords, limits, 1, &mut budget, &mut out);
     out
 }
 
 /// Dispatch one file (top-level or extracted): archives recurse, everything
 /// else goes to the content inspectors.
-pub fn inspect_member(path: &str, data: &[u8], passwords: &[String], limits: &Limits, depth: usize, budget: &mut Budget, out: &mut Vec<Finding>) {
+pub fn inspect_member(
+    path: &str,
+    data: &[u8],
+    passwords: &[String],
+    limits: &Limits,
+    depth: usize,
+    budget: &mut Budget,
+    out: &mut Vec<Finding>,
+) {
     if archive::is_archive(data) {
         if depth > limits.max_depth {
-            out.push(Finding::Limit { path: path.to_string(), what: format!("archive nesting deeper than {}", limits.max_depth) });
+            out.push(Finding::Limit {
+                path: path.to_string(),
+                what: format!("archive nesting deeper than {}", limits.max_depth),
+            });
             return;
         }
         archive::inspect_archive(path, data, passwords, limits, depth, budget, out);

@@ -5,7 +5,6 @@
 
 #![forbid(unsafe_code)]
 
-use outwork_core::evidence::Evidence;
 use outwork_core::signals::Disabled;
 use outwork_core::{Action, facts, policy, signals};
 use outwork_engine::Scanner;
@@ -140,14 +139,8 @@ pub fn score_one(data: &[u8], scanner: &Scanner) -> Scored {
     } else {
         data
     };
-    let f = facts::parse(data, ctx.limits());
-    let mut ev = Evidence {
-        intel_unavailable: scanner.intel_error.clone(),
-        ..Default::default()
-    };
-    if let Some(index) = &scanner.intel {
-        outwork_engine::enrich::intel(&f, index.as_ref(), scanner.intel_as_of_date, &mut ev);
-    }
+    let mut f = facts::parse(data, ctx.limits());
+    let ev = scanner.enrich(&mut f);
     let v = policy::decide(signals::run_full(&f, &ev, ctx, Disabled::default()), ctx);
     let mut flagged_without = [false; 7];
     for (i, slot) in flagged_without.iter_mut().enumerate() {

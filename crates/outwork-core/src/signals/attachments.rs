@@ -2,6 +2,7 @@
 //! archives and documents belongs to outwork-inspect.
 
 use crate::context::Context;
+use crate::evidence::{Evidence, InspectKind};
 use crate::facts::{Facts, Sniffed};
 use crate::lists::{DANGEROUS_EXTENSIONS, DECOY_EXTENSIONS, HTML_EXTENSIONS};
 use crate::symbol::Hits;
@@ -44,7 +45,33 @@ fn expected_for_type(t: &str) -> Option<&'static [Sniffed]> {
     })
 }
 
-pub fn signals(facts: &Facts, _ctx: &Context, hits: &mut Hits) {
+/// Deep-inspection findings from the enrich stage.
+fn inspected(ev: &Evidence, hits: &mut Hits) {
+    for f in &ev.inspect {
+        let name = match f.kind {
+            InspectKind::DangerousMember => "ATTACH_ARCHIVE_DANGEROUS",
+            InspectKind::NestedArchive => "ATTACH_NESTED_ARCHIVE",
+            InspectKind::EncryptedArchive => "ATTACH_ENCRYPTED_ARCHIVE",
+            InspectKind::PasswordInText => "ATTACH_PASSWORD_IN_TEXT",
+            InspectKind::Limit => "ATTACH_INSPECT_LIMIT",
+            InspectKind::Malformed => "ATTACH_MALFORMED",
+            InspectKind::Macro => "ATTACH_MACRO",
+            InspectKind::MacroAutorun => "ATTACH_MACRO_AUTORUN",
+            InspectKind::RemoteTemplate => "ATTACH_REMOTE_TEMPLATE",
+            InspectKind::PdfJavaScript => "ATTACH_PDF_JAVASCRIPT",
+            InspectKind::PdfLaunch => "ATTACH_PDF_LAUNCH",
+            InspectKind::PdfEmbeddedFile => "ATTACH_PDF_EMBEDDED_FILE",
+            InspectKind::PdfForm => "ATTACH_PDF_FORM",
+            InspectKind::PdfOpenAction => "ATTACH_PDF_OPENACTION",
+            InspectKind::Smuggling => "ATTACH_SMUGGLING",
+            InspectKind::Script => "ATTACH_SCRIPT",
+        };
+        hits.add(name, f.evidence.clone());
+    }
+}
+
+pub fn signals(facts: &Facts, ev: &Evidence, _ctx: &Context, hits: &mut Hits) {
+    inspected(ev, hits);
     for a in &facts.attachments {
         let display = a
             .name

@@ -59,7 +59,7 @@ pub fn run_full(facts: &Facts, evidence: &Evidence, ctx: &Context, off: Disabled
         html::signals(facts, ctx, &mut hits);
     }
     if !off.attachments {
-        attachments::signals(facts, ctx, &mut hits);
+        attachments::signals(facts, evidence, ctx, &mut hits);
     }
     hits
 }
