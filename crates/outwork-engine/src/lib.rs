@@ -34,9 +34,14 @@ fn strip_postmark(data: &[u8]) -> &[u8] {
     data
 }
 
-/// Scan one message offline (no intel store).
+/// Scan one message offline: no intel store, everything else (attachment
+/// inspection included).
 pub fn scan_message(data: &[u8], ctx: &Context) -> Verdict {
-    outwork_core::scan_bytes(strip_postmark(data), ctx)
+    let mut facts = outwork_core::facts::parse(strip_postmark(data), ctx.limits());
+    let mut evidence = outwork_core::evidence::Evidence::default();
+    enrich::inspect(&mut facts, ctx.limits(), &mut evidence);
+    let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, Default::default());
+    outwork_core::policy::decide(hits, ctx)
 }
 
 /// What a scan needs: the deployment context and, when configured, the
