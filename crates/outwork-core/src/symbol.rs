@@ -54,6 +54,8 @@ defs! {
     URL_ABUSED_TLD, 1.0, Links, "A clickable link is under a TLD with a high abuse rate";
     URL_NONSTANDARD_PORT, 1.5, Links, "A web link names an unusual port";
     URL_HTTP_CREDENTIAL_PATH, 0.5, Links, "A plain-http link to a login/verify style path";
+    QR_CODE_URL, 1.0, Links, "A QR code in an image carries a link (checked like any other link)";
+    QR_ONLY_CALL_TO_ACTION, 4.0, Links, "The message's only web links are in QR codes: the click moves to a phone, away from URL filters";
     // Lookalikes
     LOOKALIKE_PROTECTED, 9.0, Lookalike, "A domain imitates one of this deployment's protected domains";
     LOOKALIKE_BRAND_URL, 5.0, Lookalike, "A link domain imitates a well-known brand's domain (typo or homoglyph)";

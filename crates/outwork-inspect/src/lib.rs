@@ -8,6 +8,7 @@
 
 pub mod archive;
 pub mod content;
+pub mod qr;
 
 /// Bounds for one attachment's inspection.
 #[derive(Debug, Clone, Copy)]
@@ -120,6 +121,8 @@ pub fn inspect_member(
             return;
         }
         archive::inspect_archive(path, data, passwords, limits, depth, budget, out);
+    } else if qr::is_image(data) {
+        qr::qr_links(path, data, out);
     } else {
         content::inspect_content(path, data, out);
     }

@@ -88,7 +88,32 @@ fn osa_within<T: PartialEq>(a: &[T], b: &[T], max: usize) -> bool {
     prev[m] <= max
 }
 
+fn is_qr(u: &UrlFact) -> bool {
+    u.source == UrlSource::Attachment
+        && u.anchor_text
+            .as_deref()
+            .is_some_and(|t| t.starts_with("QR code"))
+}
+
+/// Links that travel in QR codes, and mail whose only links do.
+fn qr(facts: &Facts, hits: &mut Hits) {
+    let web = |u: &&UrlFact| u.url.is_web() && u.is_clickable() && u.source != UrlSource::HtmlSrc;
+    let (qr, other): (Vec<&UrlFact>, Vec<&UrlFact>) =
+        facts.urls.iter().filter(web).partition(|u| is_qr(u));
+    for u in &qr {
+        let short: String = u.url.raw.chars().take(120).collect();
+        hits.add("QR_CODE_URL", format!("{short} ({})", u.where_found()));
+    }
+    if !qr.is_empty() && other.is_empty() {
+        hits.add(
+            "QR_ONLY_CALL_TO_ACTION",
+            format!("{} link(s), all in QR codes", qr.len()),
+        );
+    }
+}
+
 pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
+    qr(facts, hits);
     // For each link, the final target after unwrapping.
     let mut child: Vec<Option<usize>> = vec![None; facts.urls.len()];
     for (i, u) in facts.urls.iter().enumerate() {

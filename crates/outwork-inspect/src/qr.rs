@@ -1,0 +1,85 @@
+//! QR codes in images ("quishing"): decode every QR code in a PNG, JPEG or
+//! GIF and report the URLs they carry, so they meet the same link and
+//! intel checks as links in the body.
+
+use crate::Finding;
+
+/// Largest image side decoded, and the decoder's allocation cap.
+const MAX_SIDE: u32 = 4096;
+const MAX_ALLOC: u64 = 64 << 20;
+/// Images above this many pixels are scaled down first: QR codes in mail
+/// are large and clean, and detection time grows with the pixel count.
+const MAX_PIXELS: u32 = 1_500_000;
+
+pub fn is_image(data: &[u8]) -> bool {
+    data.starts_with(b"\x89PNG") || data.starts_with(b"\xFF\xD8\xFF") || data.starts_with(b"GIF8")
+}
+
+/// Decoded QR payloads (at most 8) of an image; empty when it has none or
+/// can't be decoded.
+pub fn decode(data: &[u8]) -> Vec<String> {
+    if !is_image(data) || data.len() > 16 << 20 {
+        return Vec::new();
+    }
+    // Third-party decoders on hostile bytes: a panic there must not take
+    // the scan down.
+    std::panic::catch_unwind(|| decode_inner(data)).unwrap_or_default()
+}
+
+fn decode_inner(data: &[u8]) -> Vec<String> {
+    let Ok(mut reader) = image::ImageReader::new(std::io::Cursor::new(data)).with_guessed_format()
+    else {
+        return Vec::new();
+    };
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_ALLOC);
+    reader.limits(limits);
+    let Ok(img) = reader.decode() else {
+        return Vec::new();
+    };
+    let mut luma = img.to_luma8();
+    let (w, h) = luma.dimensions();
+    if w.saturating_mul(h) > MAX_PIXELS {
+        let scale = (MAX_PIXELS as f64 / (w as f64 * h as f64)).sqrt();
+        let (nw, nh) = (
+            ((w as f64 * scale) as u32).max(1),
+            ((h as f64 * scale) as u32).max(1),
+        );
+        luma = image::imageops::resize(&luma, nw, nh, image::imageops::FilterType::Triangle);
+    }
+    let mut prepared = rqrr::PreparedImage::prepare(luma);
+    prepared
+        .detect_grids()
+        .into_iter()
+        .take(8)
+        .filter_map(|g| g.decode().ok().map(|(_, content)| content))
+        .collect()
+}
+
+/// Report the URLs in an image's QR codes as links.
+pub fn qr_links(path: &str, data: &[u8], out: &mut Vec<Finding>) {
+    for content in decode(data) {
+        let c = content.trim();
+        let lower = c.to_ascii_lowercase();
+        let url = if lower.starts_with("http://") || lower.starts_with("https://") {
+            Some(c.to_string())
+        } else if lower.starts_with("www.") {
+            Some(format!("http://{c}"))
+        } else {
+            lower
+                .find("http")
+                .map(|i| c[i..].split_whitespace().next().unwrap_or("").to_string())
+                .filter(|u| u.contains("://"))
+        };
+        if let Some(url) = url {
+            let url: String = url.chars().take(2048).collect();
+            out.push(Finding::Link {
+                path: path.to_string(),
+                url,
+                found_in: "QR code".to_string(),
+            });
+        }
+    }
+}
