@@ -217,6 +217,19 @@ struct ArchiveState {
 }
 
 impl ArchiveState {
+    /// An encrypted entry no password opened: report the archive as
+    /// encrypted once, and list the entry by name.
+    fn unopened(&mut self, path: &str, name: String, out: &mut Vec<Finding>) {
+        if !self.reported_unopened {
+            out.push(Finding::EncryptedArchive {
+                path: path.to_string(),
+                password: None,
+            });
+            self.reported_unopened = true;
+        }
+        self.encrypted_unread.push(name);
+    }
+
     fn malformed(&mut self, path: &str, what: String, out: &mut Vec<Finding>) {
         if self.malformed < MAX_MALFORMED {
             out.push(Finding::Malformed {
@@ -449,16 +462,7 @@ fn zip_encrypted_entry(
             st.opened_with = Some(p);
             finish_declared_read(result, child, declared, env, st, budget, out);
         }
-        None => {
-            if !st.reported_unopened {
-                out.push(Finding::EncryptedArchive {
-                    path: path.to_string(),
-                    password: None,
-                });
-                st.reported_unopened = true;
-            }
-            st.encrypted_unread.push(name);
-        }
+        None => st.unopened(path, name, out),
     }
 }
 
@@ -494,14 +498,7 @@ fn zip_stream_fallback(
         let (declared, compressed) = (f.size(), f.compressed_size());
         if f.encrypted() {
             // No password support on this path: list it.
-            if !st.reported_unopened {
-                out.push(Finding::EncryptedArchive {
-                    path: path.to_string(),
-                    password: None,
-                });
-                st.reported_unopened = true;
-            }
-            st.encrypted_unread.push(name);
+            st.unopened(path, name, out);
             continue;
         }
         if ratio_exceeded(declared, compressed, limits) {
