@@ -24,6 +24,46 @@ pub struct Config {
     pub weights: BTreeMap<String, f64>,
     pub limits: Limits,
     pub intel: IntelConfig,
+    pub inspect: InspectConfig,
+}
+
+/// Optional attachment scanners beyond the built-in inspection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct InspectConfig {
+    /// Decode QR codes in images (attachments, inline images, images in
+    /// Office files and PDFs).
+    pub qr: bool,
+    /// A `.yar`/`.yara` file or a directory of them, compiled once at
+    /// start (needs a build with `--features yara`). A match fires
+    /// `YARA_<RULE_NAME>`.
+    pub yara_rules: Option<String>,
+    /// Per-file YARA scan deadline, in milliseconds.
+    pub yara_timeout_ms: u64,
+    /// Weight of a YARA match whose rule has no `score` metadata
+    /// (`[weights]` can still set `YARA_<RULE> = w`).
+    pub yara_weight: f64,
+    /// clamd to send attachments to: `unix:/run/clamav/clamd.ctl`, a
+    /// socket path, or `host:port`.
+    pub clamd: Option<String>,
+    /// Deadline for clamd on one message (all its attachments), in ms.
+    pub clamd_timeout_ms: u64,
+    /// Attachments larger than this are not sent to clamd.
+    pub clamd_max_bytes: usize,
+}
+
+impl Default for InspectConfig {
+    fn default() -> Self {
+        InspectConfig {
+            qr: true,
+            yara_rules: None,
+            yara_timeout_ms: 1000,
+            yara_weight: 5.0,
+            clamd: None,
+            clamd_timeout_ms: 5000,
+            clamd_max_bytes: 25 << 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -212,7 +252,9 @@ impl Config {
             });
         }
         for name in self.weights.keys() {
-            if crate::symbol::lookup(name).is_none() {
+            if crate::symbol::lookup(name).is_none()
+                && !name.starts_with(crate::symbol::RULE_PREFIX)
+            {
                 return Err(ConfigError::Invalid {
                     path: format!("weights.{name}"),
                     message: "no such symbol".into(),
@@ -254,7 +296,9 @@ impl Config {
             })
             .collect();
         for name in cfg.weights.keys() {
-            if crate::symbol::lookup(name).is_none() {
+            if crate::symbol::lookup(name).is_none()
+                && !name.starts_with(crate::symbol::RULE_PREFIX)
+            {
                 let path = format!("weights.{name}");
                 issues.push(ConfigIssue {
                     line: find_key_line(text, &path),

@@ -275,6 +275,13 @@ impl Context {
         &self.config.thresholds
     }
 
+    /// Give a run-time symbol (a YARA rule's) its weight: the config's
+    /// `[weights]` entry when there is one, else `default`.
+    pub fn register_symbol(&mut self, name: &'static str, default: f64) {
+        let w = self.config.weights.get(name).copied().unwrap_or(default);
+        self.weights.insert(name, w);
+    }
+
     pub fn weight(&self, name: &str) -> f64 {
         self.weights.get(name).copied().unwrap_or(0.0)
     }

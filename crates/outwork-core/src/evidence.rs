@@ -65,4 +65,10 @@ pub struct Evidence {
     pub inspect: Vec<InspectFinding>,
     /// Set when a configured intel store could not be used.
     pub intel_unavailable: Option<String>,
+    /// YARA rules that matched: the rule's symbol and where it matched.
+    pub yara: Vec<(&'static str, String)>,
+    /// clamd detections: "attachment NAME: SIGNATURE".
+    pub clamav: Vec<String>,
+    /// Set when clamd was configured but could not scan this message.
+    pub clamav_unavailable: Option<String>,
 }

@@ -113,6 +113,8 @@ defs! {
     ATTACH_PDF_OPENACTION, 1.0, Attachments, "A PDF acts on open";
     ATTACH_SMUGGLING, 5.0, Attachments, "An attachment builds or unpacks a file client-side (HTML smuggling, embedded objects, shortcut commands)";
     ATTACH_SCRIPT, 2.0, Attachments, "An HTML/SVG attachment runs script or redirects itself";
+    CLAMAV_VIRUS, 10.0, Attachments, "ClamAV (clamd) found a signature in an attachment";
+    CLAMAV_UNAVAILABLE, 0.0, Attachments, "clamd is configured but could not scan this message (down, refused or past its deadline)";
     // Intel (blocklists; looked up by the engine, judged here)
     URL_BLOCKLISTED, 10.0, Intel, "A link (or its redirect target) is on a blocklist";
     DOMAIN_BLOCKLISTED, 8.0, Intel, "A sender domain (From, Reply-To, Return-Path) is on a blocklist";
@@ -133,6 +135,26 @@ pub fn lookup(name: &str) -> Option<&'static SymbolDef> {
     SYMBOLS.iter().find(|s| s.name == name)
 }
 
+/// Symbols named at run time (one per YARA rule) start with this.
+pub const RULE_PREFIX: &str = "YARA_";
+
+/// A name for a run-time symbol that lives as long as the process, like
+/// the built-in ones. Interned, so reloading the same rules costs nothing.
+pub fn intern(name: &str) -> &'static str {
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<std::collections::HashSet<&'static str>>> = OnceLock::new();
+    let mut set = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(n) = set.get(name) {
+        return n;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    set.insert(leaked);
+    leaked
+}
+
 /// One fired symbol with its evidence. Weight is resolved by policy.
 #[derive(Debug, Clone, Serialize)]
 pub struct Symbol {
@@ -149,7 +171,10 @@ pub struct Hits {
 
 impl Hits {
     pub fn add(&mut self, name: &'static str, evidence: impl Into<String>) {
-        debug_assert!(lookup(name).is_some(), "undefined symbol {name}");
+        debug_assert!(
+            lookup(name).is_some() || name.starts_with(RULE_PREFIX),
+            "undefined symbol {name}"
+        );
         let ev = evidence.into();
         if let Some((_, e)) = self.hits.iter_mut().find(|(n, _)| *n == name) {
             if e.len() < 8 && !e.contains(&ev) {

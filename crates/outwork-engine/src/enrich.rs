@@ -119,6 +119,8 @@ fn lookup(facts: &Facts, index: &dyn Lookup, ev: &mut Evidence) -> Result<(), In
 pub fn inspect(
     facts: &mut Facts,
     l: &outwork_core::config::Limits,
+    decode_qr: bool,
+    yara: Option<&outwork_inspect::YaraRules>,
     ev: &mut Evidence,
 ) -> Vec<(String, [u8; 32])> {
     use outwork_core::evidence::{InspectFinding, InspectKind};
@@ -128,6 +130,7 @@ pub fn inspect(
         max_total_bytes: l.max_extracted_bytes,
         max_entries: l.max_archive_entries,
         max_ratio: l.max_compression_ratio,
+        decode_qr,
     };
     let mut links: Vec<(String, String)> = Vec::new();
     let mut hashes = Vec::new();
@@ -136,8 +139,13 @@ pub fn inspect(
             .name
             .clone()
             .unwrap_or_else(|| format!("(unnamed {})", a.declared_type));
-        let findings =
-            outwork_inspect::inspect(&name, &a.data, &facts.password_candidates, &limits);
+        let findings = outwork_inspect::inspect_with(
+            &name,
+            &a.data,
+            &facts.password_candidates,
+            &limits,
+            yara,
+        );
         let mut push = |kind: InspectKind, evidence: String| {
             if ev.inspect.len() < 64 {
                 ev.inspect.push(InspectFinding { kind, evidence });
@@ -248,6 +256,11 @@ pub fn inspect(
                     url,
                     found_in,
                 } => links.push((url, format!("{found_in} in {path}"))),
+                Finding::Yara { path, m } => {
+                    if ev.yara.len() < 64 {
+                        ev.yara.push(yara_hit(&path, &m));
+                    }
+                }
             }
         }
     }
@@ -284,6 +297,47 @@ pub fn extracted_hashes(hashes: &[(String, [u8; 32])], store: &dyn Lookup, ev: &
             }
             Err(e) => {
                 ev.intel_unavailable = Some(e.to_string());
+                return;
+            }
+        }
+    }
+}
+
+/// A YARA match as (symbol, evidence).
+pub fn yara_hit(path: &str, m: &outwork_inspect::yara::YaraMatch) -> (&'static str, String) {
+    let name = outwork_core::symbol::intern(&outwork_inspect::yara::symbol_name(&m.rule));
+    let tags = if m.tags.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", m.tags.join(", "))
+    };
+    (
+        name,
+        format!("{path} matches rule {}:{}{tags}", m.namespace, m.rule),
+    )
+}
+
+/// Send every attachment to clamd, all under one deadline. The first
+/// failure stops clamd for this message and says why (CLAMAV_UNAVAILABLE).
+pub fn clamav(facts: &Facts, clamd: &crate::clamd::Clamd, ev: &mut Evidence) {
+    let deadline = std::time::Instant::now() + clamd.timeout;
+    for a in &facts.attachments {
+        if a.data.is_empty() || a.data.len() > clamd.max_bytes {
+            continue;
+        }
+        let name = a
+            .name
+            .clone()
+            .unwrap_or_else(|| "(unnamed attachment)".into());
+        match clamd.scan(&a.data, deadline) {
+            Ok(crate::clamd::ClamdReply::Clean) => {}
+            Ok(crate::clamd::ClamdReply::Found(sig)) => {
+                if ev.clamav.len() < 16 {
+                    ev.clamav.push(format!("attachment {name}: {sig}"));
+                }
+            }
+            Err(e) => {
+                ev.clamav_unavailable = Some(e);
                 return;
             }
         }

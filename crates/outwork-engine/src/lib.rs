@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod clamd;
 pub mod enrich;
 pub mod input;
 
@@ -39,7 +40,8 @@ fn strip_postmark(data: &[u8]) -> &[u8] {
 pub fn scan_message(data: &[u8], ctx: &Context) -> Verdict {
     let mut facts = outwork_core::facts::parse(strip_postmark(data), ctx.limits());
     let mut evidence = outwork_core::evidence::Evidence::default();
-    enrich::inspect(&mut facts, ctx.limits(), &mut evidence);
+    let qr = ctx.config.inspect.qr;
+    enrich::inspect(&mut facts, ctx.limits(), qr, None, &mut evidence);
     let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, Default::default());
     outwork_core::policy::decide(hits, ctx)
 }
@@ -55,6 +57,10 @@ pub struct Scanner {
     /// Replay mode for evaluations: ignore intel entries first seen after
     /// each message's Date.
     pub intel_as_of_date: bool,
+    /// The deployment's YARA rules, compiled once.
+    pub yara: Option<Arc<outwork_inspect::YaraRules>>,
+    /// clamd, when configured.
+    pub clamd: Option<clamd::Clamd>,
 }
 
 impl Scanner {
@@ -64,14 +70,66 @@ impl Scanner {
             intel: None,
             intel_error: None,
             intel_as_of_date: false,
+            yara: None,
+            clamd: None,
         }
+    }
+
+    /// A scanner with the config's `[inspect]` scanners set up: YARA
+    /// rules compiled (each rule's symbol registered with its weight) and
+    /// the clamd address checked. Intel is added by the caller.
+    pub fn from_config(mut ctx: Context) -> Result<Scanner, String> {
+        let ic = ctx.config.inspect.clone();
+        let yara = match &ic.yara_rules {
+            Some(p) => {
+                let rules = outwork_inspect::YaraRules::load(
+                    std::path::Path::new(p),
+                    std::time::Duration::from_millis(ic.yara_timeout_ms.max(1)),
+                )?;
+                for r in &rules.rules_info {
+                    let name =
+                        outwork_core::symbol::intern(&outwork_inspect::yara::symbol_name(&r.rule));
+                    ctx.register_symbol(name, r.score.unwrap_or(ic.yara_weight));
+                }
+                Some(Arc::new(rules))
+            }
+            None => None,
+        };
+        let clamd = match &ic.clamd {
+            Some(a) => Some(clamd::Clamd {
+                addr: clamd::ClamdAddr::parse(a)?,
+                timeout: std::time::Duration::from_millis(ic.clamd_timeout_ms.max(1)),
+                max_bytes: ic.clamd_max_bytes,
+            }),
+            None => None,
+        };
+        let mut s = Scanner::offline(Arc::new(ctx));
+        s.yara = yara;
+        s.clamd = clamd;
+        Ok(s)
     }
 
     /// parse → enrich → signals → policy.
     pub fn scan(&self, data: &[u8]) -> Verdict {
         let ctx = &*self.ctx;
         let mut facts = outwork_core::facts::parse(strip_postmark(data), ctx.limits());
-        let evidence = self.enrich(&mut facts);
+        let mut evidence = self.enrich(&mut facts);
+        // YARA also sees the message as it came (rules written for raw mail).
+        if let Some(rules) = &self.yara {
+            match rules.scan(data) {
+                Ok(ms) => {
+                    for m in ms {
+                        evidence.yara.push(enrich::yara_hit("the message", &m));
+                    }
+                }
+                Err(e) => evidence
+                    .inspect
+                    .push(outwork_core::evidence::InspectFinding {
+                        kind: outwork_core::evidence::InspectKind::Limit,
+                        evidence: format!("the message: YARA: {e}"),
+                    }),
+            }
+        }
         let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, Default::default());
         outwork_core::policy::decide(hits, ctx)
     }
@@ -84,7 +142,16 @@ impl Scanner {
             intel_unavailable: self.intel_error.clone(),
             ..Default::default()
         };
-        let extracted = enrich::inspect(facts, self.ctx.limits(), &mut evidence);
+        let extracted = enrich::inspect(
+            facts,
+            self.ctx.limits(),
+            self.ctx.config.inspect.qr,
+            self.yara.as_deref(),
+            &mut evidence,
+        );
+        if let Some(c) = &self.clamd {
+            enrich::clamav(facts, c, &mut evidence);
+        }
         if let Some(index) = &self.intel {
             enrich::intel(facts, index.as_ref(), self.intel_as_of_date, &mut evidence);
             enrich::extracted_hashes(&extracted, index.as_ref(), &mut evidence);

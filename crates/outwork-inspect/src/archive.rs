@@ -96,16 +96,17 @@ pub fn is_archive(data: &[u8]) -> bool {
 pub fn inspect_archive(
     path: &str,
     data: &[u8],
-    passwords: &[String],
-    limits: &Limits,
+    outer: &crate::Env,
     depth: usize,
     budget: &mut Budget,
     out: &mut Vec<Finding>,
 ) {
+    let limits = outer.limits;
     let env = Env {
-        passwords,
+        passwords: outer.passwords,
         limits,
         depth,
+        outer,
     };
     match detect(data) {
         Some(Kind::Zip) => zip_archive(path, data, &env, budget, out),
@@ -122,6 +123,7 @@ struct Env<'a> {
     passwords: &'a [String],
     limits: &'a Limits,
     depth: usize,
+    outer: &'a crate::Env<'a>,
 }
 
 // ---------------------------------------------------------------- common
@@ -179,15 +181,7 @@ fn emit_member(child: &str, bytes: &[u8], env: &Env, budget: &mut Budget, out: &
             depth: env.depth + 1,
         });
     }
-    crate::inspect_member(
-        child,
-        bytes,
-        env.passwords,
-        env.limits,
-        env.depth + 1,
-        budget,
-        out,
-    );
+    crate::inspect_member(child, bytes, env.outer, env.depth + 1, budget, out);
 }
 
 fn entries_limit(path: &str, limits: &Limits) -> Finding {

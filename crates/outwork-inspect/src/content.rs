@@ -161,12 +161,17 @@ fn extension(path: &str) -> String {
     }
 }
 
+/// `%PDF` in the first KiB, as readers accept it.
+pub fn is_pdf(data: &[u8]) -> bool {
+    memchr::memmem::find(&data[..data.len().min(1024)], b"%PDF").is_some()
+}
+
 fn dispatch(path: &str, data: &[u8], sink: &mut Sink) {
     if data.starts_with(OLE_MAGIC) {
         inspect_ole(path, data, sink);
     } else if data.starts_with(b"PK\x03\x04") {
         inspect_ooxml(path, data, sink);
-    } else if memchr::memmem::find(&data[..data.len().min(1024)], b"%PDF").is_some() {
+    } else if is_pdf(data) {
         inspect_pdf(path, cap(data), sink);
     } else if data.starts_with(b"{\\rt") {
         inspect_rtf(path, cap(data), sink);
@@ -856,7 +861,7 @@ fn pdf_scan(
 }
 
 /// `stream` keyword at `i` after a dictionary's `>>`: the body's range.
-fn pdf_stream_at(buf: &[u8], i: usize) -> Option<(usize, usize)> {
+pub(crate) fn pdf_stream_at(buf: &[u8], i: usize) -> Option<(usize, usize)> {
     if !buf[i..].starts_with(b"stream") {
         return None;
     }

@@ -8,7 +8,11 @@
 
 pub mod archive;
 pub mod content;
+pub mod pdfimg;
 pub mod qr;
+pub mod yara;
+
+pub use yara::YaraRules;
 
 /// Bounds for one attachment's inspection.
 #[derive(Debug, Clone, Copy)]
@@ -21,6 +25,8 @@ pub struct Limits {
     pub max_entries: usize,
     /// Largest expanded/compressed ratio accepted for one entry.
     pub max_ratio: u64,
+    /// Decode QR codes in images (the most expensive step on image-heavy mail).
+    pub decode_qr: bool,
 }
 
 impl Default for Limits {
@@ -30,12 +36,13 @@ impl Default for Limits {
             max_total_bytes: 64 << 20,
             max_entries: 2_000,
             max_ratio: 200,
+            decode_qr: true,
         }
     }
 }
 
 /// What inspection found. Paths are "outer.zip!inner/doc.docm" style.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Finding {
     /// A file inside an archive (every member, for hashes and names).
     Member {
@@ -80,6 +87,8 @@ pub enum Finding {
         url: String,
         found_in: String,
     },
+    /// A configured YARA rule matched this file.
+    Yara { path: String, m: yara::YaraMatch },
 }
 
 /// Remaining budget shared by everything extracted from one attachment.
@@ -92,13 +101,38 @@ pub struct Budget {
 /// Inspect one attachment. `passwords` are candidate passwords seen in the
 /// message text (attackers put them there).
 pub fn inspect(name: &str, data: &[u8], passwords: &[String], limits: &Limits) -> Vec<Finding> {
+    inspect_with(name, data, passwords, limits, None)
+}
+
+/// [`inspect`], also running `yara` rules on the attachment and on every
+/// file extracted from it.
+pub fn inspect_with(
+    name: &str,
+    data: &[u8],
+    passwords: &[String],
+    limits: &Limits,
+    yara: Option<&YaraRules>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut budget = Budget {
         bytes_left: limits.max_total_bytes,
         entries_left: limits.max_entries,
     };
-    inspect_member(name, data, passwords, limits, 1, &mut budget, &mut out);
+    let env = Env {
+        passwords,
+        limits,
+        yara,
+    };
+    inspect_member(name, data, &env, 1, &mut budget, &mut out);
     out
+}
+
+/// What stays the same for everything extracted from one attachment.
+#[derive(Clone, Copy)]
+pub struct Env<'a> {
+    pub passwords: &'a [String],
+    pub limits: &'a Limits,
+    pub yara: Option<&'a YaraRules>,
 }
 
 /// Dispatch one file (top-level or extracted): archives recurse, everything
@@ -106,12 +140,24 @@ pub fn inspect(name: &str, data: &[u8], passwords: &[String], limits: &Limits) -
 pub fn inspect_member(
     path: &str,
     data: &[u8],
-    passwords: &[String],
-    limits: &Limits,
+    env: &Env,
     depth: usize,
     budget: &mut Budget,
     out: &mut Vec<Finding>,
 ) {
+    let limits = env.limits;
+    if let Some(rules) = env.yara {
+        match rules.scan(data) {
+            Ok(ms) => out.extend(ms.into_iter().map(|m| Finding::Yara {
+                path: path.to_string(),
+                m,
+            })),
+            Err(e) => out.push(Finding::Limit {
+                path: path.to_string(),
+                what: format!("YARA: {e}"),
+            }),
+        }
+    }
     if archive::is_archive(data) {
         if depth > limits.max_depth {
             out.push(Finding::Limit {
@@ -120,10 +166,15 @@ pub fn inspect_member(
             });
             return;
         }
-        archive::inspect_archive(path, data, passwords, limits, depth, budget, out);
+        archive::inspect_archive(path, data, env, depth, budget, out);
     } else if qr::is_image(data) {
-        qr::qr_links(path, data, out);
+        if limits.decode_qr {
+            qr::qr_links(path, data, out);
+        }
     } else {
         content::inspect_content(path, data, out);
+        if limits.decode_qr && content::is_pdf(data) {
+            pdfimg::pdf_qr_links(path, data, out);
+        }
     }
 }

@@ -39,7 +39,15 @@ fn decode_inner(data: &[u8]) -> Vec<String> {
     let Ok(img) = reader.decode() else {
         return Vec::new();
     };
-    let mut luma = img.to_luma8();
+    decode_luma(img.to_luma8())
+}
+
+/// QR payloads (at most 8) in an already decoded grey image.
+pub fn decode_luma(luma: image::GrayImage) -> Vec<String> {
+    std::panic::catch_unwind(|| decode_luma_inner(luma)).unwrap_or_default()
+}
+
+fn decode_luma_inner(mut luma: image::GrayImage) -> Vec<String> {
     let (w, h) = luma.dimensions();
     if w.saturating_mul(h) > MAX_PIXELS {
         let scale = (MAX_PIXELS as f64 / (w as f64 * h as f64)).sqrt();
@@ -60,7 +68,12 @@ fn decode_inner(data: &[u8]) -> Vec<String> {
 
 /// Report the URLs in an image's QR codes as links.
 pub fn qr_links(path: &str, data: &[u8], out: &mut Vec<Finding>) {
-    for content in decode(data) {
+    payload_links(path, decode(data), "QR code", out);
+}
+
+/// Push the URLs among decoded QR `payloads` as links.
+pub fn payload_links(path: &str, payloads: Vec<String>, found_in: &str, out: &mut Vec<Finding>) {
+    for content in payloads {
         let c = content.trim();
         let lower = c.to_ascii_lowercase();
         let url = if lower.starts_with("http://") || lower.starts_with("https://") {
@@ -78,7 +91,7 @@ pub fn qr_links(path: &str, data: &[u8], out: &mut Vec<Finding>) {
             out.push(Finding::Link {
                 path: path.to_string(),
                 url,
-                found_in: "QR code".to_string(),
+                found_in: found_in.to_string(),
             });
         }
     }

@@ -54,17 +54,16 @@ fn pct(k: usize, n: usize) -> f64 {
 }
 
 pub fn run(a: EvalArgs) -> Result<u8> {
-    let ctx = Arc::new(crate::load_context(a.config.as_ref())?);
+    let mut scanner = outwork_engine::Scanner::from_config(crate::load_context(a.config.as_ref())?)
+        .map_err(anyhow::Error::msg)?;
     let (intel, intel_error) = match &a.intel {
         Some(p) => crate::intel_cmd::open_for_scan(p, true)?,
         None => (None, None),
     };
-    let scanner = Arc::new(outwork_engine::Scanner {
-        ctx,
-        intel,
-        intel_error,
-        intel_as_of_date: a.intel_as_of_date,
-    });
+    scanner.intel = intel;
+    scanner.intel_error = intel_error;
+    scanner.intel_as_of_date = a.intel_as_of_date;
+    let scanner = Arc::new(scanner);
     let mut samples = rt::load_corpus(&a.corpus)?;
     if let Some(sub) = &a.subset {
         let keep: std::collections::HashSet<String> = rt::load_manifest(&a.corpus, sub)?

@@ -211,7 +211,9 @@ fn run(cli: Cli) -> Result<u8> {
             quiet,
             intel,
         } => {
-            let ctx = Arc::new(load_context(config.as_ref())?);
+            let mut scanner = outwork_engine::Scanner::from_config(load_context(config.as_ref())?)
+                .map_err(anyhow::Error::msg)?;
+            let ctx = scanner.ctx.clone();
             let (path, explicit) =
                 intel_cmd::resolve_path(intel.as_ref(), ctx.config.intel.path.as_deref());
             let (index, intel_error) =
@@ -222,12 +224,8 @@ fn run(cli: Cli) -> Result<u8> {
                     ),
                     None => intel_cmd::open_for_scan(&path, explicit)?,
                 };
-            let scanner = outwork_engine::Scanner {
-                ctx,
-                intel: index,
-                intel_error,
-                intel_as_of_date: false,
-            };
+            scanner.intel = index;
+            scanner.intel_error = intel_error;
             scan(
                 paths,
                 Arc::new(scanner),

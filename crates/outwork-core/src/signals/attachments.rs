@@ -72,6 +72,15 @@ fn inspected(ev: &Evidence, hits: &mut Hits) {
 
 pub fn signals(facts: &Facts, ev: &Evidence, _ctx: &Context, hits: &mut Hits) {
     inspected(ev, hits);
+    for (name, evidence) in &ev.yara {
+        hits.add(name, evidence.clone());
+    }
+    for e in &ev.clamav {
+        hits.add("CLAMAV_VIRUS", e.clone());
+    }
+    if let Some(why) = &ev.clamav_unavailable {
+        hits.add("CLAMAV_UNAVAILABLE", why.clone());
+    }
     for a in &facts.attachments {
         let display = a
             .name

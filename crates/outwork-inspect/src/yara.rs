@@ -1,0 +1,185 @@
+//! YARA: the deployment's own rules, compiled once at start with yara-x and
+//! run on every attachment and every file extracted from one.
+//!
+//! yara-x roughly doubles the build, so it sits behind the `yara` cargo
+//! feature. Without it, [`YaraRules::load`] says how to get it instead of
+//! silently scanning without the rules a deployment asked for.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// One rule that matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YaraMatch {
+    pub rule: String,
+    pub namespace: String,
+    pub tags: Vec<String>,
+    /// The rule's `score` metadata, when it has one (numbers only).
+    pub score: Option<f64>,
+}
+
+/// A rule as compiled: its name and `score` metadata, so the caller can
+/// register a symbol for it before any message is scanned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleInfo {
+    pub rule: String,
+    pub namespace: String,
+    pub score: Option<f64>,
+}
+
+/// Compiled rules (shared by all threads; each scan makes its own scanner).
+pub struct YaraRules {
+    #[cfg(feature = "yara")]
+    rules: yara_x::Rules,
+    #[cfg_attr(not(feature = "yara"), allow(dead_code))]
+    timeout: Duration,
+    pub files: Vec<PathBuf>,
+    pub rules_info: Vec<RuleInfo>,
+}
+
+impl std::fmt::Debug for YaraRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("YaraRules")
+            .field("files", &self.files)
+            .field("rules", &self.rules_info.len())
+            .finish()
+    }
+}
+
+/// Was this build made with YARA support?
+pub const AVAILABLE: bool = cfg!(feature = "yara");
+
+/// `.yar`/`.yara` files of `path` (a file, or a directory read one level
+/// deep), sorted so namespaces and errors come out in a stable order.
+pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let rd = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    e.eq_ignore_ascii_case("yar") || e.eq_ignore_ascii_case("yara")
+                })
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("{}: no .yar or .yara files", path.display()));
+    }
+    Ok(files)
+}
+
+impl YaraRules {
+    /// Compile every rule file under `path`; each file is its own
+    /// namespace (its stem), so two files may reuse a rule name. An error
+    /// names the file and line.
+    #[cfg(feature = "yara")]
+    pub fn load(path: &Path, timeout: Duration) -> Result<YaraRules, String> {
+        let files = rule_files(path)?;
+        let mut compiler = yara_x::Compiler::new();
+        for f in &files {
+            let src = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+            let ns = f
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("default")
+                .to_string();
+            compiler.new_namespace(&ns);
+            let origin = f.display().to_string();
+            compiler
+                .add_source(yara_x::SourceCode::from(src.as_str()).with_origin(origin.as_str()))
+                .map_err(|e| e.to_string())?;
+        }
+        let rules = compiler.build();
+        let rules_info = rules
+            .iter()
+            .map(|r| RuleInfo {
+                rule: r.identifier().to_string(),
+                namespace: r.namespace().to_string(),
+                score: score_of(r.metadata()),
+            })
+            .collect();
+        Ok(YaraRules {
+            rules,
+            timeout,
+            files,
+            rules_info,
+        })
+    }
+
+    #[cfg(not(feature = "yara"))]
+    pub fn load(path: &Path, _timeout: Duration) -> Result<YaraRules, String> {
+        Err(format!(
+            "YARA rules configured ({}) but this outwork was built without YARA; \
+             rebuild with `cargo build --release --features yara`",
+            path.display()
+        ))
+    }
+
+    /// Rules matching `data`. A timeout or scan error is an `Err` the
+    /// caller reports as a limit finding.
+    #[cfg(feature = "yara")]
+    pub fn scan(&self, data: &[u8]) -> Result<Vec<YaraMatch>, String> {
+        let mut scanner = yara_x::Scanner::new(&self.rules);
+        scanner.set_timeout(self.timeout);
+        let results = scanner.scan(data).map_err(|e| e.to_string())?;
+        Ok(results
+            .matching_rules()
+            .map(|r| YaraMatch {
+                rule: r.identifier().to_string(),
+                namespace: r.namespace().to_string(),
+                tags: r.tags().map(|t| t.identifier().to_string()).collect(),
+                score: score_of(r.metadata()),
+            })
+            .collect())
+    }
+
+    #[cfg(not(feature = "yara"))]
+    pub fn scan(&self, _data: &[u8]) -> Result<Vec<YaraMatch>, String> {
+        Ok(Vec::new())
+    }
+}
+
+#[cfg(feature = "yara")]
+fn score_of(meta: yara_x::Metadata<'_, '_>) -> Option<f64> {
+    for (k, v) in meta {
+        if k.eq_ignore_ascii_case("score") {
+            return match v {
+                yara_x::MetaValue::Integer(i) => Some(i as f64),
+                yara_x::MetaValue::Float(f) => Some(f),
+                yara_x::MetaValue::String(s) => s.trim().parse().ok(),
+                _ => None,
+            };
+        }
+    }
+    None
+}
+
+/// The symbol a rule fires: `YARA_` and the rule name in upper snake case.
+pub fn symbol_name(rule: &str) -> String {
+    let mut s = String::with_capacity(rule.len() + 5);
+    s.push_str("YARA_");
+    for c in rule.chars() {
+        if c.is_ascii_alphanumeric() {
+            s.push(c.to_ascii_uppercase());
+        } else {
+            s.push('_');
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbol_names_are_upper_snake() {
+        assert_eq!(symbol_name("Suspicious_Macro"), "YARA_SUSPICIOUS_MACRO");
+        assert_eq!(symbol_name("evil-doc.v2"), "YARA_EVIL_DOC_V2");
+    }
+}
