@@ -46,6 +46,19 @@ pub fn scan_message(data: &[u8], ctx: &Context) -> Verdict {
     outwork_core::policy::decide(hits, ctx)
 }
 
+/// What the MTA knows about a message beyond its bytes: the SMTP
+/// envelope. Sender authentication (SPF) needs the connecting IP, HELO
+/// and MAIL FROM; servers pass them from the MTA, the CLI from flags.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Envelope {
+    pub client_ip: Option<std::net::IpAddr>,
+    pub helo: Option<String>,
+    /// MAIL FROM (empty string for the null sender `<>`).
+    pub mail_from: Option<String>,
+    pub rcpt_to: Vec<String>,
+    pub queue_id: Option<String>,
+}
+
 /// What a scan needs: the deployment context and, when configured, the
 /// intel store (or why it could not be opened).
 pub struct Scanner {
@@ -109,8 +122,14 @@ impl Scanner {
         Ok(s)
     }
 
-    /// parse → enrich → signals → policy.
+    /// parse → enrich → signals → policy, for a message without an
+    /// envelope (a file, an export).
     pub fn scan(&self, data: &[u8]) -> Verdict {
+        self.scan_envelope(data, &Envelope::default())
+    }
+
+    /// [`Scanner::scan`] with the SMTP envelope the MTA saw.
+    pub fn scan_envelope(&self, data: &[u8], _envelope: &Envelope) -> Verdict {
         let ctx = &*self.ctx;
         let mut facts = outwork_core::facts::parse(strip_postmark(data), ctx.limits());
         let mut evidence = self.enrich(&mut facts);
