@@ -127,7 +127,7 @@ pub struct Deployment {
     pub brands: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct AuthConfig {
     /// authserv-ids whose Authentication-Results headers are believed.
@@ -135,6 +135,41 @@ pub struct AuthConfig {
     /// Also believe the topmost N Authentication-Results headers whatever
     /// their authserv-id (for edges, e.g. Microsoft's, that omit or vary it).
     pub trust_topmost: usize,
+    /// Verify SPF, DKIM, DMARC and ARC with DNS (`outwork scan --verify`
+    /// turns it on for one run). Off: only trusted headers are read.
+    pub verify: bool,
+    /// DNS servers (`IP` or `IP:port`); empty: the system's resolv.conf.
+    pub nameservers: Vec<String>,
+    /// Per-query timeout and retries.
+    pub dns_timeout_ms: u64,
+    pub dns_attempts: usize,
+    /// DNS responses cached (shared by all messages; TTLs honoured).
+    pub dns_cache_size: u64,
+    /// Deadline for all DNS checks of one message; unfinished checks are
+    /// temperror and the scan goes on.
+    pub verify_deadline_ms: u64,
+    /// The authserv-id outwork writes in its own Authentication-Results.
+    pub authserv_id: String,
+    /// ARC sealers (domains) whose passing chain vouches for forwarded
+    /// mail: their forwarding is not held against the original sender.
+    pub trusted_arc_sealers: Vec<String>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            trusted_authserv_ids: Vec::new(),
+            trust_topmost: 0,
+            verify: false,
+            nameservers: Vec::new(),
+            dns_timeout_ms: 2000,
+            dns_attempts: 1,
+            dns_cache_size: 8192,
+            verify_deadline_ms: 5000,
+            authserv_id: "outwork".into(),
+            trusted_arc_sealers: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -59,6 +59,31 @@ pub struct InspectFinding {
     pub evidence: String,
 }
 
+/// What outwork's own DNS checks concluded (RFC 8601 result words).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VerifiedAuth {
+    pub authserv_id: String,
+    pub spf: Option<String>,
+    /// The domain SPF was checked for (MAIL FROM's, or HELO's).
+    pub spf_domain: Option<String>,
+    pub dkim: Option<String>,
+    /// "domain=result" per DKIM signature.
+    pub dkim_domains: Vec<String>,
+    pub dmarc: Option<String>,
+    pub dmarc_domain: Option<String>,
+    pub dmarc_policy: Option<String>,
+    /// ARC chain result, when the message has ARC sets.
+    pub arc: Option<String>,
+    /// The latest ARC sealer (d= of the highest ARC-Seal).
+    pub arc_sealer: Option<String>,
+    /// The chain passes and its latest sealer is a configured trusted one.
+    pub arc_trusted: bool,
+    /// Why something was not evaluated (no client IP, deadline…).
+    pub notes: Vec<String>,
+    /// The Authentication-Results value outwork can add.
+    pub header: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {
     pub intel: Vec<IntelFinding>,
@@ -71,4 +96,6 @@ pub struct Evidence {
     pub clamav: Vec<String>,
     /// Set when clamd was configured but could not scan this message.
     pub clamav_unavailable: Option<String>,
+    /// Sender authentication verified with DNS (replaces trusted headers).
+    pub verified_auth: Option<VerifiedAuth>,
 }

@@ -29,6 +29,10 @@ pub struct Verdict {
     pub action: Action,
     pub score: f64,
     pub symbols: Vec<Symbol>,
+    /// outwork's own Authentication-Results value (without the header
+    /// name), when it verified the sender with DNS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication_results: Option<String>,
 }
 
 pub fn decide(hits: Hits, ctx: &Context) -> Verdict {
@@ -64,5 +68,6 @@ pub fn decide(hits: Hits, ctx: &Context) -> Verdict {
         action,
         score,
         symbols,
+        authentication_results: None,
     }
 }

@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod clamd;
 pub mod enrich;
 pub mod input;
@@ -74,6 +75,11 @@ pub struct Scanner {
     pub yara: Option<Arc<outwork_inspect::YaraRules>>,
     /// clamd, when configured.
     pub clamd: Option<clamd::Clamd>,
+    /// SPF/DKIM/DMARC/ARC with DNS, when `[auth] verify` is on.
+    pub verifier: Option<Arc<auth::Verifier>>,
+    /// The envelope [`Scanner::scan`] assumes (the CLI's `--envelope-ip`,
+    /// `--helo`, `--mail-from`); servers pass each message's own.
+    pub envelope: Envelope,
 }
 
 impl Scanner {
@@ -85,6 +91,8 @@ impl Scanner {
             intel_as_of_date: false,
             yara: None,
             clamd: None,
+            verifier: None,
+            envelope: Envelope::default(),
         }
     }
 
@@ -116,20 +124,26 @@ impl Scanner {
             }),
             None => None,
         };
+        let verifier = if ctx.config.auth.verify {
+            Some(Arc::new(auth::Verifier::new(&ctx.config.auth)?))
+        } else {
+            None
+        };
         let mut s = Scanner::offline(Arc::new(ctx));
         s.yara = yara;
         s.clamd = clamd;
+        s.verifier = verifier;
         Ok(s)
     }
 
     /// parse → enrich → signals → policy, for a message without an
     /// envelope (a file, an export).
     pub fn scan(&self, data: &[u8]) -> Verdict {
-        self.scan_envelope(data, &Envelope::default())
+        self.scan_envelope(data, &self.envelope)
     }
 
     /// [`Scanner::scan`] with the SMTP envelope the MTA saw.
-    pub fn scan_envelope(&self, data: &[u8], _envelope: &Envelope) -> Verdict {
+    pub fn scan_envelope(&self, data: &[u8], envelope: &Envelope) -> Verdict {
         let ctx = &*self.ctx;
         let mut facts = outwork_core::facts::parse(strip_postmark(data), ctx.limits());
         let mut evidence = self.enrich(&mut facts);
@@ -149,8 +163,13 @@ impl Scanner {
                     }),
             }
         }
+        if let Some(v) = &self.verifier {
+            evidence.verified_auth = Some(v.verify(strip_postmark(data), envelope));
+        }
         let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, Default::default());
-        outwork_core::policy::decide(hits, ctx)
+        let mut verdict = outwork_core::policy::decide(hits, ctx);
+        verdict.authentication_results = evidence.verified_auth.map(|v| v.header);
+        verdict
     }
 
     /// The enrich stage: deep attachment inspection (which may add URLs

@@ -59,6 +59,21 @@ enum Cmd {
         /// ~/.local/share/outwork/intel.owi when it exists).
         #[arg(long)]
         intel: Option<PathBuf>,
+        /// Verify SPF, DKIM, DMARC and ARC with DNS (as `[auth] verify`).
+        #[arg(long)]
+        verify: bool,
+        /// The connecting client's IP, for SPF.
+        #[arg(long, value_name = "IP")]
+        envelope_ip: Option<std::net::IpAddr>,
+        /// The client's HELO/EHLO name.
+        #[arg(long, value_name = "NAME")]
+        helo: Option<String>,
+        /// The envelope sender (MAIL FROM); "" for the null sender.
+        #[arg(long, value_name = "ADDR")]
+        mail_from: Option<String>,
+        /// Envelope recipients (RCPT TO), repeatable.
+        #[arg(long, value_name = "ADDR")]
+        rcpt: Vec<String>,
     },
     /// Blocklists: import feeds, show and prune the store.
     Intel {
@@ -210,9 +225,25 @@ fn run(cli: Cli) -> Result<u8> {
             no_progress,
             quiet,
             intel,
+            verify,
+            envelope_ip,
+            helo,
+            mail_from,
+            rcpt,
         } => {
-            let mut scanner = outwork_engine::Scanner::from_config(load_context(config.as_ref())?)
-                .map_err(anyhow::Error::msg)?;
+            let mut ctx = load_context(config.as_ref())?;
+            if verify {
+                ctx.config.auth.verify = true;
+            }
+            let mut scanner =
+                outwork_engine::Scanner::from_config(ctx).map_err(anyhow::Error::msg)?;
+            scanner.envelope = outwork_engine::Envelope {
+                client_ip: envelope_ip,
+                helo,
+                mail_from,
+                rcpt_to: rcpt,
+                queue_id: None,
+            };
             let ctx = scanner.ctx.clone();
             let (path, explicit) =
                 intel_cmd::resolve_path(intel.as_ref(), ctx.config.intel.path.as_deref());

@@ -27,18 +27,27 @@ pub fn human(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
             writeln!(out, "  {:>6}  {:<width$}  {}", "", "", e)?;
         }
     }
+    if let Some(ar) = &v.authentication_results {
+        writeln!(out, "  Authentication-Results: {ar}")?;
+    }
     writeln!(out)
 }
 
 pub fn json_value(o: &Outcome) -> serde_json::Value {
     match &o.verdict {
-        Some(v) => json!({
-            "path": o.path,
-            "action": v.action.as_str(),
-            "score": v.score,
-            "symbols": v.symbols.iter().map(|s| json!({"name": s.name, "score": s.score, "evidence": s.evidence})).collect::<Vec<_>>(),
-            "error": null,
-        }),
+        Some(v) => {
+            let mut j = json!({
+                "path": o.path,
+                "action": v.action.as_str(),
+                "score": v.score,
+                "symbols": v.symbols.iter().map(|s| json!({"name": s.name, "score": s.score, "evidence": s.evidence})).collect::<Vec<_>>(),
+                "error": null,
+            });
+            if let Some(ar) = &v.authentication_results {
+                j["authentication_results"] = json!(ar);
+            }
+            j
+        }
         None => json!({
             "path": o.path,
             "action": null,

@@ -1,6 +1,6 @@
-//! SPF/DKIM/DMARC results read from trusted Authentication-Results headers.
-//! Full DNS verification lives in the engine (a later stage); this reads
-//! what a trusted edge already concluded.
+//! SPF/DKIM/DMARC/ARC results: outwork's own DNS checks (done by the
+//! engine, passed in as evidence) when it ran them, else what a trusted
+//! edge already concluded in its Authentication-Results header.
 
 use crate::context::Context;
 use crate::facts::Facts;
@@ -16,9 +16,35 @@ pub struct AuthView {
     /// DMARC policy the receiver reported (reject / quarantine / none).
     pub dmarc_policy: Option<String>,
     pub header_from: Option<String>,
+    pub arc: Option<String>,
+    pub arc_sealer: Option<String>,
+    pub arc_trusted: bool,
+    /// Extra detail for evidence (signing domains, notes).
+    pub detail: Vec<String>,
 }
 
 impl AuthView {
+    /// The view of outwork's own DNS verification.
+    pub fn from_verified(v: &crate::evidence::VerifiedAuth) -> AuthView {
+        let mut detail = Vec::new();
+        if !v.dkim_domains.is_empty() {
+            detail.push(format!("DKIM {}", v.dkim_domains.join(", ")));
+        }
+        detail.extend(v.notes.iter().cloned());
+        AuthView {
+            source: Some(format!("verified by outwork with DNS ({})", v.authserv_id)),
+            spf: v.spf.clone(),
+            dkim: v.dkim.clone(),
+            dmarc: v.dmarc.clone(),
+            dmarc_policy: v.dmarc_policy.clone(),
+            header_from: v.dmarc_domain.clone(),
+            arc: v.arc.clone(),
+            arc_sealer: v.arc_sealer.clone(),
+            arc_trusted: v.arc_trusted,
+            detail,
+        }
+    }
+
     pub fn dmarc_pass(&self) -> bool {
         self.dmarc.as_deref() == Some("pass")
     }
@@ -114,7 +140,53 @@ pub fn read(facts: &Facts, ctx: &Context) -> AuthView {
 
 pub fn signals(a: &AuthView, facts: &Facts, ctx: &Context, hits: &mut Hits) {
     let Some(src) = &a.source else { return };
-    hits.add("AUTH_RESULTS_TRUSTED", src.clone());
+    let mut said = src.clone();
+    if !a.detail.is_empty() {
+        said = format!("{src}: {}", a.detail.join("; "));
+    }
+    hits.add("AUTH_RESULTS_TRUSTED", said);
+    let simple = [
+        ("SPF", &a.spf, "pass", "SPF_PASS"),
+        ("SPF", &a.spf, "neutral", "SPF_NEUTRAL"),
+        ("SPF", &a.spf, "none", "SPF_NONE"),
+        ("SPF", &a.spf, "temperror", "SPF_TEMPERROR"),
+        ("SPF", &a.spf, "permerror", "SPF_PERMERROR"),
+        ("DKIM", &a.dkim, "pass", "DKIM_PASS"),
+        ("DKIM", &a.dkim, "none", "DKIM_NONE"),
+        ("DKIM", &a.dkim, "temperror", "DKIM_TEMPERROR"),
+        ("DKIM", &a.dkim, "permerror", "DKIM_PERMERROR"),
+        ("DMARC", &a.dmarc, "none", "DMARC_NONE"),
+        ("DMARC", &a.dmarc, "temperror", "DMARC_TEMPERROR"),
+        ("DMARC", &a.dmarc, "permerror", "DMARC_PERMERROR"),
+        ("ARC", &a.arc, "pass", "ARC_VALID"),
+        ("ARC", &a.arc, "fail", "ARC_INVALID"),
+    ];
+    for (method, result, word, symbol) in simple {
+        if result.as_deref() == Some(word) {
+            hits.add(
+                symbol,
+                format!("{}={word} ({src})", method.to_ascii_lowercase()),
+            );
+        }
+    }
+    // A trusted forwarder (mailing list, mailbox provider) re-sent the
+    // message from its own IP: SPF and DMARC fail for that reason, not
+    // because the sender was forged; its passing ARC chain says so.
+    let forwarded = a.arc_trusted
+        && (matches!(a.spf.as_deref(), Some("fail" | "softfail"))
+            || a.dmarc.as_deref() == Some("fail"));
+    if forwarded {
+        hits.add(
+            "ARC_TRUSTED_FORWARDER",
+            format!(
+                "ARC chain sealed by trusted forwarder {} passes: spf={} dmarc={} not held against the sender",
+                a.arc_sealer.as_deref().unwrap_or("?"),
+                a.spf.as_deref().unwrap_or("none"),
+                a.dmarc.as_deref().unwrap_or("none")
+            ),
+        );
+        return;
+    }
     let from = facts
         .from
         .as_ref()

@@ -42,7 +42,10 @@ pub fn run_full(facts: &Facts, evidence: &Evidence, ctx: &Context, off: Disabled
     for (name, ev) in &facts.anomalies {
         hits.add(name, ev.clone());
     }
-    let auth = auth::read(facts, ctx);
+    let auth = match &evidence.verified_auth {
+        Some(v) => auth::AuthView::from_verified(v),
+        None => auth::read(facts, ctx),
+    };
     if !off.auth {
         auth::signals(&auth, facts, ctx, &mut hits);
     }
