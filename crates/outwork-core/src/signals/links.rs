@@ -112,7 +112,7 @@ fn qr(facts: &Facts, hits: &mut Hits) {
     }
 }
 
-pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
+pub fn signals(facts: &Facts, ctx: &Context, authenticated: Option<&str>, hits: &mut Hits) {
     qr(facts, hits);
     // For each link, the final target after unwrapping.
     let mut child: Vec<Option<usize>> = vec![None; facts.urls.len()];
@@ -295,12 +295,18 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
 
         // Link text that shows another domain than the click goes to.
         if u.source == UrlSource::HtmlHref && u.via.is_none() {
-            link_text(facts, ctx, u, &facts.urls[final_of(i)], hits);
+            link_text(ctx, authenticated, u, &facts.urls[final_of(i)], hits);
         }
     }
 }
 
-fn link_text(_facts: &Facts, ctx: &Context, link: &UrlFact, target: &UrlFact, hits: &mut Hits) {
+fn link_text(
+    ctx: &Context,
+    authenticated: Option<&str>,
+    link: &UrlFact,
+    target: &UrlFact,
+    hits: &mut Hits,
+) {
     let Some(text) = &link.anchor_text else {
         return;
     };
@@ -318,6 +324,12 @@ fn link_text(_facts: &Facts, ctx: &Context, link: &UrlFact, target: &UrlFact, hi
         .any(|r| is_same_or_subdomain(&shown.ascii, r.host))
         || ctx.shorteners.contains(&shown_reg)
     {
+        return;
+    }
+    // The DMARC-authenticated sender showing its own domain: its tracking
+    // and campaign domains are its business (attackers can't pass DMARC
+    // for the domain they show).
+    if authenticated == Some(shown_reg.as_str()) {
         return;
     }
     let target_reg = th.registrable().unwrap_or(&th.ascii).to_string();

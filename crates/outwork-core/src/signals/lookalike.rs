@@ -14,14 +14,31 @@ enum Role {
     Sender,
 }
 
-pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
+pub fn signals(facts: &Facts, ctx: &Context, authenticated: Option<&str>, hits: &mut Hits) {
     let mut seen: Vec<String> = Vec::new();
+    // A brand whose own domain DMARC-authenticated this message links to
+    // its other domains (campaign, tracking): not an imitation of itself.
+    let vouched_brand = authenticated.and_then(|a| ctx.brand_of_domain(a));
     let mut check = |host: &Host, role: Role, where_: &dyn std::fmt::Display, hits: &mut Hits| {
         if host.ip.is_some() || seen.contains(&host.ascii) || seen.len() > 64 {
             return;
         }
         seen.push(host.ascii.clone());
-        check_host(host, role, where_, ctx, hits);
+        let mut local = Hits::default();
+        let t = check_host(host, role, where_, ctx, &mut local);
+        let vouched = role == Role::Url
+            && t.is_some_and(|t| {
+                let t = &ctx.targets[t];
+                (t.brand.is_some() && t.brand == vouched_brand)
+                    || authenticated == Some(t.domain.as_str())
+            });
+        if !vouched {
+            for (name, ev) in local.into_inner() {
+                for e in ev {
+                    hits.add(name, e);
+                }
+            }
+        }
     };
     for u in &facts.urls {
         if !u.url.is_web() || !u.is_clickable() || u.source == UrlSource::HtmlSrc {
@@ -48,26 +65,25 @@ pub fn signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
     }
 }
 
+/// Fire lookalike symbols for `host`; returns the target it imitates.
 fn check_host(
     host: &Host,
     role: Role,
     where_: &dyn std::fmt::Display,
     ctx: &Context,
     hits: &mut Hits,
-) {
-    let Some(reg) = host.registrable() else {
-        return;
-    };
+) -> Option<usize> {
+    let reg = host.registrable()?;
     if ctx.owned_domains.contains(reg)
         || ctx
             .allow_domains
             .iter()
             .any(|a| is_same_or_subdomain(reg, a))
     {
-        return;
+        return None;
     }
     if ctx.brand_of_domain(reg).is_some() {
-        return;
+        return None;
     }
     let label_ascii = registrable_label(reg);
     let (unicode_reg, _) = idna::domain_to_unicode(reg);
@@ -80,7 +96,7 @@ fn check_host(
     let label_skel = skeleton(&label);
 
     // Typo and homoglyph lookalikes of a registrable label.
-    for t in &ctx.targets {
+    for (ti, t) in ctx.targets.iter().enumerate() {
         let homoglyph = label_skel == t.skeleton && label != t.label;
         if homoglyph || near_miss_sk(&label, &label_skel, &t.label, &t.skeleton) {
             let kind = if homoglyph { "homoglyph" } else { "typo" };
@@ -93,7 +109,7 @@ fn check_host(
                 (Some(_), Role::Url) => hits.add("LOOKALIKE_BRAND_URL", ev),
                 (Some(_), Role::Sender) => hits.add("LOOKALIKE_BRAND_SENDER", ev),
             }
-            return;
+            return Some(ti);
         }
     }
 
@@ -118,7 +134,7 @@ fn check_host(
                 None => hits.add("LOOKALIKE_PROTECTED", ev),
                 Some(_) => hits.add("BRAND_IN_DOMAIN", ev),
             }
-            return;
+            return Some(i);
         }
     }
 
@@ -129,7 +145,7 @@ fn check_host(
         .unwrap_or("")
         .trim_end_matches('.');
     if sub.is_empty() {
-        return;
+        return None;
     }
     let first = ctx
         .targets_with_domain_in(sub)
@@ -146,5 +162,7 @@ fn check_host(
             None => hits.add("LOOKALIKE_PROTECTED", ev),
             Some(_) => hits.add("BRAND_IN_SUBDOMAIN", ev),
         }
+        return Some(i);
     }
+    None
 }

@@ -49,11 +49,18 @@ pub fn run_full(facts: &Facts, evidence: &Evidence, ctx: &Context, off: Disabled
     if !off.auth {
         auth::signals(&auth, facts, ctx, &mut hits);
     }
+    // The From domain DMARC authenticated: what it vouches for about itself
+    // (its own link text, its own brand's other domains) is not a lie.
+    let authenticated = if auth.dmarc_pass() && !off.auth {
+        facts.from.as_ref().and_then(|f| f.registrable())
+    } else {
+        None
+    };
     if !off.links {
-        links::signals(facts, ctx, &mut hits);
+        links::signals(facts, ctx, authenticated, &mut hits);
     }
     if !off.lookalike {
-        lookalike::signals(facts, ctx, &mut hits);
+        lookalike::signals(facts, ctx, authenticated, &mut hits);
     }
     if !off.sender {
         sender::signals(facts, &auth, ctx, &mut hits);
