@@ -25,6 +25,47 @@ pub struct Config {
     pub limits: Limits,
     pub intel: IntelConfig,
     pub inspect: InspectConfig,
+    pub history: HistoryConfig,
+}
+
+/// First-contact history: who has written to whom before.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct HistoryConfig {
+    pub enabled: bool,
+    /// Embedded store file. Default: `$XDG_DATA_HOME/outwork/history.owh`
+    /// or `~/.local/share/outwork/history.owh`.
+    pub path: Option<String>,
+    /// Redis URL for a store shared by a fleet (instead of the file).
+    pub redis: Option<String>,
+    pub redis_timeout_ms: u64,
+    /// Record senders of accepted messages (off: read-only).
+    pub learn: bool,
+    /// An address with this many messages, first seen `known_days` ago,
+    /// is a known correspondent.
+    pub known_after: u32,
+    pub known_days: u32,
+    /// A recipient domain must know this many sender domains before
+    /// first contact is reported (a new store knows nobody).
+    pub min_known: u32,
+    /// `outwork history prune` drops entries not seen for this long.
+    pub retention_days: u32,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            enabled: false,
+            path: None,
+            redis: None,
+            redis_timeout_ms: 500,
+            learn: true,
+            known_after: 3,
+            known_days: 7,
+            min_known: 20,
+            retention_days: 400,
+        }
+    }
 }
 
 /// Optional attachment scanners beyond the built-in inspection.

@@ -84,6 +84,24 @@ pub struct VerifiedAuth {
     pub header: String,
 }
 
+/// What the first-contact history says about this sender.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryFacts {
+    pub recipient_domains: Vec<String>,
+    /// The From domain has written to one of the recipient domains before.
+    pub domain_known: bool,
+    /// The From address is a long-known correspondent: (messages, first seen).
+    pub known_address: Option<(u32, i64)>,
+    /// The From domain has never written to a recipient domain that knows
+    /// enough correspondents for this to mean something.
+    pub first_contact_domain: bool,
+    pub first_contact_address: bool,
+    /// The new domain is one edit or homoglyph away from a domain that has
+    /// written to this recipient domain: (recipient domain, that domain's
+    /// messages, first seen).
+    pub lookalike_of_known: Option<(String, u32, i64)>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {
     pub intel: Vec<IntelFinding>,
@@ -98,4 +116,8 @@ pub struct Evidence {
     pub clamav_unavailable: Option<String>,
     /// Sender authentication verified with DNS (replaces trusted headers).
     pub verified_auth: Option<VerifiedAuth>,
+    /// First-contact history, when enabled.
+    pub history: Option<HistoryFacts>,
+    /// Set when the history store could not be read.
+    pub history_unavailable: Option<String>,
 }

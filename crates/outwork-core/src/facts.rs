@@ -258,6 +258,8 @@ pub struct Facts {
     pub from: Option<Mailbox>,
     pub from_count: usize,
     pub reply_to: Vec<Mailbox>,
+    /// To and Cc addresses (at most 32), for who the mail was written to.
+    pub recipients: Vec<Mailbox>,
     pub return_path: Option<Mailbox>,
     pub subject: String,
     /// The Date header as unix seconds, if it parses.
@@ -342,6 +344,16 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Facts {
             .take(8)
             .filter_map(|a| a.address().map(|ad| Mailbox::new(a.name(), ad)))
             .collect();
+    }
+    for list in [msg.to(), msg.cc()].into_iter().flatten() {
+        for a in list.iter() {
+            if facts.recipients.len() >= 32 {
+                break;
+            }
+            if let Some(ad) = a.address() {
+                facts.recipients.push(Mailbox::new(a.name(), ad));
+            }
+        }
     }
     facts.date = msg.date().map(|d| d.to_timestamp());
     facts.subject = msg.subject().unwrap_or("").chars().take(500).collect();

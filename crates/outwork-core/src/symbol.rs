@@ -73,6 +73,11 @@ defs! {
     FROM_FREEMAIL_BRAND, 3.0, Sender, "A brand or organisation name writes from a free mailbox";
     HEADER_INVISIBLE_CHARS, 2.5, Sender, "Zero-width or bidi characters in the From name or Subject (filter evasion)";
     FROM_MISSING, 2.0, Sender, "No usable From address";
+    FIRST_CONTACT, 0.5, Sender, "The From domain has never written to this recipient domain before";
+    FIRST_CONTACT_LOOKALIKE, 7.0, Sender, "A first-time sender domain is one edit or homoglyph away from a domain that has written here before";
+    FIRST_CONTACT_VIP_NAME, 4.0, Sender, "A first-time sender address uses a VIP's display name";
+    KNOWN_CORRESPONDENT, -1.0, Sender, "The From address has written here for a while (and authentication does not contradict it)";
+    HISTORY_UNAVAILABLE, 0.0, Sender, "The first-contact history could not be read";
     // Auth (from trusted Authentication-Results)
     AUTH_RESULTS_TRUSTED, 0.0, Auth, "Authentication results were read from this trusted header";
     SPF_FAIL, 5.0, Auth, "SPF fail: the envelope domain says this server may not send for it";

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod clamd;
 pub mod enrich;
+pub mod history;
 pub mod input;
 
 use outwork_core::{Context, Verdict};
@@ -60,6 +61,50 @@ pub struct Envelope {
     pub queue_id: Option<String>,
 }
 
+/// Where the embedded history store lives by default.
+pub fn history_path(configured: Option<&str>) -> std::path::PathBuf {
+    if let Some(p) = configured {
+        return p.into();
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".local/share")))
+        .unwrap_or_else(|| ".".into());
+    base.join("outwork").join("history.owh")
+}
+
+/// The deployment's recipient domains of a message: the envelope's RCPT
+/// TO, else To/Cc; only protected domains when some are configured (the
+/// history is about who writes to *us*). At most 8.
+fn recipient_domains(facts: &outwork_core::Facts, env: &Envelope, ctx: &Context) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let from_env: Vec<String> = env
+        .rcpt_to
+        .iter()
+        .filter_map(|r| r.trim_matches(['<', '>']).rsplit_once('@'))
+        .map(|(_, d)| d.to_ascii_lowercase())
+        .collect();
+    let candidates: Vec<String> = if from_env.is_empty() {
+        facts
+            .recipients
+            .iter()
+            .map(|m| m.domain_ascii().to_string())
+            .collect()
+    } else {
+        from_env
+    };
+    for d in candidates {
+        if d.is_empty() || out.contains(&d) || out.len() >= 8 {
+            continue;
+        }
+        if !ctx.protected.is_empty() && !ctx.is_protected(&d) {
+            continue;
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// What a scan needs: the deployment context and, when configured, the
 /// intel store (or why it could not be opened).
 pub struct Scanner {
@@ -77,6 +122,8 @@ pub struct Scanner {
     pub clamd: Option<clamd::Clamd>,
     /// SPF/DKIM/DMARC/ARC with DNS, when `[auth] verify` is on.
     pub verifier: Option<Arc<auth::Verifier>>,
+    /// First-contact history, when `[history] enabled`.
+    pub history: Option<Arc<history::History>>,
     /// The envelope [`Scanner::scan`] assumes (the CLI's `--envelope-ip`,
     /// `--helo`, `--mail-from`); servers pass each message's own.
     pub envelope: Envelope,
@@ -92,6 +139,7 @@ impl Scanner {
             yara: None,
             clamd: None,
             verifier: None,
+            history: None,
             envelope: Envelope::default(),
         }
     }
@@ -129,10 +177,17 @@ impl Scanner {
         } else {
             None
         };
+        let hc = &ctx.config.history;
+        let history = if hc.enabled {
+            Some(Arc::new(history::History::open(hc)?))
+        } else {
+            None
+        };
         let mut s = Scanner::offline(Arc::new(ctx));
         s.yara = yara;
         s.clamd = clamd;
         s.verifier = verifier;
+        s.history = history;
         Ok(s)
     }
 
@@ -166,10 +221,49 @@ impl Scanner {
         if let Some(v) = &self.verifier {
             evidence.verified_auth = Some(v.verify(strip_postmark(data), envelope));
         }
+        let correspondents = self.history.as_ref().and_then(|h| {
+            let from = facts.from.as_ref()?;
+            let domain = from.registrable()?.to_string();
+            let rcpts = recipient_domains(&facts, envelope, ctx);
+            if rcpts.is_empty() || from.address.is_empty() {
+                return None;
+            }
+            match h.check(&from.address, &domain, &rcpts, history::now()) {
+                Ok(f) => evidence.history = Some(f),
+                Err(e) => evidence.history_unavailable = Some(e),
+            }
+            Some((h, from.address.clone(), domain, rcpts))
+        });
         let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, Default::default());
         let mut verdict = outwork_core::policy::decide(hits, ctx);
+        // Learn only from mail that was accepted and whose authentication
+        // does not contradict its From: otherwise a persistent attacker (or
+        // a forger) would become a "known correspondent".
+        if let Some((h, address, domain, rcpts)) = correspondents
+            && ctx.config.history.learn
+            && verdict.action == outwork_core::Action::Accept
+            && !verdict
+                .symbols
+                .iter()
+                .any(|s| matches!(s.name, "SPF_FAIL" | "DMARC_FAIL" | "DKIM_FAIL"))
+            && let Err(e) = h.record(&address, &domain, &rcpts, history::now())
+        {
+            verdict.symbols.push(outwork_core::symbol::Symbol {
+                name: "HISTORY_UNAVAILABLE",
+                score: 0.0,
+                evidence: vec![format!("could not record: {e}")],
+            });
+        }
         verdict.authentication_results = evidence.verified_auth.map(|v| v.header);
         verdict
+    }
+
+    /// Save what the history learned (embedded store; Redis needs nothing).
+    pub fn save_history(&self) -> Result<(), String> {
+        match &self.history {
+            Some(h) => h.save(),
+            None => Ok(()),
+        }
     }
 
     /// The enrich stage: deep attachment inspection (which may add URLs

@@ -98,6 +98,38 @@ enum Cmd {
     },
     /// Evaluate on a labelled corpus (MANIFEST.tsv or phish/ ham/ spam/ folders).
     Eval(eval::EvalArgs),
+    /// The first-contact history (`[history]`): show, check, prune.
+    History {
+        #[command(subcommand)]
+        cmd: HistoryCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum HistoryCmd {
+    /// Entries and their age.
+    Stats {
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// What the history says about one sender writing to one recipient.
+    Check {
+        /// The sender's address.
+        #[arg(long)]
+        from: String,
+        /// A recipient address (its domain is what counts).
+        #[arg(long)]
+        to: String,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Forget entries not seen for N days (default: history.retention_days).
+    Prune {
+        #[arg(long, value_name = "DAYS")]
+        older_than: Option<u32>,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -321,6 +353,7 @@ fn run(cli: Cli) -> Result<u8> {
                 IntelCmd::Remove { source, .. } => intel_cmd::remove(&path, &source),
             }
         }
+        Cmd::History { cmd } => history_cmd(cmd),
         Cmd::Url {
             cmd:
                 UrlCmd::Check {
@@ -403,6 +436,7 @@ fn scan(
     let start = std::time::Instant::now();
     let mut json_all: Vec<serde_json::Value> = Vec::new();
     let mut write_err: Option<std::io::Error> = None;
+    let keep = scanner.clone();
     outwork_engine::scan_all(items, scanner, threads, |o| {
         summary.add(&o);
         if let Some(pb) = &progress {
@@ -456,6 +490,8 @@ fn scan(
         None => {}
     }
     out.flush()?;
+    keep.save_history()
+        .map_err(|e| anyhow::anyhow!("saving the history: {e}"))?;
     if !quiet && (many || format == Format::Human) {
         summary.print(start.elapsed(), threads);
     }
@@ -474,5 +510,99 @@ pub fn action_index(a: Action) -> usize {
         Action::Tag => 1,
         Action::Quarantine => 2,
         Action::Reject => 3,
+    }
+}
+
+fn history_cmd(cmd: HistoryCmd) -> Result<u8> {
+    let config = match &cmd {
+        HistoryCmd::Stats { config }
+        | HistoryCmd::Check { config, .. }
+        | HistoryCmd::Prune { config, .. } => config,
+    };
+    let ctx = load_context(config.as_ref())?;
+    let hc = &ctx.config.history;
+    if hc.redis.is_none() {
+        let p = outwork_engine::history_path(hc.path.as_deref());
+        if !p.exists() {
+            anyhow::bail!(
+                "no history store at {} (enable [history] and scan some mail)",
+                p.display()
+            );
+        }
+    }
+    let h = outwork_engine::history::History::open(hc).map_err(anyhow::Error::msg)?;
+    let day = |t: i64| -> String {
+        let secs = t.max(0) as u64;
+        format!(
+            "{} days ago",
+            (outwork_engine::history::now().max(0) as u64).saturating_sub(secs) / 86_400
+        )
+    };
+    match cmd {
+        HistoryCmd::Stats { .. } => {
+            match h.stats() {
+                Some((n, oldest, newest)) => {
+                    println!("entries: {n} (keyed hashes; no addresses are stored)");
+                    if n > 0 {
+                        println!("least recently seen: {}", day(oldest));
+                        println!("most recently seen: {}", day(newest));
+                    }
+                }
+                None => println!("shared Redis store {}", hc.redis.as_deref().unwrap_or("")),
+            }
+            Ok(EXIT_CLEAN)
+        }
+        HistoryCmd::Check { from, to, .. } => {
+            let from = from.trim().to_ascii_lowercase();
+            let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+            let reg = outwork_core::domain::Host::parse(domain)
+                .and_then(|h| h.registrable().map(str::to_string))
+                .unwrap_or_else(|| domain.to_string());
+            let rcpt = to
+                .trim()
+                .rsplit_once('@')
+                .map(|(_, d)| d.to_ascii_lowercase())
+                .unwrap_or_default();
+            let f = h
+                .check(
+                    &from,
+                    &reg,
+                    std::slice::from_ref(&rcpt),
+                    outwork_engine::history::now(),
+                )
+                .map_err(anyhow::Error::msg)?;
+            println!("{from} → {rcpt}");
+            println!(
+                "  domain {reg} known: {}",
+                if f.domain_known { "yes" } else { "no" }
+            );
+            match f.known_address {
+                Some((n, since)) => {
+                    println!("  known correspondent: {n} messages, first {}", day(since))
+                }
+                None => println!("  known correspondent: no"),
+            }
+            if let Some((_, n, since)) = f.lookalike_of_known {
+                println!(
+                    "  LOOKALIKE of a domain that has written to {rcpt} ({n} messages, first {})",
+                    day(since)
+                );
+            }
+            if !f.domain_known && !f.first_contact_domain {
+                println!(
+                    "  (the store knows fewer than {} senders for {rcpt}: first contact is not reported yet)",
+                    hc.min_known
+                );
+            }
+            Ok(EXIT_CLEAN)
+        }
+        HistoryCmd::Prune { older_than, .. } => {
+            let days = older_than.unwrap_or(hc.retention_days);
+            let cutoff = outwork_engine::history::now() - i64::from(days) * 86_400;
+            let gone = h.prune(cutoff).map_err(anyhow::Error::msg)?;
+            h.save().map_err(anyhow::Error::msg)?;
+            println!("pruned {gone} entries not seen for {days} days");
+            Ok(EXIT_CLEAN)
+        }
     }
 }

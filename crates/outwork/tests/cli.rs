@@ -536,3 +536,157 @@ fn yara_rule_fires_a_symbol_named_after_it() {
         text(&o.stderr)
     );
 }
+
+fn vendor_mail(dir: &Path, name: &str, from: &str, display: &str, to: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(
+        &p,
+        format!(
+            "From: \"{display}\" <{from}>\r\nTo: ap@northwind.example\r\nSubject: Statement for November\r\nDate: Thu, 26 Nov 2026 08:00:00 +0000\r\nMessage-ID: <{name}@x>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nHello {to}, your November statement is ready. Kind regards.\r\n"
+        ),
+    )
+    .expect("write eml");
+    p
+}
+
+/// Learn correspondents from accepted mail, then judge new senders: the
+/// whole first-contact loop as an admin runs it, on the embedded store and
+/// on Redis.
+fn history_loop(d: &Path, store_cfg: &str) {
+    let cfg = d.join("outwork.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[deployment]\nprotected_domains = [\"northwind.example\"]\nvip_names = [\"Dana Whitfield\"]\n\n[history]\nenabled = true\nmin_known = 3\nknown_after = 2\nknown_days = 0\n{store_cfg}"
+        ),
+    )
+    .expect("cfg");
+    let vendors = [
+        ("billing@contoso-supplies.com", "Contoso Billing"),
+        ("invoices@fabrikam-freight.com", "Fabrikam"),
+        ("accounts@tailspin-toys.com", "Tailspin Accounts"),
+    ];
+    // The first supplier has written twice before.
+    for (i, (from, display)) in vendors.iter().chain(&vendors[..1]).enumerate() {
+        let eml = vendor_mail(d, &format!("v{i}.eml"), from, display, "team");
+        let o = run(bin().args(["scan", "-q", "--config"]).arg(&cfg).arg(&eml));
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    }
+    let scan = |eml: &Path| -> String {
+        let o = run(bin()
+            .args(["scan", "-q", "-f", "jsonl", "--no-progress", "--config"])
+            .arg(&cfg)
+            .arg(eml));
+        text(&o.stdout)
+    };
+    // The known supplier again: a known correspondent now.
+    let again = vendor_mail(d, "again.eml", vendors[0].0, vendors[0].1, "team");
+    let out = scan(&again);
+    assert!(out.contains("KNOWN_CORRESPONDENT"), "{out}");
+    assert!(!out.contains("FIRST_CONTACT"), "{out}");
+    // One letter off the supplier's domain, never seen: the BEC shape.
+    let fake = vendor_mail(
+        d,
+        "fake.eml",
+        "billing@contoso-suppliez.com",
+        "Contoso Billing",
+        "team",
+    );
+    let out = scan(&fake);
+    assert!(out.contains("FIRST_CONTACT_LOOKALIKE"), "{out}");
+    assert!(
+        !out.contains("contoso-supplies.com"),
+        "a hash store can't name it: {out}"
+    );
+    // A stranger using the CFO's name.
+    let vip = vendor_mail(
+        d,
+        "vip.eml",
+        "dana.whitfield.cfo@outlook-mail.example",
+        "Dana Whitfield",
+        "team",
+    );
+    let out = scan(&vip);
+    assert!(out.contains("FIRST_CONTACT_VIP_NAME"), "{out}");
+    assert!(out.contains("\"FIRST_CONTACT\""), "{out}");
+    // The lookalike was flagged, so it was not learned: still a lookalike.
+    let out = scan(&fake);
+    assert!(out.contains("FIRST_CONTACT_LOOKALIKE"), "{out}");
+
+    let o = run(bin()
+        .args([
+            "history",
+            "check",
+            "--from",
+            "billing@contoso-suppliez.com",
+            "--to",
+            "ap@northwind.example",
+            "--config",
+        ])
+        .arg(&cfg));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("LOOKALIKE"), "{}", text(&o.stdout));
+}
+
+#[test]
+fn history_first_contact_file_store() {
+    let d = tmp("history");
+    let store = d.join("history.owh");
+    history_loop(&d, &format!("path = \"{}\"\n", store.display()));
+    let bytes = std::fs::read(&store).expect("store written");
+    assert!(!text(&bytes).contains("contoso"), "no domains in the store");
+    let cfg = d.join("outwork.toml");
+    let o = run(bin().args(["history", "stats", "--config"]).arg(&cfg));
+    assert!(text(&o.stdout).contains("entries:"), "{}", text(&o.stdout));
+    let o = run(bin()
+        .args(["history", "prune", "--older-than", "0", "--config"])
+        .arg(&cfg));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).starts_with("pruned "),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+#[test]
+fn history_first_contact_redis_store() {
+    let d = tmp("history-redis");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Kill(
+        Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (.ci/run installs it)"),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    history_loop(&d, &format!("redis = \"redis://127.0.0.1:{port}/0\"\n"));
+}

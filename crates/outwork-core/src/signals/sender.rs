@@ -96,7 +96,7 @@ fn is_word(hay: &str, start: usize, end: usize) -> bool {
     before && after
 }
 
-fn contains_word(hay: &str, needle: &str) -> bool {
+pub(crate) fn contains_word(hay: &str, needle: &str) -> bool {
     hay.match_indices(needle)
         .any(|(i, m)| is_word(hay, i, i + m.len()))
 }
