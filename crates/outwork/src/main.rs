@@ -103,6 +103,56 @@ enum Cmd {
         #[command(subcommand)]
         cmd: HistoryCmd,
     },
+    /// Run in the mail flow: the milter for Postfix/Sendmail (`[milter]`).
+    Serve {
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// Intel store file (as for scan).
+        #[arg(long)]
+        intel: Option<PathBuf>,
+    },
+    /// Quarantined messages (`[milter] quarantine_dir`).
+    Quarantine {
+        #[command(subcommand)]
+        cmd: QuarantineCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum QuarantineCmd {
+    /// Every quarantined message: id, time, score, sender, recipients.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// One message's verdict and envelope (`--raw`: the message itself).
+    Show {
+        id: String,
+        #[arg(long)]
+        raw: bool,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Deliver a message to its original recipients through sendmail
+    /// (Postfix's pickup: `smtpd_milters` do not see it again), then
+    /// remove it from the quarantine. `--stdout` writes it out instead.
+    Release {
+        id: String,
+        #[arg(long, default_value = "/usr/sbin/sendmail")]
+        sendmail: PathBuf,
+        #[arg(long)]
+        stdout: bool,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Delete a message for good.
+    Delete {
+        id: String,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -354,6 +404,8 @@ fn run(cli: Cli) -> Result<u8> {
             }
         }
         Cmd::History { cmd } => history_cmd(cmd),
+        Cmd::Serve { config, intel } => serve_cmd(config, intel),
+        Cmd::Quarantine { cmd } => quarantine_cmd(cmd),
         Cmd::Url {
             cmd:
                 UrlCmd::Check {
@@ -374,7 +426,17 @@ fn run(cli: Cli) -> Result<u8> {
         } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let issues = Config::check(&text);
+            let mut issues = Config::check(&text);
+            // [milter] belongs to outwork-server, which checks its own keys.
+            if issues.is_empty()
+                && let Err(e) = outwork_server::MilterConfig::from_outwork_toml(&text)
+            {
+                issues.push(outwork_core::config::ConfigIssue {
+                    line: None,
+                    path: "milter".into(),
+                    message: e.to_string(),
+                });
+            }
             if issues.is_empty() {
                 println!("{}: ok", file.display());
                 return Ok(EXIT_CLEAN);
@@ -602,6 +664,138 @@ fn history_cmd(cmd: HistoryCmd) -> Result<u8> {
             let gone = h.prune(cutoff).map_err(anyhow::Error::msg)?;
             h.save().map_err(anyhow::Error::msg)?;
             println!("pruned {gone} entries not seen for {days} days");
+            Ok(EXIT_CLEAN)
+        }
+    }
+}
+
+fn config_text(config: Option<&PathBuf>) -> Result<String> {
+    match config {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())),
+        None => Ok(String::new()),
+    }
+}
+
+fn serve_cmd(config: Option<PathBuf>, intel: Option<PathBuf>) -> Result<u8> {
+    let text = config_text(config.as_ref())?;
+    let milter =
+        outwork_server::MilterConfig::from_outwork_toml(&text).context("invalid [milter] table")?;
+    let mut scanner = outwork_engine::Scanner::from_config(load_context(config.as_ref())?)
+        .map_err(anyhow::Error::msg)?;
+    let ctx = scanner.ctx.clone();
+    let (path, explicit) =
+        intel_cmd::resolve_path(intel.as_ref(), ctx.config.intel.path.as_deref());
+    let (index, intel_error) = match intel_cmd::redis_target(intel.as_ref(), &ctx.config.intel)? {
+        Some(r) => (
+            Some(Arc::new(r) as Arc<dyn outwork_intel::store::Lookup>),
+            None,
+        ),
+        None => intel_cmd::open_for_scan(&path, explicit)?,
+    };
+    scanner.intel = index;
+    scanner.intel_error = intel_error;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let scanner = Arc::new(scanner);
+    let keep = scanner.clone();
+    let r = outwork_server::serve(milter, scanner);
+    keep.save_history()
+        .map_err(|e| anyhow::anyhow!("saving the history: {e}"))?;
+    r?;
+    Ok(EXIT_CLEAN)
+}
+
+fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
+    let config = match &cmd {
+        QuarantineCmd::List { config, .. }
+        | QuarantineCmd::Show { config, .. }
+        | QuarantineCmd::Release { config, .. }
+        | QuarantineCmd::Delete { config, .. } => config,
+    };
+    let text = config_text(config.as_ref())?;
+    let milter =
+        outwork_server::MilterConfig::from_outwork_toml(&text).context("invalid [milter] table")?;
+    let store = outwork_server::QuarantineStore::open(&milter.quarantine_dir)?;
+    match cmd {
+        QuarantineCmd::List { json, .. } => {
+            let entries = store.list()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+                return Ok(EXIT_CLEAN);
+            }
+            if entries.is_empty() {
+                println!("quarantine {} is empty", milter.quarantine_dir.display());
+            }
+            for e in entries {
+                let top: Vec<&str> = e.symbols.iter().take(3).map(|s| s.name.as_str()).collect();
+                println!(
+                    "{}  score {:>6.2}  from {}  to {}  {}",
+                    e.id,
+                    e.score,
+                    e.envelope.mail_from.as_deref().unwrap_or("?"),
+                    e.envelope.rcpt_to.join(","),
+                    top.join(" ")
+                );
+            }
+            Ok(EXIT_CLEAN)
+        }
+        QuarantineCmd::Show { id, raw, .. } => {
+            let (entry, bytes) = store.get(&id)?;
+            if raw {
+                std::io::stdout().write_all(&bytes)?;
+            } else {
+                println!("{}", serde_json::to_string_pretty(&entry)?);
+            }
+            Ok(EXIT_CLEAN)
+        }
+        QuarantineCmd::Release {
+            id,
+            sendmail,
+            stdout,
+            ..
+        } => {
+            if stdout {
+                let (_, bytes) = store.get(&id)?;
+                std::io::stdout().write_all(&bytes)?;
+                return Ok(EXIT_CLEAN);
+            }
+            let (entry, bytes) = store.get(&id)?;
+            let env = &entry.envelope;
+            if env.rcpt_to.is_empty() {
+                anyhow::bail!(
+                    "{id} has no recorded recipients; use --stdout and deliver it yourself"
+                );
+            }
+            let mut cmd = std::process::Command::new(&sendmail);
+            cmd.arg("-i")
+                .arg("-f")
+                .arg(env.mail_from.as_deref().unwrap_or(""));
+            cmd.arg("--").args(&env.rcpt_to);
+            let mut child = cmd
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+                .with_context(|| format!("running {}", sendmail.display()))?;
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin.write_all(&bytes)?;
+            }
+            let status = child.wait()?;
+            if !status.success() {
+                anyhow::bail!(
+                    "{} exited with {status}; {id} stays in quarantine",
+                    sendmail.display()
+                );
+            }
+            store.delete(&id)?;
+            eprintln!("released {id} to {}", env.rcpt_to.join(", "));
+            Ok(EXIT_CLEAN)
+        }
+        QuarantineCmd::Delete { id, .. } => {
+            store.delete(&id)?;
+            eprintln!("deleted {id}");
             Ok(EXIT_CLEAN)
         }
     }

@@ -690,3 +690,86 @@ fn history_first_contact_redis_store() {
     }
     history_loop(&d, &format!("redis = \"redis://127.0.0.1:{port}/0\"\n"));
 }
+
+#[test]
+fn quarantine_list_show_release_delete() {
+    let d = tmp("quarantine");
+    let qdir = d.join("q");
+    let cfg = d.join("outwork.toml");
+    std::fs::write(
+        &cfg,
+        format!("[milter]\nquarantine_dir = \"{}\"\n", qdir.display()),
+    )
+    .expect("cfg");
+    // Quarantine two messages the way the milter does.
+    let store = outwork_server::QuarantineStore::open(&qdir).expect("store");
+    let raw = std::fs::read(repo().join("samples/phish-typosquat.eml")).expect("sample");
+    let ctx = outwork_core::Context::default();
+    let verdict = outwork_engine::scan_message(&raw, &ctx);
+    let env = outwork_engine::Envelope {
+        mail_from: Some("bounce@attacker.example".into()),
+        rcpt_to: vec![
+            "ap@northwind.example".into(),
+            "cfo@northwind.example".into(),
+        ],
+        ..Default::default()
+    };
+    let id1 = store.put(&raw, &verdict, &env).expect("put");
+    let id2 = store.put(&raw, &verdict, &env).expect("put");
+
+    let o = run(bin().args(["quarantine", "list", "--config"]).arg(&cfg));
+    let listing = text(&o.stdout);
+    assert!(
+        listing.contains(&id1) && listing.contains(&id2),
+        "{listing}"
+    );
+    assert!(listing.contains("bounce@attacker.example"), "{listing}");
+
+    let o = run(bin()
+        .args(["quarantine", "show", "--raw", &id1, "--config"])
+        .arg(&cfg));
+    assert_eq!(o.stdout, raw, "show --raw gives the message byte for byte");
+
+    // Release through a stand-in sendmail that records what it was given.
+    let fake = d.join("sendmail");
+    let got = d.join("delivered");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho \"$@\" > {0}.args\ncat > {0}\n",
+            got.display()
+        ),
+    )
+    .expect("fake sendmail");
+    run(Command::new("chmod").arg("+x").arg(&fake));
+    let o = run(bin()
+        .args(["quarantine", "release", &id1, "--sendmail"])
+        .arg(&fake)
+        .arg("--config")
+        .arg(&cfg));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(std::fs::read(&got).expect("delivered"), raw);
+    let args = std::fs::read_to_string(got.with_extension("args")).expect("args");
+    assert_eq!(
+        args.trim(),
+        "-i -f bounce@attacker.example -- ap@northwind.example cfo@northwind.example"
+    );
+    // A failing sendmail keeps the message.
+    let o = run(bin()
+        .args([
+            "quarantine",
+            "release",
+            &id2,
+            "--sendmail",
+            "/bin/false",
+            "--config",
+        ])
+        .arg(&cfg));
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(bin()
+        .args(["quarantine", "delete", &id2, "--config"])
+        .arg(&cfg));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = run(bin().args(["quarantine", "list", "--config"]).arg(&cfg));
+    assert!(text(&o.stdout).contains("is empty"), "{}", text(&o.stdout));
+}

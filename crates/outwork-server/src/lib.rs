@@ -1,0 +1,31 @@
+//! outwork-server: outwork's network front ends.
+//!
+//! Today: a milter (the Sendmail 8 / Postfix mail filter protocol,
+//! version 6) that scans each message with [`outwork_engine::Scanner`] and
+//! applies the verdict (headers, subject tag, quarantine, reject), plus the
+//! durable quarantine store it writes to.
+//!
+//! Layers, outermost first:
+//! - [`server`]: tokio listeners (inet and unix), limits, timeouts, the scan
+//!   on a bounded pool, logging of what happened to every message.
+//! - [`policy`]: verdict → milter modification actions and final reply (pure).
+//! - [`session`]: one milter connection's state machine (pure: commands in,
+//!   replies or "scan this message" out).
+//! - [`codec`]: packets on the wire ↔ commands and replies (pure, fuzzed).
+//!
+//! The codec is ours rather than a crate: the only Rust milter crates are
+//! GPL (indymilter), which our Apache-2.0 OR MIT licence can't ship.
+
+#![forbid(unsafe_code)]
+
+pub mod codec;
+pub mod config;
+pub mod policy;
+pub mod quarantine;
+pub mod server;
+pub mod session;
+
+pub use config::{ConfigError, MilterConfig};
+pub use quarantine::QuarantineStore;
+pub use server::{Milter, ServeError, serve, serve_until};
+pub use session::Message;

@@ -1,0 +1,442 @@
+//! The milter listener: tokio tasks around the pure [`Session`].
+//!
+//! - Listens on every `listen` address (inet and unix sockets).
+//! - At most `max_connections` connections (more wait in the backlog) and
+//!   at most `max_scans` scans at once (on tokio's blocking pool: scanning
+//!   is CPU-bound); a message waits for a slot within its deadline.
+//! - Per connection: an idle timeout between commands, a write timeout,
+//!   packets bounded by `max_packet_bytes`, messages by
+//!   `max_message_bytes`.
+//! - A malformed packet gets a tempfail reply and the connection closes;
+//!   a scan that fails, panics or misses its deadline gets the `on_error`
+//!   policy. Every message's fate is logged (target `outwork::milter`).
+
+use crate::codec::{Command, Reply, split_frame};
+use crate::config::{ConfigError, ListenAddr, MilterConfig};
+use crate::policy::{self, Decision};
+use crate::quarantine::{QuarantineError, QuarantineStore};
+use crate::session::{Message, Session, Step};
+use outwork_core::{Action, Verdict};
+use outwork_engine::Scanner;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::timeout;
+
+const LOG: &str = "outwork::milter";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("invalid [milter] config: {0}")]
+    Config(#[from] ConfigError),
+    #[error("listen {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("quarantine: {0}")]
+    Quarantine(#[from] QuarantineError),
+    #[error("starting the runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener, PathBuf),
+}
+
+struct Shared {
+    cfg: MilterConfig,
+    scanner: Arc<Scanner>,
+    store: QuarantineStore,
+    scans: Arc<Semaphore>,
+    conns: Arc<Semaphore>,
+}
+
+/// A bound (not yet running) milter.
+pub struct Milter {
+    listeners: Vec<Listener>,
+    shared: Arc<Shared>,
+}
+
+impl Milter {
+    /// Check the config, open the quarantine and bind every address.
+    pub async fn bind(cfg: MilterConfig, scanner: Arc<Scanner>) -> Result<Milter, ServeError> {
+        cfg.validate()?;
+        let store = QuarantineStore::open(&cfg.quarantine_dir)?;
+        let mut listeners = Vec::new();
+        for l in &cfg.listen {
+            let bind_err = |source| ServeError::Bind {
+                addr: l.clone(),
+                source,
+            };
+            match ListenAddr::parse(l)? {
+                ListenAddr::Inet(a) => listeners.push(Listener::Tcp(
+                    TcpListener::bind(&a).await.map_err(bind_err)?,
+                )),
+                ListenAddr::Unix(p) => {
+                    remove_stale_socket(&p).map_err(bind_err)?;
+                    let u = UnixListener::bind(&p).map_err(bind_err)?;
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(cfg.unix_mode))
+                        .map_err(bind_err)?;
+                    listeners.push(Listener::Unix(u, p));
+                }
+            }
+        }
+        let shared = Arc::new(Shared {
+            scans: Arc::new(Semaphore::new(cfg.scan_slots())),
+            conns: Arc::new(Semaphore::new(cfg.max_connections)),
+            cfg,
+            scanner,
+            store,
+        });
+        Ok(Milter { listeners, shared })
+    }
+
+    /// The bound addresses in Postfix notation (`inet:127.0.0.1:40123`,
+    /// `unix:/path`): with port 0 in the config, the port the OS chose.
+    pub fn local_addrs(&self) -> Vec<String> {
+        self.listeners
+            .iter()
+            .map(|l| match l {
+                Listener::Tcp(t) => match t.local_addr() {
+                    Ok(a) => format!("inet:{a}"),
+                    Err(_) => "inet:?".into(),
+                },
+                Listener::Unix(_, p) => format!("unix:{}", p.display()),
+            })
+            .collect()
+    }
+
+    /// Serve until `shutdown` completes; then stop accepting and give open
+    /// connections `shutdown_grace_ms` to finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+        let (tx, rx) = watch::channel(false);
+        let mut accept = JoinSet::new();
+        let mut unix_paths = Vec::new();
+        for l in self.listeners {
+            if let Listener::Unix(_, p) = &l {
+                unix_paths.push(p.clone());
+            }
+            accept.spawn(accept_loop(l, self.shared.clone(), rx.clone()));
+        }
+        shutdown.await;
+        tracing::info!(target: LOG, "shutting down: no new connections");
+        let _ = tx.send(true);
+        while accept.join_next().await.is_some() {}
+        let sh = &self.shared;
+        let all = u32::try_from(sh.cfg.max_connections).unwrap_or(u32::MAX);
+        let grace = Duration::from_millis(sh.cfg.shutdown_grace_ms);
+        if timeout(grace, sh.conns.acquire_many(all)).await.is_err() {
+            tracing::warn!(target: LOG,
+                "connections still open after {} ms; closing them (the MTA applies milter_default_action)",
+                sh.cfg.shutdown_grace_ms);
+        }
+        for p in unix_paths {
+            let _ = std::fs::remove_file(p);
+        }
+        Ok(())
+    }
+}
+
+/// A unix socket left by a previous run is removed; one that answers
+/// belongs to a running instance and is an error.
+fn remove_stale_socket(p: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.file_type().is_socket() => {
+            if std::os::unix::net::UnixStream::connect(p).is_ok() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AddrInUse,
+                    "another process is listening on this socket",
+                ));
+            }
+            std::fs::remove_file(p)
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn accept_loop(l: Listener, sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        // Backpressure: take a connection slot before accepting.
+        let permit = tokio::select! {
+            p = sh.conns.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            _ = stop.changed() => return,
+        };
+        let accepted = tokio::select! {
+            r = accept(&l) => r,
+            _ = stop.changed() => return,
+        };
+        match accepted {
+            Ok((conn, peer)) => {
+                let sh = sh.clone();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    match conn {
+                        Conn::Tcp(s) => {
+                            let _ = s.set_nodelay(true);
+                            handle_conn(s, &peer, &sh).await
+                        }
+                        Conn::Unix(s) => handle_conn(s, &peer, &sh).await,
+                    }
+                });
+            }
+            Err(e) => {
+                // EMFILE and friends: don't spin.
+                tracing::warn!(target: LOG, "accept: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+enum Conn {
+    Tcp(tokio::net::TcpStream),
+    Unix(tokio::net::UnixStream),
+}
+
+async fn accept(l: &Listener) -> std::io::Result<(Conn, String)> {
+    match l {
+        Listener::Tcp(t) => {
+            let (s, a) = t.accept().await?;
+            Ok((Conn::Tcp(s), a.to_string()))
+        }
+        Listener::Unix(u, p) => {
+            let (s, _) = u.accept().await?;
+            Ok((Conn::Unix(s), format!("unix:{}", p.display())))
+        }
+    }
+}
+
+/// One MTA connection: read packets, drive the session, write replies.
+async fn handle_conn<S>(mut s: S, peer: &str, sh: &Shared)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let cfg = &sh.cfg;
+    let idle = Duration::from_millis(cfg.idle_timeout_ms);
+    let wt = Duration::from_millis(cfg.write_timeout_ms);
+    let mut session = Session::new(cfg.max_message_bytes);
+    // `buf` holds at most one packet (bounded by split_frame's limit) plus
+    // one read.
+    let mut buf: Vec<u8> = Vec::with_capacity(8 * 1024);
+    let mut rd = vec![0u8; 16 * 1024];
+    tracing::debug!(target: LOG, peer, "connection");
+    loop {
+        let step = match split_frame(&buf, cfg.max_packet_bytes) {
+            Ok(Some((frame, used))) => {
+                let c = Command::decode(frame);
+                buf.drain(..used);
+                match c {
+                    Ok(c) => session.handle(c),
+                    Err(e) => Step::Error(e.to_string()),
+                }
+            }
+            Ok(None) => {
+                match timeout(idle, s.read(&mut rd)).await {
+                    Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&rd[..n]),
+                    Ok(Ok(_)) => {
+                        if !buf.is_empty() {
+                            tracing::warn!(target: LOG, peer, "connection closed mid-packet");
+                        }
+                        break;
+                    }
+                    Ok(Err(e)) => {
+                        tracing::info!(target: LOG, peer, "read: {e}");
+                        break;
+                    }
+                    Err(_) => {
+                        tracing::info!(target: LOG, peer, "idle for {} ms: closing", cfg.idle_timeout_ms);
+                        break;
+                    }
+                }
+                continue;
+            }
+            Err(e) => Step::Error(e.to_string()),
+        };
+        let (replies, close) = match step {
+            Step::Reply(r) => {
+                if let [
+                    Reply::OptNeg {
+                        version,
+                        actions,
+                        protocol,
+                    },
+                ] = r[..]
+                {
+                    tracing::debug!(target: LOG, peer, version, actions = format_args!("{actions:#x}"),
+                        protocol = format_args!("{protocol:#x}"), "negotiated");
+                }
+                (r, false)
+            }
+            Step::Scan(m) => (decide(sh, *m).await.replies, false),
+            Step::Close => break,
+            Step::Error(e) => {
+                tracing::warn!(target: LOG, peer, "milter protocol error: {e}; replying tempfail and closing");
+                (vec![Reply::Tempfail], true)
+            }
+        };
+        if !replies.is_empty() {
+            let mut out = Vec::new();
+            for r in &replies {
+                r.encode(&mut out);
+            }
+            match timeout(wt, s.write_all(&out)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::info!(target: LOG, peer, "write: {e}");
+                    break;
+                }
+                Err(_) => {
+                    tracing::info!(target: LOG, peer, "write timed out");
+                    break;
+                }
+            }
+        }
+        if close {
+            break;
+        }
+    }
+    let _ = s.shutdown().await;
+    tracing::debug!(target: LOG, peer, "closed");
+}
+
+/// Scan one finished message and decide; logs the outcome.
+async fn decide(sh: &Shared, m: Message) -> Decision {
+    let cfg = &sh.cfg;
+    let started = Instant::now();
+    let mut verdict: Option<Verdict> = None;
+    let d = if m.oversize {
+        policy::on_oversize(cfg, &m)
+    } else {
+        match scan(sh, &m).await {
+            Ok(v) => {
+                let stored = if v.action == Action::Quarantine {
+                    Some(store(sh, &m, &v).await)
+                } else {
+                    None
+                };
+                let d = policy::on_verdict(cfg, &m, &v, stored.as_ref());
+                verdict = Some(v);
+                d
+            }
+            Err(reason) => policy::on_failure(cfg, &m, &reason),
+        }
+    };
+    let e = &m.envelope;
+    let symbols = verdict
+        .as_ref()
+        .map(|v| {
+            v.symbols
+                .iter()
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    tracing::info!(
+        target: LOG,
+        queue_id = e.queue_id.as_deref().unwrap_or("-"),
+        client = %e.client_ip.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
+        from = e.mail_from.as_deref().unwrap_or("-"),
+        rcpts = %e.rcpt_to.join(","),
+        size = m.size,
+        action = verdict.as_ref().map_or("-", |v| v.action.as_str()),
+        score = verdict.as_ref().map_or(f64::NAN, |v| v.score),
+        symbols = %symbols,
+        ms = started.elapsed().as_millis() as u64,
+        "message {}", d.outcome
+    );
+    d
+}
+
+/// Run the scan on the blocking pool within the message's deadline. The
+/// slot is held by the scan itself, so a scan that overruns still counts
+/// against `max_scans` until it really ends.
+async fn scan(sh: &Shared, m: &Message) -> Result<Verdict, String> {
+    let ms = sh.cfg.scan_timeout_ms;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
+    let permit = match tokio::time::timeout_at(deadline, sh.scans.clone().acquire_owned()).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(_)) => return Err("scanner shut down".into()),
+        Err(_) => return Err(format!("no scan slot free within {ms} ms")),
+    };
+    let scanner = sh.scanner.clone();
+    let raw = m.raw.clone();
+    let env = m.envelope.clone();
+    let h = tokio::task::spawn_blocking(move || {
+        let _slot = permit;
+        scanner.scan_envelope(&raw, &env)
+    });
+    match tokio::time::timeout_at(deadline, h).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) if e.is_panic() => Err("scan panicked".into()),
+        Ok(Err(_)) => Err("scan cancelled".into()),
+        Err(_) => Err(format!("scan over its {ms} ms deadline")),
+    }
+}
+
+/// Write the message to the quarantine (fsync'd) on the blocking pool.
+async fn store(sh: &Shared, m: &Message, v: &Verdict) -> Result<String, String> {
+    let q = sh.store.clone();
+    let raw = m.raw.clone();
+    let env = m.envelope.clone();
+    let v = v.clone();
+    let h = tokio::task::spawn_blocking(move || q.put(&raw, &v, &env));
+    match timeout(Duration::from_millis(sh.cfg.scan_timeout_ms.max(5_000)), h).await {
+        Ok(Ok(Ok(id))) => Ok(id),
+        Ok(Ok(Err(e))) => {
+            tracing::error!(target: LOG, "quarantine write failed: {e}");
+            Err(e.to_string())
+        }
+        Ok(Err(_)) => Err("quarantine write panicked".into()),
+        Err(_) => Err("quarantine write timed out".into()),
+    }
+}
+
+/// Bind and serve until `shutdown` completes (for embedding and tests;
+/// call inside a multi-thread tokio runtime).
+pub async fn serve_until(
+    cfg: MilterConfig,
+    scanner: Arc<Scanner>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let m = Milter::bind(cfg, scanner).await?;
+    for a in m.local_addrs() {
+        tracing::info!(target: LOG, "milter listening on {a}");
+    }
+    m.run(shutdown).await
+}
+
+/// `outwork serve`: build a multi-thread runtime, serve until SIGINT or
+/// SIGTERM. Blocks.
+pub fn serve(cfg: MilterConfig, scanner: Arc<Scanner>) -> Result<(), ServeError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("outwork-milter")
+        .build()
+        .map_err(ServeError::Runtime)?;
+    rt.block_on(serve_until(cfg, scanner, shutdown_signal()))
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

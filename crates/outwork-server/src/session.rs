@@ -1,0 +1,615 @@
+//! One milter connection as a pure state machine: a decoded [`Command`]
+//! in, a [`Step`] out (replies to send, a finished message to scan, or
+//! close). No I/O, no clock: the server drives it and the fuzz target can
+//! too.
+//!
+//! What it keeps is bounded: a whitelist of macros (values capped), the
+//! envelope (recipients capped), and the message up to
+//! `max_message_bytes`; past that it only counts bytes and the message is
+//! marked oversize (the server then applies `on_oversize`).
+
+use crate::codec::{Command, Family, Reply, VERSION, action, cmd, proto};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// The actions we ask for (only those the MTA offers are kept).
+pub const WANTED_ACTIONS: u32 =
+    action::ADDHDRS | action::CHGHDRS | action::ADDRCPT | action::DELRCPT | action::QUARANTINE;
+
+/// The protocol options we ask for (only those the MTA offers are kept):
+/// no DATA/unknown events, no per-event replies before end of message
+/// (fewer round trips), and header values with their leading space so the
+/// message is rebuilt exactly.
+pub const WANTED_PROTOCOL: u32 = proto::NOUNKNOWN
+    | proto::NODATA
+    | proto::NR_CONN
+    | proto::NR_HELO
+    | proto::NR_MAIL
+    | proto::NR_RCPT
+    | proto::NR_DATA
+    | proto::NR_UNKN
+    | proto::NR_EOH
+    | proto::NR_HDR
+    | proto::NR_BODY
+    | proto::HDR_LEADSPC;
+
+/// Macros worth keeping (everything else the MTA sends is dropped).
+const KEPT_MACROS: &[&str] = &[
+    "i",
+    "j",
+    "_",
+    "{client_addr}",
+    "{client_name}",
+    "{auth_authen}",
+    "{auth_type}",
+    "{mail_addr}",
+    "{daemon_name}",
+];
+const MAX_MACRO_VALUE: usize = 512;
+const MAX_HELO: usize = 512;
+const MAX_ADDR: usize = 1024;
+/// Recipients kept per message. More are counted (`rcpt_overflow`): a
+/// redirect can't remove recipients it doesn't know, so policy falls back
+/// to discard.
+pub const MAX_RCPTS: usize = 10_000;
+/// X-Outwork-* headers remembered for stripping.
+const MAX_OWN_HEADERS: usize = 100;
+
+/// What the server should do after a command.
+#[derive(Debug)]
+pub enum Step {
+    /// Send these replies (often none: most events need no reply once the
+    /// MTA agreed to the no-reply options).
+    Reply(Vec<Reply>),
+    /// End of message: scan it, then send modifications and a final reply.
+    Scan(Box<Message>),
+    /// The MTA said QUIT: close the connection.
+    Close,
+    /// A protocol violation: send a tempfail and close.
+    Error(String),
+}
+
+/// A finished message and everything policy needs to answer for it.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// Headers (`Name:value` CRLF) + CRLF + body, as the MTA received it
+    /// (minus the MTA's own first Received header, which Postfix hides).
+    /// Empty when oversize.
+    pub raw: Arc<Vec<u8>>,
+    pub envelope: outwork_engine::Envelope,
+    /// Bytes seen (headers + body), whether kept or not.
+    pub size: usize,
+    pub oversize: bool,
+    /// Recipients as the MTA sent them (`<a@b>`), for DELRCPT.
+    pub rcpts_raw: Vec<Vec<u8>>,
+    pub rcpt_overflow: bool,
+    /// The first Subject header's value as received (leading space included
+    /// when `leadspc`).
+    pub subject: Option<Vec<u8>>,
+    /// Names of X-Outwork-* headers that came with the message, as spelled.
+    pub own_headers: Vec<Vec<u8>>,
+    /// The MTA sends and expects header values with the leading space.
+    pub leadspc: bool,
+    /// Actions the MTA allows us (SMFIF_*).
+    pub actions: u32,
+    /// Authenticated SMTP user, when the MTA says.
+    pub auth_authen: Option<String>,
+    /// The MTA's host name (`j`).
+    pub mta: Option<String>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Macros(Vec<(&'static str, String)>);
+
+impl Macros {
+    fn set(&mut self, name: &[u8], value: &[u8]) {
+        let Some(&k) = KEPT_MACROS.iter().find(|k| k.as_bytes() == name) else {
+            return;
+        };
+        let v = lossy_capped(value, MAX_MACRO_VALUE);
+        match self.0.iter_mut().find(|(n, _)| *n == k) {
+            Some(slot) => slot.1 = v,
+            None => self.0.push((k, v)),
+        }
+    }
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+#[derive(Debug, Default)]
+struct Conn {
+    client_ip: Option<IpAddr>,
+    helo: Option<String>,
+    macros: Macros,
+}
+
+#[derive(Debug, Default)]
+struct Msg {
+    mail_from: Option<String>,
+    rcpts: Vec<String>,
+    rcpts_raw: Vec<Vec<u8>>,
+    rcpt_overflow: bool,
+    headers: Vec<(Vec<u8>, Vec<u8>)>,
+    body: Vec<u8>,
+    size: usize,
+    oversize: bool,
+    subject: Option<Vec<u8>>,
+    own_headers: Vec<Vec<u8>>,
+    macros: Macros,
+}
+
+/// The state of one milter connection.
+#[derive(Debug)]
+pub struct Session {
+    max_message_bytes: usize,
+    /// (actions, protocol) once negotiated.
+    negotiated: Option<(u32, u32)>,
+    conn: Conn,
+    msg: Msg,
+}
+
+impl Session {
+    pub fn new(max_message_bytes: usize) -> Session {
+        Session {
+            max_message_bytes,
+            negotiated: None,
+            conn: Conn::default(),
+            msg: Msg::default(),
+        }
+    }
+
+    /// The negotiated protocol options (0 before negotiation).
+    pub fn protocol(&self) -> u32 {
+        self.negotiated.map_or(0, |n| n.1)
+    }
+
+    /// Does `code` need a reply under the negotiated options?
+    fn wants_reply(&self, code: u8) -> bool {
+        let p = self.protocol();
+        let nr = match code {
+            cmd::CONNECT => proto::NR_CONN,
+            cmd::HELO => proto::NR_HELO,
+            cmd::MAIL => proto::NR_MAIL,
+            cmd::RCPT => proto::NR_RCPT,
+            cmd::DATA => proto::NR_DATA,
+            cmd::UNKNOWN => proto::NR_UNKN,
+            cmd::HEADER => proto::NR_HDR,
+            cmd::EOH => proto::NR_EOH,
+            cmd::BODY => proto::NR_BODY,
+            _ => return false,
+        };
+        p & nr == 0
+    }
+
+    fn cont(&self, code: u8) -> Step {
+        if self.wants_reply(code) {
+            Step::Reply(vec![Reply::Continue])
+        } else {
+            Step::Reply(Vec::new())
+        }
+    }
+
+    /// Feed one command.
+    pub fn handle(&mut self, c: Command) -> Step {
+        let code = c.code();
+        if self.negotiated.is_none() && !matches!(c, Command::OptNeg { .. } | Command::Quit) {
+            return Step::Error(format!("command '{}' before negotiation", code as char));
+        }
+        match c {
+            Command::OptNeg {
+                version,
+                actions,
+                protocol,
+            } => {
+                if version < 2 {
+                    return Step::Error(format!("MTA protocol version {version} too old"));
+                }
+                let actions = actions & WANTED_ACTIONS;
+                let protocol = protocol & WANTED_PROTOCOL;
+                self.negotiated = Some((actions, protocol));
+                self.conn = Conn::default();
+                self.msg = Msg::default();
+                Step::Reply(vec![Reply::OptNeg {
+                    version: version.min(VERSION),
+                    actions,
+                    protocol,
+                }])
+            }
+            Command::Macro { stage, pairs } => {
+                let m = match stage {
+                    cmd::CONNECT | cmd::HELO => &mut self.conn.macros,
+                    _ => &mut self.msg.macros,
+                };
+                for (k, v) in &pairs {
+                    m.set(k, v);
+                }
+                Step::Reply(Vec::new())
+            }
+            Command::Connect {
+                family, address, ..
+            } => {
+                self.conn.client_ip = None;
+                self.conn.helo = None;
+                self.msg = Msg::default();
+                if matches!(family, Family::Inet | Family::Inet6) {
+                    self.conn.client_ip = parse_ip(&address);
+                }
+                self.cont(code)
+            }
+            Command::Helo(h) => {
+                self.conn.helo = Some(lossy_capped(&h, MAX_HELO));
+                self.cont(code)
+            }
+            Command::Mail(args) => {
+                // A new transaction: keep the macros that came just before.
+                let macros = std::mem::take(&mut self.msg.macros);
+                self.msg = Msg {
+                    macros,
+                    ..Msg::default()
+                };
+                self.msg.mail_from = args.first().map(|a| strip_angle(a));
+                self.cont(code)
+            }
+            Command::Rcpt(args) => {
+                if let Some(a) = args.first() {
+                    if self.msg.rcpts.len() < MAX_RCPTS {
+                        self.msg.rcpts.push(strip_angle(a));
+                        self.msg.rcpts_raw.push(a[..a.len().min(MAX_ADDR)].to_vec());
+                    } else {
+                        self.msg.rcpt_overflow = true;
+                    }
+                }
+                self.cont(code)
+            }
+            Command::Data | Command::Unknown(_) | Command::Eoh => self.cont(code),
+            Command::Header { name, value } => {
+                if name.eq_ignore_ascii_case(b"subject") && self.msg.subject.is_none() {
+                    self.msg.subject = Some(value.clone());
+                }
+                if name.len() >= 10
+                    && name[..10].eq_ignore_ascii_case(b"x-outwork-")
+                    && self.msg.own_headers.len() < MAX_OWN_HEADERS
+                {
+                    self.msg.own_headers.push(name.clone());
+                }
+                // What the header will take in the rebuilt message: name,
+                // colon, space, value (bare LFs become CRLF), CRLF.
+                let lfs = value.iter().filter(|&&b| b == b'\n').count();
+                let n = name.len() + value.len() + lfs + 4;
+                if self.take(n) {
+                    self.msg.headers.push((name, value));
+                }
+                self.cont(code)
+            }
+            Command::Body(chunk) => {
+                self.body(&chunk);
+                self.cont(code)
+            }
+            Command::Eom(chunk) => {
+                self.body(&chunk);
+                let m = self.finish();
+                Step::Scan(Box::new(m))
+            }
+            Command::Abort => {
+                self.msg = Msg::default();
+                Step::Reply(Vec::new())
+            }
+            Command::QuitNc => {
+                self.conn = Conn::default();
+                self.msg = Msg::default();
+                Step::Reply(Vec::new())
+            }
+            Command::Quit => Step::Close,
+        }
+    }
+
+    /// Count `n` more message bytes; false once over the limit (and then
+    /// the kept message is dropped: it won't be scanned).
+    fn take(&mut self, n: usize) -> bool {
+        self.msg.size = self.msg.size.saturating_add(n);
+        if self.msg.oversize {
+            return false;
+        }
+        // +2: the blank line between headers and body.
+        if self.msg.size.saturating_add(2) > self.max_message_bytes {
+            self.msg.oversize = true;
+            self.msg.headers = Vec::new();
+            self.msg.body = Vec::new();
+            return false;
+        }
+        true
+    }
+
+    fn body(&mut self, chunk: &[u8]) {
+        if !chunk.is_empty() && self.take(chunk.len()) {
+            self.msg.body.extend_from_slice(chunk);
+        }
+    }
+
+    /// Build the message for scanning and reset for the next one.
+    fn finish(&mut self) -> Message {
+        let leadspc = self.protocol() & proto::HDR_LEADSPC != 0;
+        let msg = std::mem::take(&mut self.msg);
+        let raw = if msg.oversize {
+            Vec::new()
+        } else {
+            rebuild(&msg.headers, &msg.body, leadspc)
+        };
+        let get = |k: &str| msg.macros.get(k).or_else(|| self.conn.macros.get(k));
+        let client_ip = self
+            .conn
+            .client_ip
+            .or_else(|| get("{client_addr}").and_then(|a| parse_ip(a.as_bytes())));
+        Message {
+            raw: Arc::new(raw),
+            envelope: outwork_engine::Envelope {
+                client_ip,
+                helo: self.conn.helo.clone(),
+                mail_from: msg.mail_from.clone(),
+                rcpt_to: msg.rcpts.clone(),
+                queue_id: get("i").map(str::to_string),
+            },
+            size: msg.size.saturating_add(2),
+            oversize: msg.oversize,
+            rcpts_raw: msg.rcpts_raw,
+            rcpt_overflow: msg.rcpt_overflow,
+            subject: msg.subject,
+            own_headers: msg.own_headers,
+            leadspc,
+            actions: self.negotiated.map_or(0, |n| n.0),
+            auth_authen: get("{auth_authen}").map(str::to_string),
+            mta: get("j").map(str::to_string),
+        }
+    }
+}
+
+/// `Name:value` CRLF for each header, CRLF, then the body. Multi-line
+/// values arrive with bare LF between lines (Sendmail's convention, which
+/// Postfix follows); they go back to CRLF. Without HDR_LEADSPC the MTA ate
+/// one space after the colon, so one is put back.
+pub fn rebuild(headers: &[(Vec<u8>, Vec<u8>)], body: &[u8], leadspc: bool) -> Vec<u8> {
+    let hlen: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 8).sum();
+    let mut raw = Vec::with_capacity(hlen + 2 + body.len());
+    for (name, value) in headers {
+        raw.extend_from_slice(name);
+        raw.push(b':');
+        if !leadspc {
+            raw.push(b' ');
+        }
+        let mut prev = 0u8;
+        for &b in value {
+            if b == b'\n' && prev != b'\r' {
+                raw.push(b'\r');
+            }
+            raw.push(b);
+            prev = b;
+        }
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"\r\n");
+    raw.extend_from_slice(body);
+    raw
+}
+
+fn lossy_capped(b: &[u8], max: usize) -> String {
+    let s = String::from_utf8_lossy(&b[..b.len().min(max)]);
+    s.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// `<a@b>` → `a@b`, `<>` → `` (the null sender).
+fn strip_angle(a: &[u8]) -> String {
+    let s = lossy_capped(a, MAX_ADDR);
+    let t = s.trim();
+    t.strip_prefix('<')
+        .and_then(|x| x.strip_suffix('>'))
+        .unwrap_or(t)
+        .to_string()
+}
+
+/// Postfix sends `192.0.2.1` / `2001:db8::1`; Sendmail `IPv6:2001:db8::1`
+/// and sometimes brackets.
+fn parse_ip(b: &[u8]) -> Option<IpAddr> {
+    let s = std::str::from_utf8(b).ok()?.trim();
+    let s = s.trim_start_matches('[').trim_end_matches(']');
+    let s = s
+        .strip_prefix("IPv6:")
+        .or_else(|| s.strip_prefix("ipv6:"))
+        .unwrap_or(s);
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Vec<u8> {
+        s.as_bytes().to_vec()
+    }
+
+    fn negotiated(protocol: u32, max: usize) -> Session {
+        let mut s = Session::new(max);
+        match s.handle(Command::OptNeg {
+            version: 6,
+            actions: 0x1ff,
+            protocol,
+        }) {
+            Step::Reply(r) => assert!(matches!(r[..], [Reply::OptNeg { version: 6, .. }])),
+            other => panic!("{other:?}"),
+        }
+        s
+    }
+
+    fn feed(s: &mut Session, cmds: Vec<Command>) -> Vec<Step> {
+        cmds.into_iter().map(|c| s.handle(c)).collect()
+    }
+
+    fn transaction() -> Vec<Command> {
+        vec![
+            Command::Macro {
+                stage: b'C',
+                pairs: vec![(v("j"), v("mx.example.net"))],
+            },
+            Command::Connect {
+                hostname: v("client.example"),
+                family: Family::Inet,
+                port: 1234,
+                address: v("192.0.2.7"),
+            },
+            Command::Helo(v("client.example")),
+            Command::Macro {
+                stage: b'M',
+                pairs: vec![(v("i"), v("4ABCD")), (v("{auth_authen}"), v("bob"))],
+            },
+            Command::Mail(vec![v("<a@example.com>"), v("SIZE=10")]),
+            Command::Rcpt(vec![v("<b@example.net>")]),
+            Command::Header {
+                name: v("Subject"),
+                value: v(" Hello\n\tworld"),
+            },
+            Command::Header {
+                name: v("X-Outwork-Action"),
+                value: v(" accept"),
+            },
+            Command::Eoh,
+            Command::Body(v("line one\r\n")),
+            Command::Eom(vec![]),
+        ]
+    }
+
+    #[test]
+    fn a_transaction_without_reply_options() {
+        let mut s = negotiated(0, 1 << 20);
+        let steps = feed(&mut s, transaction());
+        // Every event but macros and EOM is answered with continue.
+        let conts = steps
+            .iter()
+            .filter(|s| matches!(s, Step::Reply(r) if r == &[Reply::Continue]))
+            .count();
+        assert_eq!(conts, 8);
+        let Some(Step::Scan(m)) = steps.last() else {
+            panic!("no scan")
+        };
+        assert_eq!(
+            std::str::from_utf8(&m.raw).unwrap(),
+            "Subject: Hello\r\n\tworld\r\nX-Outwork-Action: accept\r\n\r\nline one\r\n"
+                .replace(": ", ":  ")
+        );
+        assert_eq!(m.envelope.queue_id.as_deref(), Some("4ABCD"));
+        assert_eq!(m.envelope.mail_from.as_deref(), Some("a@example.com"));
+        assert_eq!(m.envelope.rcpt_to, vec!["b@example.net".to_string()]);
+        assert_eq!(m.envelope.client_ip, "192.0.2.7".parse().ok());
+        assert_eq!(m.envelope.helo.as_deref(), Some("client.example"));
+        assert_eq!(m.auth_authen.as_deref(), Some("bob"));
+        assert_eq!(m.mta.as_deref(), Some("mx.example.net"));
+        assert_eq!(m.own_headers, vec![v("X-Outwork-Action")]);
+        assert!(!m.leadspc);
+    }
+
+    #[test]
+    fn leadspc_rebuilds_exactly_and_no_reply_options_silence_events() {
+        let mut s = negotiated(0x1f_ffff, 1 << 20);
+        let steps = feed(&mut s, transaction());
+        for st in &steps[..steps.len() - 1] {
+            assert!(matches!(st, Step::Reply(r) if r.is_empty()), "{st:?}");
+        }
+        let Some(Step::Scan(m)) = steps.last() else {
+            panic!()
+        };
+        assert!(m.leadspc);
+        assert_eq!(
+            std::str::from_utf8(&m.raw).unwrap(),
+            "Subject: Hello\r\n\tworld\r\nX-Outwork-Action: accept\r\n\r\nline one\r\n"
+        );
+        // The next message on the same connection starts clean.
+        let steps = feed(
+            &mut s,
+            vec![
+                Command::Mail(vec![v("<>")]),
+                Command::Rcpt(vec![v("<c@example.net>")]),
+                Command::Eom(v("x\r\n")),
+            ],
+        );
+        let Some(Step::Scan(m)) = steps.last() else {
+            panic!()
+        };
+        assert_eq!(m.envelope.mail_from.as_deref(), Some(""));
+        assert_eq!(m.envelope.rcpt_to, vec!["c@example.net".to_string()]);
+        assert_eq!(m.envelope.queue_id, None);
+        assert_eq!(&m.raw[..], b"\r\nx\r\n");
+        assert_eq!(m.envelope.client_ip, "192.0.2.7".parse().ok());
+    }
+
+    #[test]
+    fn oversize_is_counted_not_kept() {
+        let mut s = negotiated(0x1f_ffff, 100);
+        let mut cmds = vec![Command::Mail(vec![v("<a@b>")])];
+        cmds.extend((0..10).map(|_| Command::Body(vec![b'x'; 50])));
+        cmds.push(Command::Eom(vec![]));
+        let steps = feed(&mut s, cmds);
+        let Some(Step::Scan(m)) = steps.last() else {
+            panic!()
+        };
+        assert!(m.oversize);
+        assert!(m.raw.is_empty());
+        assert_eq!(m.size, 502);
+    }
+
+    #[test]
+    fn commands_before_negotiation_are_errors() {
+        let mut s = Session::new(100);
+        assert!(matches!(s.handle(Command::Helo(v("x"))), Step::Error(_)));
+        assert!(matches!(s.handle(Command::Quit), Step::Close));
+    }
+
+    #[test]
+    fn abort_and_quit_nc_reset() {
+        let mut s = negotiated(0x1f_ffff, 1 << 20);
+        feed(
+            &mut s,
+            vec![
+                Command::Mail(vec![v("<a@b>")]),
+                Command::Rcpt(vec![v("<c@d>")]),
+                Command::Abort,
+            ],
+        );
+        let steps = feed(&mut s, vec![Command::Eom(vec![])]);
+        let Some(Step::Scan(m)) = steps.last() else {
+            panic!()
+        };
+        assert!(m.envelope.rcpt_to.is_empty());
+        feed(
+            &mut s,
+            vec![
+                Command::Connect {
+                    hostname: v("h"),
+                    family: Family::Inet6,
+                    port: 1,
+                    address: v("IPv6:2001:db8::1"),
+                },
+                Command::QuitNc,
+            ],
+        );
+        let steps = feed(&mut s, vec![Command::Eom(vec![])]);
+        let Some(Step::Scan(m)) = steps.last() else {
+            panic!()
+        };
+        assert_eq!(m.envelope.client_ip, None);
+    }
+
+    #[test]
+    fn ipv6_and_unknown_macros() {
+        assert_eq!(parse_ip(b"IPv6:2001:db8::1"), "2001:db8::1".parse().ok());
+        assert_eq!(parse_ip(b"[192.0.2.1]"), "192.0.2.1".parse().ok());
+        assert_eq!(parse_ip(b"unknown"), None);
+        let mut m = Macros::default();
+        m.set(b"{secret}", b"x");
+        m.set(b"i", &[b'a'; 2000]);
+        assert_eq!(m.get("{secret}"), None);
+        assert_eq!(m.get("i").map(str::len), Some(MAX_MACRO_VALUE));
+    }
+}

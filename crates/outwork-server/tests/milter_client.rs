@@ -1,0 +1,536 @@
+//! The listener against a tiny MTA-side milter client written here: it
+//! negotiates like Postfix (or like an MTA without the v6 extensions),
+//! sends real messages and checks the replies.
+
+use outwork_server::codec::{Command, Family, Reply, split_frame};
+use outwork_server::config::{FailPolicy, MilterConfig, OversizePolicy};
+use outwork_server::{Milter, QuarantineStore};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// What Postfix 3.x offers: every action, every v6 protocol option.
+const POSTFIX_ACTIONS: u32 = 0x1ff;
+const POSTFIX_PROTOCOL: u32 = 0x1f_ffff;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn scanner() -> Arc<outwork_engine::Scanner> {
+    let ctx = outwork_core::Context::new(outwork_core::Config::default());
+    Arc::new(outwork_engine::Scanner::from_config(ctx).expect("scanner"))
+}
+
+struct Running {
+    addr: String,
+    quarantine: PathBuf,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(15), &mut self.task).await;
+    }
+}
+
+async fn start(f: impl FnOnce(&mut MilterConfig)) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let quarantine = dir.path().join("quarantine");
+    let mut cfg = MilterConfig {
+        listen: vec!["inet:127.0.0.1:0".into()],
+        quarantine_dir: quarantine.clone(),
+        shutdown_grace_ms: 300,
+        ..Default::default()
+    };
+    f(&mut cfg);
+    let m = Milter::bind(cfg, scanner()).await.expect("bind");
+    let addr = m.local_addrs()[0].trim_start_matches("inet:").to_string();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        m.run(async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("run");
+    });
+    Running {
+        addr,
+        quarantine,
+        _dir: dir,
+        stop: Some(tx),
+        task,
+    }
+}
+
+/// The MTA side of one milter connection.
+struct Mta {
+    s: TcpStream,
+    buf: Vec<u8>,
+    protocol: u32,
+}
+
+impl Mta {
+    async fn connect(addr: &str, actions: u32, protocol: u32) -> (Mta, Reply) {
+        let s = TcpStream::connect(addr).await.unwrap();
+        let mut m = Mta {
+            s,
+            buf: Vec::new(),
+            protocol: 0,
+        };
+        m.send(&Command::OptNeg {
+            version: 6,
+            actions,
+            protocol,
+        })
+        .await;
+        let r = m.reply().await.expect("optneg reply");
+        if let Reply::OptNeg { protocol, .. } = r {
+            m.protocol = protocol;
+        }
+        (m, r)
+    }
+
+    async fn send(&mut self, c: &Command) {
+        let mut b = Vec::new();
+        c.encode(&mut b);
+        self.s.write_all(&b).await.unwrap();
+    }
+
+    async fn send_raw(&mut self, b: &[u8]) {
+        self.s.write_all(b).await.unwrap();
+    }
+
+    /// The next reply, or None at EOF.
+    async fn reply(&mut self) -> Option<Reply> {
+        loop {
+            if let Some((f, used)) = split_frame(&self.buf, 1 << 20).expect("frame") {
+                let r = Reply::decode(f).expect("reply");
+                self.buf.drain(..used);
+                return Some(r);
+            }
+            let mut rd = [0u8; 4096];
+            let n = tokio::time::timeout(Duration::from_secs(30), self.s.read(&mut rd))
+                .await
+                .expect("reply within 30 s")
+                .unwrap_or(0);
+            if n == 0 {
+                return None;
+            }
+            self.buf.extend_from_slice(&rd[..n]);
+        }
+    }
+
+    /// Send an event; when the filter didn't opt out of replying to it,
+    /// expect `continue`.
+    async fn event(&mut self, c: Command, nr_bit: u32) {
+        self.send(&c).await;
+        if self.protocol & nr_bit == 0 {
+            assert_eq!(self.reply().await, Some(Reply::Continue), "after {c:?}");
+        }
+    }
+
+    /// Replies up to and including the final one.
+    async fn until_final(&mut self) -> Vec<Reply> {
+        let mut v = Vec::new();
+        loop {
+            let r = self.reply().await.expect("final reply");
+            let fin = r.is_final();
+            v.push(r);
+            if fin {
+                return v;
+            }
+        }
+    }
+
+    /// One SMTP transaction as Postfix sends it; returns the EOM replies.
+    async fn transaction(&mut self, eml: &[u8], rcpts: &[&str]) -> Vec<Reply> {
+        let leadspc = self.protocol & (1 << 20) != 0;
+        self.send(&Command::Macro {
+            stage: b'C',
+            pairs: vec![(b"j".to_vec(), b"mx.example.net".to_vec())],
+        })
+        .await;
+        self.event(
+            Command::Connect {
+                hostname: b"client.example".to_vec(),
+                family: Family::Inet,
+                port: 40000,
+                address: b"192.0.2.10".to_vec(),
+            },
+            1 << 12,
+        )
+        .await;
+        self.event(Command::Helo(b"client.example".to_vec()), 1 << 13)
+            .await;
+        self.send(&Command::Macro {
+            stage: b'M',
+            pairs: vec![(b"i".to_vec(), b"4QTEST1".to_vec())],
+        })
+        .await;
+        self.event(
+            Command::Mail(vec![b"<sender@example.com>".to_vec()]),
+            1 << 14,
+        )
+        .await;
+        for r in rcpts {
+            self.event(Command::Rcpt(vec![format!("<{r}>").into_bytes()]), 1 << 15)
+                .await;
+        }
+        let (headers, body) = split_message(eml, leadspc);
+        for (name, value) in headers {
+            self.event(Command::Header { name, value }, 1 << 7).await;
+        }
+        self.event(Command::Eoh, 1 << 18).await;
+        for chunk in body.chunks(65_535) {
+            self.event(Command::Body(chunk.to_vec()), 1 << 19).await;
+        }
+        self.send(&Command::Eom(Vec::new())).await;
+        self.until_final().await
+    }
+}
+
+/// Headers as an MTA sends them (continuation lines joined by LF, the
+/// space after the colon kept only with HDR_LEADSPC) and the body with
+/// CRLF line ends.
+/// Header (name, value) pairs.
+type Headers = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn split_message(eml: &[u8], leadspc: bool) -> (Headers, Vec<u8>) {
+    let text = String::from_utf8_lossy(eml).replace("\r\n", "\n");
+    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let mut headers: Headers = Vec::new();
+    for line in head.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = headers.last_mut() {
+                last.1.push(b'\n');
+                last.1.extend_from_slice(line.as_bytes());
+            }
+        } else if let Some((n, v)) = line.split_once(':') {
+            let v = if leadspc {
+                v
+            } else {
+                v.strip_prefix(' ').unwrap_or(v)
+            };
+            headers.push((n.as_bytes().to_vec(), v.as_bytes().to_vec()));
+        }
+    }
+    (headers, body.replace('\n', "\r\n").into_bytes())
+}
+
+fn crlf(eml: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(eml)
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n")
+        .into_bytes()
+}
+
+fn header<'a>(replies: &'a [Reply], name: &str) -> Option<&'a str> {
+    replies.iter().find_map(|r| match r {
+        Reply::AddHeader { name: n, value } if n == name.as_bytes() => {
+            std::str::from_utf8(value).ok()
+        }
+        _ => None,
+    })
+}
+
+fn read(p: &str) -> Vec<u8> {
+    std::fs::read(repo().join(p)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postfix_style_session_ham_tag_quarantine_reject() {
+    let srv = start(|c| c.subject_tag = "[SUSPICIOUS]".into()).await;
+    let (mut mta, neg) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    let Reply::OptNeg {
+        version,
+        actions,
+        protocol,
+    } = neg
+    else {
+        panic!("{neg:?}")
+    };
+    assert_eq!(version, 6);
+    assert_eq!(actions & 0x11, 0x11, "ADDHDRS|CHGHDRS requested");
+    assert_ne!(protocol & (1 << 20), 0, "HDR_LEADSPC requested");
+
+    // Ham: accepted with our headers (value with its leading space).
+    let r = mta
+        .transaction(
+            &read("samples/legit-paypal-receipt.eml"),
+            &["jordan@example.net"],
+        )
+        .await;
+    assert_eq!(r.last(), Some(&Reply::Accept), "{r:?}");
+    assert_eq!(header(&r, "X-Outwork-Action"), Some(" accept"));
+    assert!(header(&r, "X-Outwork-Score").is_some());
+
+    // Tag: headers and the subject tagged.
+    let r = mta
+        .transaction(
+            &read("tests/cases/phish_brand_in_subdomain.eml"),
+            &["a@example.net"],
+        )
+        .await;
+    assert_eq!(r.last(), Some(&Reply::Accept), "{r:?}");
+    assert_eq!(header(&r, "X-Outwork-Action"), Some(" tag"));
+    assert!(header(&r, "X-Outwork-Symbols").is_some_and(|s| s.contains('(')));
+    assert!(r.iter().any(|x| matches!(x,
+        Reply::ChangeHeader { index: 1, name, value }
+            if name == b"Subject" && value.starts_with(b" [SUSPICIOUS] "))));
+
+    // Quarantine: stored byte for byte (as rebuilt), then discarded.
+    let phish = read("tests/cases/phish_password_form.eml");
+    let r = mta.transaction(&phish, &["lee.park@example.com"]).await;
+    assert_eq!(r, vec![Reply::Discard]);
+    let q = QuarantineStore::open(&srv.quarantine).unwrap();
+    let l = q.list().unwrap();
+    assert_eq!(l.len(), 1);
+    assert_eq!(l[0].action, "quarantine");
+    assert_eq!(l[0].envelope.queue_id.as_deref(), Some("4QTEST1"));
+    assert_eq!(l[0].envelope.client_ip.as_deref(), Some("192.0.2.10"));
+    assert_eq!(
+        l[0].envelope.rcpt_to,
+        vec!["lee.park@example.com".to_string()]
+    );
+    let (_, raw) = q.get(&l[0].id).unwrap();
+    assert_eq!(raw, crlf(&phish));
+
+    // Reject: the configured SMTP reply.
+    let r = mta
+        .transaction(
+            &read("samples/phish-typosquat.eml"),
+            &["jordan@example.net"],
+        )
+        .await;
+    assert_eq!(
+        r,
+        vec![Reply::ReplyCode(
+            b"550 5.7.1 Message rejected as phishing".to_vec()
+        )]
+    );
+
+    mta.send(&Command::Quit).await;
+    assert_eq!(mta.reply().await, None, "closed after QUIT");
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_mta_without_v6_options_gets_continue_for_every_event() {
+    let srv = start(|_| {}).await;
+    // An MTA offering only the v2 steps and the basic actions.
+    let (mut mta, neg) = Mta::connect(&srv.addr, 0x01 | 0x10, 0x7f).await;
+    let Reply::OptNeg {
+        protocol, actions, ..
+    } = neg
+    else {
+        panic!()
+    };
+    assert_eq!(protocol & !0x7f, 0, "asked only for offered options");
+    assert_eq!(actions, 0x11);
+    let ham = read("samples/legit-paypal-receipt.eml");
+    let r = mta.transaction(&ham, &["x@example.net"]).await;
+    // Without HDR_LEADSPC the MTA adds the space itself.
+    assert_eq!(header(&r, "X-Outwork-Action"), Some("accept"));
+    assert_eq!(r.last(), Some(&Reply::Accept));
+    // Abort mid-message, then a second message on the same connection.
+    mta.send(&Command::Mail(vec![b"<a@b>".to_vec()])).await;
+    assert_eq!(mta.reply().await, Some(Reply::Continue));
+    mta.send(&Command::Abort).await;
+    let r = mta.transaction(&ham, &["y@example.net"]).await;
+    assert_eq!(r.last(), Some(&Reply::Accept));
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_input_gets_tempfail_and_close_and_the_server_lives() {
+    let srv = start(|c| c.max_packet_bytes = 4096).await;
+    // 1. A 2 GB length claim.
+    let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    mta.send_raw(&[0x7f, 0xff, 0xff, 0xff, b'L']).await;
+    assert_eq!(mta.reply().await, Some(Reply::Tempfail));
+    assert_eq!(mta.reply().await, None);
+    // 2. A header packet over max_packet_bytes.
+    let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    mta.send(&Command::Header {
+        name: b"X".to_vec(),
+        value: vec![b'a'; 10_000],
+    })
+    .await;
+    assert_eq!(mta.reply().await, Some(Reply::Tempfail));
+    assert_eq!(mta.reply().await, None);
+    // 3. An unknown command code.
+    let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    mta.send_raw(&[0, 0, 0, 1, b'z']).await;
+    assert_eq!(mta.reply().await, Some(Reply::Tempfail));
+    // 4. A truncated connect packet.
+    let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    mta.send_raw(&[0, 0, 0, 4, b'C', b'h', 0, b'4']).await;
+    assert_eq!(mta.reply().await, Some(Reply::Tempfail));
+    // 5. A command before negotiation.
+    let mut s = TcpStream::connect(&srv.addr).await.unwrap();
+    let mut b = Vec::new();
+    Command::Helo(b"x".to_vec()).encode(&mut b);
+    s.write_all(&b).await.unwrap();
+    let mut rd = Vec::new();
+    s.read_to_end(&mut rd).await.unwrap();
+    assert_eq!(rd, [0, 0, 0, 1, b't']);
+    // 6. Junk bytes, then the peer vanishes mid-packet.
+    let mut s = TcpStream::connect(&srv.addr).await.unwrap();
+    s.write_all(&[0, 0, 0, 50, b'O', 1, 2]).await.unwrap();
+    drop(s);
+    // Still serving.
+    let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    let r = mta
+        .transaction(
+            &read("samples/legit-paypal-receipt.eml"),
+            &["x@example.net"],
+        )
+        .await;
+    assert_eq!(r.last(), Some(&Reply::Accept));
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_and_deadline_policies() {
+    // Over max_message_bytes with on_oversize = reject.
+    let srv = start(|c| {
+        c.max_message_bytes = 2_000;
+        c.on_oversize = OversizePolicy::Reject;
+    })
+    .await;
+    let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    let mut big = read("samples/legit-paypal-receipt.eml");
+    big.extend(std::iter::repeat_n(b"filler line of text\n".as_slice(), 500).flatten());
+    let r = mta.transaction(&big, &["x@example.net"]).await;
+    assert_eq!(
+        r,
+        vec![Reply::ReplyCode(
+            b"552 5.3.4 Message too big for content scanning".to_vec()
+        )]
+    );
+    srv.stop().await;
+
+    // ... and with accept: delivered unscanned, saying so.
+    let srv = start(|c| c.max_message_bytes = 2_000).await;
+    let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    let r = mta.transaction(&big, &["x@example.net"]).await;
+    assert_eq!(header(&r, "X-Outwork-Action"), Some(" unscanned"));
+    assert!(header(&r, "X-Outwork-Error").is_some_and(|e| e.contains("max_message_bytes")));
+    assert_eq!(r.last(), Some(&Reply::Accept));
+    srv.stop().await;
+
+    // A scan that misses its deadline: fail closed (default) ...
+    let srv = start(|c| c.scan_timeout_ms = 0).await;
+    let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    let phish = read("tests/cases/phish_password_form.eml");
+    let r = mta.transaction(&phish, &["x@example.net"]).await;
+    assert_eq!(r, vec![Reply::Tempfail]);
+    srv.stop().await;
+    // ... or open.
+    let srv = start(|c| {
+        c.scan_timeout_ms = 0;
+        c.on_error = FailPolicy::Accept;
+    })
+    .await;
+    let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    let r = mta.transaction(&phish, &["x@example.net"]).await;
+    assert_eq!(header(&r, "X-Outwork-Action"), Some(" unscanned"));
+    assert!(header(&r, "X-Outwork-Error").is_some_and(|e| e.contains("deadline")));
+    assert_eq!(r.last(), Some(&Reply::Accept));
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_outwork_headers_are_removed() {
+    let srv = start(|_| {}).await;
+    let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    let mut eml =
+        b"X-Outwork-Action: accept\nx-outwork-score: 0\nX-Outwork-Action: accept\n".to_vec();
+    eml.extend(read("samples/legit-paypal-receipt.eml"));
+    let r = mta.transaction(&eml, &["x@example.net"]).await;
+    let dels: Vec<_> = r
+        .iter()
+        .filter_map(|x| match x {
+            Reply::ChangeHeader { index, name, value } if value.is_empty() => {
+                Some((String::from_utf8_lossy(name).into_owned(), *index))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        dels,
+        vec![
+            ("X-Outwork-Action".to_string(), 2),
+            ("X-Outwork-Action".to_string(), 1),
+            ("x-outwork-score".to_string(), 1)
+        ]
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_connections_at_once_with_few_slots() {
+    let srv = start(|c| {
+        c.max_connections = 4;
+        c.max_scans = 1;
+    })
+    .await;
+    let ham = read("samples/legit-paypal-receipt.eml");
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let addr = srv.addr.clone();
+        let ham = ham.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut mta, _) = Mta::connect(&addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+            let r = mta.transaction(&ham, &[&format!("u{i}@example.net")]).await;
+            mta.send(&Command::Quit).await;
+            r
+        }));
+    }
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.last(), Some(&Reply::Accept));
+    }
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unix_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("milter.sock");
+    let cfg = MilterConfig {
+        listen: vec![format!("unix:{}", sock.display())],
+        quarantine_dir: dir.path().join("q"),
+        ..Default::default()
+    };
+    let m = Milter::bind(cfg, scanner()).await.unwrap();
+    assert_eq!(m.local_addrs(), vec![format!("unix:{}", sock.display())]);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(m.run(async {
+        let _ = rx.await;
+    }));
+    let mut s = tokio::net::UnixStream::connect(&sock).await.unwrap();
+    let mut b = Vec::new();
+    Command::OptNeg {
+        version: 6,
+        actions: POSTFIX_ACTIONS,
+        protocol: POSTFIX_PROTOCOL,
+    }
+    .encode(&mut b);
+    s.write_all(&b).await.unwrap();
+    let mut rd = [0u8; 17];
+    s.read_exact(&mut rd).await.unwrap();
+    assert_eq!(&rd[..5], &[0, 0, 0, 13, b'O']);
+    drop(s);
+    let _ = tx.send(());
+    task.await.unwrap().unwrap();
+    assert!(!sock.exists(), "socket removed on shutdown");
+}
