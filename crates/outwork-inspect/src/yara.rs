@@ -27,10 +27,13 @@ pub struct RuleInfo {
     pub score: Option<f64>,
 }
 
-/// Compiled rules (shared by all threads; each scan makes its own scanner).
+/// Compiled rules, shared by all threads. Each thread keeps one scanner
+/// per rule set: making a scanner (a wasm instance) costs more than a scan.
 pub struct YaraRules {
+    /// Leaked on purpose: thread-local scanners borrow the rules for
+    /// 'static. Rules load once per start (or reload), so this is bounded.
     #[cfg(feature = "yara")]
-    rules: yara_x::Rules,
+    rules: &'static yara_x::Rules,
     #[cfg_attr(not(feature = "yara"), allow(dead_code))]
     timeout: Duration,
     pub files: Vec<PathBuf>,
@@ -94,7 +97,7 @@ impl YaraRules {
                 .add_source(yara_x::SourceCode::from(src.as_str()).with_origin(origin.as_str()))
                 .map_err(|e| e.to_string())?;
         }
-        let rules = compiler.build();
+        let rules: &'static yara_x::Rules = Box::leak(Box::new(compiler.build()));
         let rules_info = rules
             .iter()
             .map(|r| RuleInfo {
@@ -124,18 +127,33 @@ impl YaraRules {
     /// caller reports as a limit finding.
     #[cfg(feature = "yara")]
     pub fn scan(&self, data: &[u8]) -> Result<Vec<YaraMatch>, String> {
-        let mut scanner = yara_x::Scanner::new(&self.rules);
-        scanner.set_timeout(self.timeout);
-        let results = scanner.scan(data).map_err(|e| e.to_string())?;
-        Ok(results
-            .matching_rules()
-            .map(|r| YaraMatch {
-                rule: r.identifier().to_string(),
-                namespace: r.namespace().to_string(),
-                tags: r.tags().map(|t| t.identifier().to_string()).collect(),
-                score: score_of(r.metadata()),
-            })
-            .collect())
+        use std::cell::RefCell;
+        thread_local! {
+            static SCANNER: RefCell<Option<(usize, yara_x::Scanner<'static>)>> =
+                const { RefCell::new(None) };
+        }
+        let id = std::ptr::from_ref(self.rules) as usize;
+        SCANNER.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot.as_ref().is_none_or(|(i, _)| *i != id) {
+                let mut s = yara_x::Scanner::new(self.rules);
+                s.set_timeout(self.timeout);
+                *slot = Some((id, s));
+            }
+            let Some((_, scanner)) = slot.as_mut() else {
+                return Err("no YARA scanner".to_string());
+            };
+            let results = scanner.scan(data).map_err(|e| e.to_string())?;
+            Ok(results
+                .matching_rules()
+                .map(|r| YaraMatch {
+                    rule: r.identifier().to_string(),
+                    namespace: r.namespace().to_string(),
+                    tags: r.tags().map(|t| t.identifier().to_string()).collect(),
+                    score: score_of(r.metadata()),
+                })
+                .collect())
+        })
     }
 
     #[cfg(not(feature = "yara"))]
