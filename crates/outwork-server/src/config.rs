@@ -349,7 +349,10 @@ impl HttpConfig {
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(invalid_http(
                 "listen",
-                format!("{:?}: expected IP:PORT (e.g. 127.0.0.1:11333 or [::1]:11333)", self.listen),
+                format!(
+                    "{:?}: expected IP:PORT (e.g. 127.0.0.1:11333 or [::1]:11333)",
+                    self.listen
+                ),
             ));
         }
         if self.max_connections == 0 {
@@ -359,7 +362,10 @@ impl HttpConfig {
             return Err(invalid_http("max_body_bytes", "must be at least 1024"));
         }
         if self.request_timeout_ms == 0 || self.header_timeout_ms == 0 {
-            return Err(invalid_http("request_timeout_ms", "timeouts must be above 0"));
+            return Err(invalid_http(
+                "request_timeout_ms",
+                "timeouts must be above 0",
+            ));
         }
         if let Some(t) = &self.admin_token
             && !t.is_empty()
@@ -449,7 +455,11 @@ mod tests {
 
     #[test]
     fn http_table() {
-        assert!(HttpConfig::from_outwork_toml("[milter]\n").unwrap().is_none());
+        assert!(
+            HttpConfig::from_outwork_toml("[milter]\n")
+                .unwrap()
+                .is_none()
+        );
         let h = HttpConfig::from_outwork_toml("[http]\n").unwrap().unwrap();
         assert_eq!(h.listen, "127.0.0.1:11333");
         assert!(h.token().is_none());
@@ -459,7 +469,10 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(h.token(), Some("0123456789abcdef"));
-        assert_eq!(h.rspamd_quarantine_action, RspamdQuarantineAction::RewriteSubject);
+        assert_eq!(
+            h.rspamd_quarantine_action,
+            RspamdQuarantineAction::RewriteSubject
+        );
         assert!(HttpConfig::from_outwork_toml("[http]\nlisen = 1\n").is_err());
         assert!(HttpConfig::from_outwork_toml("[http]\nlisten = \"localhost\"\n").is_err());
         assert!(HttpConfig::from_outwork_toml("[http]\nadmin_token = \"short\"\n").is_err());
