@@ -397,7 +397,7 @@ impl HttpConfig {
     }
 }
 
-/// Does outwork.toml have a `[milter]` table?
+/// Does outwork.toml have a top-level table `name` (e.g. `"milter"`)?
 pub fn has_table(text: &str, name: &str) -> Result<bool, ConfigError> {
     let t: toml::Table = toml::from_str(text)?;
     Ok(t.contains_key(name))

@@ -1,11 +1,15 @@
 //! outwork-server: outwork's network front ends.
 //!
-//! Today: a milter (the Sendmail 8 / Postfix mail filter protocol,
-//! version 6) that scans each message with [`outwork_engine::Scanner`] and
-//! applies the verdict (headers, subject tag, quarantine, reject), plus the
-//! durable quarantine store it writes to.
+//! A milter (the Sendmail 8 / Postfix mail filter protocol, version 6)
+//! that scans each message with [`outwork_engine::Scanner`] and applies
+//! the verdict (headers, subject tag, quarantine, reject), the durable
+//! quarantine store it writes to, and an HTTP API ([`http`]: native JSON,
+//! Rspamd-compatible `/checkv2` ([`rspamd`]), Prometheus `/metrics`, admin
+//! endpoints). [`run`] starts both on one runtime with reload (SIGHUP,
+//! `/admin/reload`) and draining shutdown (SIGTERM, SIGINT): see
+//! [`daemon`].
 //!
-//! Layers, outermost first:
+//! Milter layers, outermost first:
 //! - [`server`]: tokio listeners (inet and unix), limits, timeouts, the scan
 //!   on a bounded pool, logging of what happened to every message.
 //! - [`policy`]: verdict → milter modification actions and final reply (pure).
@@ -20,12 +24,20 @@
 
 pub mod codec;
 pub mod config;
+pub mod daemon;
+pub mod http;
+pub mod metrics;
 pub mod policy;
 pub mod quarantine;
+pub mod reload;
+pub mod rspamd;
 pub mod server;
 pub mod session;
 
-pub use config::{ConfigError, MilterConfig};
+pub use config::{ConfigError, HttpConfig, MilterConfig};
+pub use daemon::{RunOptions, run, run_until};
+pub use http::{HttpServer, Services};
 pub use quarantine::QuarantineStore;
+pub use reload::{BuildScanner, Reloader, ScannerCell};
 pub use server::{Milter, ServeError, serve, serve_until};
 pub use session::Message;

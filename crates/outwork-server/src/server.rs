@@ -15,6 +15,7 @@ use crate::codec::{Command, Reply, split_frame};
 use crate::config::{ConfigError, ListenAddr, MilterConfig};
 use crate::policy::{self, Decision};
 use crate::quarantine::{QuarantineError, QuarantineStore};
+use crate::reload::ScannerCell;
 use crate::session::{Message, Session, Step};
 use outwork_core::{Action, Verdict};
 use outwork_engine::Scanner;
@@ -43,6 +44,8 @@ pub enum ServeError {
     Quarantine(#[from] QuarantineError),
     #[error("starting the runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("loading the scanner: {0}")]
+    Scanner(String),
 }
 
 enum Listener {
@@ -52,7 +55,7 @@ enum Listener {
 
 struct Shared {
     cfg: MilterConfig,
-    scanner: Arc<Scanner>,
+    scanner: Arc<ScannerCell>,
     store: QuarantineStore,
     scans: Arc<Semaphore>,
     conns: Arc<Semaphore>,
@@ -67,6 +70,15 @@ pub struct Milter {
 impl Milter {
     /// Check the config, open the quarantine and bind every address.
     pub async fn bind(cfg: MilterConfig, scanner: Arc<Scanner>) -> Result<Milter, ServeError> {
+        Milter::bind_cell(cfg, ScannerCell::new(scanner)).await
+    }
+
+    /// [`Milter::bind`] with a swappable scanner (reloads take effect for
+    /// the next message).
+    pub async fn bind_cell(
+        cfg: MilterConfig,
+        scanner: Arc<ScannerCell>,
+    ) -> Result<Milter, ServeError> {
         cfg.validate()?;
         let store = QuarantineStore::open(&cfg.quarantine_dir)?;
         let mut listeners = Vec::new();
@@ -366,20 +378,38 @@ async fn scan(sh: &Shared, m: &Message) -> Result<Verdict, String> {
     let permit = match tokio::time::timeout_at(deadline, sh.scans.clone().acquire_owned()).await {
         Ok(Ok(p)) => p,
         Ok(Err(_)) => return Err("scanner shut down".into()),
-        Err(_) => return Err(format!("no scan slot free within {ms} ms")),
+        Err(_) => {
+            crate::metrics::failure("milter", "busy");
+            return Err(format!("no scan slot free within {ms} ms"));
+        }
     };
-    let scanner = sh.scanner.clone();
+    // Deadline already gone (e.g. scan_timeout_ms = 0): don't start a scan
+    // that a fast machine might finish before the timeout is first polled.
+    if tokio::time::Instant::now() >= deadline {
+        crate::metrics::failure("milter", "timeout");
+        return Err(format!("scan over its {ms} ms deadline"));
+    }
+    let scanner = sh.scanner.get();
     let raw = m.raw.clone();
     let env = m.envelope.clone();
     let h = tokio::task::spawn_blocking(move || {
         let _slot = permit;
-        scanner.scan_envelope(&raw, &env)
+        let t = Instant::now();
+        let v = scanner.scan_envelope(&raw, &env);
+        crate::metrics::verdict("milter", &v, t.elapsed());
+        v
     });
     match tokio::time::timeout_at(deadline, h).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) if e.is_panic() => Err("scan panicked".into()),
+        Ok(Err(e)) if e.is_panic() => {
+            crate::metrics::failure("milter", "panic");
+            Err("scan panicked".into())
+        }
         Ok(Err(_)) => Err("scan cancelled".into()),
-        Err(_) => Err(format!("scan over its {ms} ms deadline")),
+        Err(_) => {
+            crate::metrics::failure("milter", "timeout");
+            Err(format!("scan over its {ms} ms deadline"))
+        }
     }
 }
 
@@ -426,7 +456,7 @@ pub fn serve(cfg: MilterConfig, scanner: Arc<Scanner>) -> Result<(), ServeError>
     rt.block_on(serve_until(cfg, scanner, shutdown_signal()))
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {

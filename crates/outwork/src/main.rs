@@ -103,7 +103,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: HistoryCmd,
     },
-    /// Run in the mail flow: the milter for Postfix/Sendmail (`[milter]`).
+    /// Run in the mail flow: the milter for Postfix/Sendmail (`[milter]`)
+    /// and the HTTP API, Rspamd-compatible (`[http]`).
     Serve {
         #[arg(short, long)]
         config: Option<PathBuf>,
@@ -437,6 +438,15 @@ fn run(cli: Cli) -> Result<u8> {
                     message: e.to_string(),
                 });
             }
+            if issues.is_empty()
+                && let Err(e) = outwork_server::HttpConfig::from_outwork_toml(&text)
+            {
+                issues.push(outwork_core::config::ConfigIssue {
+                    line: None,
+                    path: "http".into(),
+                    message: e.to_string(),
+                });
+            }
             if issues.is_empty() {
                 println!("{}: ok", file.display());
                 return Ok(EXIT_CLEAN);
@@ -678,14 +688,45 @@ fn config_text(config: Option<&PathBuf>) -> Result<String> {
 
 fn serve_cmd(config: Option<PathBuf>, intel: Option<PathBuf>) -> Result<u8> {
     let text = config_text(config.as_ref())?;
-    let milter =
-        outwork_server::MilterConfig::from_outwork_toml(&text).context("invalid [milter] table")?;
-    let mut scanner = outwork_engine::Scanner::from_config(load_context(config.as_ref())?)
-        .map_err(anyhow::Error::msg)?;
+    // Bad [milter] / [http] tables fail here, before anything starts.
+    outwork_server::daemon::servers(&text).context("invalid [milter] or [http] table")?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // The embedded store's file, for outwork_intel_age_seconds (none with Redis).
+    let intel_path = {
+        let ctx = load_context(config.as_ref())?;
+        let (path, _) = intel_cmd::resolve_path(intel.as_ref(), ctx.config.intel.path.as_deref());
+        intel_cmd::redis_target(intel.as_ref(), &ctx.config.intel)?
+            .is_none()
+            .then_some(path)
+    };
+    // Run at start and on every SIGHUP / POST /admin/reload: re-reads the
+    // config file and the intel store; on error the old scanner keeps serving.
+    let build: outwork_server::BuildScanner = Arc::new(move || {
+        build_scanner(config.as_ref(), intel.as_ref()).map_err(|e| format!("{e:#}"))
+    });
+    outwork_server::run(outwork_server::RunOptions {
+        config_text: text,
+        build_scanner: build,
+        intel_path,
+    })?;
+    Ok(EXIT_CLEAN)
+}
+
+/// The scanner `outwork serve` runs: config, intel (file or Redis).
+fn build_scanner(
+    config: Option<&PathBuf>,
+    intel: Option<&PathBuf>,
+) -> Result<outwork_engine::Scanner> {
+    let mut scanner =
+        outwork_engine::Scanner::from_config(load_context(config)?).map_err(anyhow::Error::msg)?;
     let ctx = scanner.ctx.clone();
-    let (path, explicit) =
-        intel_cmd::resolve_path(intel.as_ref(), ctx.config.intel.path.as_deref());
-    let (index, intel_error) = match intel_cmd::redis_target(intel.as_ref(), &ctx.config.intel)? {
+    let (path, explicit) = intel_cmd::resolve_path(intel, ctx.config.intel.path.as_deref());
+    let (index, intel_error) = match intel_cmd::redis_target(intel, &ctx.config.intel)? {
         Some(r) => (
             Some(Arc::new(r) as Arc<dyn outwork_intel::store::Lookup>),
             None,
@@ -694,19 +735,7 @@ fn serve_cmd(config: Option<PathBuf>, intel: Option<PathBuf>) -> Result<u8> {
     };
     scanner.intel = index;
     scanner.intel_error = intel_error;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let scanner = Arc::new(scanner);
-    let keep = scanner.clone();
-    let r = outwork_server::serve(milter, scanner);
-    keep.save_history()
-        .map_err(|e| anyhow::anyhow!("saving the history: {e}"))?;
-    r?;
-    Ok(EXIT_CLEAN)
+    Ok(scanner)
 }
 
 fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {

@@ -1,0 +1,92 @@
+//! The serving scanner, swappable while serving: SIGHUP and
+//! `POST /admin/reload` build a new one (config, intel, rules) and swap it
+//! in atomically. A scan holds its own `Arc`, so in-flight messages finish
+//! on the scanner they started with; no connection is dropped.
+
+use outwork_engine::Scanner;
+use std::sync::{Arc, RwLock};
+
+/// Builds a scanner from the current config and intel on disk (the CLI
+/// supplies it: the same code as `outwork scan`). Called on the blocking
+/// pool.
+pub type BuildScanner = Arc<dyn Fn() -> Result<Scanner, String> + Send + Sync>;
+
+/// The scanner every new scan uses.
+pub struct ScannerCell {
+    cur: RwLock<Arc<Scanner>>,
+}
+
+impl ScannerCell {
+    pub fn new(s: Arc<Scanner>) -> Arc<ScannerCell> {
+        Arc::new(ScannerCell {
+            cur: RwLock::new(s),
+        })
+    }
+
+    /// The current scanner (cheap: an `Arc` clone).
+    pub fn get(&self) -> Arc<Scanner> {
+        self.cur.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Swap in a new scanner; returns the old one.
+    pub fn set(&self, s: Arc<Scanner>) -> Arc<Scanner> {
+        let mut g = self.cur.write().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *g, s)
+    }
+}
+
+/// Rebuilds and swaps the scanner; one reload at a time.
+pub struct Reloader {
+    cell: Arc<ScannerCell>,
+    build: Option<BuildScanner>,
+    lock: tokio::sync::Mutex<()>,
+}
+
+impl Reloader {
+    /// `build: None` = nothing to reload from (reload answers an error).
+    pub fn new(cell: Arc<ScannerCell>, build: Option<BuildScanner>) -> Arc<Reloader> {
+        Arc::new(Reloader {
+            cell,
+            build,
+            lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn cell(&self) -> &Arc<ScannerCell> {
+        &self.cell
+    }
+
+    /// Save the serving scanner's history, build a new scanner, swap it
+    /// in. On error the old scanner keeps serving.
+    pub async fn reload(&self) -> Result<(), String> {
+        let Some(build) = self.build.clone() else {
+            return Err("this server was started without a way to reload".into());
+        };
+        let _one = self.lock.lock().await;
+        let old = self.cell.get();
+        let r = tokio::task::spawn_blocking(move || {
+            if let Err(e) = old.save_history() {
+                tracing::warn!(target: "outwork::serve", "saving history before reload: {e}");
+            }
+            build()
+        })
+        .await;
+        let r = match r {
+            Ok(Ok(s)) => {
+                self.cell.set(Arc::new(s));
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e),
+            Err(e) if e.is_panic() => Err("building the scanner panicked".into()),
+            Err(_) => Err("reload cancelled".into()),
+        };
+        crate::metrics::reload(r.is_ok());
+        match &r {
+            Ok(()) => tracing::info!(target: "outwork::serve", "reloaded config and intel"),
+            Err(e) => {
+                tracing::error!(target: "outwork::serve", "reload failed, still serving the previous config: {e}")
+            }
+        }
+        r
+    }
+}
