@@ -106,6 +106,17 @@ impl Out<'_> {
                 None => seen.push((lower, 1)),
             }
         }
+        // Authentication-Results claiming our authserv-id: a sender's forgery
+        // of the verdict outwork is about to add. Highest index first.
+        let mut forged = self.msg.forged_auth_results.clone();
+        forged.sort_unstable_by(|a, b| b.cmp(a));
+        for index in forged {
+            self.replies.push(Reply::ChangeHeader {
+                index,
+                name: b"Authentication-Results".to_vec(),
+                value: Vec::new(),
+            });
+        }
         // For each distinct name, delete instances n..=1.
         for (lower, count) in seen {
             let name = self
@@ -365,6 +376,8 @@ mod tests {
                 b"hi".to_vec()
             }),
             own_headers: vec![b"X-Outwork-Action".to_vec(), b"x-outwork-action".to_vec()],
+            auth_results: vec![(1, "mx.upstream.example".into()), (2, "outwork".into())],
+            forged_auth_results: Vec::new(),
             leadspc,
             actions: crate::session::WANTED_ACTIONS,
             auth_authen: None,
@@ -397,6 +410,27 @@ mod tests {
             name: name.into(),
             value: v.into(),
         }
+    }
+
+    #[test]
+    fn forged_authentication_results_are_deleted_highest_first() {
+        let mut m = msg(true);
+        m.auth_results.push((3, "outwork".into()));
+        m.forged_auth_results = vec![2, 3];
+        let d = on_verdict(&MilterConfig::default(), &m, &verdict(Action::Accept), None);
+        let deletes: Vec<u32> = d
+            .replies
+            .iter()
+            .filter_map(|r| match r {
+                Reply::ChangeHeader { index, name, value }
+                    if name == b"Authentication-Results" && value.is_empty() =>
+                {
+                    Some(*index)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(deletes, vec![3, 2], "the upstream one (1) stays");
     }
 
     #[test]

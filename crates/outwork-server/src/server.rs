@@ -321,7 +321,22 @@ where
 }
 
 /// Scan one finished message and decide; logs the outcome.
-async fn decide(sh: &Shared, m: Message) -> Decision {
+async fn decide(sh: &Shared, mut m: Message) -> Decision {
+    // When outwork writes its own Authentication-Results, any that arrive
+    // with its authserv-id are forged: mark them for deletion.
+    {
+        let scanner = sh.scanner.get();
+        let auth = &scanner.ctx.config.auth;
+        if auth.verify {
+            let id = auth.authserv_id.to_ascii_lowercase();
+            m.forged_auth_results = m
+                .auth_results
+                .iter()
+                .filter(|(_, a)| *a == id)
+                .map(|(i, _)| *i)
+                .collect();
+        }
+    }
     let cfg = &sh.cfg;
     let started = Instant::now();
     let mut verdict: Option<Verdict> = None;

@@ -88,6 +88,12 @@ pub struct Message {
     pub subject: Option<Vec<u8>>,
     /// Names of X-Outwork-* headers that came with the message, as spelled.
     pub own_headers: Vec<Vec<u8>>,
+    /// Every Authentication-Results header: its index among them (1-based,
+    /// as CHGHEADER counts) and its authserv-id, lower-cased.
+    pub auth_results: Vec<(u32, String)>,
+    /// Indexes of those to delete: ones claiming outwork's own authserv-id
+    /// (set by the server, which knows the id, when outwork writes its own).
+    pub forged_auth_results: Vec<u32>,
     /// The MTA sends and expects header values with the leading space.
     pub leadspc: bool,
     /// Actions the MTA allows us (SMFIF_*).
@@ -140,6 +146,8 @@ struct Msg {
     oversize: bool,
     subject: Option<Vec<u8>>,
     own_headers: Vec<Vec<u8>>,
+    auth_results: Vec<(u32, String)>,
+    ar_seen: u32,
     macros: Macros,
 }
 
@@ -277,6 +285,21 @@ impl Session {
                 {
                     self.msg.own_headers.push(name.clone());
                 }
+                if name.eq_ignore_ascii_case(b"authentication-results") {
+                    self.msg.ar_seen = self.msg.ar_seen.saturating_add(1);
+                    if self.msg.auth_results.len() < MAX_OWN_HEADERS {
+                        let v = String::from_utf8_lossy(&value);
+                        let id = v
+                            .split(';')
+                            .next()
+                            .unwrap_or("")
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or("")
+                            .to_ascii_lowercase();
+                        self.msg.auth_results.push((self.msg.ar_seen, id));
+                    }
+                }
                 // What the header will take in the rebuilt message: name,
                 // colon, space, value (bare LFs become CRLF), CRLF.
                 let lfs = value.iter().filter(|&&b| b == b'\n').count();
@@ -360,6 +383,8 @@ impl Session {
             rcpt_overflow: msg.rcpt_overflow,
             subject: msg.subject,
             own_headers: msg.own_headers,
+            auth_results: msg.auth_results,
+            forged_auth_results: Vec::new(),
             leadspc,
             actions: self.negotiated.map_or(0, |n| n.0),
             auth_authen: get("{auth_authen}").map(str::to_string),
@@ -508,6 +533,46 @@ mod tests {
         assert_eq!(m.mta.as_deref(), Some("mx.example.net"));
         assert_eq!(m.own_headers, vec![v("X-Outwork-Action")]);
         assert!(!m.leadspc);
+    }
+
+    #[test]
+    fn authentication_results_are_indexed_with_their_authserv_ids() {
+        let mut s = negotiated(0, 1 << 20);
+        let mut cmds = transaction();
+        let eoh = cmds.len() - 3;
+        for (i, value) in [
+            " mx.upstream.example; spf=pass",
+            " OutWork;\r\n\tdmarc=pass header.from=paypal.com",
+            " (comment only)",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            cmds.insert(
+                eoh + i,
+                Command::Header {
+                    name: v(if i == 1 {
+                        "authentication-results"
+                    } else {
+                        "Authentication-Results"
+                    }),
+                    value: v(value),
+                },
+            );
+        }
+        let steps = feed(&mut s, cmds);
+        let Some(Step::Scan(m)) = steps.last() else {
+            panic!("no scan")
+        };
+        assert_eq!(
+            m.auth_results,
+            vec![
+                (1, "mx.upstream.example".to_string()),
+                (2, "outwork".to_string()),
+                (3, "(comment".to_string()),
+            ]
+        );
+        assert!(m.forged_auth_results.is_empty(), "the server decides");
     }
 
     #[test]
