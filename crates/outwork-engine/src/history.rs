@@ -191,11 +191,7 @@ impl History {
     pub fn open_redis(url: &str, timeout: std::time::Duration) -> Result<History, String> {
         let client = redis::Client::open(url).map_err(|e| format!("history redis {url}: {e}"))?;
         let prefix = "outwork:hist:".to_string();
-        let mut conn = client
-            .get_connection_with_timeout(timeout)
-            .map_err(|e| format!("history redis {url}: {e}"))?;
-        let _ = conn.set_read_timeout(Some(timeout));
-        let _ = conn.set_write_timeout(Some(timeout));
+        let mut conn = connect(&client, timeout).map_err(|e| format!("{e} ({url})"))?;
         let fresh = hex(&random_secret());
         let set: bool = redis::cmd("SETNX")
             .arg(format!("{prefix}secret"))
@@ -298,12 +294,7 @@ impl History {
         };
         let mut g = conn.lock().map_err(|_| "poisoned")?;
         if g.is_none() {
-            let c = client
-                .get_connection_with_timeout(*timeout)
-                .map_err(|e| format!("history redis: {e}"))?;
-            let _ = c.set_read_timeout(Some(*timeout));
-            let _ = c.set_write_timeout(Some(*timeout));
-            *g = Some(c);
+            *g = Some(connect(client, *timeout)?);
         }
         let Some(c) = g.as_mut() else {
             return Err("history redis: no connection".into());
@@ -460,6 +451,19 @@ impl History {
         }
         Ok(gone)
     }
+}
+
+/// A Redis connection whose every step is bounded by `timeout`.
+fn connect(
+    client: &redis::Client,
+    timeout: std::time::Duration,
+) -> Result<redis::Connection, String> {
+    let c = client
+        .get_connection_with_timeout(timeout)
+        .map_err(|e| format!("history redis: {e}"))?;
+    let _ = c.set_read_timeout(Some(timeout));
+    let _ = c.set_write_timeout(Some(timeout));
+    Ok(c)
 }
 
 fn encode(secret: &[u8; 32], map: &HashMap<Key, Entry>) -> Vec<u8> {

@@ -66,11 +66,7 @@ pub fn history_path(configured: Option<&str>) -> std::path::PathBuf {
     if let Some(p) = configured {
         return p.into();
     }
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".local/share")))
-        .unwrap_or_else(|| ".".into());
-    base.join("outwork").join("history.owh")
+    outwork_intel::store::data_file("history.owh")
 }
 
 /// The deployment's recipient domains of a message: the envelope's RCPT

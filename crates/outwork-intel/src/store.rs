@@ -796,11 +796,18 @@ impl Lookup for Index {
 /// Where the store lives when neither `--intel` nor `intel.path` says:
 /// `$XDG_DATA_HOME/outwork/intel.owi`, else `~/.local/share/outwork/intel.owi`.
 pub fn default_path() -> PathBuf {
+    data_file("intel.owi")
+}
+
+/// outwork's default place for a data file `name`: `$XDG_DATA_HOME/outwork/`,
+/// else `~/.local/share/outwork/`, else `outwork-NAME` in the working
+/// directory.
+pub fn data_file(name: &str) -> PathBuf {
     if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d).join("outwork/intel.owi");
+        return PathBuf::from(d).join("outwork").join(name);
     }
     match std::env::var_os("HOME") {
-        Some(h) => PathBuf::from(h).join(".local/share/outwork/intel.owi"),
-        None => PathBuf::from("outwork-intel.owi"),
+        Some(h) => PathBuf::from(h).join(".local/share/outwork").join(name),
+        None => PathBuf::from(format!("outwork-{name}")),
     }
 }
