@@ -1,9 +1,24 @@
-//! outwork-redteam: evaluate a defence on labelled mail.
+//! outwork-redteam: evaluate any defence on labelled mail, mutate attacks,
+//! report marginal risk.
 //!
 //! A corpus is a folder with a `MANIFEST.tsv` (path, label, source, ...) or
 //! with `phish/`, `ham/`, `spam/` sub-folders (source = the next folder).
+//!
+//! - [`engines`]: who is evaluated (in-process, `/checkv2`, spamd);
+//! - [`run`]: scanning many messages with several engines, resumable;
+//! - [`summary`]: the per-engine evaluation numbers;
+//! - [`mutate`]: attacker transformations of a message;
+//! - [`attack`]: evasion per operator and marginal risk between attack sets;
+//! - [`stats`]: intervals and curves; [`report`]: the offline HTML report.
 
 #![forbid(unsafe_code)]
+
+pub mod attack;
+pub mod engines;
+pub mod report;
+pub mod run;
+pub mod stats;
+pub mod summary;
 
 use outwork_core::signals::Disabled;
 use outwork_core::{Action, facts, policy, signals};
@@ -244,15 +259,7 @@ pub fn by_source(samples: &[Sample], scored: &[Scored]) -> BTreeMap<String, Sour
 
 /// Wilson score interval (95%) for k successes out of n.
 pub fn wilson(k: usize, n: usize) -> (f64, f64) {
-    if n == 0 {
-        return (0.0, 0.0);
-    }
-    let (k, n, z) = (k as f64, n as f64, 1.96f64);
-    let p = k / n;
-    let denom = 1.0 + z * z / n;
-    let centre = (p + z * z / (2.0 * n)) / denom;
-    let half = z * ((p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt()) / denom;
-    ((centre - half).max(0.0), (centre + half).min(1.0))
+    stats::wilson(k, n, 1.96)
 }
 
 /// An anchor engine's verdict on one file, from `anchors/scan.sh` JSONL.
@@ -296,6 +303,6 @@ mod tests {
             lo > 0.82 && lo < 0.84 && hi > 0.94 && hi < 0.96,
             "{lo} {hi}"
         );
-        assert_eq!(wilson(0, 0), (0.0, 0.0));
+        assert_eq!(wilson(0, 0), (0.0, 1.0));
     }
 }

@@ -1,0 +1,270 @@
+//! Evasion arithmetic for attack sets: per operator (variant vs the same
+//! message rebuilt unchanged), and baseline set vs new-capability set for
+//! the marginal-risk report.
+
+use crate::run::Outcome;
+use crate::stats;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Evasion of one variant (an operator or combination) for one engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantStats {
+    pub variant: String,
+    pub engine: String,
+    /// Messages where both the baseline and this variant got a verdict.
+    pub n: usize,
+    pub errors: usize,
+    pub evaded: usize,
+    pub evasion: f64,
+    pub evasion_ci: (f64, f64),
+    /// Evasion of the unchanged (rebuilt) messages, on the same n.
+    pub baseline_evasion: f64,
+    /// evasion − baseline evasion, with a paired bootstrap 95% interval.
+    pub marginal: (f64, f64, f64),
+    /// Caught unchanged, missed after the operator.
+    pub new_evasions: usize,
+    /// Symbols that fired on the unchanged message and not on the variant,
+    /// with how many messages lost them (most first).
+    pub lost: Vec<(String, usize)>,
+    /// Symbols on the variants that were still caught (most first).
+    pub held: Vec<(String, usize)>,
+    /// Mean score change (variant − unchanged).
+    pub score_change: f64,
+}
+
+fn top(m: BTreeMap<String, usize>, k: usize) -> Vec<(String, usize)> {
+    let mut v: Vec<_> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.truncate(k);
+    v
+}
+
+/// Compare variant outcomes against baseline outcomes of the same messages
+/// (same order, same engine).
+pub fn compare(variant: &str, engine: &str, base: &[&Outcome], var: &[&Outcome]) -> VariantStats {
+    let mut pairs = Vec::new();
+    let mut errors = 0;
+    let mut lost: BTreeMap<String, usize> = BTreeMap::new();
+    let mut held: BTreeMap<String, usize> = BTreeMap::new();
+    let mut new_evasions = 0;
+    let mut score_change = 0.0;
+    for (b, v) in base.iter().zip(var) {
+        if b.error.is_some() || v.error.is_some() {
+            errors += 1;
+            continue;
+        }
+        pairs.push((!v.flagged, !b.flagged));
+        if b.flagged && !v.flagged {
+            new_evasions += 1;
+        }
+        score_change += v.score - b.score;
+        for s in &b.symbols {
+            if !v.symbols.contains(s) {
+                *lost.entry(s.clone()).or_default() += 1;
+            }
+        }
+        if v.flagged {
+            for s in &v.symbols {
+                *held.entry(s.clone()).or_default() += 1;
+            }
+        }
+    }
+    let n = pairs.len();
+    let evaded = pairs.iter().filter(|p| p.0).count();
+    let base_evaded = pairs.iter().filter(|p| p.1).count();
+    VariantStats {
+        variant: variant.into(),
+        engine: engine.into(),
+        n,
+        errors,
+        evaded,
+        evasion: rate(evaded, n),
+        evasion_ci: stats::wilson(evaded, n, 1.96),
+        baseline_evasion: rate(base_evaded, n),
+        marginal: stats::paired_bootstrap_diff(&pairs, 2000, 0x5eed, 0.95),
+        new_evasions,
+        lost: top(lost, 8),
+        held: top(held, 8),
+        score_change: if n == 0 { 0.0 } else { score_change / n as f64 },
+    }
+}
+
+fn rate(k: usize, n: usize) -> f64 {
+    if n == 0 { 0.0 } else { k as f64 / n as f64 }
+}
+
+/// Baseline attack set vs new-capability set, for one engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct Marginal {
+    pub engine: String,
+    pub baseline_n: usize,
+    pub baseline_evaded: usize,
+    pub baseline_evasion: f64,
+    pub baseline_ci: (f64, f64),
+    pub new_n: usize,
+    pub new_evaded: usize,
+    pub new_evasion: f64,
+    pub new_ci: (f64, f64),
+    /// new − baseline evasion with its 95% interval.
+    pub difference: (f64, f64, f64),
+    /// "paired bootstrap" when the sets hold the same campaigns (matched
+    /// by name), else "Newcombe hybrid score".
+    pub method: String,
+    pub paired: usize,
+    pub errors: usize,
+    /// Symbol → (share of baseline messages it fired on, share of new).
+    pub symbols: Vec<(String, f64, f64)>,
+    /// Evaded messages of the new set within 50% of the flag threshold's
+    /// score (near misses: the cheapest gap to close), and their top symbols.
+    pub near_misses: usize,
+    pub near_miss_symbols: Vec<(String, usize)>,
+}
+
+/// `base` and `new` are (name, outcome) for one engine; names that occur in
+/// both pair the sets.
+pub fn marginal(
+    engine: &str,
+    base: &[(&str, &Outcome)],
+    new: &[(&str, &Outcome)],
+    flag_score: f64,
+) -> Marginal {
+    let ok = |v: &[(&str, &Outcome)]| -> Vec<(String, Outcome)> {
+        v.iter()
+            .filter(|(_, o)| o.error.is_none())
+            .map(|(n, o)| (n.to_string(), (*o).clone()))
+            .collect()
+    };
+    let b = ok(base);
+    let nw = ok(new);
+    let errors = base.len() - b.len() + new.len() - nw.len();
+    let bev = b.iter().filter(|(_, o)| !o.flagged).count();
+    let nev = nw.iter().filter(|(_, o)| !o.flagged).count();
+    let bmap: BTreeMap<&str, &Outcome> = b.iter().map(|(n, o)| (n.as_str(), o)).collect();
+    let pairs: Vec<(bool, bool)> = nw
+        .iter()
+        .filter_map(|(n, o)| bmap.get(n.as_str()).map(|bo| (!o.flagged, !bo.flagged)))
+        .collect();
+    // Pair only when (nearly) every new message has its baseline twin.
+    let paired = pairs.len();
+    let (difference, method) = if paired > 0 && paired * 10 >= nw.len() * 9 {
+        (
+            stats::paired_bootstrap_diff(&pairs, 4000, 0x5eed, 0.95),
+            "paired bootstrap (same campaigns, matched by file name; 4000 resamples)",
+        )
+    } else {
+        (
+            stats::newcombe_diff(nev, nw.len(), bev, b.len(), 1.96),
+            "Newcombe hybrid score interval (independent sets)",
+        )
+    };
+    let mut fires: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (_, o) in &b {
+        for s in &o.symbols {
+            fires.entry(s.clone()).or_default().0 += 1;
+        }
+    }
+    for (_, o) in &nw {
+        for s in &o.symbols {
+            fires.entry(s.clone()).or_default().1 += 1;
+        }
+    }
+    let mut symbols: Vec<(String, f64, f64)> = fires
+        .into_iter()
+        .map(|(s, (x, y))| (s, rate(x, b.len()), rate(y, nw.len())))
+        .collect();
+    symbols.sort_by(|a, b| {
+        (b.1 - b.2)
+            .abs()
+            .total_cmp(&(a.1 - a.2).abs())
+            .then(a.0.cmp(&b.0))
+    });
+    let mut near: BTreeMap<String, usize> = BTreeMap::new();
+    let mut near_misses = 0;
+    for (_, o) in &nw {
+        if !o.flagged && flag_score > 0.0 && o.score >= flag_score * 0.5 {
+            near_misses += 1;
+            for s in &o.symbols {
+                *near.entry(s.clone()).or_default() += 1;
+            }
+        }
+    }
+    Marginal {
+        engine: engine.into(),
+        baseline_n: b.len(),
+        baseline_evaded: bev,
+        baseline_evasion: rate(bev, b.len()),
+        baseline_ci: stats::wilson(bev, b.len(), 1.96),
+        new_n: nw.len(),
+        new_evaded: nev,
+        new_evasion: rate(nev, nw.len()),
+        new_ci: stats::wilson(nev, nw.len(), 1.96),
+        difference,
+        method: method.into(),
+        paired,
+        errors,
+        symbols,
+        near_misses,
+        near_miss_symbols: top(near, 8),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn o(flagged: bool, score: f64, syms: &[&str]) -> Outcome {
+        Outcome {
+            id: String::new(),
+            engine: "e".into(),
+            flagged,
+            action: if flagged { "tag" } else { "accept" }.into(),
+            score,
+            symbols: syms.iter().map(|s| s.to_string()).collect(),
+            ms: 0.0,
+            error: None,
+            flagged_without: None,
+        }
+    }
+
+    #[test]
+    fn variant_counts_new_evasions_and_lost_symbols() {
+        let base = [
+            o(true, 9.0, &["A", "B"]),
+            o(true, 7.0, &["A"]),
+            o(false, 1.0, &[]),
+        ];
+        let var = [
+            o(false, 2.0, &["B"]),
+            o(true, 7.0, &["A"]),
+            o(false, 0.0, &[]),
+        ];
+        let b: Vec<&Outcome> = base.iter().collect();
+        let v: Vec<&Outcome> = var.iter().collect();
+        let s = compare("qr", "e", &b, &v);
+        assert_eq!((s.n, s.evaded, s.new_evasions), (3, 2, 1));
+        assert!((s.evasion - 2.0 / 3.0).abs() < 1e-9);
+        assert!((s.baseline_evasion - 1.0 / 3.0).abs() < 1e-9);
+        assert!((s.marginal.0 - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(s.lost, vec![("A".to_string(), 1)]);
+        assert_eq!(s.held, vec![("A".to_string(), 1)]);
+        assert!((s.score_change - (-8.0 / 3.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn marginal_pairs_by_name_or_falls_back_to_newcombe() {
+        let a = o(true, 8.0, &["X"]);
+        let m = o(false, 4.0, &["Y"]);
+        let base = [("m1", &a), ("m2", &a)];
+        let new = [("m1", &m), ("m2", &a)];
+        let r = marginal("e", &base, &new, 6.0);
+        assert!(r.method.starts_with("paired"));
+        assert_eq!((r.baseline_evaded, r.new_evaded, r.near_misses), (0, 1, 1));
+        assert!((r.difference.0 - 0.5).abs() < 1e-9);
+        let other = [("z1", &m), ("z2", &m)];
+        let r = marginal("e", &base, &other, 6.0);
+        assert!(r.method.starts_with("Newcombe"));
+        assert!((r.difference.0 - 1.0).abs() < 1e-9);
+        assert!(r.difference.1 > 0.0 && r.difference.2 <= 1.0);
+    }
+}

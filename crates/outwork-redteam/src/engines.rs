@@ -1,0 +1,478 @@
+//! Who is evaluated: outwork in-process, any Rspamd-compatible `/checkv2`
+//! endpoint (outwork's own server or a real Rspamd), or a SpamAssassin spamd.
+//!
+//! Every engine answers the same question for a raw message: flagged or not,
+//! with its own action name, score and symbol names, so one run can put them
+//! side by side on the same messages.
+
+use outwork_core::Action;
+use outwork_engine::Scanner;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One engine's verdict on one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// The engine's spam/phish decision (see each engine for its rule).
+    pub flagged: bool,
+    /// The engine's own action name ("tag", "add header", "spam"...).
+    pub action: String,
+    pub score: f64,
+    pub symbols: Vec<String>,
+    /// Wall time of the request, milliseconds.
+    pub ms: f64,
+}
+
+pub trait Engine: Send + Sync {
+    fn name(&self) -> &str;
+    /// What the engine is, for reports ("outwork in-process", "checkv2 http://...").
+    fn describe(&self) -> String;
+    fn scan(&self, raw: &[u8]) -> Result<Verdict, String>;
+    /// The in-process engine, when this is one (family ablation needs it).
+    fn scanner(&self) -> Option<&Arc<Scanner>> {
+        None
+    }
+}
+
+/// outwork in this process. Flagged = action other than accept.
+pub struct InProcess {
+    pub name: String,
+    pub scanner: Arc<Scanner>,
+}
+
+impl Engine for InProcess {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn describe(&self) -> String {
+        "outwork in-process".into()
+    }
+    fn scan(&self, raw: &[u8]) -> Result<Verdict, String> {
+        let t = Instant::now();
+        let v = self.scanner.scan(raw);
+        Ok(Verdict {
+            flagged: v.action != Action::Accept,
+            action: v.action.as_str().to_string(),
+            score: v.score,
+            symbols: v.symbols.iter().map(|s| s.name.to_string()).collect(),
+            ms: t.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+    fn scanner(&self) -> Option<&Arc<Scanner>> {
+        Some(&self.scanner)
+    }
+}
+
+/// Rspamd's actions that mean "this is spam": the same rule the anchors
+/// scripts use (greylist and soft reject are delivery tactics, not verdicts).
+pub const RSPAMD_SPAM_ACTIONS: [&str; 3] = ["add header", "rewrite subject", "reject"];
+
+/// A Rspamd-compatible `POST /checkv2` endpoint.
+pub struct CheckV2 {
+    pub name: String,
+    pub url: String,
+    agent: ureq::Agent,
+}
+
+impl CheckV2 {
+    /// `base` is the server root (`http://127.0.0.1:11333`) or the full
+    /// `/checkv2` URL.
+    pub fn new(name: &str, base: &str, timeout: Duration) -> CheckV2 {
+        let base = base.trim_end_matches('/');
+        let url = if base.ends_with("/checkv2") {
+            base.to_string()
+        } else {
+            format!("{base}/checkv2")
+        };
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        CheckV2 {
+            name: name.into(),
+            url,
+            agent,
+        }
+    }
+}
+
+impl Engine for CheckV2 {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn describe(&self) -> String {
+        format!("Rspamd-compatible {}", self.url)
+    }
+    fn scan(&self, raw: &[u8]) -> Result<Verdict, String> {
+        let t = Instant::now();
+        let mut req = self
+            .agent
+            .post(&self.url)
+            .header("Content-Type", "message/rfc822");
+        // What an MTA would have told the filter, recovered from the stored
+        // message, as the anchors scripts do: without it Rspamd scores every
+        // stored message as coming from nowhere.
+        for (k, v) in derive_envelope(raw) {
+            req = req.header(k, v);
+        }
+        let mut resp = req.send(raw).map_err(|e| format!("{}: {e}", self.url))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(16 << 20)
+            .read_to_vec()
+            .map_err(|e| format!("{}: reading the answer: {e}", self.url))?;
+        if status != 200 {
+            let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+            return Err(format!("{}: HTTP {status}: {text}", self.url));
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| format!("{}: not JSON ({e})", self.url))?;
+        let action = v["action"].as_str().unwrap_or("").to_string();
+        if action.is_empty() {
+            return Err(format!("{}: no action in the answer", self.url));
+        }
+        let mut symbols: Vec<String> = v["symbols"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        symbols.sort();
+        Ok(Verdict {
+            flagged: RSPAMD_SPAM_ACTIONS.contains(&action.as_str()),
+            score: v["score"].as_f64().unwrap_or(0.0),
+            action,
+            symbols,
+            ms: t.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+}
+
+/// A SpamAssassin spamd, spoken to as `spamc` does (SPAMC/1.5, `SYMBOLS`).
+/// Flagged = spamd's own spam decision (score ≥ required).
+pub struct Spamd {
+    pub name: String,
+    pub addr: String,
+    pub timeout: Duration,
+    pub user: String,
+    /// spamc passes larger messages through unscanned; so do we (500 KiB).
+    pub max_bytes: usize,
+}
+
+impl Spamd {
+    pub fn new(name: &str, addr: &str, timeout: Duration) -> Spamd {
+        Spamd {
+            name: name.into(),
+            addr: addr.into(),
+            timeout,
+            user: "nobody".into(),
+            max_bytes: 500 * 1024,
+        }
+    }
+}
+
+impl Engine for Spamd {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn describe(&self) -> String {
+        format!("SpamAssassin spamd {}", self.addr)
+    }
+    fn scan(&self, raw: &[u8]) -> Result<Verdict, String> {
+        let t = Instant::now();
+        if raw.len() > self.max_bytes {
+            return Ok(Verdict {
+                flagged: false,
+                action: "skipped (too big)".into(),
+                score: 0.0,
+                symbols: vec![],
+                ms: 0.0,
+            });
+        }
+        let addr = self
+            .addr
+            .to_socket_addrs()
+            .map_err(|e| format!("spamd {}: {e}", self.addr))?
+            .next()
+            .ok_or_else(|| format!("spamd {}: no address", self.addr))?;
+        let mut s = TcpStream::connect_timeout(&addr, self.timeout)
+            .map_err(|e| format!("spamd {}: {e}", self.addr))?;
+        let io = |e: std::io::Error| format!("spamd {}: {e}", self.addr);
+        s.set_read_timeout(Some(self.timeout)).map_err(io)?;
+        s.set_write_timeout(Some(self.timeout)).map_err(io)?;
+        let head = format!(
+            "SYMBOLS SPAMC/1.5\r\nContent-length: {}\r\nUser: {}\r\n\r\n",
+            raw.len(),
+            self.user
+        );
+        s.write_all(head.as_bytes()).map_err(io)?;
+        s.write_all(raw).map_err(io)?;
+        s.shutdown(std::net::Shutdown::Write).map_err(io)?;
+        let mut resp = Vec::new();
+        s.take(1 << 20).read_to_end(&mut resp).map_err(io)?;
+        let mut v = parse_spamd(&resp).map_err(|e| format!("spamd {}: {e}", self.addr))?;
+        v.ms = t.elapsed().as_secs_f64() * 1000.0;
+        Ok(v)
+    }
+}
+
+/// Parse a spamd `SYMBOLS` answer:
+/// `SPAMD/1.1 0 EX_OK\r\nSpam: True ; 15.2 / 5.0\r\n...\r\n\r\nSYM1,SYM2`.
+pub fn parse_spamd(resp: &[u8]) -> Result<Verdict, String> {
+    let text = String::from_utf8_lossy(resp);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap_or("");
+    if !status.starts_with("SPAMD/") || !status.contains(" 0 ") {
+        return Err(format!(
+            "unexpected answer {:?}",
+            &status[..status.len().min(80)]
+        ));
+    }
+    let spam = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("spam"))
+        .map(|(_, v)| v.trim().to_string())
+        .ok_or("no Spam header")?;
+    // "True ; 15.2 / 5.0"
+    let (flag, scores) = spam.split_once(';').ok_or("malformed Spam header")?;
+    let flagged = matches!(flag.trim(), "True" | "Yes");
+    let score = scores
+        .split('/')
+        .next()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .ok_or("malformed score")?;
+    let symbols = body
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok(Verdict {
+        flagged,
+        action: if flagged { "spam" } else { "no action" }.into(),
+        score,
+        symbols,
+        ms: 0.0,
+    })
+}
+
+/// Parse `--engine` specs: `outwork`, `checkv2:URL`, `spamd:HOST:PORT`,
+/// each optionally named `NAME=SPEC` (e.g. `rspamd=checkv2:http://127.0.0.1:11333`).
+pub fn parse_spec(
+    spec: &str,
+    scanner: &Arc<Scanner>,
+    timeout: Duration,
+) -> Result<Box<dyn Engine>, String> {
+    let (name, kind) = match spec.split_once('=') {
+        Some((n, k)) if !n.contains(':') && !n.is_empty() => (Some(n), k),
+        _ => (None, spec),
+    };
+    if kind == "outwork" {
+        return Ok(Box::new(InProcess {
+            name: name.unwrap_or("outwork").into(),
+            scanner: scanner.clone(),
+        }));
+    }
+    if let Some(url) = kind.strip_prefix("checkv2:") {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!("--engine {spec}: checkv2 needs an http:// URL"));
+        }
+        return Ok(Box::new(CheckV2::new(
+            name.unwrap_or("checkv2"),
+            url,
+            timeout,
+        )));
+    }
+    if let Some(addr) = kind.strip_prefix("spamd:") {
+        if !addr.contains(':') {
+            return Err(format!("--engine {spec}: spamd needs HOST:PORT"));
+        }
+        return Ok(Box::new(Spamd::new(
+            name.unwrap_or("spamassassin"),
+            addr,
+            timeout,
+        )));
+    }
+    Err(format!(
+        "--engine {spec}: expected outwork, checkv2:URL or spamd:HOST:PORT (optionally NAME=...)"
+    ))
+}
+
+/// The envelope an MTA would have passed, from a stored message's headers:
+/// From ← Return-Path; Rcpt ← X-Original-To/Delivered-To/Envelope-To;
+/// IP/Helo ← the newest Received header with a public IP. Returned as
+/// Rspamd request headers.
+pub fn derive_envelope(raw: &[u8]) -> Vec<(&'static str, String)> {
+    let end = memchr_header_end(raw);
+    let head = String::from_utf8_lossy(&raw[..end]);
+    // Unfold, then split into (lowercase name, value).
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in head.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = headers.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+        } else if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let mut out = Vec::new();
+    if let Some((_, v)) = headers.iter().find(|(k, _)| k == "return-path") {
+        let a = angle_addr(v);
+        out.push(("From", if a.is_empty() { "<>".into() } else { a }));
+    }
+    if let Some((_, v)) = headers
+        .iter()
+        .find(|(k, _)| matches!(k.as_str(), "x-original-to" | "delivered-to" | "envelope-to"))
+    {
+        let a = angle_addr(v);
+        if !a.is_empty() {
+            out.push(("Rcpt", a));
+        }
+    }
+    for (k, v) in &headers {
+        if k != "received" {
+            continue;
+        }
+        let Some((helo, ip)) = received_from(v) else {
+            continue;
+        };
+        if !is_public(&ip) {
+            continue;
+        }
+        out.push(("IP", ip.to_string()));
+        if let Some(h) = helo {
+            out.push(("Helo", h));
+        }
+        break;
+    }
+    out
+}
+
+fn memchr_header_end(raw: &[u8]) -> usize {
+    let cap = raw.len().min(256 * 1024);
+    raw[..cap]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .or_else(|| raw[..cap].windows(2).position(|w| w == b"\n\n"))
+        .unwrap_or(cap)
+}
+
+fn angle_addr(v: &str) -> String {
+    let v = v.trim();
+    let inner = match (v.find('<'), v.rfind('>')) {
+        (Some(a), Some(b)) if b > a => &v[a + 1..b],
+        _ => v,
+    };
+    inner.trim().to_string()
+}
+
+/// `from HELO (rdns [IP]) by ...` → (HELO, IP).
+fn received_from(v: &str) -> Option<(Option<String>, std::net::IpAddr)> {
+    let rest = v.trim().strip_prefix("from ")?;
+    let helo = rest
+        .split_whitespace()
+        .next()
+        .map(|h| h.trim_matches(['[', ']']).to_string());
+    let open = rest.find('[')?;
+    let close = rest[open..].find(']')? + open;
+    let ip = rest[open + 1..close].trim_start_matches("IPv6:");
+    let ip: std::net::IpAddr = ip.parse().ok()?;
+    Some((helo.filter(|h| !h.is_empty()), ip))
+}
+
+fn is_public(ip: &std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(a) => {
+            !(a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_unspecified()
+                || a.is_broadcast()
+                || a.is_documentation()
+                || a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64)
+        }
+        std::net::IpAddr::V6(a) => {
+            !(a.is_loopback()
+                || a.is_unspecified()
+                || (a.segments()[0] & 0xfe00) == 0xfc00
+                || (a.segments()[0] & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spamd_answer_parses() {
+        let v = parse_spamd(
+            b"SPAMD/1.1 0 EX_OK\r\nContent-length: 21\r\nSpam: True ; 15.2 / 5.0\r\n\r\nURIBL_X,HTML_MESSAGE\r\n",
+        )
+        .unwrap();
+        assert!(v.flagged);
+        assert_eq!(v.score, 15.2);
+        assert_eq!(v.symbols, ["URIBL_X", "HTML_MESSAGE"]);
+        let v = parse_spamd(b"SPAMD/1.1 0 EX_OK\r\nSpam: False ; -0.1 / 5.0\r\n\r\n").unwrap();
+        assert!(!v.flagged);
+        assert!(v.symbols.is_empty());
+        assert!(parse_spamd(b"SPAMD/1.0 76 Bad header line").is_err());
+        assert!(parse_spamd(b"").is_err());
+        assert!(parse_spamd(b"SPAMD/1.1 0 EX_OK\r\nSpam: what\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn envelope_from_stored_headers() {
+        let raw = b"Return-Path: <bounce@evil.example>\r\nDelivered-To: bob@corp.example\r\nReceived: from mx.corp (mx.corp [10.0.0.2]) by inner\r\nReceived: from mail.evil.example (unknown [203.0.113.9]) by mx.corp\r\nReceived: from hel0.evil (host [8.8.4.4]) by x\r\nSubject: hi\r\n\r\nbody";
+        let env = derive_envelope(raw);
+        assert_eq!(
+            env,
+            vec![
+                ("From", "bounce@evil.example".to_string()),
+                ("Rcpt", "bob@corp.example".to_string()),
+                ("IP", "8.8.4.4".to_string()),
+                ("Helo", "hel0.evil".to_string()),
+            ],
+            "203.0.113.9 is documentation space, 10/8 private: the first public hop wins"
+        );
+        assert!(derive_envelope(b"\xff\xfe garbage").is_empty());
+    }
+
+    #[test]
+    fn specs() {
+        let ctx = outwork_core::Context::new(outwork_core::Config::default());
+        let sc = Arc::new(Scanner::from_config(ctx).unwrap());
+        let t = Duration::from_secs(1);
+        assert_eq!(parse_spec("outwork", &sc, t).unwrap().name(), "outwork");
+        let e = parse_spec("rspamd=checkv2:http://127.0.0.1:11333", &sc, t).unwrap();
+        assert_eq!(e.name(), "rspamd");
+        assert!(e.describe().ends_with("127.0.0.1:11333/checkv2"));
+        assert_eq!(
+            parse_spec("spamd:127.0.0.1:783", &sc, t).unwrap().name(),
+            "spamassassin"
+        );
+        assert!(parse_spec("checkv2:127.0.0.1", &sc, t).is_err());
+        assert!(parse_spec("bogus", &sc, t).is_err());
+    }
+
+    #[test]
+    fn unreachable_endpoints_are_errors_not_panics() {
+        let t = Duration::from_millis(500);
+        // A port nothing listens on (bound then dropped).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = CheckV2::new("x", &format!("http://127.0.0.1:{port}"), t);
+        assert!(e.scan(b"Subject: x\r\n\r\nhi").is_err());
+        let s = Spamd::new("y", &format!("127.0.0.1:{port}"), t);
+        assert!(s.scan(b"Subject: x\r\n\r\nhi").is_err());
+    }
+}

@@ -1,0 +1,253 @@
+//! What a security team reads about one engine on one labelled corpus:
+//! confusion per action, precision/recall/FPR with intervals, ROC and PR
+//! curves from the scores, recall at fixed false-positive rates, per-source
+//! rates, symbol firing rates and (in-process) family ablation.
+//!
+//! Positive = phishing, negative = ham; spam is reported on its own (a
+//! phishing filter that also flags spam is not wrong, nor is one that doesn't).
+
+use crate::Sample;
+use crate::run::Outcome;
+use crate::stats;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct LabelStats {
+    pub n: usize,
+    pub flagged: usize,
+    pub errors: usize,
+    /// Engine action name → count.
+    pub actions: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceRow {
+    pub source: String,
+    pub label: String,
+    pub n: usize,
+    pub flagged: usize,
+    pub errors: usize,
+    pub actions: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AtFpr {
+    pub max_fpr: f64,
+    pub recall: f64,
+    pub threshold: f64,
+    pub fpr: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SymbolRow {
+    pub symbol: String,
+    /// Messages it fired on, per label.
+    pub phish: usize,
+    pub ham: usize,
+    pub spam: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AblationRow {
+    pub family: String,
+    pub recall: f64,
+    pub fpr: f64,
+    pub recall_change: f64,
+    pub fpr_change: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineSummary {
+    pub engine: String,
+    pub describe: String,
+    pub messages: usize,
+    pub errors: usize,
+    pub by_label: BTreeMap<String, LabelStats>,
+    pub tp: usize,
+    pub fp: usize,
+    pub tn: usize,
+    pub fn_: usize,
+    pub precision: f64,
+    pub recall: f64,
+    pub recall_ci: (f64, f64),
+    pub fpr: f64,
+    pub fpr_ci: (f64, f64),
+    pub f1: f64,
+    pub auc: f64,
+    pub average_precision: f64,
+    pub recall_at_fpr: Vec<AtFpr>,
+    /// (fpr, tpr) points.
+    pub roc: Vec<(f64, f64)>,
+    /// (recall, precision) points.
+    pub pr: Vec<(f64, f64)>,
+    pub by_source: Vec<SourceRow>,
+    pub symbols: Vec<SymbolRow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ablation: Option<Vec<AblationRow>>,
+    pub median_ms: f64,
+    pub p99_ms: f64,
+}
+
+fn rate(k: usize, n: usize) -> f64 {
+    if n == 0 { 0.0 } else { k as f64 / n as f64 }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Summarise engine column `e` of `outcomes` (`[item][engine]`, items in
+/// the order of `samples`).
+pub fn summarize(
+    samples: &[Sample],
+    outcomes: &[Vec<Outcome>],
+    e: usize,
+    engine: &str,
+    describe: &str,
+) -> EngineSummary {
+    let mut by_label: BTreeMap<String, LabelStats> = BTreeMap::new();
+    let mut sources: BTreeMap<(String, String), SourceRow> = BTreeMap::new();
+    let mut conf = stats::Confusion::default();
+    let mut scored: Vec<(f64, bool)> = Vec::new();
+    let mut fires: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+    let mut ms: Vec<f64> = Vec::new();
+    let mut errors = 0;
+    let mut ablation_counts: Option<Vec<(usize, usize)>> = None;
+    let (mut pos, mut neg) = (0usize, 0usize);
+    for (s, row) in samples.iter().zip(outcomes) {
+        let Some(o) = row.get(e) else { continue };
+        let l = by_label.entry(s.label.clone()).or_default();
+        l.n += 1;
+        let src = sources
+            .entry((s.source.clone(), s.label.clone()))
+            .or_insert_with(|| SourceRow {
+                source: s.source.clone(),
+                label: s.label.clone(),
+                n: 0,
+                flagged: 0,
+                errors: 0,
+                actions: BTreeMap::new(),
+            });
+        src.n += 1;
+        if o.error.is_some() {
+            errors += 1;
+            l.errors += 1;
+            src.errors += 1;
+            // An error is not a verdict: it counts in no rate.
+            continue;
+        }
+        ms.push(o.ms);
+        *l.actions.entry(o.action.clone()).or_default() += 1;
+        *src.actions.entry(o.action.clone()).or_default() += 1;
+        if o.flagged {
+            l.flagged += 1;
+            src.flagged += 1;
+        }
+        let class = match s.label.as_str() {
+            "phish" => 0,
+            "ham" => 1,
+            _ => 2,
+        };
+        for sym in &o.symbols {
+            fires.entry(sym.as_str()).or_default()[class] += 1;
+        }
+        if class < 2 {
+            let positive = class == 0;
+            conf.add(o.flagged, positive);
+            scored.push((o.score, positive));
+            if positive {
+                pos += 1;
+            } else {
+                neg += 1;
+            }
+            if let Some(fw) = &o.flagged_without {
+                let counts = ablation_counts.get_or_insert_with(|| vec![(0, 0); fw.len()]);
+                for (c, f) in counts.iter_mut().zip(fw) {
+                    if *f {
+                        if positive {
+                            c.0 += 1;
+                        } else {
+                            c.1 += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let roc = stats::roc(&scored);
+    let auc = stats::auc(&roc);
+    let pr = stats::pr_curve(&scored);
+    let recall_at_fpr = [0.01, 0.001]
+        .iter()
+        .map(|&m| {
+            let (recall, threshold, fpr) = stats::recall_at_fpr(&scored, m);
+            AtFpr {
+                max_fpr: m,
+                recall,
+                threshold,
+                fpr,
+            }
+        })
+        .collect();
+    let recall = conf.recall();
+    let fpr = conf.fpr();
+    let ablation = ablation_counts.map(|counts| {
+        counts
+            .iter()
+            .zip(crate::FAMILIES)
+            .map(|(&(p, h), fam)| {
+                let (r, f) = (rate(p, pos), rate(h, neg));
+                AblationRow {
+                    family: fam.to_string(),
+                    recall: r,
+                    fpr: f,
+                    recall_change: r - recall,
+                    fpr_change: f - fpr,
+                }
+            })
+            .collect()
+    });
+    let mut symbols: Vec<SymbolRow> = fires
+        .into_iter()
+        .map(|(k, c)| SymbolRow {
+            symbol: k.to_string(),
+            phish: c[0],
+            ham: c[1],
+            spam: c[2],
+        })
+        .collect();
+    symbols.sort_by(|a, b| b.phish.cmp(&a.phish).then(a.symbol.cmp(&b.symbol)));
+    ms.sort_by(f64::total_cmp);
+    EngineSummary {
+        engine: engine.into(),
+        describe: describe.into(),
+        messages: samples.len(),
+        errors,
+        by_label,
+        tp: conf.tp,
+        fp: conf.fp,
+        tn: conf.tn,
+        fn_: conf.fn_,
+        precision: conf.precision(),
+        recall,
+        recall_ci: stats::wilson(conf.tp, conf.tp + conf.fn_, 1.96),
+        fpr,
+        fpr_ci: stats::wilson(conf.fp, conf.fp + conf.tn, 1.96),
+        f1: conf.f1(),
+        auc,
+        average_precision: stats::average_precision(&scored),
+        recall_at_fpr,
+        roc: roc.iter().map(|p| (p.fpr, p.tpr)).collect(),
+        pr: pr.iter().map(|p| (p.recall, p.precision)).collect(),
+        by_source: sources.into_values().collect(),
+        symbols,
+        ablation,
+        median_ms: percentile(&ms, 0.5),
+        p99_ms: percentile(&ms, 0.99),
+    }
+}

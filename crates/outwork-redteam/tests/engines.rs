@@ -1,0 +1,149 @@
+//! The engines against real servers: outwork's own `/checkv2` (always),
+//! and a real Rspamd and SpamAssassin spamd from `../shared/anchors` when
+//! `OUTWORK_ANCHORS=1` (CI starts them with `anchors/setup.sh`).
+
+use outwork_redteam::engines::{CheckV2, Engine, InProcess, Spamd};
+use outwork_server::config::HttpConfig;
+use outwork_server::{HttpServer, Services};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Server {
+    addr: SocketAddr,
+    _rt: tokio::runtime::Runtime,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn scanner() -> Arc<outwork_engine::Scanner> {
+    let ctx = outwork_core::Context::new(outwork_core::Config::default());
+    Arc::new(outwork_engine::Scanner::from_config(ctx).expect("scanner"))
+}
+
+fn start(scanner: Arc<outwork_engine::Scanner>) -> Server {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let cfg = HttpConfig {
+        listen: "127.0.0.1:0".into(),
+        ..Default::default()
+    };
+    let srv = rt
+        .block_on(HttpServer::bind(cfg, Services::fixed(scanner)))
+        .expect("bind");
+    let addr = srv.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    rt.spawn(async move {
+        let _ = srv
+            .run(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Server {
+        addr,
+        _rt: rt,
+        stop: Some(tx),
+    }
+}
+
+#[test]
+fn outwork_over_checkv2_agrees_with_outwork_in_process() {
+    let sc = scanner();
+    let srv = start(sc.clone());
+    let local = InProcess {
+        name: "outwork".into(),
+        scanner: sc,
+    };
+    let http = CheckV2::new(
+        "outwork-http",
+        &format!("http://{}", srv.addr),
+        Duration::from_secs(10),
+    );
+    for (f, flagged) in [
+        ("samples/phish-typosquat.eml", true),
+        ("samples/phish-double-extension.eml", true),
+        ("samples/legit-paypal-receipt.eml", false),
+    ] {
+        let raw = std::fs::read(repo().join(f)).unwrap();
+        let a = local.scan(&raw).unwrap();
+        let b = http.scan(&raw).unwrap();
+        assert_eq!(a.flagged, flagged, "{f}: {a:?}");
+        assert_eq!(b.flagged, flagged, "{f} over /checkv2: {b:?}");
+        assert_eq!(a.score, b.score, "{f}");
+        let mut sa = a.symbols.clone();
+        sa.sort();
+        assert_eq!(sa, b.symbols, "{f}");
+        // Rspamd's words for outwork's actions.
+        assert!(
+            ["no action", "add header", "rewrite subject", "reject"].contains(&b.action.as_str()),
+            "{}",
+            b.action
+        );
+    }
+}
+
+fn anchors() -> bool {
+    let on = std::env::var("OUTWORK_ANCHORS").is_ok_and(|v| v == "1");
+    if !on {
+        eprintln!(
+            "SKIPPED: real Rspamd/spamd (run ../shared/anchors/setup.sh and set OUTWORK_ANCHORS=1)"
+        );
+    }
+    on
+}
+
+const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+
+fn gtube() -> Vec<u8> {
+    format!(
+        "From: a@example.org\r\nTo: b@example.org\r\nSubject: test\r\nMessage-ID: <gtube@example.org>\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n\r\nThis is the GTUBE, the\r\n\tGeneric\r\n\tTest for\r\n\tUnsolicited\r\n\tBulk\r\n\tEmail\r\n\r\n{GTUBE}\r\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn real_rspamd_over_checkv2() {
+    if !anchors() {
+        return;
+    }
+    let e = CheckV2::new("rspamd", "http://127.0.0.1:11333", Duration::from_secs(30));
+    let v = e.scan(&gtube()).expect("rspamd answers");
+    assert!(v.flagged, "{v:?}");
+    assert_eq!(v.action, "reject", "{v:?}");
+    assert!(v.symbols.iter().any(|s| s == "GTUBE"), "{v:?}");
+    let ham = std::fs::read(repo().join("samples/legit-paypal-receipt.eml")).unwrap();
+    let v = e.scan(&ham).expect("rspamd answers");
+    assert!(!v.action.is_empty());
+}
+
+#[test]
+fn real_spamd() {
+    if !anchors() {
+        return;
+    }
+    let e = Spamd::new("spamassassin", "127.0.0.1:783", Duration::from_secs(60));
+    let v = e.scan(&gtube()).expect("spamd answers");
+    assert!(v.flagged, "{v:?}");
+    assert!(v.score >= 100.0, "{v:?}");
+    assert!(v.symbols.iter().any(|s| s == "GTUBE"), "{v:?}");
+    let ham = std::fs::read(repo().join("samples/legit-paypal-receipt.eml")).unwrap();
+    let v = e.scan(&ham).expect("spamd answers");
+    assert!(!v.flagged, "{v:?}");
+}
