@@ -5,7 +5,7 @@
 # and Postfix's smtp-source sending MSGS copies of FILE over CONC sessions.
 # Run it once with no milter ("none") for Postfix's own ceiling.
 #
-#   scripts/bench-milter.sh MILTER FILE [MSGS] [CONC]
+#   scripts/bench-milter.sh MILTER FILE [MSGS] [CONC] [LAT_N]
 #   MILTER: inet:127.0.0.1:11339 (outwork serve), inet:127.0.0.1:11332
 #           (Rspamd's proxy worker in milter mode), or none
 # Needs root (Postfix's master) and the postfix package (smtp-source).
@@ -14,6 +14,7 @@ MILTER=${1:?milter address or none}
 FILE=${2:?message file}
 MSGS=${3:-1000}
 CONC=${4:-4}
+LAT_N=${5:-300}
 D=$(mktemp -d /tmp/outwork-milter-bench.XXXXXX)
 trap 'postfix -c "$D/etc" stop >/dev/null 2>&1 || true; rm -rf "$D"' EXIT
 chmod 755 "$D"
@@ -78,3 +79,7 @@ t1=$(date +%s.%N)
 rejected=$(grep -c "milter-reject\|milter-discard" "$D/maillog" || true)
 awk -v n="$MSGS" -v a="$t0" -v b="$t1" -v m="$MILTER" -v c="$CONC" -v r="$rejected" \
   'BEGIN{printf "milter=%s conc=%d msgs=%d %.2fs %.0f msg/s (milter reject/discard lines: %s)\n", m, c, n, b-a, n/(b-a), r}'
+# Latency: LAT_N sequential sessions, one message each, timed to the reply
+# after DATA (when the milter has judged it).
+printf 'milter=%s latency: ' "$MILTER"
+python3 "$(dirname "$0")/smtp-latency.py" 127.0.0.1 "$PORT" "$FILE" "$LAT_N"

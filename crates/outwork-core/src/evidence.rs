@@ -50,6 +50,9 @@ pub enum InspectKind {
     Smuggling,
     /// Scripts or self-redirects in an HTML/SVG attachment.
     Script,
+    /// A password form in an HTML/SVG attachment: a phishing page carried
+    /// in the message itself.
+    CredentialForm,
 }
 
 #[derive(Debug, Clone)]

@@ -133,6 +133,7 @@ defs! {
     ATTACH_PDF_OPENACTION, 1.0, Attachments, "A PDF acts on open";
     ATTACH_SMUGGLING, 5.0, Attachments, "An attachment builds or unpacks a file client-side (HTML smuggling, embedded objects, shortcut commands)";
     ATTACH_SCRIPT, 2.0, Attachments, "An HTML/SVG attachment runs script or redirects itself";
+    ATTACH_CREDENTIAL_FORM, 5.0, Attachments, "An HTML/SVG attachment (or a file in an archive) asks for a password: a phishing page carried in the message";
     CLAMAV_VIRUS, 10.0, Attachments, "ClamAV (clamd) found a signature in an attachment";
     CLAMAV_UNAVAILABLE, 0.0, Attachments, "clamd is configured but could not scan this message (down, refused or past its deadline)";
     // Intel (blocklists; looked up by the engine, judged here)

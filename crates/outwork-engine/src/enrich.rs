@@ -236,8 +236,11 @@ pub fn inspect(
                 }
                 Finding::Smuggling { path, indicator } => {
                     let i = indicator.to_ascii_lowercase();
-                    // The body's own HTML checks already judge forms.
+                    // A login page delivered as a file (often zipped so the
+                    // body scanner never sees it): found by the red team's
+                    // `zip` operator, which evaded until this fired.
                     if i.contains("credential form") {
+                        push(InspectKind::CredentialForm, format!("{path}: {indicator}"));
                         continue;
                     }
                     let script =

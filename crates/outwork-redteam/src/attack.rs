@@ -59,13 +59,13 @@ pub fn compare(variant: &str, engine: &str, base: &[&Outcome], var: &[&Outcome])
             new_evasions += 1;
         }
         score_change += v.score - b.score;
-        for s in &b.symbols {
+        for s in b.scoring() {
             if !v.symbols.contains(s) {
                 *lost.entry(s.clone()).or_default() += 1;
             }
         }
         if v.flagged {
-            for s in &v.symbols {
+            for s in v.scoring() {
                 *held.entry(s.clone()).or_default() += 1;
             }
         }
@@ -184,7 +184,7 @@ pub fn marginal(
     for (_, o) in &nw {
         if !o.flagged && flag_score > 0.0 && o.score >= flag_score * 0.5 {
             near_misses += 1;
-            for s in &o.symbols {
+            for s in o.scoring() {
                 *near.entry(s.clone()).or_default() += 1;
             }
         }
@@ -221,6 +221,7 @@ mod tests {
             action: if flagged { "tag" } else { "accept" }.into(),
             score,
             symbols: syms.iter().map(|s| s.to_string()).collect(),
+            weights: vec![],
             ms: 0.0,
             error: None,
             flagged_without: None,

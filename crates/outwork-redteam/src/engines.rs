@@ -21,6 +21,9 @@ pub struct Verdict {
     pub action: String,
     pub score: f64,
     pub symbols: Vec<String>,
+    /// Each symbol's score, parallel to `symbols`; empty when the engine
+    /// doesn't say (spamd's SYMBOLS answer).
+    pub weights: Vec<f64>,
     /// Wall time of the request, milliseconds.
     pub ms: f64,
 }
@@ -57,6 +60,7 @@ impl Engine for InProcess {
             action: v.action.as_str().to_string(),
             score: v.score,
             symbols: v.symbols.iter().map(|s| s.name.to_string()).collect(),
+            weights: v.symbols.iter().map(|s| s.score).collect(),
             ms: t.elapsed().as_secs_f64() * 1000.0,
         })
     }
@@ -141,11 +145,16 @@ impl Engine for CheckV2 {
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default();
         symbols.sort();
+        let weights = symbols
+            .iter()
+            .map(|n| v["symbols"][n]["score"].as_f64().unwrap_or(0.0))
+            .collect();
         Ok(Verdict {
             flagged: RSPAMD_SPAM_ACTIONS.contains(&action.as_str()),
             score: v["score"].as_f64().unwrap_or(0.0),
             action,
             symbols,
+            weights,
             ms: t.elapsed().as_secs_f64() * 1000.0,
         })
     }
@@ -189,6 +198,7 @@ impl Engine for Spamd {
                 action: "skipped (too big)".into(),
                 score: 0.0,
                 symbols: vec![],
+                weights: vec![],
                 ms: 0.0,
             });
         }
@@ -256,6 +266,7 @@ pub fn parse_spamd(resp: &[u8]) -> Result<Verdict, String> {
         action: if flagged { "spam" } else { "no action" }.into(),
         score,
         symbols,
+        weights: vec![],
         ms: 0.0,
     })
 }

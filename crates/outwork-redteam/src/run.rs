@@ -19,6 +19,9 @@ pub struct Outcome {
     pub action: String,
     pub score: f64,
     pub symbols: Vec<String>,
+    /// Each symbol's score, parallel to `symbols` (empty: unknown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weights: Vec<f64>,
     pub ms: f64,
     /// Why this item has no verdict (unreadable, engine down, panic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -30,6 +33,16 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The symbols that added score (all of them when weights are unknown):
+    /// what "caught" a message, without the informational ones.
+    pub fn scoring(&self) -> impl Iterator<Item = &String> {
+        self.symbols
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.weights.get(*i).is_none_or(|w| *w > 0.0))
+            .map(|(_, s)| s)
+    }
+
     fn failed(id: &str, engine: &str, error: String) -> Outcome {
         Outcome {
             id: id.into(),
@@ -38,6 +51,7 @@ impl Outcome {
             action: "error".into(),
             score: 0.0,
             symbols: vec![],
+            weights: vec![],
             ms: 0.0,
             error: Some(error),
             flagged_without: None,
@@ -63,10 +77,7 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// Open `path` for this run; returns the outcomes already recorded.
-    pub fn open(
-        path: &Path,
-        fingerprint: &str,
-    ) -> Result<(Checkpoint, Done), String> {
+    pub fn open(path: &Path, fingerprint: &str) -> Result<(Checkpoint, Done), String> {
         let mut done = HashMap::new();
         let exists = path.is_file() && std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
         if exists {
@@ -244,6 +255,7 @@ fn scan_one(id: &str, engine: &dyn Engine, raw: &[u8], ablate: bool) -> Outcome 
                     action: s.action.as_str().into(),
                     score: s.score,
                     symbols: s.symbols.iter().map(|s| s.to_string()).collect(),
+                    weights: s.symbols.iter().map(|n| scanner.ctx.weight(n)).collect(),
                     ms: t.elapsed().as_secs_f64() * 1000.0,
                     error: None,
                     flagged_without: Some(s.flagged_without.to_vec()),
@@ -256,6 +268,7 @@ fn scan_one(id: &str, engine: &dyn Engine, raw: &[u8], ablate: bool) -> Outcome 
                 action: v.action,
                 score: v.score,
                 symbols: v.symbols,
+                weights: v.weights,
                 ms: v.ms,
                 error: None,
                 flagged_without: None,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 mod eval;
 mod intel_cmd;
+mod redteam;
 mod render;
 
 #[derive(Parser)]
@@ -96,8 +97,15 @@ enum Cmd {
         #[arg(long)]
         markdown: bool,
     },
-    /// Evaluate on a labelled corpus (MANIFEST.tsv or phish/ ham/ spam/ folders).
+    /// Evaluate one or more filters on a labelled corpus (MANIFEST.tsv or
+    /// phish/ ham/ spam/ folders): terminal summary, --json, --html.
     Eval(eval::EvalArgs),
+    /// Apply attacker transformations to each phishing message and report
+    /// how often each one evades (per operator and combination).
+    Redteam(redteam::RedteamArgs),
+    /// Marginal-risk report: a baseline attack set against the same attacks
+    /// with a new capability, with confidence intervals.
+    Assess(redteam::AssessArgs),
     /// The first-contact history (`[history]`): show, check, prune.
     History {
         #[command(subcommand)]
@@ -467,6 +475,8 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(EXIT_CLEAN)
         }
         Cmd::Eval(args) => eval::run(args),
+        Cmd::Redteam(args) => redteam::run_redteam(args),
+        Cmd::Assess(args) => redteam::run_assess(args),
     }
 }
 
@@ -828,4 +838,29 @@ fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
             Ok(EXIT_CLEAN)
         }
     }
+}
+
+/// Now as RFC 3339 UTC (`2026-11-27T06:00:00Z`), for report stamps.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }

@@ -65,6 +65,7 @@ fn inspected(ev: &Evidence, hits: &mut Hits) {
             InspectKind::PdfOpenAction => "ATTACH_PDF_OPENACTION",
             InspectKind::Smuggling => "ATTACH_SMUGGLING",
             InspectKind::Script => "ATTACH_SCRIPT",
+            InspectKind::CredentialForm => "ATTACH_CREDENTIAL_FORM",
         };
         hits.add(name, f.evidence.clone());
     }

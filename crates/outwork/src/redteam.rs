@@ -1,0 +1,1027 @@
+//! `outwork redteam` (attacker transformations, evasion per operator) and
+//! `outwork assess` (marginal risk of a new attacker capability).
+
+use crate::eval::{checkpoint, config_text, engines, pct, progress, scanner, write_out};
+use anyhow::{Context as _, Result, bail};
+use outwork_redteam as rt;
+use rt::attack::{Marginal, VariantStats};
+use rt::mutate::{self, Op, Rewriter};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(clap::Args)]
+pub struct RewriterArgs {
+    /// Text rewriter for the `rewrite` operator: `builtin` (deterministic,
+    /// offline), `cmd:PROGRAM ARGS...` (text on stdin, rewritten text on
+    /// stdout), or `chat:URL` (an OpenAI-compatible chat endpoint such as a
+    /// local llama.cpp or Ollama server; see --model).
+    #[arg(long, default_value = "builtin")]
+    rewriter: String,
+    /// Model name for `chat:` rewriters.
+    #[arg(long, default_value = "default")]
+    model: String,
+    /// Environment variable holding an API key for `chat:` rewriters.
+    #[arg(long, value_name = "VAR")]
+    api_key_env: Option<String>,
+    /// Timeout per rewrite.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    rewrite_timeout: u64,
+}
+
+impl RewriterArgs {
+    fn build(&self) -> Result<Box<dyn Rewriter>> {
+        let timeout = Duration::from_secs(self.rewrite_timeout);
+        let r = self.rewriter.as_str();
+        if r == "builtin" {
+            return Ok(Box::new(mutate::BuiltinRewriter { seed: 0 }));
+        }
+        if let Some(cmd) = r.strip_prefix("cmd:") {
+            let argv: Vec<String> = cmd.split_whitespace().map(str::to_string).collect();
+            if argv.is_empty() {
+                bail!("--rewriter cmd: needs a program");
+            }
+            return Ok(Box::new(mutate::CommandRewriter { argv, timeout }));
+        }
+        if let Some(url) = r.strip_prefix("chat:") {
+            let api_key = match &self.api_key_env {
+                Some(v) => Some(
+                    std::env::var(v).with_context(|| format!("--api-key-env {v} is not set"))?,
+                ),
+                None => None,
+            };
+            return Ok(Box::new(mutate::ChatRewriter {
+                endpoint: url.to_string(),
+                model: self.model.clone(),
+                api_key,
+                timeout,
+                prompt: mutate::ChatRewriter::DEFAULT_PROMPT.to_string(),
+            }));
+        }
+        bail!("--rewriter {r}: expected builtin, cmd:PROGRAM... or chat:URL")
+    }
+}
+
+#[derive(clap::Args)]
+pub struct RedteamArgs {
+    /// Corpus root; its phishing messages are mutated (MANIFEST.tsv label
+    /// `phish`, or the phish/ folder).
+    corpus: PathBuf,
+    /// Operators, comma-separated; join with `+` to combine
+    /// (`homoglyph+qr`). Default: every operator. `outwork redteam --list-ops`
+    /// describes them.
+    #[arg(long, value_delimiter = ',')]
+    ops: Vec<String>,
+    /// List the operators and exit.
+    #[arg(long)]
+    list_ops: bool,
+    #[command(flatten)]
+    rewriter: RewriterArgs,
+    /// Who is attacked (as in `outwork eval --engine`); default outwork.
+    #[arg(long = "engine", value_name = "SPEC")]
+    engines: Vec<String>,
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    timeout_ms: u64,
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    #[arg(long)]
+    intel: Option<PathBuf>,
+    /// At most N phishing messages, spread evenly over the corpus.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Seed for the operators' choices (same seed, same variants).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write every variant here as VARIANT/NAME.eml for inspection.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    #[arg(short = 'j', long)]
+    threads: Option<usize>,
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Record results as they come and continue an interrupted run.
+    #[arg(long, value_name = "FILE")]
+    resume: Option<PathBuf>,
+    /// Early warning: fail (exit 1) if a variant's evasion rate (first
+    /// engine) rises above the rate recorded in FILE (`variant<TAB>rate`).
+    #[arg(long, value_name = "FILE")]
+    max_evasion: Option<PathBuf>,
+    /// Write this run's evasion rates (first engine) in --max-evasion form.
+    #[arg(long, value_name = "FILE")]
+    write_rates: Option<PathBuf>,
+}
+
+/// A variant: "identity" or operators joined by `+`.
+fn parse_variant(v: &str) -> Result<Vec<Op>> {
+    v.split('+')
+        .map(|name| {
+            Op::parse(name.trim()).with_context(|| {
+                format!(
+                    "unknown operator {name:?}; known: {}",
+                    Op::ALL
+                        .iter()
+                        .map(|o| o.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+fn seed_for(global: u64, rel: &str) -> u64 {
+    // FNV-1a: stable across runs and Rust versions.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ global;
+    for b in rel.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn file_name(rel: &str) -> String {
+    let s: String = rel
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.ends_with(".eml") {
+        s
+    } else {
+        format!("{s}.eml")
+    }
+}
+
+/// The phishing samples of a corpus, or every file of a plain folder.
+fn attack_set(root: &Path, limit: Option<usize>) -> Result<Vec<rt::Sample>> {
+    let all = match rt::load_corpus(root) {
+        Ok(s) => s.into_iter().filter(|s| s.label == "phish").collect(),
+        Err(rt::EvalError::NotACorpus(_)) => plain_folder(root)?,
+        Err(e) => return Err(e.into()),
+    };
+    let mut v: Vec<rt::Sample> = all;
+    if v.is_empty() {
+        bail!("{}: no phishing messages", root.display());
+    }
+    if let Some(n) = limit
+        && n < v.len()
+    {
+        // Evenly spread, so every source is represented.
+        let step = v.len() as f64 / n as f64;
+        v = (0..n)
+            .filter_map(|i| v.get((i as f64 * step) as usize).cloned())
+            .collect();
+    }
+    Ok(v)
+}
+
+fn plain_folder(root: &Path) -> Result<Vec<rt::Sample>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)
+            .with_context(|| format!("reading {}", d.display()))?
+            .filter_map(Result::ok)
+        {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.is_file() {
+                let rel = p
+                    .strip_prefix(root)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .into_owned();
+                out.push(rt::Sample {
+                    rel,
+                    path: p,
+                    label: "phish".into(),
+                    source: root
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(out)
+}
+
+struct Mutator {
+    rewriter: Box<dyn Rewriter>,
+    seed: u64,
+    out: Option<PathBuf>,
+}
+
+impl Mutator {
+    fn make(&self, sample: &rt::Sample, variant: &str, ops: &[Op]) -> Result<Vec<u8>, String> {
+        let raw =
+            std::fs::read(&sample.path).map_err(|e| format!("{}: {e}", sample.path.display()))?;
+        let ctx = mutate::MutateCtx::new(self.rewriter.as_ref(), seed_for(self.seed, &sample.rel));
+        let m = mutate::mutate(&raw, ops, &ctx).map_err(|e| format!("mutating: {e}"))?;
+        if let Some(dir) = &self.out {
+            let d = dir.join(variant);
+            let name = file_name(&sample.rel);
+            let _ = std::fs::create_dir_all(&d);
+            let _ = std::fs::write(d.join(&name), &m.bytes);
+            if !m.notes.is_empty() {
+                let _ = std::fs::write(
+                    d.join(format!("{name}.notes.txt")),
+                    m.notes.join("\n") + "\n",
+                );
+            }
+        }
+        Ok(m.bytes)
+    }
+}
+
+pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
+    if a.list_ops {
+        for o in Op::ALL {
+            println!("{:<18} {}", o.name(), o.describe());
+        }
+        return Ok(0);
+    }
+    let sc = scanner(a.config.as_ref(), a.intel.as_ref(), false)?;
+    let engines = engines(&a.engines, &sc, a.timeout_ms)?;
+    let samples = attack_set(&a.corpus, a.limit)?;
+    let mut variants: Vec<String> = vec!["identity".into()];
+    let requested: Vec<String> = if a.ops.is_empty() {
+        Op::ALL.iter().map(|o| o.name().to_string()).collect()
+    } else {
+        a.ops
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    for v in requested {
+        parse_variant(&v)?;
+        if !variants.contains(&v) {
+            variants.push(v);
+        }
+    }
+    let parsed: Vec<Vec<Op>> = variants
+        .iter()
+        .map(|v| {
+            if v == "identity" {
+                Ok(vec![Op::Identity])
+            } else {
+                parse_variant(v)
+            }
+        })
+        .collect::<Result<_>>()?;
+    let mutator = Mutator {
+        rewriter: a.rewriter.build()?,
+        seed: a.seed,
+        out: a.out.clone(),
+    };
+    // Items: every (variant, message).
+    let mut ids = Vec::new();
+    let mut index = Vec::new();
+    for (vi, v) in variants.iter().enumerate() {
+        for (si, s) in samples.iter().enumerate() {
+            ids.push(format!("{v}\t{}", s.rel));
+            index.push((vi, si));
+        }
+    }
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let corpus = a.corpus.display().to_string();
+    let (ckpt, done) = checkpoint(
+        a.resume.as_ref(),
+        &[
+            "redteam",
+            &corpus,
+            &ids.len().to_string(),
+            &a.engines.join(" "),
+            &config_text(a.config.as_ref()),
+            &a.rewriter.rewriter,
+            &a.rewriter.model,
+            &a.seed.to_string(),
+        ],
+    )?;
+    eprintln!(
+        "outwork redteam: {} phishing messages × {} variants × {} engine(s), rewriter {}",
+        samples.len(),
+        variants.len(),
+        engines.len(),
+        mutator.rewriter.name()
+    );
+    let start = std::time::Instant::now();
+    let load = |i: usize| {
+        let (vi, si) = index[i];
+        mutator.make(&samples[si], &variants[vi], &parsed[vi])
+    };
+    let outcomes = rt::run::run_all(
+        &ids,
+        &load,
+        &engines,
+        false,
+        threads,
+        ckpt.as_ref(),
+        &done,
+        &progress("redteam", ids.len()),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let elapsed = start.elapsed().as_secs_f64();
+    let n = samples.len();
+    let mut all: Vec<VariantStats> = Vec::new();
+    for (e, eng) in engines.iter().enumerate() {
+        let base: Vec<&rt::run::Outcome> = (0..n).map(|si| &outcomes[si][e]).collect();
+        for (vi, v) in variants.iter().enumerate().skip(1) {
+            let var: Vec<&rt::run::Outcome> = (0..n).map(|si| &outcomes[vi * n + si][e]).collect();
+            all.push(rt::attack::compare(v, eng.name(), &base, &var));
+        }
+        // Identity against itself: the baseline row.
+        let mut id_row = rt::attack::compare("identity", eng.name(), &base, &base);
+        id_row.lost.clear();
+        all.insert(all.len() - (variants.len() - 1), id_row);
+    }
+    print_variants(&all);
+    println!(
+        "\n{} variants of {n} messages scanned in {elapsed:.1}s",
+        variants.len()
+    );
+    report_errors(&outcomes);
+    if let Some(p) = &a.json {
+        let v = serde_json::json!({
+            "corpus": corpus,
+            "messages": n,
+            "rewriter": mutator.rewriter.name(),
+            "seed": a.seed,
+            "engines": engines.iter().map(|e| serde_json::json!({"name": e.name(), "describe": e.describe()})).collect::<Vec<_>>(),
+            "variants": all,
+        });
+        write_out(p, &serde_json::to_string_pretty(&v)?)?;
+    }
+    if let Some(p) = &a.html {
+        write_out(p, &redteam_html(&corpus, n, &mutator, &all))?;
+    }
+    let first = engines[0].name();
+    if let Some(p) = &a.write_rates {
+        let mut s = String::from("# variant\tmax evasion rate (outwork redteam --write-rates)\n");
+        for v in all.iter().filter(|v| v.engine == first) {
+            s.push_str(&format!("{}\t{:.4}\n", v.variant, v.evasion));
+        }
+        write_out(p, &s)?;
+    }
+    let mut fail = false;
+    if let Some(p) = &a.max_evasion {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let Some((v, r)) = line.split_once('\t') else {
+                continue;
+            };
+            let Ok(max) = r.trim().parse::<f64>() else {
+                continue;
+            };
+            match all.iter().find(|s| s.engine == first && s.variant == v) {
+                Some(s) if s.evasion > max + 1e-9 => {
+                    eprintln!(
+                        "outwork redteam: early warning: {v} evades {} ({}/{}), above the recorded {}",
+                        pct(s.evasion),
+                        s.evaded,
+                        s.n,
+                        pct(max)
+                    );
+                    fail = true;
+                }
+                Some(_) => {}
+                None => eprintln!(
+                    "outwork redteam: {v} is recorded in {} but was not run",
+                    p.display()
+                ),
+            }
+        }
+    }
+    Ok(if fail { 1 } else { 0 })
+}
+
+fn report_errors(outcomes: &[Vec<rt::run::Outcome>]) {
+    let errors: Vec<&rt::run::Outcome> = outcomes
+        .iter()
+        .flatten()
+        .filter(|o| o.error.is_some())
+        .collect();
+    if errors.is_empty() {
+        return;
+    }
+    eprintln!(
+        "outwork: {} result(s) without a verdict (left out of every rate):",
+        errors.len()
+    );
+    for o in errors.iter().take(10) {
+        eprintln!(
+            "  {} {}: {}",
+            o.engine,
+            o.id.replace('\t', " "),
+            o.error.as_deref().unwrap_or("")
+        );
+    }
+}
+
+fn syms(v: &[(String, usize)], k: usize) -> String {
+    v.iter()
+        .take(k)
+        .map(|(s, c)| format!("{s}×{c}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn print_variants(all: &[VariantStats]) {
+    let mut engine = "";
+    for v in all {
+        if v.engine != engine {
+            engine = &v.engine;
+            println!(
+                "\n== {engine}: evasion per operator (not flagged; unchanged messages are the baseline)"
+            );
+            println!(
+                "  {:<26} {:>5} {:>8} {:>15} {:>13} {:>7}  stopped firing / still caught by",
+                "variant", "n", "evasion", "95% CI", "Δ vs base", "new",
+            );
+        }
+        println!(
+            "  {:<26} {:>5} {:>8} {:>15} {:>13} {:>7}  {}{}",
+            v.variant,
+            v.n,
+            pct(v.evasion),
+            format!("{}–{}", pct(v.evasion_ci.0), pct(v.evasion_ci.1)),
+            format!("{:+.1} pts", v.marginal.0 * 100.0),
+            v.new_evasions,
+            if v.lost.is_empty() {
+                String::new()
+            } else {
+                format!("lost: {} ", syms(&v.lost, 3))
+            },
+            if v.held.is_empty() {
+                String::new()
+            } else {
+                format!("held: {}", syms(&v.held, 3))
+            },
+        );
+    }
+}
+
+fn redteam_html(corpus: &str, n: usize, m: &Mutator, all: &[VariantStats]) -> String {
+    use rt::report::{Report, bar_chart};
+    let mut r = Report::new("outwork red team: evasion per operator");
+    r.generated(&crate::now_rfc3339());
+    r.paragraph(&format!(
+        "{n} phishing messages from {corpus}, each rebuilt unchanged (identity, the baseline) and once per operator; rewriter {}, seed {}. Evasion = the engine did not flag the variant. Δ is the paired difference to the unchanged messages with a 95% bootstrap interval; 'new' counts messages caught unchanged and missed after the operator.",
+        m.rewriter.name(),
+        m.seed
+    ));
+    let mut engines: Vec<&str> = all.iter().map(|v| v.engine.as_str()).collect();
+    engines.dedup();
+    for e in engines {
+        r.heading(2, e);
+        let rows: Vec<&VariantStats> = all.iter().filter(|v| v.engine == e).collect();
+        r.svg(bar_chart(
+            &format!("{e}: evasion rate per operator (95% Wilson interval)"),
+            &rows
+                .iter()
+                .map(|v| (v.variant.clone(), v.evasion, Some(v.evasion_ci)))
+                .collect::<Vec<_>>(),
+        ));
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|v| {
+                vec![
+                    v.variant.clone(),
+                    v.n.to_string(),
+                    format!("{} ({}/{})", pct(v.evasion), v.evaded, v.n),
+                    format!("{}–{}", pct(v.evasion_ci.0), pct(v.evasion_ci.1)),
+                    format!(
+                        "{:+.1} ({:+.1} to {:+.1})",
+                        v.marginal.0 * 100.0,
+                        v.marginal.1 * 100.0,
+                        v.marginal.2 * 100.0
+                    ),
+                    v.new_evasions.to_string(),
+                    format!("{:+.2}", v.score_change),
+                    syms(&v.lost, 5),
+                    syms(&v.held, 5),
+                    v.errors.to_string(),
+                ]
+            })
+            .collect();
+        r.table(
+            "Evasion per operator",
+            &[
+                "variant",
+                "messages",
+                "evasion",
+                "95% CI",
+                "Δ vs unchanged (points, 95% CI)",
+                "new evasions",
+                "mean score change",
+                "stopped firing",
+                "still caught by",
+                "errors",
+            ],
+            &table,
+        );
+    }
+    r.render()
+}
+
+#[derive(clap::Args)]
+pub struct AssessArgs {
+    /// The attacks defenders already face: a folder of messages or a corpus
+    /// (its phishing messages).
+    #[arg(long)]
+    baseline: PathBuf,
+    /// The same kind of attacks with the new capability: a folder (e.g.
+    /// written by `outwork redteam --out`; files named like the baseline's
+    /// pair up), or leave out and give --capability to make it here.
+    #[arg(long)]
+    new: Option<PathBuf>,
+    /// Make the new set from the baseline with these operators (joined
+    /// with `+`), e.g. `rewrite` with `--rewriter chat:URL`.
+    #[arg(long)]
+    capability: Option<String>,
+    /// What the new capability is, in words, for the report.
+    #[arg(long)]
+    name: Option<String>,
+    #[command(flatten)]
+    rewriter: RewriterArgs,
+    /// Ham to price the cheapest fix (a threshold change) in false positives.
+    #[arg(long)]
+    ham: Option<PathBuf>,
+    #[arg(long = "engine", value_name = "SPEC")]
+    engines: Vec<String>,
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    timeout_ms: u64,
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    #[arg(long)]
+    intel: Option<PathBuf>,
+    #[arg(long)]
+    limit: Option<usize>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(short = 'j', long)]
+    threads: Option<usize>,
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    resume: Option<PathBuf>,
+}
+
+/// One section of the report: a heading (a step of the framework) and lines.
+struct Step {
+    title: &'static str,
+    lines: Vec<String>,
+}
+
+pub fn run_assess(a: AssessArgs) -> Result<u8> {
+    let sc = scanner(a.config.as_ref(), a.intel.as_ref(), false)?;
+    let engines = engines(&a.engines, &sc, a.timeout_ms)?;
+    let base = attack_set(&a.baseline, a.limit)?;
+    let (new_samples, ops): (Vec<rt::Sample>, Option<Vec<Op>>) = match (&a.new, &a.capability) {
+        (Some(dir), None) => (attack_set(dir, None)?, None),
+        (None, Some(c)) => (base.clone(), Some(parse_variant(c)?)),
+        _ => bail!("give either --new DIR or --capability OPS"),
+    };
+    let ham: Vec<rt::Sample> = match &a.ham {
+        Some(p) => match rt::load_corpus(p) {
+            Ok(s) => s.into_iter().filter(|s| s.label == "ham").collect(),
+            Err(rt::EvalError::NotACorpus(_)) => plain_folder(p)?
+                .into_iter()
+                .map(|mut s| {
+                    s.label = "ham".into();
+                    s
+                })
+                .collect(),
+            Err(e) => return Err(e.into()),
+        },
+        None => vec![],
+    };
+    let capability = a
+        .name
+        .clone()
+        .unwrap_or_else(|| match (&a.capability, &a.new) {
+            (Some(c), _) if c.contains("rewrite") => {
+                format!("{c} (rewriter {})", a.rewriter.rewriter)
+            }
+            (Some(c), _) => c.clone(),
+            (_, Some(d)) => format!("the attacks in {}", d.display()),
+            _ => "new capability".into(),
+        });
+    let mutator = Mutator {
+        rewriter: a.rewriter.build()?,
+        seed: a.seed,
+        out: None,
+    };
+    // Items: baseline (rebuilt unchanged when the new set is made here, so
+    // rebuilding is not mistaken for the capability), new, ham.
+    let mut ids = Vec::new();
+    for s in &base {
+        ids.push(format!("baseline\t{}", s.rel));
+    }
+    let key = |s: &rt::Sample| -> String {
+        // Pair by file name without extension, so redteam's NAME.eml pairs
+        // with the corpus' NAME.
+        let f = file_name(&s.rel);
+        f.trim_end_matches(".eml").to_string()
+    };
+    for s in &new_samples {
+        ids.push(format!("new\t{}", s.rel));
+    }
+    for s in &ham {
+        ids.push(format!("ham\t{}", s.rel));
+    }
+    let nb = base.len();
+    let nn = new_samples.len();
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let (ckpt, done) = checkpoint(
+        a.resume.as_ref(),
+        &[
+            "assess",
+            &a.baseline.display().to_string(),
+            &format!("{:?} {:?}", a.new, a.capability),
+            &ids.len().to_string(),
+            &a.engines.join(" "),
+            &config_text(a.config.as_ref()),
+            &a.rewriter.rewriter,
+            &a.rewriter.model,
+            &a.seed.to_string(),
+        ],
+    )?;
+    let load = |i: usize| -> Result<Vec<u8>, String> {
+        if i < nb {
+            match &ops {
+                Some(_) => mutator.make(&base[i], "baseline", &[Op::Identity]),
+                None => std::fs::read(&base[i].path).map_err(|e| e.to_string()),
+            }
+        } else if i < nb + nn {
+            let s = &new_samples[i - nb];
+            match &ops {
+                Some(o) => mutator.make(s, "new", o),
+                None => std::fs::read(&s.path).map_err(|e| e.to_string()),
+            }
+        } else {
+            std::fs::read(&ham[i - nb - nn].path).map_err(|e| e.to_string())
+        }
+    };
+    let outcomes = rt::run::run_all(
+        &ids,
+        &load,
+        &engines,
+        false,
+        threads,
+        ckpt.as_ref(),
+        &done,
+        &progress("assess", ids.len()),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let tag = sc.ctx.thresholds().tag;
+    let mut results: Vec<(Marginal, Option<Fix>)> = Vec::new();
+    for (e, eng) in engines.iter().enumerate() {
+        let b: Vec<(String, &rt::run::Outcome)> = base
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (key(s), &outcomes[i][e]))
+            .collect();
+        let n: Vec<(String, &rt::run::Outcome)> = new_samples
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (key(s), &outcomes[nb + i][e]))
+            .collect();
+        let br: Vec<(&str, &rt::run::Outcome)> = b.iter().map(|(k, o)| (k.as_str(), *o)).collect();
+        let nr: Vec<(&str, &rt::run::Outcome)> = n.iter().map(|(k, o)| (k.as_str(), *o)).collect();
+        let flag_score = if eng.scanner().is_some() { tag } else { 0.0 };
+        let m = rt::attack::marginal(eng.name(), &br, &nr, flag_score);
+        let hs: Vec<&rt::run::Outcome> = (0..ham.len())
+            .map(|i| &outcomes[nb + nn + i][e])
+            .filter(|o| o.error.is_none())
+            .collect();
+        let fix = eng.scanner().map(|_| threshold_fix(&nr, &hs, tag));
+        results.push((m, fix));
+    }
+    let steps = steps(&capability, &a, nb, nn, ham.len(), &results, &engines);
+    for s in &steps {
+        println!("\n## {}\n", s.title);
+        for l in &s.lines {
+            println!("{l}");
+        }
+    }
+    report_errors(&outcomes);
+    if let Some(p) = &a.json {
+        let v = serde_json::json!({
+            "capability": capability,
+            "baseline": a.baseline.display().to_string(),
+            "baseline_messages": nb,
+            "new_messages": nn,
+            "ham_messages": ham.len(),
+            "engines": results.iter().map(|(m, f)| serde_json::json!({"marginal": m, "threshold_fix": f})).collect::<Vec<_>>(),
+        });
+        write_out(p, &serde_json::to_string_pretty(&v)?)?;
+    }
+    if let Some(p) = &a.html {
+        write_out(p, &assess_html(&capability, &steps, &results))?;
+    }
+    Ok(0)
+}
+
+/// The cheapest fix to price: lowering the flag threshold until half the
+/// new evasions are caught, and what that costs on ham.
+#[derive(serde::Serialize)]
+struct Fix {
+    current: f64,
+    threshold: f64,
+    caught: usize,
+    evaded: usize,
+    ham_fp_now: Option<f64>,
+    ham_fp_at: Option<f64>,
+}
+
+fn threshold_fix(new: &[(&str, &rt::run::Outcome)], ham: &[&rt::run::Outcome], tag: f64) -> Fix {
+    let mut scores: Vec<f64> = new
+        .iter()
+        .filter(|(_, o)| o.error.is_none() && !o.flagged)
+        .map(|(_, o)| o.score)
+        .collect();
+    scores.sort_by(|a, b| b.total_cmp(a));
+    let evaded = scores.len();
+    let threshold = if evaded == 0 {
+        tag
+    } else {
+        scores[(evaded - 1) / 2].min(tag)
+    };
+    let caught = scores.iter().filter(|s| **s >= threshold).count();
+    let fp = |t: f64| {
+        (!ham.is_empty())
+            .then(|| ham.iter().filter(|o| o.score >= t).count() as f64 / ham.len() as f64)
+    };
+    Fix {
+        current: tag,
+        threshold,
+        caught,
+        evaded,
+        ham_fp_now: fp(tag),
+        ham_fp_at: fp(threshold),
+    }
+}
+
+fn steps(
+    capability: &str,
+    a: &AssessArgs,
+    nb: usize,
+    nn: usize,
+    nham: usize,
+    results: &[(Marginal, Option<Fix>)],
+    engines: &[Box<dyn rt::engines::Engine>],
+) -> Vec<Step> {
+    let ci = |c: (f64, f64)| format!("{}–{}", pct(c.0), pct(c.1));
+    let mut out = Vec::new();
+    out.push(Step {
+        title: "1. Threat",
+        lines: vec![
+            format!("New attacker capability: {capability}."),
+            format!(
+                "Attack set: {nb} baseline phishing messages from {} and {nn} messages with the capability{}.",
+                a.baseline.display(),
+                match (&a.new, &a.capability) {
+                    (Some(d), _) => format!(" from {}", d.display()),
+                    (_, Some(c)) => format!(", made here from the same messages with `{c}`"),
+                    _ => String::new(),
+                }
+            ),
+            format!(
+                "Defences assessed: {}.",
+                engines
+                    .iter()
+                    .map(|e| format!("{} ({})", e.name(), e.describe()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ],
+    });
+    out.push(Step {
+        title: "2. Existing risk (without the capability)",
+        lines: results
+            .iter()
+            .map(|(m, _)| {
+                format!(
+                    "{}: {} of {} baseline attacks evade ({}, 95% CI {}).",
+                    m.engine,
+                    m.baseline_evaded,
+                    m.baseline_n,
+                    pct(m.baseline_evasion),
+                    ci(m.baseline_ci)
+                )
+            })
+            .collect(),
+    });
+    let mut held = Vec::new();
+    for (m, _) in results {
+        let top: Vec<String> = m
+            .symbols
+            .iter()
+            .filter(|(_, b, _)| *b >= 0.05)
+            .take(8)
+            .map(|(s, b, n)| format!("{s} {} → {}", pct(*b), pct(*n)))
+            .collect();
+        held.push(format!(
+            "{}: symbols by change in firing share, baseline → new: {}",
+            m.engine,
+            if top.is_empty() {
+                "none fired on ≥5% of the baseline".into()
+            } else {
+                top.join("; ")
+            }
+        ));
+    }
+    out.push(Step {
+        title: "3. Existing defences (what catches the baseline, and what happens to it)",
+        lines: held,
+    });
+    out.push(Step {
+        title: "4. Evidence of marginal risk",
+        lines: results
+            .iter()
+            .map(|(m, _)| {
+                format!(
+                    "{}: with the capability {} of {} evade ({}, 95% CI {}); difference {:+.1} points (95% CI {:+.1} to {:+.1}; {}, {} pairs). {}",
+                    m.engine,
+                    m.new_evaded,
+                    m.new_n,
+                    pct(m.new_evasion),
+                    ci(m.new_ci),
+                    m.difference.0 * 100.0,
+                    m.difference.1 * 100.0,
+                    m.difference.2 * 100.0,
+                    m.method,
+                    m.paired,
+                    if m.difference.1 > 0.0 {
+                        "The interval excludes zero: the capability adds risk against this defence."
+                    } else if m.difference.2 < 0.0 {
+                        "The interval is below zero: the capability makes these attacks easier to catch."
+                    } else {
+                        "The interval includes zero: no marginal risk shown at this sample size."
+                    }
+                )
+            })
+            .collect(),
+    });
+    let mut ease = Vec::new();
+    for (m, fix) in results {
+        let lost: Vec<String> = m
+            .symbols
+            .iter()
+            .filter(|(_, b, n)| b > n)
+            .take(5)
+            .map(|(s, b, n)| format!("{s} ({} → {})", pct(*b), pct(*n)))
+            .collect();
+        ease.push(format!(
+            "{}: defences that weakened most: {}.",
+            m.engine,
+            if lost.is_empty() {
+                "none".into()
+            } else {
+                lost.join(", ")
+            }
+        ));
+        if m.new_evaded > 0 {
+            ease.push(format!(
+                "{}: {} of the {} evading messages are near misses (score ≥ half the flag threshold){}.",
+                m.engine,
+                m.near_misses,
+                m.new_evaded,
+                if m.near_miss_symbols.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; what fires on them: {}",
+                        m.near_miss_symbols
+                            .iter()
+                            .take(5)
+                            .map(|(s, c)| format!("{s}×{c}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )
+                }
+            ));
+        }
+        if let Some(f) = fix
+            && f.evaded > 0
+        {
+            ease.push(format!(
+                "{}: lowering the flag threshold from {:.2} to {:.2} would catch {} of the {} evading messages{}.",
+                m.engine,
+                f.current,
+                f.threshold,
+                f.caught,
+                f.evaded,
+                match (f.ham_fp_now, f.ham_fp_at) {
+                    (Some(x), Some(y)) => format!(
+                        " at a ham false-positive rate of {} (now {}, on {nham} ham)",
+                        crate::eval::pct2(y),
+                        crate::eval::pct2(x)
+                    ),
+                    _ => " (give --ham to price this in false positives)".into(),
+                }
+            ));
+        }
+    }
+    out.push(Step {
+        title: "5. Ease of defence (what would close the gap)",
+        lines: ease,
+    });
+    let mut unc = Vec::new();
+    for (m, _) in results {
+        unc.push(format!(
+            "{}: interval widths: baseline ±{:.1} points, new ±{:.1}, difference ±{:.1}; {} result(s) without a verdict left out.",
+            m.engine,
+            (m.baseline_ci.1 - m.baseline_ci.0) * 50.0,
+            (m.new_ci.1 - m.new_ci.0) * 50.0,
+            (m.difference.2 - m.difference.1) * 50.0,
+            m.errors
+        ));
+    }
+    unc.push("Stored mail is scanned offline: live DNS, sender history and intel that was current when it arrived are absent unless configured, so absolute rates differ from a live deployment; the difference between the sets is the measured quantity.".into());
+    if a.capability
+        .as_deref()
+        .is_some_and(|c| c.contains("rewrite"))
+        && a.rewriter.rewriter == "builtin"
+    {
+        unc.push("The rewriter is the built-in deterministic paraphraser, a stand-in: a language model rewrites more freely (give --rewriter chat:URL or cmd:...).".into());
+    }
+    out.push(Step {
+        title: "6. Uncertainty",
+        lines: unc,
+    });
+    out
+}
+
+fn assess_html(capability: &str, steps: &[Step], results: &[(Marginal, Option<Fix>)]) -> String {
+    use rt::report::{Report, bar_chart};
+    let mut r = Report::new("outwork marginal-risk assessment");
+    r.generated(&crate::now_rfc3339());
+    r.paragraph(&format!(
+        "Capability assessed: {capability}. Laid out in the steps of the marginal-risk framework of Kapoor et al. (2024): threat, existing risk, existing defences, evidence of marginal risk, ease of defence, uncertainty. Every number comes from this run."
+    ));
+    let mut bars = Vec::new();
+    for (m, _) in results {
+        bars.push((
+            format!("{} baseline", m.engine),
+            m.baseline_evasion,
+            Some(m.baseline_ci),
+        ));
+        bars.push((format!("{} new", m.engine), m.new_evasion, Some(m.new_ci)));
+    }
+    r.svg(bar_chart(
+        "Evasion rate, baseline and with the capability (95% Wilson)",
+        &bars,
+    ));
+    for s in steps {
+        r.heading(2, s.title);
+        for l in &s.lines {
+            r.paragraph(l);
+        }
+    }
+    for (m, _) in results {
+        let rows: Vec<Vec<String>> = m
+            .symbols
+            .iter()
+            .take(30)
+            .map(|(s, b, n)| {
+                vec![
+                    s.clone(),
+                    pct(*b),
+                    pct(*n),
+                    format!("{:+.1}", (n - b) * 100.0),
+                ]
+            })
+            .collect();
+        r.table(
+            &format!("{}: symbol firing share, baseline against new", m.engine),
+            &["symbol", "baseline", "new", "change (points)"],
+            &rows,
+        );
+    }
+    r.render()
+}

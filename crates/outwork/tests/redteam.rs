@@ -1,0 +1,265 @@
+//! `outwork eval`, `outwork redteam` and `outwork assess` as a security team
+//! drives them, on a small labelled corpus the test writes itself.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_outwork"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("outwork-rt-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("tmp");
+    d
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run outwork")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// phish/ (brand lookalikes with deceptive links), ham/ (plain mail).
+fn corpus(root: &Path) -> PathBuf {
+    let c = root.join("corpus");
+    let brands = [
+        ("PayPal", "paypal.com", "paypa1.com"),
+        ("Microsoft", "microsoft.com", "rnicrosoft.com"),
+        ("DHL", "dhl.com", "dhl-parcel-track.top"),
+        ("Netflix", "netflix.com", "netfllx.com"),
+        ("Apple", "apple.com", "appie-id.com"),
+        ("Amazon", "amazon.com", "arnazon.com"),
+    ];
+    std::fs::create_dir_all(c.join("phish/lures")).unwrap();
+    std::fs::create_dir_all(c.join("ham/people")).unwrap();
+    for (i, (name, real, fake)) in brands.iter().enumerate() {
+        let m = format!(
+            "From: \"{name}\" <service@{name}-resolution.example>\r\nTo: jordan@example.net\r\nSubject: Your {name} account has been limited\r\nDate: Tue, 18 Mar 2025 03:1{i}:00 +0000\r\nMessage-ID: <lim{i}@resolution.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Dear Customer,</p><p>We noticed unusual activity and limited your account. To restore access, verify your information at <a href=\"https://www.{fake}/signin?id={i}\">www.{real}</a> within 24 hours.</p><p>Sincerely,<br>{name}</p></body></html>\r\n"
+        );
+        std::fs::write(c.join(format!("phish/lures/p{i}.eml")), m).unwrap();
+    }
+    let notes = [
+        "Lunch on Thursday works for me. See you at noon.",
+        "Attached are the minutes from the board meeting, nothing urgent.",
+        "Can you review my pull request when you have a minute? Thanks!",
+        "The garden club meets next week; bring seeds to swap.",
+        "Happy birthday! Hope you have a wonderful day with the family.",
+        "Reminder: the office is closed on Monday for the holiday.",
+    ];
+    for (i, n) in notes.iter().enumerate() {
+        let m = format!(
+            "From: Sam Lee <sam{i}@example.org>\r\nTo: jordan@example.net\r\nSubject: note {i}\r\nDate: Tue, 18 Mar 2025 09:0{i}:00 +0000\r\nMessage-ID: <note{i}@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{n}\r\n"
+        );
+        std::fs::write(c.join(format!("ham/people/h{i}.eml")), m).unwrap();
+    }
+    c
+}
+
+fn json(p: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p).expect("json written")).expect("valid json")
+}
+
+#[test]
+fn eval_json_html_and_two_engines_side_by_side() {
+    let d = tmp("eval");
+    let c = corpus(&d);
+    let (j, h) = (d.join("eval.json"), d.join("eval.html"));
+    // A second engine that is down: its messages are errors, the run goes on.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = run(bin()
+        .arg("eval")
+        .arg(&c)
+        .args(["--engine", "outwork", "--engine"])
+        .arg(format!("down=checkv2:http://127.0.0.1:{dead}"))
+        .args(["--timeout-ms", "2000", "--json"])
+        .arg(&j)
+        .arg("--html")
+        .arg(&h));
+    let so = text(&out.stdout);
+    let se = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{so}\n{se}");
+    assert!(so.contains("side by side on the same messages"), "{so}");
+    assert!(se.contains("12 result(s) without a verdict"), "{se}");
+    let v = json(&j);
+    let e = &v["engines"][0];
+    assert_eq!(e["engine"], "outwork");
+    assert_eq!(e["tp"].as_u64().unwrap() + e["fn_"].as_u64().unwrap(), 6);
+    assert_eq!(e["fp"].as_u64().unwrap() + e["tn"].as_u64().unwrap(), 6);
+    assert_eq!(e["tp"], 6, "every lure has a deceptive link: {e}");
+    assert_eq!(e["fp"], 0, "{e}");
+    assert_eq!(e["auc"].as_f64().unwrap(), 1.0);
+    assert!(e["ablation"].as_array().unwrap().len() == 7);
+    assert_eq!(v["engines"][1]["errors"], 12);
+    let html = std::fs::read_to_string(&h).unwrap();
+    assert!(html.contains("<svg") && html.contains("Content-Security-Policy"));
+    assert!(!html.contains("<script"));
+}
+
+#[test]
+fn eval_resumes_an_interrupted_run() {
+    let d = tmp("resume");
+    let c = corpus(&d);
+    let ck = d.join("ck.jsonl");
+    let full = run(bin()
+        .arg("eval")
+        .arg(&c)
+        .arg("--resume")
+        .arg(&ck)
+        .arg("--json")
+        .arg(d.join("a.json")));
+    assert_eq!(full.status.code(), Some(0), "{}", text(&full.stderr));
+    // Interrupt: keep the header and 5 results, cut the 6th mid-line.
+    let lines: Vec<String> = std::fs::read_to_string(&ck)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), 13, "header + 12 results");
+    let mut cut = lines[..6].join("\n");
+    cut.push('\n');
+    cut.push_str(&lines[6][..lines[6].len() / 2]);
+    std::fs::write(&ck, cut).unwrap();
+    let again = run(bin()
+        .arg("eval")
+        .arg(&c)
+        .arg("--resume")
+        .arg(&ck)
+        .arg("--json")
+        .arg(d.join("b.json")));
+    let se = text(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{se}");
+    assert!(se.contains("5 results already there"), "{se}");
+    let (a, b) = (json(&d.join("a.json")), json(&d.join("b.json")));
+    for k in ["tp", "fp", "tn", "fn_", "auc", "recall", "fpr"] {
+        assert_eq!(a["engines"][0][k], b["engines"][0][k], "{k}");
+    }
+    // Another run's checkpoint is refused, not mixed in.
+    let other = run(bin()
+        .arg("eval")
+        .arg(&c)
+        .args(["--engine", "x=outwork", "--resume"])
+        .arg(&ck));
+    assert_eq!(other.status.code(), Some(2), "{}", text(&other.stderr));
+    assert!(text(&other.stderr).contains("different run"));
+}
+
+#[test]
+fn redteam_operators_rates_and_early_warning() {
+    let d = tmp("redteam");
+    let c = corpus(&d);
+    let out_dir = d.join("variants");
+    let (j, rates) = (d.join("rt.json"), d.join("rates.tsv"));
+    let out = run(bin()
+        .arg("redteam")
+        .arg(&c)
+        .args([
+            "--ops",
+            "homoglyph,shortener,qr,rewrite,smuggle,password-zip,homoglyph+qr",
+            "--out",
+        ])
+        .arg(&out_dir)
+        .arg("--json")
+        .arg(&j)
+        .arg("--html")
+        .arg(d.join("rt.html"))
+        .arg("--write-rates")
+        .arg(&rates));
+    let so = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{so}\n{}", text(&out.stderr));
+    let v = json(&j);
+    let variants = v["variants"].as_array().unwrap();
+    let get = |name: &str| {
+        variants
+            .iter()
+            .find(|x| x["variant"] == name)
+            .unwrap_or_else(|| panic!("{name} in {v}"))
+    };
+    assert_eq!(get("identity")["n"], 6);
+    assert_eq!(
+        get("identity")["evaded"],
+        0,
+        "rebuilding must not lose the signals"
+    );
+    for op in ["homoglyph", "shortener", "qr", "homoglyph+qr"] {
+        assert_eq!(get(op)["n"], 6, "{op}");
+        assert_eq!(get(op)["errors"], 0, "{op}");
+    }
+    // The variants are on disk for inspection.
+    assert!(
+        out_dir.join("qr/phish_lures_p0.eml.eml").is_file()
+            || out_dir.join("qr").read_dir().unwrap().count() >= 6
+    );
+    // Early warning: the recorded rates pass; a rate recorded lower fails.
+    let ok = run(bin()
+        .arg("redteam")
+        .arg(&c)
+        .args([
+            "--ops",
+            "homoglyph,shortener,qr,rewrite,smuggle,password-zip,homoglyph+qr",
+            "--max-evasion",
+        ])
+        .arg(&rates));
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    let worst = variants
+        .iter()
+        .filter(|x| x["evaded"].as_u64().unwrap() > 0)
+        .map(|x| x["variant"].as_str().unwrap().to_string())
+        .next();
+    if let Some(w) = worst {
+        std::fs::write(&rates, format!("{w}\t0.0\n")).unwrap();
+        let bad = run(bin()
+            .arg("redteam")
+            .arg(&c)
+            .args(["--ops", &w, "--max-evasion"])
+            .arg(&rates));
+        assert_eq!(bad.status.code(), Some(1));
+        assert!(
+            text(&bad.stderr).contains("early warning"),
+            "{}",
+            text(&bad.stderr)
+        );
+    }
+}
+
+#[test]
+fn assess_lays_out_the_marginal_risk_steps() {
+    let d = tmp("assess");
+    let c = corpus(&d);
+    let out = run(bin()
+        .args(["assess", "--baseline"])
+        .arg(&c)
+        .args(["--capability", "rewrite+shortener", "--ham"])
+        .arg(&c)
+        .arg("--html")
+        .arg(d.join("a.html"))
+        .arg("--json")
+        .arg(d.join("a.json")));
+    let so = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{so}\n{}", text(&out.stderr));
+    for step in [
+        "1. Threat",
+        "2. Existing risk",
+        "3. Existing defences",
+        "4. Evidence of marginal risk",
+        "5. Ease of defence",
+        "6. Uncertainty",
+    ] {
+        assert!(so.contains(step), "{step}: {so}");
+    }
+    assert!(so.contains("6 baseline phishing messages"), "{so}");
+    let v = json(&d.join("a.json"));
+    let m = &v["engines"][0]["marginal"];
+    assert_eq!(m["baseline_n"], 6);
+    assert_eq!(m["new_n"], 6);
+    assert!(m["method"].as_str().unwrap().starts_with("paired"), "{m}");
+    let html = std::fs::read_to_string(d.join("a.html")).unwrap();
+    assert!(html.contains("Evidence of marginal risk") && html.contains("<svg"));
+}
