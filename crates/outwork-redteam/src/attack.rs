@@ -112,8 +112,11 @@ pub struct Marginal {
     /// by name), else "Newcombe hybrid score".
     pub method: String,
     pub paired: usize,
+    /// Paired only: caught in the baseline, evading with the capability.
+    pub new_evasions: usize,
     pub errors: usize,
-    /// Symbol → (share of baseline messages it fired on, share of new).
+    /// Scoring symbol → (share of baseline messages it fired on, share of
+    /// new), most frequent on the baseline first.
     pub symbols: Vec<(String, f64, f64)>,
     /// Evaded messages of the new set within 50% of the flag threshold's
     /// score (near misses: the cheapest gap to close), and their top symbols.
@@ -160,12 +163,12 @@ pub fn marginal(
     };
     let mut fires: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for (_, o) in &b {
-        for s in &o.symbols {
+        for s in o.scoring() {
             fires.entry(s.clone()).or_default().0 += 1;
         }
     }
     for (_, o) in &nw {
-        for s in &o.symbols {
+        for s in o.scoring() {
             fires.entry(s.clone()).or_default().1 += 1;
         }
     }
@@ -173,12 +176,12 @@ pub fn marginal(
         .into_iter()
         .map(|(s, (x, y))| (s, rate(x, b.len()), rate(y, nw.len())))
         .collect();
-    symbols.sort_by(|a, b| {
-        (b.1 - b.2)
-            .abs()
-            .total_cmp(&(a.1 - a.2).abs())
-            .then(a.0.cmp(&b.0))
-    });
+    // What caught the baseline first.
+    symbols.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let new_evasions = nw
+        .iter()
+        .filter(|(n, o)| !o.flagged && bmap.get(n.as_str()).is_some_and(|bo| bo.flagged))
+        .count();
     let mut near: BTreeMap<String, usize> = BTreeMap::new();
     let mut near_misses = 0;
     for (_, o) in &nw {
@@ -202,6 +205,7 @@ pub fn marginal(
         difference,
         method: method.into(),
         paired,
+        new_evasions,
         errors,
         symbols,
         near_misses,

@@ -372,7 +372,9 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
     if let Some(p) = &a.write_rates {
         let mut s = String::from("# variant\tmax evasion rate (outwork redteam --write-rates)\n");
         for v in all.iter().filter(|v| v.engine == first) {
-            s.push_str(&format!("{}\t{:.4}\n", v.variant, v.evasion));
+            // Rounded up, so the run that wrote the file passes its own gate.
+            let up = (v.evasion * 10_000.0).ceil() / 10_000.0;
+            s.push_str(&format!("{}\t{up:.4}\n", v.variant));
         }
         write_out(p, &s)?;
     }
@@ -841,15 +843,14 @@ fn steps(
         let top: Vec<String> = m
             .symbols
             .iter()
-            .filter(|(_, b, _)| *b >= 0.05)
-            .take(8)
+            .take(10)
             .map(|(s, b, n)| format!("{s} {} → {}", pct(*b), pct(*n)))
             .collect();
         held.push(format!(
-            "{}: symbols by change in firing share, baseline → new: {}",
+            "{}: the scoring symbols that fire most on the baseline, share of messages baseline → new: {}",
             m.engine,
             if top.is_empty() {
-                "none fired on ≥5% of the baseline".into()
+                "none".into()
             } else {
                 top.join("; ")
             }
@@ -865,7 +866,7 @@ fn steps(
             .iter()
             .map(|(m, _)| {
                 format!(
-                    "{}: with the capability {} of {} evade ({}, 95% CI {}); difference {:+.1} points (95% CI {:+.1} to {:+.1}; {}, {} pairs). {}",
+                    "{}: with the capability {} of {} evade ({}, 95% CI {}); difference {:+.1} points (95% CI {:+.1} to {:+.1}; {}, {} pairs, {} caught before and missed with the capability). {}",
                     m.engine,
                     m.new_evaded,
                     m.new_n,
@@ -876,6 +877,7 @@ fn steps(
                     m.difference.2 * 100.0,
                     m.method,
                     m.paired,
+                    m.new_evasions,
                     if m.difference.1 > 0.0 {
                         "The interval excludes zero: the capability adds risk against this defence."
                     } else if m.difference.2 < 0.0 {
@@ -889,10 +891,11 @@ fn steps(
     });
     let mut ease = Vec::new();
     for (m, fix) in results {
-        let lost: Vec<String> = m
-            .symbols
+        let mut weakened: Vec<&(String, f64, f64)> =
+            m.symbols.iter().filter(|(_, b, n)| b > n).collect();
+        weakened.sort_by(|x, y| (y.1 - y.2).total_cmp(&(x.1 - x.2)));
+        let lost: Vec<String> = weakened
             .iter()
-            .filter(|(_, b, n)| b > n)
             .take(5)
             .map(|(s, b, n)| format!("{s} ({} → {})", pct(*b), pct(*n)))
             .collect();
