@@ -281,3 +281,109 @@ fn scan_one(id: &str, engine: &dyn Engine, raw: &[u8], ablate: bool) -> Outcome 
         Err(p) => Outcome::failed(id, engine.name(), format!("panic: {}", panic_text(p))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engines::Verdict;
+
+    /// Panics on messages containing "boom", errors on "down".
+    struct Flaky;
+
+    impl Engine for Flaky {
+        fn name(&self) -> &str {
+            "flaky"
+        }
+        fn describe(&self) -> String {
+            "test engine".into()
+        }
+        fn scan(&self, raw: &[u8]) -> Result<Verdict, String> {
+            let t = String::from_utf8_lossy(raw);
+            if t.contains("boom") {
+                panic!("engine bug on this message");
+            }
+            if t.contains("down") {
+                return Err("connection refused".into());
+            }
+            Ok(Verdict {
+                flagged: t.contains("phish"),
+                action: "x".into(),
+                score: 1.0,
+                symbols: vec!["S".into()],
+                weights: vec![1.0],
+                ms: 0.0,
+            })
+        }
+    }
+
+    #[test]
+    fn one_bad_message_never_stops_the_run() {
+        let msgs = ["phish a", "boom", "ham", "down", "unreadable", "phish b"];
+        let ids: Vec<String> = (0..msgs.len()).map(|i| format!("m{i}")).collect();
+        let load = |i: usize| {
+            if msgs[i] == "unreadable" {
+                Err("permission denied".to_string())
+            } else {
+                Ok(msgs[i].as_bytes().to_vec())
+            }
+        };
+        let engines: Vec<Box<dyn Engine>> = vec![Box::new(Flaky)];
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let out = run_all(
+            &ids,
+            &load,
+            &engines,
+            false,
+            2,
+            None,
+            &Done::new(),
+            &|_, _| {},
+        );
+        std::panic::set_hook(prev);
+        let out = out.unwrap();
+        let got: Vec<(bool, Option<&str>)> = out
+            .iter()
+            .map(|r| (r[0].flagged, r[0].error.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (true, None),
+                (false, Some("panic: engine bug on this message")),
+                (false, None),
+                (false, Some("connection refused")),
+                (false, Some("permission denied")),
+                (true, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn checkpoint_resumes_and_refuses_another_run() {
+        let dir = std::env::temp_dir().join(format!("outwork-ckpt-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let p = dir.join("c.jsonl");
+        let _ = std::fs::remove_file(&p);
+        let ids: Vec<String> = vec!["a".into(), "b".into()];
+        let load = |i: usize| Ok(format!("phish {i}").into_bytes());
+        let engines: Vec<Box<dyn Engine>> = vec![Box::new(Flaky)];
+        let (c, done) = Checkpoint::open(&p, "run1").unwrap();
+        assert!(done.is_empty());
+        run_all(&ids, &load, &engines, false, 1, Some(&c), &done, &|_, _| {}).unwrap();
+        drop(c);
+        let (_, done) = Checkpoint::open(&p, "run1").unwrap();
+        assert_eq!(done.len(), 2);
+        assert!(done.contains_key(&("a".to_string(), "flaky".to_string())));
+        let err = Checkpoint::open(&p, "run2").err().unwrap();
+        assert!(err.contains("different run"), "{err}");
+        std::fs::write(dir.join("x.txt"), "not json\n").unwrap();
+        assert!(
+            Checkpoint::open(&dir.join("x.txt"), "run1")
+                .err()
+                .unwrap()
+                .contains("not an outwork checkpoint")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
