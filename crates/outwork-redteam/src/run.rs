@@ -63,10 +63,7 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// Open `path` for this run; returns the outcomes already recorded.
-    pub fn open(
-        path: &Path,
-        fingerprint: &str,
-    ) -> Result<(Checkpoint, Done), String> {
+    pub fn open(path: &Path, fingerprint: &str) -> Result<(Checkpoint, Done), String> {
         let mut done = HashMap::new();
         let exists = path.is_file() && std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
         if exists {
