@@ -552,3 +552,70 @@ fn status_and_reports() {
         );
     }
 }
+
+/// `outwork serve`'s wiring: `[dashboard]` on by default with `[http]`,
+/// the verdict log at `path`, and off with `enabled = false`.
+#[test]
+fn serve_wires_the_dashboard_from_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for enabled in [true, false] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = dir.path().join(format!("v-{enabled}.jsonl"));
+        let text = format!(
+            "[http]\nlisten = \"127.0.0.1:{port}\"\nadmin_token = \"{TOKEN}\"\n\
+             [dashboard]\nenabled = {enabled}\npath = \"{}\"\n",
+            log.display()
+        );
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let opts = outwork_server::RunOptions {
+            config_text: text,
+            build_scanner: std::sync::Arc::new(|| Ok(common::scanner())),
+            intel_path: None,
+        };
+        let task = rt.spawn(outwork_server::run_until(opts, async {
+            let _ = rx.await;
+        }));
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while agent().get(format!("{base}/healthz")).call().is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server did not come up"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let r = agent()
+            .post(format!("{base}/checkv2"))
+            .send(&common::sample("phish-typosquat.eml")[..])
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = agent()
+            .get(format!("{base}/dashboard/api/verdicts"))
+            .call()
+            .unwrap();
+        if enabled {
+            assert_eq!(r.status(), 200);
+            assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+        } else {
+            assert_eq!(r.status(), 404);
+            assert!(!log.exists());
+        }
+        let _ = tx.send(());
+        let r = rt
+            .block_on(async {
+                tokio::time::timeout(std::time::Duration::from_secs(15), task).await
+            })
+            .expect("stopped")
+            .expect("join");
+        assert!(r.is_ok(), "{r:?}");
+    }
+}
