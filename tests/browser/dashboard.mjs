@@ -108,6 +108,7 @@ try {
   await page.waitForSelector('#status-config');
   const cfg = await page.locator('#status-config').textContent();
   if (cfg.includes(token)) fail('the token appears on the status page');
+  if ((await page.locator('#intel-table tr.stale').count()) < 1) fail('no stale intel source highlighted');
   await shot('status');
   await cspCheck('status');
 

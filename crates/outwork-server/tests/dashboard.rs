@@ -499,6 +499,7 @@ fn status_and_reports() {
     )
     .unwrap();
     std::fs::write(reports.join("notes.txt"), "not a report").unwrap();
+    common::write_intel(dir.path());
     let d = start(dir.path(), |_, _| {});
     seed(&d);
 
@@ -517,6 +518,12 @@ fn status_and_reports() {
     assert!(!cfg.contains(TOKEN) && !cfg.contains("hunter2"), "{cfg}");
     assert!(cfg.contains("(redacted)"), "{cfg}");
     assert_eq!(s["http"]["admin_token"], "(set)");
+    let src = s["intel"]["store"]["sources"].as_array().unwrap();
+    let by = |n: &str| src.iter().find(|x| x["name"] == n).unwrap().clone();
+    assert_eq!(by("fresh-feed")["entries"], 2, "{s}");
+    assert_eq!(by("fresh-feed")["stale"], false);
+    assert_eq!(by("old-feed")["stale"], true);
+    assert!(by("old-feed")["age_secs"].as_i64().unwrap() >= 10 * 86_400);
 
     let l = get(&d, "/dashboard/api/reports");
     let names: Vec<&str> = l["reports"]

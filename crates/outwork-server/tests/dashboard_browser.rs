@@ -66,6 +66,7 @@ fn dashboard_in_a_real_browser() {
         "<!doctype html><title>red team</title><p>report</p>",
     )
     .unwrap();
+    common::write_intel(dir.path());
     let d = start(dir.path(), |_, _| {});
     seed(&d);
     let subject = "Browser test: release me";

@@ -106,7 +106,8 @@ pub fn start(dir: &Path, f: impl FnOnce(&mut HttpConfig, &mut DashboardConfig)) 
     let svc = Services {
         reloader: Reloader::new(ScannerCell::new(Arc::new(scanner())), None),
         quarantine: Some(quarantine.clone()),
-        intel_path: None,
+        // A test that wants intel sources on the status page writes one.
+        intel_path: Some(dir.join("intel.owi")).filter(|p| p.exists()),
         verdicts: Some(log.clone()),
         dashboard: Some(dash),
         config_text,
@@ -202,4 +203,24 @@ pub fn quarantine_one(d: &Dash, subject: &str) -> String {
         ..Default::default()
     };
     d.quarantine.put(raw.as_bytes(), &v, &env).unwrap()
+}
+
+/// An intel store in `dir` (picked up by [`start`]) with a fresh source
+/// (imported a minute ago) and a stale one (ten days ago), two domains each.
+pub fn write_intel(dir: &Path) {
+    let mut idx = outwork_intel::store::Index::default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let feed = outwork_intel::feeds::parse(
+        b"evil.example\nworse.example\n",
+        outwork_intel::feeds::Format::DomainList,
+    );
+    let kind = outwork_intel::store::Kind::Phishing;
+    idx.import("fresh-feed", kind, "domains", &feed, now - 60)
+        .unwrap();
+    idx.import("old-feed", kind, "domains", &feed, now - 10 * 86_400)
+        .unwrap();
+    idx.save(&dir.join("intel.owi")).unwrap();
 }

@@ -158,13 +158,13 @@ async function loadVerdicts(append) {
   for (const v of data.verdicts) {
     const link = el('a', { href: '#/message/' + encodeURIComponent(v.id) }, v.subject || '(no subject)');
     tbody.append(el('tr', {},
-      el('td', { class: 'num', text: fmtTime(v.time_ms) }),
-      el('td', {}, actionBadge(v.action)),
-      el('td', { class: 'num', text: Number(v.score).toFixed(2) }),
-      el('td', { class: 'wrap', text: v.from || v.mail_from || '' }),
-      el('td', { class: 'wrap', text: (v.rcpt_to || []).join(', ') }),
-      el('td', { class: 'wrap' }, link),
-      el('td', { class: 'wrap mono', text: (v.symbols || []).join(' ') })));
+      el('td', { class: 'num', 'data-label': 'Time', text: fmtTime(v.time_ms) }),
+      el('td', { 'data-label': 'Action' }, actionBadge(v.action)),
+      el('td', { class: 'num', 'data-label': 'Score', text: Number(v.score).toFixed(2) }),
+      el('td', { class: 'wrap', 'data-label': 'From', text: v.from || v.mail_from || '' }),
+      el('td', { class: 'wrap', 'data-label': 'To', text: (v.rcpt_to || []).join(', ') }),
+      el('td', { class: 'wrap', 'data-label': 'Subject' }, link),
+      el('td', { class: 'wrap mono', 'data-label': 'Symbols', text: (v.symbols || []).join(' ') })));
   }
   if (!append && data.verdicts.length === 0) {
     tbody.append(el('tr', {}, el('td', { colspan: 7, text: 'No messages match.' })));
@@ -232,12 +232,12 @@ async function loadQuarantine() {
     const release = el('button', { type: 'button', class: 'secondary', 'data-action': 'release', 'data-id': m.id }, 'Release');
     const del = el('button', { type: 'button', class: 'danger', 'data-action': 'delete', 'data-id': m.id }, 'Delete');
     tbody.append(el('tr', {},
-      el('td', { class: 'num', text: fmtTime(m.time * 1000) }),
-      el('td', { class: 'wrap', text: m.from || m.mail_from || '' }),
-      el('td', { class: 'wrap', text: (m.rcpt_to || []).join(', ') }),
-      el('td', { class: 'wrap' }, el('a', { href: '#/quarantine/' + encodeURIComponent(m.id) }, m.subject || '(no subject)')),
-      el('td', { class: 'num', text: Number(m.score).toFixed(2) }),
-      el('td', {}, release, ' ', del)));
+      el('td', { class: 'num', 'data-label': 'Time', text: fmtTime(m.time * 1000) }),
+      el('td', { class: 'wrap', 'data-label': 'From', text: m.from || m.mail_from || '' }),
+      el('td', { class: 'wrap', 'data-label': 'To', text: (m.rcpt_to || []).join(', ') }),
+      el('td', { class: 'wrap', 'data-label': 'Subject' }, el('a', { href: '#/quarantine/' + encodeURIComponent(m.id) }, m.subject || '(no subject)')),
+      el('td', { class: 'num', 'data-label': 'Score', text: Number(m.score).toFixed(2) }),
+      el('td', { 'data-label': 'Actions' }, release, ' ', del)));
   }
   if (data.messages.length === 0) tbody.append(el('tr', {}, el('td', { colspan: 6, text: 'The quarantine is empty.' })));
 }
@@ -335,10 +335,17 @@ async function loadStatus() {
   const store = intel.store || {};
   const sources = store.sources || [];
   const stale = sources.filter((s) => s.stale).length;
-  $('#intel-summary').textContent = intel.available
-    ? (store.file ? 'Embedded store ' + store.file + ', written ' + fmtAge(store.file_age_secs) + ' ago. ' : 'A shared (Redis) store: sources are listed by `outwork intel stats`. ') +
-      sources.length + ' sources' + (stale ? ', ' + stale + ' stale (not imported for ' + fmtAge(store.stale_after_secs) + ')' : '') + '.'
-    : 'No intel store loaded' + (intel.error ? ': ' + intel.error : '.');
+  const parts = [];
+  if (!intel.available) parts.push('The scanner has no intel store loaded' + (intel.error ? ': ' + intel.error : '') + '.');
+  if (store.file) {
+    parts.push('Store file ' + store.file + (store.error ? ' (' + store.error + ')' : '') +
+      (store.file_age_secs !== undefined ? ', written ' + fmtAge(store.file_age_secs) + ' ago' : '') + ': ' +
+      sources.length + ' source' + (sources.length === 1 ? '' : 's') +
+      (stale ? ', ' + stale + ' stale (not imported for over ' + fmtAge(store.stale_after_secs) + ')' : '') + '.');
+  } else if (intel.available) {
+    parts.push('A shared (Redis) store: list its sources with `outwork intel stats`.');
+  }
+  $('#intel-summary').textContent = parts.join(' ');
   const it = clear($('#intel-table tbody'));
   for (const s of sources) {
     const tr = el('tr', { class: s.stale ? 'stale' : null },
