@@ -84,10 +84,21 @@ pub async fn run_until(
                 retention_days: d.retention_days,
                 path: d.log_path(),
             };
-            let log = tokio::task::spawn_blocking(move || VerdictLog::open(lo))
+            let keep = lo.keep;
+            let opened = tokio::task::spawn_blocking(move || VerdictLog::open(lo))
                 .await
-                .map_err(|_| ServeError::VerdictLog(std::io::Error::other("opening panicked")))?
-                .map_err(ServeError::VerdictLog)?;
+                .map_err(|_| ServeError::VerdictLog(std::io::Error::other("opening panicked")))?;
+            let log = match opened {
+                Ok(l) => l,
+                // A path the operator chose must work; the default one (the
+                // data dir) may not exist for a service user: don't refuse
+                // to serve mail over the dashboard's history.
+                Err(e) if d.path.is_none() => {
+                    tracing::warn!(target: LOG, "verdict log: {e}; keeping verdicts in memory only (set [dashboard] path)");
+                    VerdictLog::in_memory(keep)
+                }
+                Err(e) => return Err(ServeError::VerdictLog(e)),
+            };
             tracing::info!(target: LOG, records = log.len(), path = ?d.log_path(), "verdict log loaded");
             Some(Arc::new(log))
         }

@@ -14,6 +14,7 @@
 //! | `GET /admin/quarantine/{id}` | one, as `message/rfc822` |
 //! | `POST /admin/quarantine/{id}/release` | re-inject (`release_command`) or hand it back |
 //! | `DELETE /admin/quarantine/{id}` | drop it |
+//! | `GET /dashboard/…` | the web dashboard and its JSON API ([`dashboard`]) |
 //! | `CHECK RSPAMC/1.3` (not HTTP) | Rspamd's legacy protocol, as Exim's `variant=rspamd` sends it ([`legacy`]) |
 //!
 //! Limits: at most `max_connections` connections (more wait in the

@@ -732,10 +732,7 @@ async fn quarantine_list(State(st): St, headers: HeaderMap) -> Response {
             .rev()
             .take(1000)
             .map(|e| {
-                let head = q
-                    .get(&e.id)
-                    .map(|(_, raw)| raw[..raw.len().min(65_536)].to_vec())
-                    .unwrap_or_default();
+                let head = q.head(&e.id, 65_536).unwrap_or_default();
                 json!({
                     "id": e.id, "time": e.time, "size": e.size, "action": e.action,
                     "score": e.score,
