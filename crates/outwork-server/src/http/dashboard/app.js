@@ -417,12 +417,12 @@ function show(page) {
   }
 }
 
-async function route() {
+async function route(ev) {
   const parts = (location.hash || '#/verdicts').slice(2).split('/');
   const page = parts[0] || 'verdicts';
-  const arg = parts.length > 1 ? decodeURIComponent(parts.slice(1).join('/')) : null;
   notice('');
   try {
+    const arg = parts.length > 1 ? decodeURIComponent(parts.slice(1).join('/')) : null;
     if (page === 'message' && arg) { show('message'); await loadMessage(arg); }
     else if (page === 'quarantine' && arg) { show('qmessage'); await loadQMessage(arg); }
     else if (page === 'quarantine') { show('quarantine'); await loadQuarantine(); }
@@ -432,6 +432,11 @@ async function route() {
     else if (page === 'login') { show('login'); $('#token').focus(); }
     else { show('verdicts'); await loadVerdicts(false); }
     document.title = 'outwork: ' + page;
+    // A screen reader or keyboard user lands on the new page's heading.
+    if (ev && ev.type === 'hashchange' && page !== 'login') {
+      const h = document.querySelector('main > section:not([hidden]) h1');
+      if (h) h.focus();
+    }
   } catch (e) {
     notice(e.message, true);
   }
