@@ -48,9 +48,16 @@ try {
     if (m.type() === 'error') fail('console error: ' + m.text());
   });
   page.on('pageerror', (e) => fail('page error: ' + e.message));
+  // The only dialog the flow opens is the delete confirmation; any other
+  // (an alert) would be script injected from a message.
+  let expectConfirm = false;
   page.on('dialog', async (d) => {
-    // The only dialog the flow below opens is none: any is an injection.
-    fail('unexpected dialog: ' + d.message());
+    if (expectConfirm && d.type() === 'confirm') {
+      expectConfirm = false;
+      await d.accept();
+      return;
+    }
+    fail('unexpected dialog: ' + d.type() + ' ' + d.message());
     await d.dismiss();
   });
   const cspCheck = async (where) => {
@@ -83,6 +90,12 @@ try {
     return b.length > 0 && b.every((x) => x.textContent === 'accept');
   });
   await shot('verdicts-filtered');
+  step('search');
+  await page.selectOption('#f-action', '');
+  await page.fill('#f-q', 'bob@example');
+  await page.press('#f-q', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('#verdicts-table tbody tr').length === 1);
+  if ((await page.locator('#verdicts-count').textContent()) !== '1 matching message.') fail('search count wrong');
   await page.click('#filters button[type=reset]');
   await page.waitForFunction(() => document.querySelectorAll('#verdicts-table tbody tr').length >= 4);
 
@@ -133,6 +146,22 @@ try {
   await shot('quarantine-released');
   await cspCheck('quarantine');
 
+  step('quarantined message view and delete');
+  const left = await page.locator('#quarantine-table tbody tr a').count();
+  if (left < 1) fail('nothing left in the quarantine to view');
+  await page.locator('#quarantine-table tbody tr a').first().click();
+  await page.waitForSelector('#page-qmessage:not([hidden]) #q-symbols tbody tr');
+  await page.click('#q-toggle-headers');
+  await page.waitForSelector('#q-headers:not([hidden])');
+  await shot('quarantine-message');
+  expectConfirm = true;
+  await page.click('#q-delete');
+  await page.waitForFunction(() => /^Deleted /.test(document.querySelector('#notice').textContent));
+  await page.waitForFunction((n) => location.hash === '#/quarantine' &&
+    document.querySelectorAll('#quarantine-table tbody tr a').length === n - 1, left);
+  if (expectConfirm) fail('delete asked for no confirmation');
+  await cspCheck('quarantine message');
+
   step('scan a URL');
   await page.goto(url + '#/scan', { waitUntil: 'networkidle' });
   await page.fill('#scan-url', 'http://paypa1-secure.example/login');
@@ -159,6 +188,13 @@ try {
   await phone.close();
 } catch (e) {
   fail(String(e && e.stack || e));
+  // Where it stopped, for the log and a look.
+  for (const pg of browser.contexts().flatMap((c) => c.pages())) {
+    try {
+      console.error('at ' + pg.url() + ', notice: ' + JSON.stringify(await pg.locator('#notice').textContent()));
+      await pg.screenshot({ path: join(shots, 'failure.png'), fullPage: true });
+    } catch (_) { /* the page may be gone */ }
+  }
 } finally {
   await browser.close();
 }

@@ -5,7 +5,7 @@
 
 const SVG = 'http://www.w3.org/2000/svg';
 const ACTIONS = ['accept', 'tag', 'quarantine', 'reject', 'other'];
-const state = { loggedIn: false, info: null, verdictsBefore: null, qid: null };
+const state = { loggedIn: false, info: null, verdictsBefore: null, qid: null, keepNotice: false };
 
 function $(sel) { return document.querySelector(sel); }
 
@@ -34,6 +34,13 @@ function svg(tag, attrs, ...kids) {
 }
 
 function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
+
+// Navigate to hash, keeping the notice just shown.
+function go(hash) {
+  state.keepNotice = true;
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
 
 function notice(msg, isError) {
   const n = $('#notice');
@@ -260,6 +267,8 @@ async function loadQMessage(id) {
   const pre = $('#q-headers');
   pre.textContent = m.headers;
   pre.hidden = true;
+  $('#q-toggle-headers').setAttribute('aria-expanded', 'false');
+  $('#q-toggle-headers').textContent = 'Show raw headers';
 }
 
 function bars(container, hours) {
@@ -420,7 +429,9 @@ function show(page) {
 async function route(ev) {
   const parts = (location.hash || '#/verdicts').slice(2).split('/');
   const page = parts[0] || 'verdicts';
-  notice('');
+  // A notice set just before navigating ("Released …") outlives the move.
+  if (!state.keepNotice) notice('');
+  state.keepNotice = false;
   try {
     const arg = parts.length > 1 ? decodeURIComponent(parts.slice(1).join('/')) : null;
     if (page === 'message' && arg) { show('message'); await loadMessage(arg); }
@@ -461,7 +472,7 @@ function init() {
     t.value = '';
     await refreshSession();
     notice('Logged in.');
-    location.hash = '#/quarantine';
+    go('#/quarantine');
   }));
   $('#logout').addEventListener('click', guard(async () => {
     await api('logout', { method: 'POST' });
@@ -469,16 +480,19 @@ function init() {
     notice('Logged out.');
     await route();
   }));
-  $('#quarantine-table').addEventListener('click', guard(async (ev) => {
+  // Delegated: only the row buttons; links in the rows navigate as usual.
+  $('#quarantine-table').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-action]');
     if (!b) return;
-    if (await qAction(b.dataset.id, b.dataset.action)) await loadQuarantine();
-  }));
+    guard(async () => {
+      if (await qAction(b.dataset.id, b.dataset.action)) await loadQuarantine();
+    })(ev);
+  });
   $('#q-release').addEventListener('click', guard(async () => {
-    if (await qAction(state.qid, 'release')) location.hash = '#/quarantine';
+    if (await qAction(state.qid, 'release')) go('#/quarantine');
   }));
   $('#q-delete').addEventListener('click', guard(async () => {
-    if (await qAction(state.qid, 'delete')) location.hash = '#/quarantine';
+    if (await qAction(state.qid, 'delete')) go('#/quarantine');
   }));
   $('#scan-url-form').addEventListener('submit', guard(async () => {
     showVerdict(await api('url', { method: 'POST', json: { url: $('#scan-url').value } }));
