@@ -11,6 +11,7 @@
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const url = process.env.DASH_URL;
 const token = process.env.DASH_TOKEN;
@@ -168,6 +169,14 @@ try {
   await page.click('#scan-url-form button[type=submit]');
   await page.waitForSelector('#scan-result:not([hidden]) #scan-meta dd');
   await shot('scan');
+  step('upload a message');
+  await page.setInputFiles('#scan-file', fileURLToPath(new URL('../../samples/phish-typosquat.eml', import.meta.url)));
+  await page.click('#scan-file-form button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#scan-meta .action')?.textContent === 'reject');
+  await page.locator('#scan-meta a', { hasText: 'open' }).click();
+  await page.waitForSelector('#page-message:not([hidden]) #msg-symbols tbody tr');
+  const src = await page.locator('#msg-meta dt', { hasText: 'Scanned by' }).locator('xpath=following-sibling::dd[1]').textContent();
+  if (src !== 'dashboard') fail('uploaded scan recorded as ' + src);
   await cspCheck('scan');
 
   step('reports');
