@@ -6,6 +6,41 @@ mod common;
 
 use common::{Dash, TOKEN, agent, quarantine_one, seed, start};
 use serde_json::Value;
+use std::sync::{Mutex, OnceLock};
+
+/// Everything logged in this test binary (the audit lines are checked).
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl std::io::Write for Capture {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "outwork::dashboard=info",
+            ))
+            .with_ansi(false)
+            .with_writer(|| Capture)
+            .try_init();
+    });
+}
+
+fn logged() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
 
 fn body(r: &mut ureq::http::Response<ureq::Body>) -> String {
     r.body_mut().read_to_string().unwrap()
@@ -252,6 +287,7 @@ fn security_headers_on_every_dashboard_response() {
 
 #[test]
 fn writes_need_token_csrf_and_our_origin() {
+    capture_logs();
     let dir = tempfile::tempdir().unwrap();
     let d = start(dir.path(), |_, _| {});
     let id = quarantine_one(&d, "please release me");
@@ -355,6 +391,25 @@ fn writes_need_token_csrf_and_our_origin() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(d.quarantine.list().unwrap().is_empty());
+
+    // Both actions are audited with who did them and to which message.
+    let log = logged();
+    let line = |needle: &str, id: &str| {
+        log.lines()
+            .find(|l| l.contains(needle) && l.contains(id))
+            .unwrap_or_else(|| panic!("no {needle:?} line for {id}:\n{log}"))
+            .to_string()
+    };
+    let released = line("quarantined message released", &id);
+    assert!(
+        released.contains("actor=session ") && released.contains("from 127.0.0.1:"),
+        "{released}"
+    );
+    let deleted = line("quarantined message deleted", &id2);
+    assert!(
+        deleted.contains("actor=bearer token from 127.0.0.1:"),
+        "{deleted}"
+    );
 
     // Scans from the dashboard are writes too.
     let r = a
