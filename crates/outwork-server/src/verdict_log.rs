@@ -579,6 +579,15 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(log.list(&q).0[0].action, "reject");
+        // Paging back from the newest.
+        let page = Filter {
+            before: Some(id4),
+            limit: Some(1),
+            ..Default::default()
+        };
+        let (older, n) = log.list(&page);
+        assert_eq!((older.len(), n), (1, 2));
+        assert_eq!(older[0].id, id4 - 1);
         drop(log);
         let log = VerdictLog::open(opts).unwrap();
         assert_eq!(log.len(), 3);

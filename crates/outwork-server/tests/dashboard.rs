@@ -681,3 +681,32 @@ fn serve_wires_the_dashboard_from_the_config() {
         assert!(r.is_ok(), "{r:?}");
     }
 }
+
+/// Quarantine listings decode RFC 2047 subjects and names, as the scanner does.
+#[test]
+fn quarantine_subjects_are_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path(), |_, _| {});
+    // "Rechnung für Sie", from "Zoë".
+    let id = quarantine_one(&d, "=?UTF-8?B?UmVjaG51bmcgZsO8ciBTaWU=?=");
+    let mut r = agent()
+        .get(d.url("/dashboard/api/quarantine"))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let l = json(&mut r);
+    assert_eq!(l["messages"][0]["subject"], "Rechnung für Sie", "{l}");
+    let mut r = agent()
+        .get(d.url(&format!("/dashboard/api/quarantine/{id}")))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap();
+    let m = json(&mut r);
+    assert_eq!(m["subject"], "Rechnung für Sie");
+    assert!(
+        m["headers"].as_str().unwrap().contains("=?UTF-8?B?"),
+        "raw headers stay raw"
+    );
+    assert_eq!(m["envelope"]["rcpt_to"][0], "dave@example.org");
+}

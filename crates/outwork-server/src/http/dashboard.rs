@@ -711,9 +711,23 @@ fn store(st: &AppState) -> Result<QuarantineStore, Response> {
     super::store(st)
 }
 
-/// One header's value from a raw message (unfolded, lossy UTF-8).
-fn header_text(raw: &[u8], name: &str) -> Option<String> {
-    crate::rspamd::header_value(raw, name).map(|v| v.trim().to_string())
+/// Subject and From of a message (or its first bytes), decoded as the
+/// scanner sees them (RFC 2047 words and all).
+fn subject_and_from(raw: &[u8]) -> (Option<String>, Option<String>) {
+    let f = outwork_core::facts::parse(raw, &outwork_core::config::Limits::default());
+    let from = f.from.map(|m| match m.name {
+        Some(n) if !n.is_empty() => format!("{n} <{}>", m.address),
+        _ => m.address,
+    });
+    ((!f.subject.is_empty()).then_some(f.subject), from)
+}
+
+/// Where a message's header block ends (after its last header line).
+fn header_end(raw: &[u8]) -> Option<usize> {
+    raw.windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 2)
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| i + 1))
 }
 
 async fn quarantine_list(State(st): St, headers: HeaderMap) -> Response {
@@ -733,13 +747,15 @@ async fn quarantine_list(State(st): St, headers: HeaderMap) -> Response {
             .take(1000)
             .map(|e| {
                 let head = q.head(&e.id, 65_536).unwrap_or_default();
+                // Only the header block: a cut-off body must not be parsed.
+                let hb = &head[..header_end(&head).unwrap_or(head.len())];
+                let (subject, from) = subject_and_from(hb);
                 json!({
                     "id": e.id, "time": e.time, "size": e.size, "action": e.action,
                     "score": e.score,
                     "symbols": e.symbols.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
                     "mail_from": e.envelope.mail_from, "rcpt_to": e.envelope.rcpt_to,
-                    "subject": header_text(&head, "subject"),
-                    "from": header_text(&head, "from"),
+                    "subject": subject, "from": from,
                 })
             })
             .collect::<Vec<_>>())
@@ -769,15 +785,9 @@ async fn quarantine_one(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let hb = {
-        let end = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .map(|i| i + 2)
-            .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| i + 1))
-            .unwrap_or(raw.len());
-        &raw[..end.min(crate::verdict_log::MAX_HEADER_BYTES)]
-    };
+    let end = header_end(&raw).unwrap_or(raw.len());
+    let hb = &raw[..end.min(crate::verdict_log::MAX_HEADER_BYTES)];
+    let (subject, from) = subject_and_from(&raw[..end]);
     let record = st
         .svc
         .verdicts
@@ -791,8 +801,8 @@ async fn quarantine_one(
         "score": entry.score, "envelope": entry.envelope,
         "symbols": syms.iter().map(|s| json!({"name": s.name, "score": s.score,
             "evidence": s.evidence, "description": symbol_description(&s.name)})).collect::<Vec<_>>(),
-        "subject": header_text(&raw, "subject"),
-        "from": header_text(&raw, "from"),
+        "subject": subject,
+        "from": from,
         "headers": String::from_utf8_lossy(hb),
         "verdict_id": record,
     }))
