@@ -119,6 +119,7 @@ try {
   step('status');
   await page.goto(url + '#/status', { waitUntil: 'networkidle' });
   await page.waitForSelector('#chart-throughput svg rect');
+  await page.waitForSelector('#chart-days svg rect');
   await page.waitForSelector('#status-config');
   const cfg = await page.locator('#status-config').textContent();
   if (cfg.includes(token)) fail('the token appears on the status page');

@@ -567,6 +567,10 @@ fn status_and_reports() {
         .map(|a| last[a].as_u64().unwrap())
         .sum();
     assert_eq!(n, 4, "this hour's bucket holds the seeded scans: {s}");
+    let days = s["verdicts"]["days"].as_array().unwrap();
+    assert_eq!(days.len(), 7, "one per retention day");
+    assert_eq!(days[6]["accept"], last["accept"]);
+    assert_eq!(days[6]["reject"], last["reject"]);
     assert_eq!(s["verdicts"]["latency_ms"]["count"], 4);
     assert!(s["verdicts"]["latency_ms"]["p50"].as_f64().unwrap() > 0.0);
     let cfg = s["config_file"].as_str().unwrap();

@@ -520,6 +520,15 @@ fn stats(st: &AppState) -> Value {
     let now = now_secs();
     let start = (now / 3600 + 1) * 3600 - 24 * 3600;
     let mut buckets = vec![[0u64; 5]; 24];
+    // Days (UTC) over the retention, at most a month.
+    let ndays = st
+        .svc
+        .dashboard
+        .as_ref()
+        .map_or(7, |d| d.retention_days)
+        .clamp(1, 31);
+    let day_start = (now / 86_400 + 1) * 86_400 - ndays * 86_400;
+    let mut days = vec![[0u64; 5]; ndays as usize];
     let mut totals: HashMap<String, u64> = HashMap::new();
     let mut symbols: HashMap<String, u64> = HashMap::new();
     let mut lat: Vec<f64> = Vec::new();
@@ -528,10 +537,14 @@ fn stats(st: &AppState) -> Value {
         oldest.get_or_insert(r.time_ms / 1000);
         *totals.entry(r.action.clone()).or_default() += 1;
         let t = r.time_ms / 1000;
+        let a = ACTIONS.iter().position(|a| *a == r.action).unwrap_or(4);
+        if t >= day_start
+            && let Some(b) = days.get_mut(((t - day_start) / 86_400) as usize)
+        {
+            b[a] += 1;
+        }
         if t >= start {
-            let i = ((t - start) / 3600) as usize;
-            if let Some(b) = buckets.get_mut(i) {
-                let a = ACTIONS.iter().position(|a| *a == r.action).unwrap_or(4);
+            if let Some(b) = buckets.get_mut(((t - start) / 3600) as usize) {
                 b[a] += 1;
             }
             lat.push(r.took_ms);
@@ -560,6 +573,10 @@ fn stats(st: &AppState) -> Value {
         "hours": (0..24).map(|i| {
             let b = &buckets[i];
             json!({"start": start + i as u64 * 3600, "accept": b[0], "tag": b[1],
+                   "quarantine": b[2], "reject": b[3], "other": b[4]})
+        }).collect::<Vec<_>>(),
+        "days": days.iter().enumerate().map(|(i, b)| {
+            json!({"start": day_start + i as u64 * 86_400, "accept": b[0], "tag": b[1],
                    "quarantine": b[2], "reject": b[3], "other": b[4]})
         }).collect::<Vec<_>>(),
         "totals": totals,

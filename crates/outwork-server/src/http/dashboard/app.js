@@ -271,14 +271,15 @@ async function loadQMessage(id) {
   $('#q-toggle-headers').textContent = 'Show raw headers';
 }
 
-function bars(container, hours) {
+// Stacked bars by action; label(start, i) names every third bar.
+function bars(container, hours, what, label) {
   clear(container);
   const W = 720, H = 220, L = 40, B = 28, T = 8;
   const totals = hours.map((h) => ACTIONS.reduce((s, a) => s + (h[a] || 0), 0));
   const max = Math.max(1, ...totals);
   const bw = (W - L - 4) / hours.length;
   const s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-labelledby': container.id + '-title' });
-  s.append(svg('title', { id: container.id + '-title' }, 'Messages per hour by action; ' + totals.reduce((a, b) => a + b, 0) + ' in the last 24 hours'));
+  s.append(svg('title', { id: container.id + '-title' }, 'Messages per ' + what + ' by action; ' + totals.reduce((a, b) => a + b, 0) + ' in all'));
   for (let i = 0; i <= 4; i++) {
     const y = T + (H - T - B) * (1 - i / 4);
     s.append(svg('line', { class: 'grid', x1: L, x2: W, y1: y, y2: y }));
@@ -296,10 +297,8 @@ function bars(container, hours) {
       r.append(svg('title', {}, fmtTime(h.start * 1000) + ': ' + n + ' ' + a));
       s.append(r);
     }
-    if (i % 3 === 0) {
-      const d = new Date(h.start * 1000);
-      s.append(svg('text', { x: x + bw / 2, y: H - B + 16, 'text-anchor': 'middle' }, String(d.getHours()).padStart(2, '0') + 'h'));
-    }
+    const text = label(h.start, i);
+    if (text) s.append(svg('text', { x: x + bw / 2, y: H - B + 16, 'text-anchor': 'middle' }, text));
   });
   s.append(svg('line', { class: 'axis', x1: L, x2: W, y1: H - B, y2: H - B }));
   container.append(s);
@@ -329,7 +328,12 @@ async function loadStatus() {
   const st = await api('status');
   const v = st.verdicts;
   if (v) {
-    bars($('#chart-throughput'), v.hours);
+    bars($('#chart-throughput'), v.hours, 'hour',
+      (t, i) => (i % 3 === 0 ? String(new Date(t * 1000).getHours()).padStart(2, '0') + 'h' : ''));
+    const step = Math.ceil(v.days.length / 10);
+    bars($('#chart-days'), v.days, 'day',
+      (t, i) => (i % step === 0 ? new Date(t * 1000).toISOString().slice(5, 10) : ''));
+    $('#days-heading').textContent = 'Messages per day (UTC), last ' + v.days.length + ' days';
     const tb = clear($('#status-totals tbody'));
     for (const [a, n] of Object.entries(v.totals || {})) {
       tb.append(el('tr', {}, el('th', { scope: 'row' }, actionBadge(a)), el('td', { class: 'num', text: n })));
