@@ -335,7 +335,9 @@ async function loadStatus() {
       (t, i) => (i % step === 0 ? new Date(t * 1000).toISOString().slice(5, 10) : ''));
     $('#days-heading').textContent = 'Messages per day (UTC), last ' + v.days.length + ' days';
     const tb = clear($('#status-totals tbody'));
-    for (const [a, n] of Object.entries(v.totals || {})) {
+    const order = (a) => (ACTIONS.includes(a) ? ACTIONS.indexOf(a) : ACTIONS.length);
+    const totals = Object.entries(v.totals || {}).sort((x, y) => order(x[0]) - order(y[0]) || x[0].localeCompare(y[0]));
+    for (const [a, n] of totals) {
       tb.append(el('tr', {}, el('th', { scope: 'row' }, actionBadge(a)), el('td', { class: 'num', text: n })));
     }
     const l = v.latency_ms || {};
