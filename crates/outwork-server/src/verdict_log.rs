@@ -16,7 +16,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Raw headers kept per record.
@@ -274,10 +274,12 @@ pub struct LogOptions {
 }
 
 struct Inner {
-    ring: VecDeque<VerdictRecord>,
+    /// `Arc`s: a compaction snapshots the ring without copying records.
+    ring: VecDeque<Arc<VerdictRecord>>,
     next_id: u64,
     file: Option<File>,
     lines_in_file: usize,
+    compacting: bool,
 }
 
 /// The log. Cheap to share behind an `Arc`; every method takes a short lock.
@@ -294,7 +296,7 @@ impl VerdictLog {
     /// Open (reloading the file if there is one) and prune to the retention.
     pub fn open(opts: LogOptions) -> io::Result<VerdictLog> {
         let keep = opts.keep.max(1);
-        let mut ring: VecDeque<VerdictRecord> = VecDeque::with_capacity(keep.min(65_536));
+        let mut ring: VecDeque<Arc<VerdictRecord>> = VecDeque::with_capacity(keep.min(65_536));
         let cutoff = Self::cutoff_ms(opts.retention_days);
         let mut file = None;
         let mut max_id = 0;
@@ -316,13 +318,13 @@ impl VerdictLog {
                         if ring.len() == keep {
                             ring.pop_front();
                         }
-                        ring.push_back(r);
+                        ring.push_back(Arc::new(r));
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io_ctx(p, e)),
             }
-            Self::rewrite(p, &ring)?;
+            Self::rewrite(p, ring.iter().map(|r| r.as_ref()))?;
             file = Some(Self::append_handle(p)?);
         }
         let next_id = max_id.max(ring.back().map_or(0, |r| r.id)) + 1;
@@ -334,6 +336,7 @@ impl VerdictLog {
                 next_id,
                 file,
                 lines_in_file,
+                compacting: false,
             }),
         })
     }
@@ -367,32 +370,86 @@ impl VerdictLog {
             .map_err(|e| io_ctx(p, e))
     }
 
+    fn tmp_path(p: &Path) -> PathBuf {
+        p.with_extension("jsonl.tmp")
+    }
+
+    /// Write `records` to `tmp` (created or truncated) and fsync it.
+    fn write_records<'a>(
+        tmp: &Path,
+        records: impl IntoIterator<Item = &'a VerdictRecord>,
+    ) -> io::Result<()> {
+        let mut f = io::BufWriter::new(
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(tmp)?,
+        );
+        for r in records {
+            serde_json::to_writer(&mut f, r)?;
+            f.write_all(b"\n")?;
+        }
+        f.into_inner().map_err(|e| e.into_error())?.sync_all()
+    }
+
     /// Replace the file with `records` (temporary file, then rename).
     fn rewrite<'a>(
         p: &Path,
         records: impl IntoIterator<Item = &'a VerdictRecord>,
     ) -> io::Result<()> {
-        let tmp = p.with_extension("jsonl.tmp");
-        let r = (|| {
-            let mut f = io::BufWriter::new(
-                OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .mode(0o600)
-                    .open(&tmp)?,
-            );
-            for r in records {
-                serde_json::to_writer(&mut f, r)?;
-                f.write_all(b"\n")?;
-            }
-            f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-            fs::rename(&tmp, p)
-        })();
+        let tmp = Self::tmp_path(p);
+        let r = Self::write_records(&tmp, records).and_then(|()| fs::rename(&tmp, p));
         if r.is_err() {
             let _ = fs::remove_file(&tmp);
         }
         r.map_err(|e| io_ctx(p, e))
+    }
+
+    /// Rewrite the file from the ring. The bulk is written without the
+    /// lock (scans keep recording meanwhile, into the old file); records
+    /// that arrived during it are appended to the new file under the lock,
+    /// just before it replaces the old one.
+    fn compact(&self, p: &Path) {
+        let (snapshot, last_id) = {
+            let mut g = self.lock();
+            if g.compacting {
+                return;
+            }
+            g.compacting = true;
+            let snap: Vec<Arc<VerdictRecord>> = g.ring.iter().cloned().collect();
+            let last = snap.last().map_or(0, |r| r.id);
+            (snap, last)
+        };
+        let tmp = Self::tmp_path(p);
+        let written = Self::write_records(&tmp, snapshot.iter().map(|r| r.as_ref()));
+        let mut g = self.lock();
+        g.compacting = false;
+        let res = written.and_then(|()| {
+            let tail: Vec<Arc<VerdictRecord>> =
+                g.ring.iter().filter(|r| r.id > last_id).cloned().collect();
+            let mut f = io::BufWriter::new(OpenOptions::new().append(true).open(&tmp)?);
+            for r in &tail {
+                serde_json::to_writer(&mut f, r.as_ref())?;
+                f.write_all(b"\n")?;
+            }
+            f.into_inner().map_err(|e| e.into_error())?;
+            fs::rename(&tmp, p)?;
+            Ok((Self::append_handle(p)?, snapshot.len() + tail.len()))
+        });
+        match res {
+            Ok((f, n)) => {
+                g.file = Some(f);
+                g.lines_in_file = n;
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                // Try again after another `keep` records, not on every one.
+                g.lines_in_file = self.opts.keep;
+                tracing::warn!(target: "outwork::dashboard", "compacting the verdict log {}: {e}", p.display());
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -401,8 +458,18 @@ impl VerdictLog {
 
     /// Add a record (its id is assigned here); returns the id. A failing
     /// file write is logged and the record stays in memory.
-    pub fn push(&self, mut r: VerdictRecord) -> u64 {
+    pub fn push(&self, r: VerdictRecord) -> u64 {
         let cutoff = Self::cutoff_ms(self.opts.retention_days);
+        let (id, compact) = self.push_locked(r, cutoff);
+        if compact && let Some(p) = &self.opts.path {
+            self.compact(p);
+        }
+        id
+    }
+
+    /// The part of [`VerdictLog::push`] under the lock; says whether the
+    /// file is due for compaction.
+    fn push_locked(&self, mut r: VerdictRecord, cutoff: u64) -> (u64, bool) {
         let mut g = self.lock();
         r.id = g.next_id;
         g.next_id += 1;
@@ -415,7 +482,8 @@ impl VerdictLog {
         {
             g.ring.pop_front();
         }
-        g.ring.push_back(r);
+        g.ring.push_back(Arc::new(r));
+        let mut compact = false;
         if let (Some(p), Some(mut line)) = (&self.opts.path, line) {
             line.push(b'\n');
             let res = match g.file.as_mut() {
@@ -426,20 +494,9 @@ impl VerdictLog {
                 tracing::warn!(target: "outwork::dashboard", "verdict log {}: {e}", p.display());
             }
             g.lines_in_file += 1;
-            if g.lines_in_file >= 2 * self.opts.keep {
-                let snapshot: Vec<VerdictRecord> = g.ring.iter().cloned().collect();
-                match Self::rewrite(p, &snapshot).and_then(|()| Self::append_handle(p)) {
-                    Ok(f) => {
-                        g.file = Some(f);
-                        g.lines_in_file = snapshot.len();
-                    }
-                    Err(e) => {
-                        tracing::warn!(target: "outwork::dashboard", "compacting the verdict log: {e}")
-                    }
-                }
-            }
+            compact = g.lines_in_file >= 2 * self.opts.keep && !g.compacting;
         }
-        id
+        (id, compact)
     }
 
     /// Drop records past the retention (memory and file). Returns how many.
@@ -452,8 +509,8 @@ impl VerdictLog {
         if dropped > 0
             && let Some(p) = &self.opts.path
         {
-            let snapshot: Vec<VerdictRecord> = g.ring.iter().cloned().collect();
-            Self::rewrite(p, &snapshot)?;
+            let snapshot: Vec<Arc<VerdictRecord>> = g.ring.iter().cloned().collect();
+            Self::rewrite(p, snapshot.iter().map(|r| r.as_ref()))?;
             g.file = Some(Self::append_handle(p)?);
             g.lines_in_file = snapshot.len();
         }
@@ -461,7 +518,7 @@ impl VerdictLog {
     }
 
     /// Matching records, newest first, at most `limit` (default 100, max 1000).
-    pub fn list(&self, f: &Filter) -> (Vec<VerdictRecord>, usize) {
+    pub fn list(&self, f: &Filter) -> (Vec<Arc<VerdictRecord>>, usize) {
         let limit = f.limit.unwrap_or(100).clamp(1, 1000);
         let g = self.lock();
         let mut out = Vec::new();
@@ -477,7 +534,7 @@ impl VerdictLog {
         (out, total)
     }
 
-    pub fn get(&self, id: u64) -> Option<VerdictRecord> {
+    pub fn get(&self, id: u64) -> Option<Arc<VerdictRecord>> {
         let g = self.lock();
         // Ids increase along the ring: binary search.
         let i = g.ring.binary_search_by(|r| r.id.cmp(&id)).ok()?;
@@ -485,7 +542,7 @@ impl VerdictLog {
     }
 
     /// The newest record with this quarantine id.
-    pub fn by_quarantine_id(&self, qid: &str) -> Option<VerdictRecord> {
+    pub fn by_quarantine_id(&self, qid: &str) -> Option<Arc<VerdictRecord>> {
         let g = self.lock();
         g.ring
             .iter()
@@ -497,7 +554,7 @@ impl VerdictLog {
     /// Apply `f` to every record (oldest first) under the lock: for stats.
     pub fn for_each(&self, mut f: impl FnMut(&VerdictRecord)) {
         let g = self.lock();
-        g.ring.iter().for_each(&mut f);
+        g.ring.iter().for_each(|r| f(r));
     }
 
     pub fn len(&self) -> usize {
@@ -596,6 +653,51 @@ mod tests {
             log.push(rec(now, "accept", "e@z", "s")) > id4,
             "ids continue"
         );
+    }
+
+    #[test]
+    fn compaction_bounds_the_file_under_concurrent_pushes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("verdicts.jsonl");
+        let opts = LogOptions {
+            keep: 50,
+            retention_days: 7,
+            path: Some(path.clone()),
+        };
+        let log = Arc::new(VerdictLog::open(opts.clone()).unwrap());
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    for i in 0..300 {
+                        log.push(rec(now_ms(), "accept", "a@x", &format!("{t}-{i}")));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let lines = fs::read_to_string(&path).unwrap().lines().count();
+        assert!((50..100).contains(&lines), "{lines} lines");
+        assert_eq!(log.len(), 50);
+        let newest: Vec<u64> = log
+            .list(&Filter::default())
+            .0
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        drop(log);
+        // Every record the ring held is in the file, once.
+        let again = VerdictLog::open(opts).unwrap();
+        let ids: Vec<u64> = again
+            .list(&Filter::default())
+            .0
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, newest);
+        assert_eq!(ids[0], 1200);
     }
 
     #[test]

@@ -481,7 +481,7 @@ async fn verdicts(
     };
     ok_json(json!({
         "total": total,
-        "verdicts": rows.iter().map(summary).collect::<Vec<_>>(),
+        "verdicts": rows.iter().map(|r| summary(r)).collect::<Vec<_>>(),
     }))
 }
 
