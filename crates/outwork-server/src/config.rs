@@ -422,6 +422,10 @@ pub struct DashboardConfig {
     pub login_for_reads: bool,
     /// Dashboard sessions expire after this long.
     pub session_hours: u64,
+    /// Host names the dashboard answers to besides IP addresses and
+    /// `localhost` (e.g. the name a TLS proxy serves it under). Others get
+    /// 403: a DNS-rebinding page must not read it from a browser.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for DashboardConfig {
@@ -435,6 +439,7 @@ impl Default for DashboardConfig {
             stale_feed_hours: 48,
             login_for_reads: false,
             session_hours: 12,
+            allowed_hosts: Vec::new(),
         }
     }
 }

@@ -280,6 +280,14 @@ fn security_headers_on_every_dashboard_response() {
         assert_eq!(h["x-content-type-options"], "nosniff", "{p}");
         assert_eq!(h["referrer-policy"], "no-referrer", "{p}");
     }
+    // DNS rebinding: another name for our address is refused.
+    let r = agent()
+        .get(d.url("/dashboard/api/verdicts"))
+        .header("Host", "rebind.evil.example")
+        .call()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().contains_key("content-security-policy"));
     let r = agent().get(d.url("/dashboard")).call();
     // ureq follows the redirect to the shell.
     assert_eq!(r.unwrap().status(), 200);

@@ -135,7 +135,55 @@ pub(super) fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
             "/dashboard/{*rest}",
             get(dash_not_found).post(dash_not_found),
         )
+        .layer(middleware::from_fn_with_state(state.clone(), host_guard))
         .layer(middleware::map_response(security_headers))
+}
+
+/// The name part of a `Host` header (no port, no IPv6 brackets).
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    match host.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+/// Is this `Host` one the dashboard answers to? IP addresses and
+/// `localhost` always; other names only when listed.
+fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    let name = host_name(host.trim()).trim_end_matches('.');
+    name.parse::<std::net::IpAddr>().is_ok()
+        || name.eq_ignore_ascii_case("localhost")
+        || allowed.iter().any(|a| a.eq_ignore_ascii_case(name))
+}
+
+/// DNS rebinding: a page on a name that resolves to our address would be
+/// same-origin with the dashboard in the victim's browser and could read
+/// it. Such a request carries that name in `Host`: refuse it.
+async fn host_guard(
+    State(st): St,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let allowed = st
+        .svc
+        .dashboard
+        .as_ref()
+        .map_or(&[][..], |d| &d.allowed_hosts[..]);
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !host_allowed(host, allowed) {
+        return err(
+            StatusCode::FORBIDDEN,
+            "this host name is not one the dashboard answers to (see [dashboard] allowed_hosts)",
+        );
+    }
+    next.run(req).await
 }
 
 /// The headers every dashboard response carries (a report keeps its own,
@@ -1051,6 +1099,20 @@ mod tests {
             r.contains("127.0.0.1:1") && r.contains("redis://***@10.0.0.1/0"),
             "{r}"
         );
+    }
+
+    #[test]
+    fn hosts() {
+        let none: &[String] = &[];
+        assert!(host_allowed("127.0.0.1:11333", none));
+        assert!(host_allowed("[::1]:8080", none));
+        assert!(host_allowed("localhost", none));
+        assert!(host_allowed("LOCALHOST.:1", none));
+        assert!(!host_allowed("evil.example:11333", none));
+        assert!(!host_allowed("", none));
+        let list = ["mail.example.org".to_string()];
+        assert!(host_allowed("Mail.Example.org", &list));
+        assert!(!host_allowed("example.org", &list));
     }
 
     #[test]
