@@ -722,3 +722,20 @@ fn quarantine_subjects_are_decoded() {
     );
     assert_eq!(m["envelope"]["rcpt_to"][0], "dave@example.org");
 }
+
+/// Without a release command the dashboard can't deliver: it says so
+/// (409) and keeps the message; the page is told to disable the button.
+#[test]
+fn release_without_a_command_is_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path(), |h, _| h.release_command.clear());
+    let id = quarantine_one(&d, "stay here");
+    let r = agent()
+        .post(d.url(&format!("/dashboard/api/quarantine/{id}/release")))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .send_empty()
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(d.quarantine.list().unwrap().len(), 1);
+    assert_eq!(get(&d, "/dashboard/api/session")["release_command"], false);
+}

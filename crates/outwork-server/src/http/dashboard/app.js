@@ -5,7 +5,7 @@
 
 const SVG = 'http://www.w3.org/2000/svg';
 const ACTIONS = ['accept', 'tag', 'quarantine', 'reject', 'other'];
-const state = { loggedIn: false, info: null, verdictsBefore: null, qid: null, keepNotice: false };
+const state = { loggedIn: false, info: null, verdictsBefore: null, qid: null, keepNotice: false, paged: false };
 
 function $(sel) { return document.querySelector(sel); }
 
@@ -161,6 +161,7 @@ async function loadVerdicts(append) {
   if (append && state.verdictsBefore) p.set('before', String(state.verdictsBefore));
   const tbody = $('#verdicts-table tbody');
   const data = await api('verdicts?' + p.toString());
+  state.paged = !!append;
   if (!append) clear(tbody);
   for (const v of data.verdicts) {
     const link = el('a', { href: '#/message/' + encodeURIComponent(v.id) }, v.subject || '(no subject)');
@@ -236,7 +237,10 @@ async function loadQuarantine() {
   if (!state.loggedIn) return;
   const data = await api('quarantine');
   for (const m of data.messages) {
-    const release = el('button', { type: 'button', class: 'secondary', 'data-action': 'release', 'data-id': m.id }, 'Release');
+    // Without a release command the server can't deliver: say so up front.
+    const canRelease = !state.info || state.info.release_command;
+    const release = el('button', { type: 'button', class: 'secondary', 'data-action': 'release', 'data-id': m.id,
+      disabled: !canRelease, title: canRelease ? null : 'No [http] release_command: use outwork quarantine release' }, 'Release');
     const del = el('button', { type: 'button', class: 'danger', 'data-action': 'delete', 'data-id': m.id }, 'Delete');
     tbody.append(el('tr', {},
       el('td', { class: 'num', 'data-label': 'Time', text: fmtTime(m.time * 1000) }),
@@ -264,6 +268,7 @@ async function loadQMessage(id) {
     ['Verdict', m.verdict_id ? el('a', { href: '#/message/' + encodeURIComponent(m.verdict_id) }, 'full verdict (URLs, attachments, auth)') : null],
   ]);
   symbolRows($('#q-symbols tbody'), m.symbols);
+  $('#q-release').disabled = !!state.info && !state.info.release_command;
   const pre = $('#q-headers');
   pre.textContent = m.headers;
   pre.hidden = true;
@@ -509,6 +514,12 @@ function init() {
     if (!body || (body.byteLength === 0) || body.length === 0) throw new Error('Choose a file or paste a message.');
     showVerdict(await api('scan', { method: 'POST', body: body, headers: { 'Content-Type': 'message/rfc822' } }));
   }));
+  // The first page of verdicts follows new mail while it is on screen.
+  setInterval(() => {
+    const onList = !$('#page-verdicts').hidden && !document.hidden;
+    const typing = document.activeElement && $('#filters').contains(document.activeElement);
+    if (onList && !typing && !state.paged) loadVerdicts(false).catch(() => {});
+  }, 30000);
   window.addEventListener('hashchange', route);
   refreshSession().then(route);
 }
