@@ -26,10 +26,12 @@ pub struct Config {
     pub intel: IntelConfig,
     pub inspect: InspectConfig,
     pub history: HistoryConfig,
-    /// `[milter]` and `[http]` belong to `outwork serve` (outwork-server
-    /// reads and checks them); kept here so they are not unknown keys.
+    /// `[milter]`, `[http]` and `[dashboard]` belong to `outwork serve`
+    /// (outwork-server reads and checks them); kept here so they are not
+    /// unknown keys.
     pub milter: Option<toml::Table>,
     pub http: Option<toml::Table>,
+    pub dashboard: Option<toml::Table>,
 }
 
 /// First-contact history: who has written to whom before.

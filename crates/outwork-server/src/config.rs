@@ -127,6 +127,8 @@ pub enum ConfigError {
     Invalid { key: &'static str, msg: String },
     #[error("http.{key}: {msg}")]
     InvalidHttp { key: &'static str, msg: String },
+    #[error("dashboard.{key}: {msg}")]
+    InvalidDashboard { key: &'static str, msg: String },
 }
 
 fn invalid(key: &'static str, msg: impl Into<String>) -> ConfigError {
@@ -397,6 +399,85 @@ impl HttpConfig {
     }
 }
 
+/// The `[dashboard]` table: the web dashboard under `/dashboard/` on the
+/// HTTP listener, and the verdict log it shows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardConfig {
+    /// Serve `/dashboard/` (and record verdicts). On by default whenever
+    /// the HTTP API runs.
+    pub enabled: bool,
+    /// Verdicts kept in memory (and, about twice that, in the file).
+    pub keep: usize,
+    /// The verdict log (JSONL). Default: `verdicts.jsonl` in outwork's
+    /// data directory. An empty string keeps verdicts in memory only.
+    pub path: Option<PathBuf>,
+    /// Drop verdicts older than this many days (0: keep until `keep`).
+    pub retention_days: u64,
+    /// A directory of eval / red-team HTML reports to list and serve.
+    pub reports_dir: Option<PathBuf>,
+    /// An intel source not imported for this long is shown as stale.
+    pub stale_feed_hours: u64,
+    /// Require the admin token to read verdicts too (writes always need it).
+    pub login_for_reads: bool,
+    /// Dashboard sessions expire after this long.
+    pub session_hours: u64,
+    /// Host names the dashboard answers to besides IP addresses and
+    /// `localhost` (e.g. the name a TLS proxy serves it under). Others get
+    /// 403: a DNS-rebinding page must not read it from a browser.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        DashboardConfig {
+            enabled: true,
+            keep: 10_000,
+            path: None,
+            retention_days: 7,
+            reports_dir: None,
+            stale_feed_hours: 48,
+            login_for_reads: false,
+            session_hours: 12,
+            allowed_hosts: Vec::new(),
+        }
+    }
+}
+
+impl DashboardConfig {
+    /// The `[dashboard]` table of a whole outwork.toml (defaults without one).
+    pub fn from_outwork_toml(text: &str) -> Result<DashboardConfig, ConfigError> {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct File {
+            dashboard: DashboardConfig,
+        }
+        let f: File = toml::from_str(text)?;
+        if f.dashboard.keep == 0 || f.dashboard.keep > 10_000_000 {
+            return Err(ConfigError::InvalidDashboard {
+                key: "keep",
+                msg: "must be between 1 and 10000000".into(),
+            });
+        }
+        if f.dashboard.session_hours == 0 {
+            return Err(ConfigError::InvalidDashboard {
+                key: "session_hours",
+                msg: "must be at least 1".into(),
+            });
+        }
+        Ok(f.dashboard)
+    }
+
+    /// Where the verdict log lives (`None`: memory only).
+    pub fn log_path(&self) -> Option<PathBuf> {
+        match &self.path {
+            Some(p) if p.as_os_str().is_empty() => None,
+            Some(p) => Some(p.clone()),
+            None => Some(outwork_intel::store::data_file("verdicts.jsonl")),
+        }
+    }
+}
+
 /// Does outwork.toml have a top-level table `name` (e.g. `"milter"`)?
 pub fn has_table(text: &str, name: &str) -> Result<bool, ConfigError> {
     let t: toml::Table = toml::from_str(text)?;
@@ -481,6 +562,12 @@ mod tests {
                 .is_err()
         );
         assert!(has_table("[http]\n", "http").unwrap());
+        let d = DashboardConfig::from_outwork_toml("").unwrap();
+        assert!(d.enabled && d.keep == 10_000 && d.retention_days == 7);
+        let d = DashboardConfig::from_outwork_toml("[dashboard]\npath = \"\"\nkeep = 5\n").unwrap();
+        assert!(d.log_path().is_none());
+        assert!(DashboardConfig::from_outwork_toml("[dashboard]\nkeep = 0\n").is_err());
+        assert!(DashboardConfig::from_outwork_toml("[dashboard]\nbogus = 1\n").is_err());
         assert!(!has_table("[http]\n", "milter").unwrap());
     }
 

@@ -12,11 +12,12 @@
 //! - SIGTERM / SIGINT: stop accepting, let in-flight messages and requests
 //!   finish (each server's `shutdown_grace_ms`), save the history, exit.
 
-use crate::config::{ConfigError, HttpConfig, MilterConfig, has_table};
+use crate::config::{ConfigError, DashboardConfig, HttpConfig, MilterConfig, has_table};
 use crate::http::{HttpServer, Services};
 use crate::quarantine::QuarantineStore;
 use crate::reload::{BuildScanner, Reloader, ScannerCell};
 use crate::server::{Milter, ServeError};
+use crate::verdict_log::{LogOptions, VerdictLog};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -73,6 +74,36 @@ pub async fn run_until(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let (milter_cfg, http_cfg) = servers(&opts.config_text)?;
+    let dash_cfg = DashboardConfig::from_outwork_toml(&opts.config_text)?;
+    // The dashboard lives on the HTTP listener: no [http], no dashboard.
+    let dashboard = (http_cfg.is_some() && dash_cfg.enabled).then_some(dash_cfg);
+    let verdicts = match &dashboard {
+        Some(d) => {
+            let lo = LogOptions {
+                keep: d.keep,
+                retention_days: d.retention_days,
+                path: d.log_path(),
+            };
+            let keep = lo.keep;
+            let opened = tokio::task::spawn_blocking(move || VerdictLog::open(lo))
+                .await
+                .map_err(|_| ServeError::VerdictLog(std::io::Error::other("opening panicked")))?;
+            let log = match opened {
+                Ok(l) => l,
+                // A path the operator chose must work; the default one (the
+                // data dir) may not exist for a service user: don't refuse
+                // to serve mail over the dashboard's history.
+                Err(e) if d.path.is_none() => {
+                    tracing::warn!(target: LOG, "verdict log: {e}; keeping verdicts in memory only (set [dashboard] path)");
+                    VerdictLog::in_memory(keep)
+                }
+                Err(e) => return Err(ServeError::VerdictLog(e)),
+            };
+            tracing::info!(target: LOG, records = log.len(), path = ?d.log_path(), "verdict log loaded");
+            Some(Arc::new(log))
+        }
+        None => None,
+    };
     let build = opts.build_scanner.clone();
     let scanner = match tokio::task::spawn_blocking(move || build()).await {
         Ok(Ok(s)) => Arc::new(s),
@@ -91,6 +122,9 @@ pub async fn run_until(
         Some(m) => Some(Milter::bind_cell(m, cell.clone()).await?),
         None => None,
     };
+    if let (Some(m), Some(v)) = (&milter, &verdicts) {
+        m.record_verdicts(v.clone());
+    }
     let http = match http_cfg {
         Some(h) => Some(
             HttpServer::bind(
@@ -99,6 +133,9 @@ pub async fn run_until(
                     reloader: reloader.clone(),
                     quarantine,
                     intel_path: opts.intel_path.clone(),
+                    verdicts: verdicts.clone(),
+                    dashboard,
+                    config_text: opts.config_text.clone(),
                 },
             )
             .await?,
@@ -132,6 +169,7 @@ pub async fn run_until(
         tasks.spawn(h.run(stopped(stop_rx.clone())));
     }
     let hup = tokio::spawn(reload_on_sighup(reloader.clone()));
+    let pruner = verdicts.map(|v| tokio::spawn(prune_hourly(v)));
 
     let mut result = Ok(());
     tokio::pin!(shutdown);
@@ -148,6 +186,9 @@ pub async fn run_until(
     tracing::info!(target: LOG, "shutting down: draining in-flight messages");
     let _ = stop_tx.send(true);
     hup.abort();
+    if let Some(p) = pruner {
+        p.abort();
+    }
     while let Some(r) = tasks.join_next().await {
         if let Ok(Err(e)) = r
             && result.is_ok()
@@ -163,6 +204,22 @@ pub async fn run_until(
     }
     tracing::info!(target: LOG, "stopped");
     result
+}
+
+/// Retention between restarts: drop verdicts past `retention_days`.
+async fn prune_hourly(log: Arc<VerdictLog>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let l = log.clone();
+        match tokio::task::spawn_blocking(move || l.prune()).await {
+            Ok(Ok(n)) if n > 0 => {
+                tracing::info!(target: LOG, "verdict log: {n} records past retention dropped")
+            }
+            Ok(Err(e)) => tracing::warn!(target: LOG, "verdict log prune: {e}"),
+            _ => {}
+        }
+    }
 }
 
 async fn reload_on_sighup(reloader: Arc<Reloader>) {

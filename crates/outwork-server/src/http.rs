@@ -14,6 +14,7 @@
 //! | `GET /admin/quarantine/{id}` | one, as `message/rfc822` |
 //! | `POST /admin/quarantine/{id}/release` | re-inject (`release_command`) or hand it back |
 //! | `DELETE /admin/quarantine/{id}` | drop it |
+//! | `GET /dashboard/…` | the web dashboard and its JSON API ([`dashboard`]) |
 //! | `CHECK RSPAMC/1.3` (not HTTP) | Rspamd's legacy protocol, as Exim's `variant=rspamd` sends it ([`legacy`]) |
 //!
 //! Limits: at most `max_connections` connections (more wait in the
@@ -29,11 +30,12 @@
 // here, and never on a hot path that its size would matter for.
 #![allow(clippy::result_large_err)]
 
-use crate::config::HttpConfig;
+use crate::config::{DashboardConfig, HttpConfig};
 use crate::quarantine::{QuarantineError, QuarantineStore};
 use crate::reload::{Reloader, ScannerCell};
 use crate::rspamd::{self, MessageInfo};
 use crate::server::ServeError;
+use crate::verdict_log::{VerdictLog, VerdictRecord};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Path as UrlPath, Query, Request, State};
@@ -53,6 +55,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+mod dashboard;
 mod legacy;
 
 const LOG: &str = "outwork::http";
@@ -65,6 +68,14 @@ pub struct Services {
     pub quarantine: Option<QuarantineStore>,
     /// The intel store file, for `outwork_intel_age_seconds`.
     pub intel_path: Option<PathBuf>,
+    /// Where `/checkv2` and `/v1/scan` record their verdicts (`None`: not
+    /// recorded).
+    pub verdicts: Option<Arc<VerdictLog>>,
+    /// The dashboard (`None`: `/dashboard/` answers 404).
+    pub dashboard: Option<DashboardConfig>,
+    /// outwork.toml as loaded, for the dashboard's status page (secrets
+    /// redacted there).
+    pub config_text: String,
 }
 
 impl Services {
@@ -74,6 +85,9 @@ impl Services {
             reloader: Reloader::new(ScannerCell::new(scanner), None),
             quarantine: None,
             intel_path: None,
+            verdicts: None,
+            dashboard: None,
+            config_text: String::new(),
         }
     }
 }
@@ -82,6 +96,7 @@ struct AppState {
     cfg: HttpConfig,
     svc: Services,
     scans: Arc<Semaphore>,
+    sessions: dashboard::Sessions,
 }
 
 impl AppState {
@@ -111,6 +126,7 @@ impl HttpServer {
                 source,
             })?;
         let state = Arc::new(AppState {
+            sessions: dashboard::Sessions::default(),
             scans: Arc::new(Semaphore::new(cfg.scan_slots())),
             cfg,
             svc,
@@ -160,7 +176,12 @@ impl HttpServer {
                 _ = &mut shutdown => break,
             };
             let _ = stream.set_nodelay(true);
-            let svc = TowerToHyperService::new(app.clone());
+            let tower = TowerToHyperService::new(app.clone());
+            // The peer, for the dashboard's audit log lines.
+            let svc = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
+                req.extensions_mut().insert(Peer(peer));
+                hyper::service::Service::call(&tower, req)
+            });
             let http = http.clone();
             let watcher = graceful.watcher();
             let state = state.clone();
@@ -230,6 +251,7 @@ fn router(state: Arc<AppState>) -> Router {
             get(admin_get).delete(admin_delete),
         )
         .route("/admin/quarantine/{id}/release", post(admin_release))
+        .merge(dashboard::routes(&state))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -237,6 +259,10 @@ fn router(state: Arc<AppState>) -> Router {
         ))
         .with_state(state)
 }
+
+/// The client's address, set per connection.
+#[derive(Clone, Copy)]
+struct Peer(SocketAddr);
 
 /// The request's deadline, set when it arrived.
 #[derive(Clone, Copy)]
@@ -362,6 +388,8 @@ struct Scanned {
     info: MessageInfo,
     took: Duration,
     scanner: Arc<Scanner>,
+    /// For the verdict log, when the caller asked for one.
+    record: Option<VerdictRecord>,
 }
 
 /// Scan on the blocking pool behind the scan semaphore, within the
@@ -371,7 +399,9 @@ async fn scan(
     raw: Bytes,
     env: Envelope,
     deadline: tokio::time::Instant,
+    record_as: Option<&'static str>,
 ) -> Result<Scanned, Response> {
+    let record_as = record_as.filter(|_| st.svc.verdicts.is_some());
     let ms = st.cfg.request_timeout_ms;
     let permit = match tokio::time::timeout_at(deadline, st.scans.clone().acquire_owned()).await {
         Ok(Ok(p)) => p,
@@ -397,14 +427,18 @@ async fn scan(
         let facts = outwork_core::facts::parse(&raw, s2.ctx.limits());
         let info = MessageInfo::from_facts(&raw, &facts);
         crate::metrics::verdict("http", &v, took);
-        (v, info, took)
+        let record = record_as.map(|src| {
+            VerdictRecord::build(src, &raw, &facts, &env, &v, took.as_secs_f64() * 1000.0)
+        });
+        (v, info, took, record)
     });
     match tokio::time::timeout_at(deadline, h).await {
-        Ok(Ok((verdict, info, took))) => Ok(Scanned {
+        Ok(Ok((verdict, info, took, record))) => Ok(Scanned {
             verdict,
             info,
             took,
             scanner,
+            record,
         }),
         Ok(Err(e)) if e.is_panic() => {
             crate::metrics::failure("http", "panic");
@@ -460,7 +494,7 @@ async fn checkv2(
     }
     let size = raw.len();
     let keep = raw.clone();
-    let s = match scan(&st, raw, req.envelope.clone(), deadline).await {
+    let mut s = match scan(&st, raw, req.envelope.clone(), deadline, Some("checkv2")).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -483,6 +517,11 @@ async fn checkv2(
             Err(_) => tracing::error!(target: LOG, "quarantine write panicked"),
         }
     }
+    if let Some(mut r) = s.record.take() {
+        r.quarantine_id = quarantine_id.clone();
+        record(&st, r).await;
+    }
+    let v = &s.verdict;
     let thresholds = &s.scanner.ctx.config.thresholds;
     let reply = rspamd::checkv2_reply(&rspamd::Reply {
         verdict: v,
@@ -503,6 +542,15 @@ async fn checkv2(
         req.log_tag.as_deref(),
     );
     ok_json(reply)
+}
+
+/// Add a record to the verdict log (on the blocking pool: the append, and
+/// now and then a compaction, touch the disk). Awaited, so a client that
+/// got its answer finds its message listed.
+async fn record(st: &AppState, r: VerdictRecord) {
+    if let Some(log) = st.svc.verdicts.clone() {
+        let _ = tokio::task::spawn_blocking(move || log.push(r)).await;
+    }
 }
 
 fn log_verdict(
@@ -601,9 +649,12 @@ async fn scan_raw(
         return err(StatusCode::BAD_REQUEST, "empty message");
     }
     let size = raw.len();
-    match scan(&st, raw, req.envelope.clone(), deadline).await {
-        Ok(s) => {
+    match scan(&st, raw, req.envelope.clone(), deadline, Some("scan")).await {
+        Ok(mut s) => {
             log_verdict("scan", &req.envelope, size, &s.verdict, s.took, None);
+            if let Some(r) = s.record.take() {
+                record(&st, r).await;
+            }
             ok_json(verdict_json(&s))
         }
         Err(r) => r,
@@ -736,7 +787,7 @@ async fn scan_text(
         t.channel.as_deref().unwrap_or("text"),
         t.subject.as_deref(),
     );
-    match scan(&st, Bytes::from(msg), Envelope::default(), deadline).await {
+    match scan(&st, Bytes::from(msg), Envelope::default(), deadline, None).await {
         Ok(s) => ok_json(verdict_json(&s)),
         Err(r) => r,
     }
@@ -760,6 +811,11 @@ async fn url_check(
         Ok(_) => return err(StatusCode::BAD_REQUEST, "missing ?u=URL"),
         Err(e) => return err(StatusCode::BAD_REQUEST, e.body_text()),
     };
+    check_url(&st, u, deadline).await
+}
+
+/// `/v1/url`'s work (the dashboard's URL check too).
+async fn check_url(st: &AppState, u: String, deadline: tokio::time::Instant) -> Response {
     if u.is_empty() || u.len() > 8192 || u.contains(char::is_control) {
         return err(
             StatusCode::BAD_REQUEST,
@@ -767,7 +823,7 @@ async fn url_check(
         );
     }
     let msg = url_message(&u);
-    let s = match scan(&st, Bytes::from(msg), Envelope::default(), deadline).await {
+    let s = match scan(st, Bytes::from(msg), Envelope::default(), deadline, None).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -985,7 +1041,12 @@ async fn admin_release(
     if let Err(r) = admin_auth(&st, &headers) {
         return r;
     }
-    let q = match store(&st) {
+    release(&st, id).await
+}
+
+/// Release a quarantined message (the admin endpoint and the dashboard).
+async fn release(st: &AppState, id: String) -> Response {
+    let q = match store(st) {
         Ok(q) => q,
         Err(r) => return r,
     };

@@ -33,6 +33,7 @@ pub mod reload;
 pub mod rspamd;
 pub mod server;
 pub mod session;
+pub mod verdict_log;
 
 pub use config::{ConfigError, HttpConfig, MilterConfig};
 pub use daemon::{RunOptions, run, run_until};
@@ -41,3 +42,4 @@ pub use quarantine::QuarantineStore;
 pub use reload::{BuildScanner, Reloader, ScannerCell};
 pub use server::{Milter, ServeError, serve, serve_until};
 pub use session::Message;
+pub use verdict_log::VerdictLog;

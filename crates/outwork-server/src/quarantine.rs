@@ -249,6 +249,22 @@ impl QuarantineStore {
         Ok((entry, raw))
     }
 
+    /// The first `max` bytes of a message (its headers, for listings).
+    pub fn head(&self, id: &str, max: usize) -> Result<Vec<u8>, QuarantineError> {
+        use std::io::Read;
+        Self::check_id(id)?;
+        let m = self.dir.join(format!("{id}.eml"));
+        let f = File::open(&m).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => QuarantineError::NotFound(id.to_string()),
+            _ => io_err(&m)(e),
+        })?;
+        let mut out = Vec::new();
+        f.take(max as u64)
+            .read_to_end(&mut out)
+            .map_err(io_err(&m))?;
+        Ok(out)
+    }
+
     /// Remove an entry (sidecar first, so it leaves the list at once).
     pub fn delete(&self, id: &str) -> Result<(), QuarantineError> {
         Self::check_id(id)?;
@@ -313,6 +329,7 @@ mod tests {
         assert_eq!(l[0].symbols[0].evidence, vec!["why".to_string()]);
         let (e, raw) = q.get(&id1).unwrap();
         assert_eq!(raw, b"Subject: one\r\n\r\nx");
+        assert_eq!(q.head(&id1, 12).unwrap(), b"Subject: one");
         assert_eq!(e.envelope.queue_id.as_deref(), Some("QID"));
         let r = q.release(&id2).unwrap();
         assert_eq!(r.envelope, env);

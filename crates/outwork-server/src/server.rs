@@ -17,6 +17,7 @@ use crate::policy::{self, Decision};
 use crate::quarantine::{QuarantineError, QuarantineStore};
 use crate::reload::ScannerCell;
 use crate::session::{Message, Session, Step};
+use crate::verdict_log::{VerdictLog, VerdictRecord};
 use outwork_core::{Action, Verdict};
 use outwork_engine::Scanner;
 use std::future::Future;
@@ -46,6 +47,8 @@ pub enum ServeError {
     Runtime(std::io::Error),
     #[error("loading the scanner: {0}")]
     Scanner(String),
+    #[error("dashboard verdict log: {0}")]
+    VerdictLog(std::io::Error),
 }
 
 enum Listener {
@@ -59,6 +62,8 @@ struct Shared {
     store: QuarantineStore,
     scans: Arc<Semaphore>,
     conns: Arc<Semaphore>,
+    /// The dashboard's verdict log, once `outwork serve` sets it.
+    verdicts: std::sync::OnceLock<Arc<VerdictLog>>,
 }
 
 /// A bound (not yet running) milter.
@@ -107,8 +112,15 @@ impl Milter {
             cfg,
             scanner,
             store,
+            verdicts: std::sync::OnceLock::new(),
         });
         Ok(Milter { listeners, shared })
+    }
+
+    /// Record every scanned message in `log` (for the dashboard). Only the
+    /// first call counts.
+    pub fn record_verdicts(&self, log: Arc<VerdictLog>) {
+        let _ = self.shared.verdicts.set(log);
     }
 
     /// The bound addresses in Postfix notation (`inet:127.0.0.1:40123`,
@@ -366,12 +378,16 @@ async fn decide(sh: &Shared, mut m: Message) -> Decision {
         policy::on_oversize(cfg, &m)
     } else {
         match scan(sh, &m).await {
-            Ok(v) => {
+            Ok((v, rec)) => {
                 let stored = if v.action == Action::Quarantine {
                     Some(store(sh, &m, &v).await)
                 } else {
                     None
                 };
+                if let (Some(mut r), Some(log)) = (rec, sh.verdicts.get().cloned()) {
+                    r.quarantine_id = stored.as_ref().and_then(|s| s.as_ref().ok()).cloned();
+                    let _ = tokio::task::spawn_blocking(move || log.push(r)).await;
+                }
                 let d = policy::on_verdict(cfg, &m, &v, stored.as_ref());
                 verdict = Some(v);
                 d
@@ -409,7 +425,7 @@ async fn decide(sh: &Shared, mut m: Message) -> Decision {
 /// Run the scan on the blocking pool within the message's deadline. The
 /// slot is held by the scan itself, so a scan that overruns still counts
 /// against `max_scans` until it really ends.
-async fn scan(sh: &Shared, m: &Message) -> Result<Verdict, String> {
+async fn scan(sh: &Shared, m: &Message) -> Result<(Verdict, Option<VerdictRecord>), String> {
     let ms = sh.cfg.scan_timeout_ms;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
     let permit = match tokio::time::timeout_at(deadline, sh.scans.clone().acquire_owned()).await {
@@ -429,12 +445,26 @@ async fn scan(sh: &Shared, m: &Message) -> Result<Verdict, String> {
     let scanner = sh.scanner.get();
     let raw = m.raw.clone();
     let env = m.envelope.clone();
+    let record = sh.verdicts.get().is_some();
     let h = tokio::task::spawn_blocking(move || {
         let _slot = permit;
         let t = Instant::now();
         let v = scanner.scan_envelope(&raw, &env);
-        crate::metrics::verdict("milter", &v, t.elapsed());
-        v
+        let took = t.elapsed();
+        crate::metrics::verdict("milter", &v, took);
+        // Parsed again for the record: the scanner keeps its facts to itself.
+        let rec = record.then(|| {
+            let facts = outwork_core::facts::parse(&raw, scanner.ctx.limits());
+            VerdictRecord::build(
+                "milter",
+                &raw,
+                &facts,
+                &env,
+                &v,
+                took.as_secs_f64() * 1000.0,
+            )
+        });
+        (v, rec)
     });
     match tokio::time::timeout_at(deadline, h).await {
         Ok(Ok(v)) => Ok(v),

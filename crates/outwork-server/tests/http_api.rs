@@ -74,6 +74,9 @@ fn start_with(f: impl FnOnce(&mut HttpConfig), build: Option<BuildScanner>) -> S
         reloader: Reloader::new(ScannerCell::new(Arc::new(scanner())), build),
         quarantine: Some(quarantine.clone()),
         intel_path: None,
+        verdicts: None,
+        dashboard: None,
+        config_text: String::new(),
     };
     let srv = rt.block_on(HttpServer::bind(cfg, svc)).expect("bind");
     let addr = srv.local_addr().unwrap();
@@ -795,7 +798,7 @@ fn daemon_reloads_and_drains() {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let opts = outwork_server::RunOptions {
         config_text: format!(
-            "[thresholds]\ntag = 5\n[http]\nlisten = \"127.0.0.1:{port}\"\nrequest_timeout_ms = 20000\n"
+            "[thresholds]\ntag = 5\n[http]\nlisten = \"127.0.0.1:{port}\"\nrequest_timeout_ms = 20000\n[dashboard]\npath = \"\"\n"
         ),
         build_scanner: build,
         intel_path: None,

@@ -42,6 +42,15 @@ impl Running {
 }
 
 async fn start(f: impl FnOnce(&mut MilterConfig)) -> Running {
+    start_logged(f, None).await
+}
+
+/// [`start`], recording verdicts in `log` (as `outwork serve` does for the
+/// dashboard).
+async fn start_logged(
+    f: impl FnOnce(&mut MilterConfig),
+    log: Option<Arc<outwork_server::VerdictLog>>,
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let quarantine = dir.path().join("quarantine");
     let mut cfg = MilterConfig {
@@ -52,6 +61,9 @@ async fn start(f: impl FnOnce(&mut MilterConfig)) -> Running {
     };
     f(&mut cfg);
     let m = Milter::bind(cfg, scanner()).await.expect("bind");
+    if let Some(l) = log {
+        m.record_verdicts(l);
+    }
     let addr = m.local_addrs()[0].trim_start_matches("inet:").to_string();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -319,6 +331,48 @@ async fn postfix_style_session_ham_tag_quarantine_reject() {
 
     mta.send(&Command::Quit).await;
     assert_eq!(mta.reply().await, None, "closed after QUIT");
+    srv.stop().await;
+}
+
+/// Every message the milter scans lands in the dashboard's verdict log,
+/// with its envelope and, when quarantined, the quarantine id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn milter_verdicts_are_recorded_for_the_dashboard() {
+    let log = Arc::new(outwork_server::VerdictLog::in_memory(100));
+    let srv = start_logged(|_| {}, Some(log.clone())).await;
+    let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    let r = mta
+        .transaction(
+            &read("samples/legit-paypal-receipt.eml"),
+            &["jordan@example.net"],
+        )
+        .await;
+    assert_eq!(r.last(), Some(&Reply::Accept));
+    let r = mta
+        .transaction(
+            &read("tests/cases/phish_password_form.eml"),
+            &["lee.park@example.com"],
+        )
+        .await;
+    assert_eq!(r, vec![Reply::Discard]);
+    let (rows, total) = log.list(&Default::default());
+    assert_eq!(total, 2);
+    let (q, ham) = (&rows[0], &rows[1]);
+    assert_eq!(ham.source, "milter");
+    assert_eq!(ham.action, "accept");
+    assert_eq!(ham.mail_from.as_deref(), Some("sender@example.com"));
+    assert_eq!(ham.queue_id.as_deref(), Some("4QTEST1"));
+    assert_eq!(ham.client_ip.as_deref(), Some("192.0.2.10"));
+    assert!(ham.subject.is_some() && ham.headers.contains("Subject:"));
+    assert_eq!(q.action, "quarantine");
+    assert_eq!(q.rcpt_to, vec!["lee.park@example.com".to_string()]);
+    assert!(!q.symbols.is_empty());
+    let stored = QuarantineStore::open(&srv.quarantine)
+        .unwrap()
+        .list()
+        .unwrap();
+    assert_eq!(q.quarantine_id.as_deref(), Some(stored[0].id.as_str()));
+    mta.send(&Command::Quit).await;
     srv.stop().await;
 }
 

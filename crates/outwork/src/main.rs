@@ -455,6 +455,15 @@ fn run(cli: Cli) -> Result<u8> {
                     message: e.to_string(),
                 });
             }
+            if issues.is_empty()
+                && let Err(e) = outwork_server::config::DashboardConfig::from_outwork_toml(&text)
+            {
+                issues.push(outwork_core::config::ConfigIssue {
+                    line: None,
+                    path: "dashboard".into(),
+                    message: e.to_string(),
+                });
+            }
             if issues.is_empty() {
                 println!("{}: ok", file.display());
                 return Ok(EXIT_CLEAN);

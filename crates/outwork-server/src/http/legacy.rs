@@ -174,7 +174,15 @@ async fn answer<S: AsyncRead + Unpin>(io: &mut S, st: &AppState, peer: &str) -> 
         return rspamd::legacy_error(400, "empty message");
     }
     let size = body.len();
-    let s = match scan(st, Bytes::from(body), req.envelope.clone(), deadline).await {
+    let mut s = match scan(
+        st,
+        Bytes::from(body),
+        req.envelope.clone(),
+        deadline,
+        Some("rspamc-legacy"),
+    )
+    .await
+    {
         Ok(s) => s,
         Err(r) => {
             let code = r.status().as_u16();
@@ -190,6 +198,9 @@ async fn answer<S: AsyncRead + Unpin>(io: &mut S, st: &AppState, peer: &str) -> 
         s.took,
         req.log_tag.as_deref(),
     );
+    if let Some(r) = s.record.take() {
+        super::record(st, r).await;
+    }
     let info: &MessageInfo = &s.info;
     rspamd::legacy_reply(&rspamd::Reply {
         verdict: &s.verdict,
