@@ -727,7 +727,7 @@ fn html_report(corpus: &str, all: &[EngineSummary], elapsed: f64) -> String {
         })
         .collect();
     r.svg(line_chart(
-        "ROC: phishing caught against ham flagged, by score threshold",
+        "ROC curve, by score threshold",
         "false-positive rate (ham)",
         "recall (phishing)",
         &roc,
@@ -741,7 +741,7 @@ fn html_report(corpus: &str, all: &[EngineSummary], elapsed: f64) -> String {
         })
         .collect();
     r.svg(line_chart(
-        "Precision against recall, by score threshold",
+        "Precision-recall, by score threshold",
         "recall (phishing)",
         "precision",
         &pr,
