@@ -469,6 +469,35 @@ fn writes_need_token_csrf_and_our_origin() {
 }
 
 #[test]
+fn guessing_the_token_is_throttled() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path(), |_, _| {});
+    let (c, v) = csrf(&d);
+    let a = agent();
+    let try_login = |token: &str| {
+        a.post(d.url("/dashboard/api/login"))
+            .header("Cookie", &c)
+            .header("X-CSRF-Token", &v)
+            .header("Origin", &d.origin())
+            .send(format!("{{\"token\": \"{token}\"}}"))
+            .unwrap()
+    };
+    for i in 0..5 {
+        assert_eq!(try_login(&format!("guess-{i}-0123456789")).status(), 401);
+    }
+    // The window is used up: even the right token waits, with Retry-After.
+    let r = try_login(TOKEN);
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r
+        .headers()
+        .get("retry-after")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|s| s.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=60).contains(&wait), "{wait}");
+}
+
+#[test]
 fn without_a_token_writes_are_off() {
     let dir = tempfile::tempdir().unwrap();
     let d = start(dir.path(), |h, _| h.admin_token = None);

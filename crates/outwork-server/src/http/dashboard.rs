@@ -58,13 +58,55 @@ const CSRF_COOKIE: &str = "outwork_csrf";
 /// Sessions held at once; the oldest goes first.
 const MAX_SESSIONS: usize = 256;
 
+/// Wrong tokens a client address may send per window before logins from
+/// it are refused until the window ends (guessing the token stays slow).
+const MAX_LOGIN_FAILURES: u32 = 5;
+const LOGIN_WINDOW: Duration = Duration::from_secs(60);
+/// Client addresses remembered for the login throttle.
+const MAX_THROTTLED: usize = 4096;
+
 /// Dashboard login sessions (in memory: a restart logs everyone out).
 #[derive(Default)]
 pub(super) struct Sessions {
     map: Mutex<HashMap<String, Instant>>,
+    /// Failed logins per client address: (window start, count).
+    failures: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
 }
 
 impl Sessions {
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<std::net::IpAddr, (Instant, u32)>> {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Seconds until `ip` may try again, when it has used up its window.
+    fn locked_out(&self, ip: std::net::IpAddr) -> Option<u64> {
+        let m = self.failures();
+        let (start, n) = m.get(&ip)?;
+        let left = LOGIN_WINDOW.checked_sub(start.elapsed())?;
+        (*n >= MAX_LOGIN_FAILURES).then(|| left.as_secs().max(1))
+    }
+
+    fn login_failed(&self, ip: std::net::IpAddr) {
+        let now = Instant::now();
+        let mut m = self.failures();
+        if m.len() >= MAX_THROTTLED {
+            m.retain(|_, (start, _)| start.elapsed() < LOGIN_WINDOW);
+        }
+        if m.len() >= MAX_THROTTLED {
+            // Flooded from many addresses: forget the lot rather than grow.
+            m.clear();
+        }
+        let e = m.entry(ip).or_insert((now, 0));
+        if e.0.elapsed() >= LOGIN_WINDOW {
+            *e = (now, 0);
+        }
+        e.1 += 1;
+    }
+
+    fn login_ok(&self, ip: std::net::IpAddr) {
+        self.failures().remove(&ip);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -423,9 +465,29 @@ async fn login(
         );
     };
     let from = peer_of(&peer);
+    let ip = peer.as_ref().map(|axum::Extension(Peer(a))| a.ip());
+    if let Some(ip) = ip
+        && let Some(wait) = st.sessions.locked_out(ip)
+    {
+        tracing::warn!(target: LOG, from, "dashboard login refused: too many wrong tokens");
+        let mut r = err(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many wrong tokens from this address; try again in {wait} s"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
     if !token_matches(req.token.trim().as_bytes(), token.as_bytes()) {
         tracing::warn!(target: LOG, from, "dashboard login failed: wrong token");
+        if let Some(ip) = ip {
+            st.sessions.login_failed(ip);
+        }
         return err(StatusCode::UNAUTHORIZED, "wrong token");
+    }
+    if let Some(ip) = ip {
+        st.sessions.login_ok(ip);
     }
     let hours = st.svc.dashboard.as_ref().map_or(12, |d| d.session_hours);
     let ttl = Duration::from_secs(hours.saturating_mul(3600));
