@@ -211,7 +211,14 @@ pub fn run(a: EvalArgs) -> Result<u8> {
     let cfg = config_text(a.config.as_ref());
     let corpus = a.corpus.display().to_string();
     let n = ids.len().to_string();
-    let (ckpt, done) = checkpoint(a.resume.as_ref(), &["eval", &corpus, &n, &specs, &cfg])?;
+    // Everything that changes a verdict names the run: a resume never
+    // mixes results of another intel store, subset or config.
+    let intel = format!("{:?} {}", a.intel, a.intel_as_of_date);
+    let subset = format!("{:?}", a.subset);
+    let (ckpt, done) = checkpoint(
+        a.resume.as_ref(),
+        &["eval", &corpus, &n, &specs, &cfg, &intel, &subset],
+    )?;
     let start = std::time::Instant::now();
     let load = |i: usize| std::fs::read(&samples[i].path).map_err(|e| e.to_string());
     let outcomes = rt::run::run_all(

@@ -190,9 +190,12 @@ fn plain_folder(root: &Path) -> Result<Vec<rt::Sample>> {
             .filter_map(Result::ok)
         {
             let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.is_file() {
+            } else if p.is_file() && !name.ends_with(".notes.txt") && !name.starts_with('.') {
+                // (`redteam --out` writes NAME.eml.notes.txt beside each
+                // variant: what changed, not a message.)
                 let rel = p
                     .strip_prefix(root)
                     .unwrap_or(&p)
@@ -306,6 +309,7 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
             &ids.len().to_string(),
             &a.engines.join(" "),
             &config_text(a.config.as_ref()),
+            &format!("{:?}", a.intel),
             &a.rewriter.rewriter,
             &a.rewriter.model,
             &a.seed.to_string(),
@@ -550,8 +554,9 @@ pub struct AssessArgs {
     #[arg(long)]
     baseline: PathBuf,
     /// The same kind of attacks with the new capability: a folder (e.g.
-    /// written by `outwork redteam --out`; files named like the baseline's
-    /// pair up), or leave out and give --capability to make it here.
+    /// `DIR/rewrite` as written by `outwork redteam --out DIR`, whose files
+    /// pair up with the baseline's by name), or leave out and give
+    /// --capability to make it here.
     #[arg(long)]
     new: Option<PathBuf>,
     /// Make the new set from the baseline with these operators (joined
@@ -663,10 +668,11 @@ pub fn run_assess(a: AssessArgs) -> Result<u8> {
         &[
             "assess",
             &a.baseline.display().to_string(),
-            &format!("{:?} {:?}", a.new, a.capability),
+            &format!("{:?} {:?} {:?}", a.new, a.capability, a.ham),
             &ids.len().to_string(),
             &a.engines.join(" "),
             &config_text(a.config.as_ref()),
+            &format!("{:?}", a.intel),
             &a.rewriter.rewriter,
             &a.rewriter.model,
             &a.seed.to_string(),
