@@ -141,16 +141,34 @@ pub fn marginal(
     let b = ok(base);
     let nw = ok(new);
     let errors = base.len() - b.len() + new.len() - nw.len();
-    let bev = b.iter().filter(|(_, o)| !o.flagged).count();
-    let nev = nw.iter().filter(|(_, o)| !o.flagged).count();
+    let mut bev = b.iter().filter(|(_, o)| !o.flagged).count();
+    let mut nev = nw.iter().filter(|(_, o)| !o.flagged).count();
+    let (mut bn, mut nn) = (b.len(), nw.len());
     let bmap: BTreeMap<&str, &Outcome> = b.iter().map(|(n, o)| (n.as_str(), o)).collect();
     let pairs: Vec<(bool, bool)> = nw
         .iter()
         .filter_map(|(n, o)| bmap.get(n.as_str()).map(|bo| (!o.flagged, !bo.flagged)))
         .collect();
-    // Pair only when (nearly) every new message has its baseline twin.
-    let paired = pairs.len();
+    // Pair only when (nearly) every new message has its baseline twin and
+    // no name stands for two messages on either side.
+    let unique_new = nw
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+        == nw.len();
+    let paired = if bmap.len() == b.len() && unique_new {
+        pairs.len()
+    } else {
+        0
+    };
     let (difference, method) = if paired > 0 && paired * 10 >= nw.len() * 9 {
+        // Both rates on the pairs, so the difference is theirs (a larger
+        // baseline set would otherwise be compared with its paired subset).
+        bn = paired;
+        nn = paired;
+        bev = pairs.iter().filter(|p| p.1).count();
+        nev = pairs.iter().filter(|p| p.0).count();
         (
             stats::paired_bootstrap_diff(&pairs, 4000, 0x5eed, 0.95),
             "paired bootstrap (same campaigns, matched by file name; 4000 resamples)",
@@ -194,14 +212,14 @@ pub fn marginal(
     }
     Marginal {
         engine: engine.into(),
-        baseline_n: b.len(),
+        baseline_n: bn,
         baseline_evaded: bev,
-        baseline_evasion: rate(bev, b.len()),
-        baseline_ci: stats::wilson(bev, b.len(), 1.96),
-        new_n: nw.len(),
+        baseline_evasion: rate(bev, bn),
+        baseline_ci: stats::wilson(bev, bn, 1.96),
+        new_n: nn,
         new_evaded: nev,
-        new_evasion: rate(nev, nw.len()),
-        new_ci: stats::wilson(nev, nw.len(), 1.96),
+        new_evasion: rate(nev, nn),
+        new_ci: stats::wilson(nev, nn, 1.96),
         difference,
         method: method.into(),
         paired,

@@ -172,6 +172,27 @@ pub fn score_one(data: &[u8], scanner: &Scanner) -> Scored {
     }
 }
 
+/// Flagged (action != accept) with each of [`FAMILIES`] switched off in
+/// turn. This pass sees the parsed facts and the enrich stage; the verdict
+/// it is compared with comes from the full scanner (YARA on the whole
+/// message, sender verification and history included).
+pub fn ablation(data: &[u8], scanner: &Scanner) -> [bool; 7] {
+    let ctx = &*scanner.ctx;
+    let data = if data.starts_with(b"From ") {
+        data.splitn(2, |b| *b == b'\n').nth(1).unwrap_or(&[])
+    } else {
+        data
+    };
+    let mut f = facts::parse(data, ctx.limits());
+    let ev = scanner.enrich(&mut f);
+    let mut flagged_without = [false; 7];
+    for (i, slot) in flagged_without.iter_mut().enumerate() {
+        *slot = policy::decide(signals::run_full(&f, &ev, ctx, disabled(i)), ctx).action
+            != Action::Accept;
+    }
+    flagged_without
+}
+
 /// Scan every sample on `threads` threads; `progress` is called after each.
 pub fn evaluate(
     samples: &[Sample],

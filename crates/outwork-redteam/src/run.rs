@@ -5,7 +5,7 @@
 use crate::engines::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -81,12 +81,10 @@ impl Checkpoint {
         let mut done = HashMap::new();
         let exists = path.is_file() && std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
         if exists {
-            let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let mut lines = std::io::BufReader::new(f).lines();
-            let head: Option<Header> = lines
-                .next()
-                .and_then(Result::ok)
-                .and_then(|l| serde_json::from_str(&l).ok());
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            // Bytes, not text: a line cut mid-character must not stop the read.
+            let mut lines = bytes.split(|b| *b == b'\n');
+            let head: Option<Header> = lines.next().and_then(|l| serde_json::from_slice(l).ok());
             match head {
                 Some(h) if h.fingerprint == fingerprint => {}
                 Some(_) => {
@@ -103,9 +101,13 @@ impl Checkpoint {
                     ));
                 }
             }
-            // A line cut short by the interruption is skipped; its item runs again.
-            for line in lines.map_while(Result::ok) {
-                if let Ok(o) = serde_json::from_str::<Outcome>(&line) {
+            // A line cut short by the interruption is skipped and its item
+            // runs again; so does every error (an engine that was down, a
+            // rewriter that timed out): resuming after an outage retries.
+            for line in lines {
+                if let Ok(o) = serde_json::from_slice::<Outcome>(line)
+                    && o.error.is_none()
+                {
                     done.insert((o.id.clone(), o.engine.clone()), o);
                 }
             }
@@ -245,22 +247,19 @@ pub fn run_all(
 fn scan_one(id: &str, engine: &dyn Engine, raw: &[u8], ablate: bool) -> Outcome {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         match (ablate, engine.scanner()) {
-            (true, Some(scanner)) => {
-                let t = std::time::Instant::now();
-                let s = crate::score_one(raw, scanner);
-                Ok(Outcome {
-                    id: id.into(),
-                    engine: engine.name().into(),
-                    flagged: s.action != outwork_core::Action::Accept,
-                    action: s.action.as_str().into(),
-                    score: s.score,
-                    symbols: s.symbols.iter().map(|s| s.to_string()).collect(),
-                    weights: s.symbols.iter().map(|n| scanner.ctx.weight(n)).collect(),
-                    ms: t.elapsed().as_secs_f64() * 1000.0,
-                    error: None,
-                    flagged_without: Some(s.flagged_without.to_vec()),
-                })
-            }
+            (true, Some(scanner)) => engine.scan(raw).map(|v| Outcome {
+                id: id.into(),
+                engine: engine.name().into(),
+                flagged: v.flagged,
+                action: v.action,
+                score: v.score,
+                symbols: v.symbols,
+                weights: v.weights,
+                // The verdict's own time; the ablation passes come after.
+                ms: v.ms,
+                error: None,
+                flagged_without: Some(crate::ablation(raw, scanner).to_vec()),
+            }),
             _ => engine.scan(raw).map(|v| Outcome {
                 id: id.into(),
                 engine: engine.name().into(),
@@ -372,9 +371,15 @@ mod tests {
         assert!(done.is_empty());
         run_all(&ids, &load, &engines, false, 1, Some(&c), &done, &|_, _| {}).unwrap();
         drop(c);
-        let (_, done) = Checkpoint::open(&p, "run1").unwrap();
+        let (c, done) = Checkpoint::open(&p, "run1").unwrap();
         assert_eq!(done.len(), 2);
         assert!(done.contains_key(&("a".to_string(), "flaky".to_string())));
+        // An error (engine down) is recorded but retried on resume.
+        c.record(&Outcome::failed("c", "flaky", "connection refused".into()))
+            .unwrap();
+        drop(c);
+        let (_, done) = Checkpoint::open(&p, "run1").unwrap();
+        assert_eq!(done.len(), 2, "the error is not a result to keep");
         let err = Checkpoint::open(&p, "run2").err().unwrap();
         assert!(err.contains("different run"), "{err}");
         std::fs::write(dir.join("x.txt"), "not json\n").unwrap();

@@ -165,6 +165,9 @@ fn attack_set(root: &Path, limit: Option<usize>) -> Result<Vec<rt::Sample>> {
         Err(rt::EvalError::NotACorpus(_)) => plain_folder(root)?,
         Err(e) => return Err(e.into()),
     };
+    if limit == Some(0) {
+        bail!("--limit 0: nothing to attack");
+    }
     let mut v: Vec<rt::Sample> = all;
     if v.is_empty() {
         bail!("{}: no phishing messages", root.display());
@@ -305,6 +308,7 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
         a.resume.as_ref(),
         &[
             "redteam",
+            env!("CARGO_PKG_VERSION"),
             &corpus,
             &ids.len().to_string(),
             &a.engines.join(" "),
@@ -373,7 +377,20 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
         write_out(p, &redteam_html(&corpus, n, &mutator, &all))?;
     }
     let first = engines[0].name();
+    // The recorded rates are read before --write-rates may overwrite them.
+    let recorded = match &a.max_evasion {
+        Some(p) => {
+            Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+        }
+        None => None,
+    };
     if let Some(p) = &a.write_rates {
+        if all.iter().any(|v| v.engine == first && v.n == 0) {
+            bail!(
+                "not writing {}: some variants got no verdict at all (see the errors above)",
+                p.display()
+            );
+        }
         let mut s = String::from("# variant\tmax evasion rate (outwork redteam --write-rates)\n");
         for v in all.iter().filter(|v| v.engine == first) {
             // Rounded up, so the run that wrote the file passes its own gate.
@@ -383,20 +400,31 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
         write_out(p, &s)?;
     }
     let mut fail = false;
-    if let Some(p) = &a.max_evasion {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+    if let (Some(p), Some(text)) = (&a.max_evasion, recorded) {
         for line in text
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         {
-            let Some((v, r)) = line.split_once('\t') else {
-                continue;
-            };
-            let Ok(max) = r.trim().parse::<f64>() else {
+            let parsed = line.split_once('\t').and_then(|(v, r)| {
+                Some((v, r.trim().parse::<f64>().ok().filter(|x| x.is_finite())?))
+            });
+            let Some((v, max)) = parsed else {
+                eprintln!(
+                    "outwork redteam: {}: can't read {line:?} (expected VARIANT<TAB>RATE)",
+                    p.display()
+                );
+                fail = true;
                 continue;
             };
             match all.iter().find(|s| s.engine == first && s.variant == v) {
+                // Nothing measured is not a pass.
+                Some(s) if s.n == 0 => {
+                    eprintln!(
+                        "outwork redteam: early warning: {v} got no verdict at all ({} errors)",
+                        s.errors
+                    );
+                    fail = true;
+                }
                 Some(s) if s.evasion > max + 1e-9 => {
                     eprintln!(
                         "outwork redteam: early warning: {v} evades {} ({}/{}), above the recorded {}",
@@ -667,6 +695,7 @@ pub fn run_assess(a: AssessArgs) -> Result<u8> {
         a.resume.as_ref(),
         &[
             "assess",
+            env!("CARGO_PKG_VERSION"),
             &a.baseline.display().to_string(),
             &format!("{:?} {:?} {:?}", a.new, a.capability, a.ham),
             &ids.len().to_string(),
@@ -914,7 +943,7 @@ fn steps(
                 lost.join(", ")
             }
         ));
-        if m.new_evaded > 0 {
+        if m.new_evaded > 0 && fix.is_some() {
             ease.push(format!(
                 "{}: {} of the {} evading messages are near misses (score ≥ half the flag threshold){}.",
                 m.engine,

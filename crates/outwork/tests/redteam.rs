@@ -263,3 +263,34 @@ fn assess_lays_out_the_marginal_risk_steps() {
     let html = std::fs::read_to_string(d.join("a.html")).unwrap();
     assert!(html.contains("Evidence of marginal risk") && html.contains("<svg"));
 }
+
+#[test]
+fn early_warning_fails_when_nothing_was_measured() {
+    let d = tmp("gate-down");
+    let c = corpus(&d);
+    let rates = d.join("rates.tsv");
+    std::fs::write(&rates, "identity\t1.0\nhomoglyph\t1.0\n").unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = run(bin()
+        .arg("redteam")
+        .arg(&c)
+        .args(["--ops", "homoglyph", "--timeout-ms", "2000", "--engine"])
+        .arg(format!("checkv2:http://127.0.0.1:{dead}"))
+        .arg("--max-evasion")
+        .arg(&rates));
+    let se = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{se}");
+    assert!(se.contains("got no verdict at all"), "{se}");
+    // A rates file that can't be read fails too, rather than passing.
+    std::fs::write(&rates, "homoglyph 0.5\n").unwrap();
+    let out = run(bin()
+        .arg("redteam")
+        .arg(&c)
+        .args(["--ops", "homoglyph", "--max-evasion"])
+        .arg(&rates));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
