@@ -141,18 +141,23 @@ fn seed_for(global: u64, rel: &str) -> u64 {
 }
 
 fn file_name(rel: &str) -> String {
+    let mut lossy = false;
     let s: String = rel
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "._-".contains(c) {
                 c
             } else {
+                lossy |= c != '/';
                 '_'
             }
         })
         .collect();
-    if s.ends_with(".eml") {
-        s
+    let s = s.strip_suffix(".eml").unwrap_or(&s).to_string();
+    // Names that lost characters other than `/` get a hash of the path,
+    // so two messages never share a variant file or a pairing key.
+    if lossy {
+        format!("{s}-{:08x}.eml", seed_for(0, rel) as u32)
     } else {
         format!("{s}.eml")
     }
@@ -331,6 +336,18 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
         let (vi, si) = index[i];
         mutator.make(&samples[si], &variants[vi], &parsed[vi])
     };
+    // A resumed item is not scanned again, so its variant is not made by
+    // the run: write it out here, so --out holds every variant.
+    if a.out.is_some() && !done.is_empty() {
+        for (i, id) in ids.iter().enumerate() {
+            if engines
+                .iter()
+                .all(|e| done.contains_key(&(id.clone(), e.name().to_string())))
+            {
+                let _ = load(i);
+            }
+        }
+    }
     let outcomes = rt::run::run_all(
         &ids,
         &load,
@@ -1062,4 +1079,22 @@ fn assess_html(capability: &str, steps: &[Step], results: &[(Marginal, Option<Fi
         );
     }
     r.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name;
+
+    #[test]
+    fn variant_names_stay_readable_and_distinct() {
+        assert_eq!(
+            file_name("phish/pot/sample-1.eml"),
+            "phish_pot_sample-1.eml"
+        );
+        assert_eq!(file_name("x"), "x.eml");
+        // Characters lost in the name: a hash of the path keeps them apart.
+        let (a, b) = (file_name("发票.eml"), file_name("通知.eml"));
+        assert_ne!(a, b);
+        assert!(a.ends_with(".eml") && a.starts_with("__-"), "{a}");
+    }
 }
