@@ -79,19 +79,15 @@ pub fn compare(variant: &str, engine: &str, base: &[&Outcome], var: &[&Outcome])
         n,
         errors,
         evaded,
-        evasion: rate(evaded, n),
+        evasion: stats::proportion(evaded, n),
         evasion_ci: stats::wilson(evaded, n, 1.96),
-        baseline_evasion: rate(base_evaded, n),
+        baseline_evasion: stats::proportion(base_evaded, n),
         marginal: stats::paired_bootstrap_diff(&pairs, 2000, 0x5eed, 0.95),
         new_evasions,
         lost: top(lost, 8),
         held: top(held, 8),
         score_change: if n == 0 { 0.0 } else { score_change / n as f64 },
     }
-}
-
-fn rate(k: usize, n: usize) -> f64 {
-    if n == 0 { 0.0 } else { k as f64 / n as f64 }
 }
 
 /// Baseline attack set vs new-capability set, for one engine.
@@ -192,7 +188,13 @@ pub fn marginal(
     }
     let mut symbols: Vec<(String, f64, f64)> = fires
         .into_iter()
-        .map(|(s, (x, y))| (s, rate(x, b.len()), rate(y, nw.len())))
+        .map(|(s, (x, y))| {
+            (
+                s,
+                stats::proportion(x, b.len()),
+                stats::proportion(y, nw.len()),
+            )
+        })
         .collect();
     // What caught the baseline first.
     symbols.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -214,11 +216,11 @@ pub fn marginal(
         engine: engine.into(),
         baseline_n: bn,
         baseline_evaded: bev,
-        baseline_evasion: rate(bev, bn),
+        baseline_evasion: stats::proportion(bev, bn),
         baseline_ci: stats::wilson(bev, bn, 1.96),
         new_n: nn,
         new_evaded: nev,
-        new_evasion: rate(nev, nn),
+        new_evasion: stats::proportion(nev, nn),
         new_ci: stats::wilson(nev, nn, 1.96),
         difference,
         method: method.into(),

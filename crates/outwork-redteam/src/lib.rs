@@ -26,7 +26,6 @@ use outwork_core::{Action, facts, policy, signals};
 use outwork_engine::Scanner;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
@@ -113,17 +112,6 @@ pub fn load_manifest(root: &Path, manifest: &Path) -> Result<Vec<Sample>, EvalEr
         .collect())
 }
 
-/// What one message got, with the symbols that fired.
-#[derive(Debug, Clone)]
-pub struct Scored {
-    pub action: Action,
-    pub score: f64,
-    pub symbols: Vec<&'static str>,
-    /// Flagged (action != accept) with each family switched off in turn.
-    pub flagged_without: [bool; 7],
-    pub error: bool,
-}
-
 pub const FAMILIES: [&str; 7] = [
     "links",
     "lookalike",
@@ -148,30 +136,6 @@ fn disabled(i: usize) -> Disabled {
     d
 }
 
-pub fn score_one(data: &[u8], scanner: &Scanner) -> Scored {
-    let ctx = &*scanner.ctx;
-    let data = if data.starts_with(b"From ") {
-        data.splitn(2, |b| *b == b'\n').nth(1).unwrap_or(&[])
-    } else {
-        data
-    };
-    let mut f = facts::parse(data, ctx.limits());
-    let ev = scanner.enrich(&mut f);
-    let v = policy::decide(signals::run_full(&f, &ev, ctx, Disabled::default()), ctx);
-    let mut flagged_without = [false; 7];
-    for (i, slot) in flagged_without.iter_mut().enumerate() {
-        *slot = policy::decide(signals::run_full(&f, &ev, ctx, disabled(i)), ctx).action
-            != Action::Accept;
-    }
-    Scored {
-        action: v.action,
-        score: v.score,
-        symbols: v.symbols.iter().map(|s| s.name).collect(),
-        flagged_without,
-        error: false,
-    }
-}
-
 /// Flagged (action != accept) with each of [`FAMILIES`] switched off in
 /// turn. This pass sees the parsed facts and the enrich stage; the verdict
 /// it is compared with comes from the full scanner (YARA on the whole
@@ -191,97 +155,6 @@ pub fn ablation(data: &[u8], scanner: &Scanner) -> [bool; 7] {
             != Action::Accept;
     }
     flagged_without
-}
-
-/// Scan every sample on `threads` threads; `progress` is called after each.
-pub fn evaluate(
-    samples: &[Sample],
-    scanner: Arc<Scanner>,
-    threads: usize,
-    progress: &(dyn Fn(usize) + Sync),
-) -> Vec<Scored> {
-    let results: Mutex<Vec<Option<Scored>>> = Mutex::new(vec![None; samples.len()]);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..threads.max(1) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if i >= samples.len() {
-                        break;
-                    }
-                    let r = match std::fs::read(&samples[i].path) {
-                        Ok(data) => score_one(&data, &scanner),
-                        Err(_) => Scored {
-                            action: Action::Accept,
-                            score: 0.0,
-                            symbols: vec![],
-                            flagged_without: [false; 7],
-                            error: true,
-                        },
-                    };
-                    if let Ok(mut g) = results.lock() {
-                        g[i] = Some(r);
-                    }
-                    progress(i);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| {
-            r.unwrap_or(Scored {
-                action: Action::Accept,
-                score: 0.0,
-                symbols: vec![],
-                flagged_without: [false; 7],
-                error: true,
-            })
-        })
-        .collect()
-}
-
-/// Per-source counts.
-#[derive(Debug, Default, Clone)]
-pub struct SourceStats {
-    pub label: String,
-    pub n: usize,
-    pub actions: [usize; 4],
-    pub errors: usize,
-}
-
-impl SourceStats {
-    pub fn flagged(&self) -> usize {
-        self.actions[1] + self.actions[2] + self.actions[3]
-    }
-}
-
-pub fn by_source(samples: &[Sample], scored: &[Scored]) -> BTreeMap<String, SourceStats> {
-    let mut m: BTreeMap<String, SourceStats> = BTreeMap::new();
-    for (s, r) in samples.iter().zip(scored) {
-        let e = m.entry(s.source.clone()).or_default();
-        e.label = s.label.clone();
-        e.n += 1;
-        if r.error {
-            e.errors += 1;
-        }
-        let i = match r.action {
-            Action::Accept => 0,
-            Action::Tag => 1,
-            Action::Quarantine => 2,
-            Action::Reject => 3,
-        };
-        e.actions[i] += 1;
-    }
-    m
-}
-
-/// Wilson score interval (95%) for k successes out of n.
-pub fn wilson(k: usize, n: usize) -> (f64, f64) {
-    stats::wilson(k, n, 1.96)
 }
 
 /// An anchor engine's verdict on one file, from `anchors/scan.sh` JSONL.
@@ -304,7 +177,7 @@ pub fn load_anchors(path: &Path) -> Result<BTreeMap<String, Vec<AnchorVerdict>>,
         let file = v["file"].as_str().unwrap_or("").to_string();
         let action = v["action"].as_str().unwrap_or("");
         let flagged = match engine.as_str() {
-            "rspamd" => matches!(action, "add header" | "rewrite subject" | "reject"),
+            "rspamd" => engines::RSPAMD_SPAM_ACTIONS.contains(&action),
             _ => v["is_spam"].as_bool().unwrap_or(false),
         };
         m.entry(file)
@@ -320,11 +193,11 @@ mod tests {
 
     #[test]
     fn wilson_bounds() {
-        let (lo, hi) = wilson(90, 100);
+        let (lo, hi) = stats::wilson(90, 100, 1.96);
         assert!(
             lo > 0.82 && lo < 0.84 && hi > 0.94 && hi < 0.96,
             "{lo} {hi}"
         );
-        assert_eq!(wilson(0, 0), (0.0, 1.0));
+        assert_eq!(stats::wilson(0, 0, 1.96), (0.0, 1.0));
     }
 }

@@ -89,10 +89,6 @@ pub struct EngineSummary {
     pub p99_ms: f64,
 }
 
-fn rate(k: usize, n: usize) -> f64 {
-    if n == 0 { 0.0 } else { k as f64 / n as f64 }
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -201,7 +197,7 @@ pub fn summarize(
             .iter()
             .zip(crate::FAMILIES)
             .map(|(&(p, h), fam)| {
-                let (r, f) = (rate(p, pos), rate(h, neg));
+                let (r, f) = (stats::proportion(p, pos), stats::proportion(h, neg));
                 AblationRow {
                     family: fam.to_string(),
                     recall: r,
