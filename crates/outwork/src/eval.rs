@@ -11,23 +11,55 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Who is evaluated, with what, and where the results go: the same for
+/// `eval`, `redteam` and `assess`.
 #[derive(clap::Args)]
-pub struct EvalArgs {
-    /// Corpus root (MANIFEST.tsv, or phish/ ham/ spam/ folders).
-    corpus: PathBuf,
-    #[arg(short, long)]
-    config: Option<PathBuf>,
-    #[arg(short = 'j', long)]
-    threads: Option<usize>,
+pub struct RunArgs {
     /// Who is evaluated; repeat to compare: `outwork` (in-process, the
     /// default), `checkv2:URL` (any Rspamd-compatible endpoint, real Rspamd
     /// included), `spamd:HOST:PORT` (SpamAssassin). Name one with
     /// NAME=SPEC, e.g. `rspamd=checkv2:http://127.0.0.1:11333`.
     #[arg(long = "engine", value_name = "SPEC")]
-    engines: Vec<String>,
+    pub engines: Vec<String>,
     /// Per-request timeout for checkv2 and spamd engines.
     #[arg(long, default_value_t = 30_000, value_name = "MS")]
-    timeout_ms: u64,
+    pub timeout_ms: u64,
+    #[arg(short, long)]
+    pub config: Option<PathBuf>,
+    /// Use this intel store (evaluations never pick up the default store).
+    #[arg(long)]
+    pub intel: Option<PathBuf>,
+    #[arg(short = 'j', long)]
+    pub threads: Option<usize>,
+    /// Write every number of the run as JSON to this file (`-`: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a self-contained HTML report (SVG plots, no network) here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Record results in FILE as they come; if FILE holds an interrupted
+    /// run of the same inputs, engines and config, continue it.
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// Scan threads: as asked, else one per core.
+    pub fn threads(&self) -> usize {
+        self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+    }
+}
+
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// Corpus root (MANIFEST.tsv, or phish/ ham/ spam/ folders).
+    corpus: PathBuf,
+    #[command(flatten)]
+    run: RunArgs,
     /// Only these rows (a manifest with the same path column), e.g. the
     /// sample the anchors scanned.
     #[arg(long)]
@@ -39,22 +71,9 @@ pub struct EvalArgs {
     /// Print Markdown tables (for docs/QUALITY.md).
     #[arg(long)]
     markdown: bool,
-    /// Write every number of the run as JSON to this file (`-`: stdout).
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
-    /// Write a self-contained HTML report (SVG plots, no network) here.
-    #[arg(long, value_name = "FILE")]
-    html: Option<PathBuf>,
-    /// Record results in FILE as they come; if FILE holds an interrupted
-    /// run of the same corpus, engines and config, continue it.
-    #[arg(long, value_name = "FILE")]
-    resume: Option<PathBuf>,
     /// Print paths of up to N missed phish and flagged ham.
     #[arg(long, default_value_t = 0)]
     show_misses: usize,
-    /// Use this intel store (evaluations never pick up the default store).
-    #[arg(long)]
-    intel: Option<PathBuf>,
     /// Replay: ignore intel entries first seen after each message's Date,
     /// so old mail is judged with only what the feeds knew then.
     #[arg(long)]
@@ -192,8 +211,12 @@ pub fn write_out(path: &Path, text: &str) -> Result<()> {
 }
 
 pub fn run(a: EvalArgs) -> Result<u8> {
-    let scanner = scanner(a.config.as_ref(), a.intel.as_ref(), a.intel_as_of_date)?;
-    let engines = engines(&a.engines, &scanner, a.timeout_ms)?;
+    let scanner = scanner(
+        a.run.config.as_ref(),
+        a.run.intel.as_ref(),
+        a.intel_as_of_date,
+    )?;
+    let engines = engines(&a.run.engines, &scanner, a.run.timeout_ms)?;
     let mut samples = rt::load_corpus(&a.corpus)?;
     if let Some(sub) = &a.subset {
         let keep: std::collections::HashSet<String> = rt::load_manifest(&a.corpus, sub)?
@@ -205,22 +228,18 @@ pub fn run(a: EvalArgs) -> Result<u8> {
     if samples.is_empty() {
         bail!("no messages to evaluate in {}", a.corpus.display());
     }
-    let threads = a.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let threads = a.run.threads();
     let ids: Vec<String> = samples.iter().map(|s| s.rel.clone()).collect();
-    let specs = a.engines.join(" ");
-    let cfg = config_text(a.config.as_ref());
+    let specs = a.run.engines.join(" ");
+    let cfg = config_text(a.run.config.as_ref());
     let corpus = a.corpus.display().to_string();
     let n = ids.len().to_string();
     // Everything that changes a verdict names the run: a resume never
     // mixes results of another intel store, subset or config.
-    let intel = format!("{:?} {}", a.intel, a.intel_as_of_date);
+    let intel = format!("{:?} {}", a.run.intel, a.intel_as_of_date);
     let subset = format!("{:?}", a.subset);
     let (ckpt, done) = checkpoint(
-        a.resume.as_ref(),
+        a.run.resume.as_ref(),
         &[
             "eval",
             env!("CARGO_PKG_VERSION"),
@@ -319,7 +338,7 @@ pub fn run(a: EvalArgs) -> Result<u8> {
             );
         }
     }
-    if let Some(p) = &a.json {
+    if let Some(p) = &a.run.json {
         let v = serde_json::json!({
             "corpus": corpus,
             "messages": samples.len(),
@@ -328,7 +347,7 @@ pub fn run(a: EvalArgs) -> Result<u8> {
         });
         write_out(p, &serde_json::to_string_pretty(&v)?)?;
     }
-    if let Some(p) = &a.html {
+    if let Some(p) = &a.run.html {
         write_out(p, &html_report(&corpus, &summaries, elapsed))?;
     }
 

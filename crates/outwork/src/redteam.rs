@@ -1,7 +1,7 @@
 //! `outwork redteam` (attacker transformations, evasion per operator) and
 //! `outwork assess` (marginal risk of a new attacker capability).
 
-use crate::eval::{checkpoint, config_text, engines, pct, progress, scanner, write_out};
+use crate::eval::{RunArgs, checkpoint, config_text, engines, pct, progress, scanner, write_out};
 use anyhow::{Context as _, Result, bail};
 use outwork_redteam as rt;
 use rt::attack::{Marginal, VariantStats};
@@ -76,15 +76,8 @@ pub struct RedteamArgs {
     list_ops: bool,
     #[command(flatten)]
     rewriter: RewriterArgs,
-    /// Who is attacked (as in `outwork eval --engine`); default outwork.
-    #[arg(long = "engine", value_name = "SPEC")]
-    engines: Vec<String>,
-    #[arg(long, default_value_t = 30_000, value_name = "MS")]
-    timeout_ms: u64,
-    #[arg(short, long)]
-    config: Option<PathBuf>,
-    #[arg(long)]
-    intel: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
     /// At most N phishing messages, spread evenly over the corpus.
     #[arg(long)]
     limit: Option<usize>,
@@ -94,15 +87,6 @@ pub struct RedteamArgs {
     /// Write every variant here as VARIANT/NAME.eml for inspection.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    #[arg(short = 'j', long)]
-    threads: Option<usize>,
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
-    #[arg(long, value_name = "FILE")]
-    html: Option<PathBuf>,
-    /// Record results as they come and continue an interrupted run.
-    #[arg(long, value_name = "FILE")]
-    resume: Option<PathBuf>,
     /// Early warning: fail (exit 1) if a variant's evasion rate (first
     /// engine) rises above the rate recorded in FILE (`variant<TAB>rate`).
     #[arg(long, value_name = "FILE")]
@@ -260,8 +244,8 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
         }
         return Ok(0);
     }
-    let sc = scanner(a.config.as_ref(), a.intel.as_ref(), false)?;
-    let engines = engines(&a.engines, &sc, a.timeout_ms)?;
+    let sc = scanner(a.run.config.as_ref(), a.run.intel.as_ref(), false)?;
+    let engines = engines(&a.run.engines, &sc, a.run.timeout_ms)?;
     let samples = attack_set(&a.corpus, a.limit)?;
     let mut variants: Vec<String> = vec!["identity".into()];
     let requested: Vec<String> = if a.ops.is_empty() {
@@ -303,22 +287,18 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
             index.push((vi, si));
         }
     }
-    let threads = a.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let threads = a.run.threads();
     let corpus = a.corpus.display().to_string();
     let (ckpt, done) = checkpoint(
-        a.resume.as_ref(),
+        a.run.resume.as_ref(),
         &[
             "redteam",
             env!("CARGO_PKG_VERSION"),
             &corpus,
             &ids.len().to_string(),
-            &a.engines.join(" "),
-            &config_text(a.config.as_ref()),
-            &format!("{:?}", a.intel),
+            &a.run.engines.join(" "),
+            &config_text(a.run.config.as_ref()),
+            &format!("{:?}", a.run.intel),
             &a.rewriter.rewriter,
             &a.rewriter.model,
             &a.seed.to_string(),
@@ -379,7 +359,7 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
         variants.len()
     );
     report_errors(&outcomes);
-    if let Some(p) = &a.json {
+    if let Some(p) = &a.run.json {
         let v = serde_json::json!({
             "corpus": corpus,
             "messages": n,
@@ -390,7 +370,7 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
         });
         write_out(p, &serde_json::to_string_pretty(&v)?)?;
     }
-    if let Some(p) = &a.html {
+    if let Some(p) = &a.run.html {
         write_out(p, &redteam_html(&corpus, n, &mutator, &all))?;
     }
     let first = engines[0].name();
@@ -616,26 +596,12 @@ pub struct AssessArgs {
     /// Ham to price the cheapest fix (a threshold change) in false positives.
     #[arg(long)]
     ham: Option<PathBuf>,
-    #[arg(long = "engine", value_name = "SPEC")]
-    engines: Vec<String>,
-    #[arg(long, default_value_t = 30_000, value_name = "MS")]
-    timeout_ms: u64,
-    #[arg(short, long)]
-    config: Option<PathBuf>,
-    #[arg(long)]
-    intel: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
     #[arg(long)]
     limit: Option<usize>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    #[arg(short = 'j', long)]
-    threads: Option<usize>,
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
-    #[arg(long, value_name = "FILE")]
-    html: Option<PathBuf>,
-    #[arg(long, value_name = "FILE")]
-    resume: Option<PathBuf>,
 }
 
 /// One section of the report: a heading (a step of the framework) and lines.
@@ -645,8 +611,8 @@ struct Step {
 }
 
 pub fn run_assess(a: AssessArgs) -> Result<u8> {
-    let sc = scanner(a.config.as_ref(), a.intel.as_ref(), false)?;
-    let engines = engines(&a.engines, &sc, a.timeout_ms)?;
+    let sc = scanner(a.run.config.as_ref(), a.run.intel.as_ref(), false)?;
+    let engines = engines(&a.run.engines, &sc, a.run.timeout_ms)?;
     let base = attack_set(&a.baseline, a.limit)?;
     let (new_samples, ops): (Vec<rt::Sample>, Option<Vec<Op>>) = match (&a.new, &a.capability) {
         (Some(dir), None) => (attack_set(dir, None)?, None),
@@ -703,22 +669,18 @@ pub fn run_assess(a: AssessArgs) -> Result<u8> {
     }
     let nb = base.len();
     let nn = new_samples.len();
-    let threads = a.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let threads = a.run.threads();
     let (ckpt, done) = checkpoint(
-        a.resume.as_ref(),
+        a.run.resume.as_ref(),
         &[
             "assess",
             env!("CARGO_PKG_VERSION"),
             &a.baseline.display().to_string(),
             &format!("{:?} {:?} {:?}", a.new, a.capability, a.ham),
             &ids.len().to_string(),
-            &a.engines.join(" "),
-            &config_text(a.config.as_ref()),
-            &format!("{:?}", a.intel),
+            &a.run.engines.join(" "),
+            &config_text(a.run.config.as_ref()),
+            &format!("{:?}", a.run.intel),
             &a.rewriter.rewriter,
             &a.rewriter.model,
             &a.seed.to_string(),
@@ -783,7 +745,7 @@ pub fn run_assess(a: AssessArgs) -> Result<u8> {
         }
     }
     report_errors(&outcomes);
-    if let Some(p) = &a.json {
+    if let Some(p) = &a.run.json {
         let v = serde_json::json!({
             "capability": capability,
             "baseline": a.baseline.display().to_string(),
@@ -794,7 +756,7 @@ pub fn run_assess(a: AssessArgs) -> Result<u8> {
         });
         write_out(p, &serde_json::to_string_pretty(&v)?)?;
     }
-    if let Some(p) = &a.html {
+    if let Some(p) = &a.run.html {
         write_out(p, &assess_html(&capability, &steps, &results))?;
     }
     Ok(0)
