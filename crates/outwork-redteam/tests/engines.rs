@@ -4,8 +4,7 @@
 
 use outwork_redteam::engines::{CheckV2, Engine, InProcess, Spamd};
 use outwork_server::config::HttpConfig;
-use outwork_server::{HttpServer, Services};
-use std::net::SocketAddr;
+use outwork_server::{Running, Services};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,53 +13,17 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-struct Server {
-    addr: SocketAddr,
-    _rt: tokio::runtime::Runtime,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn scanner() -> Arc<outwork_engine::Scanner> {
     let ctx = outwork_core::Context::new(outwork_core::Config::default());
     Arc::new(outwork_engine::Scanner::from_config(ctx).expect("scanner"))
 }
 
-fn start(scanner: Arc<outwork_engine::Scanner>) -> Server {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+fn start(scanner: Arc<outwork_engine::Scanner>) -> Running {
     let cfg = HttpConfig {
         listen: "127.0.0.1:0".into(),
         ..Default::default()
     };
-    let srv = rt
-        .block_on(HttpServer::bind(cfg, Services::fixed(scanner)))
-        .expect("bind");
-    let addr = srv.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    rt.spawn(async move {
-        let _ = srv
-            .run(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    Server {
-        addr,
-        _rt: rt,
-        stop: Some(tx),
-    }
+    Running::start(cfg, Services::fixed(scanner), 2).expect("start")
 }
 
 #[test]
@@ -73,7 +36,7 @@ fn outwork_over_checkv2_agrees_with_outwork_in_process() {
     };
     let http = CheckV2::new(
         "outwork-http",
-        &format!("http://{}", srv.addr),
+        &format!("http://{}", srv.addr()),
         Duration::from_secs(10),
     );
     for (f, flagged) in [

@@ -3,7 +3,7 @@
 
 use outwork_server::config::HttpConfig;
 use outwork_server::reload::{BuildScanner, Reloader, ScannerCell};
-use outwork_server::{HttpServer, QuarantineStore, Services};
+use outwork_server::{QuarantineStore, Running, Services};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -28,30 +28,14 @@ fn scanner() -> outwork_engine::Scanner {
 }
 
 struct Server {
-    addr: SocketAddr,
-    rt: tokio::runtime::Runtime,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    run: Running,
     _dir: tempfile::TempDir,
     quarantine: QuarantineStore,
 }
 
 impl Server {
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = self
-                .rt
-                .block_on(async { tokio::time::timeout(Duration::from_secs(10), t).await });
-        }
+        self.run.url(path)
     }
 }
 
@@ -65,11 +49,6 @@ fn start_with(f: impl FnOnce(&mut HttpConfig), build: Option<BuildScanner>) -> S
         ..Default::default()
     };
     f(&mut cfg);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     let svc = Services {
         reloader: Reloader::new(ScannerCell::new(Arc::new(scanner())), build),
         quarantine: Some(quarantine.clone()),
@@ -78,21 +57,8 @@ fn start_with(f: impl FnOnce(&mut HttpConfig), build: Option<BuildScanner>) -> S
         dashboard: None,
         config_text: String::new(),
     };
-    let srv = rt.block_on(HttpServer::bind(cfg, svc)).expect("bind");
-    let addr = srv.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = rt.spawn(async move {
-        srv.run(async {
-            let _ = rx.await;
-        })
-        .await
-        .expect("run");
-    });
     Server {
-        addr,
-        rt,
-        stop: Some(tx),
-        task: Some(task),
+        run: Running::start(cfg, svc, 2).expect("start"),
         _dir: dir,
         quarantine,
     }
@@ -218,7 +184,7 @@ fn legacy_rspamc_protocol_as_exim_sends_it() {
     )
     .into_bytes();
     req.extend_from_slice(&msg);
-    let r = raw(srv.addr, &req, Duration::from_secs(30));
+    let r = raw(srv.run.addr(), &req, Duration::from_secs(30));
     // "RSPAMD/%7s 0 EX_OK\r\nMetric: default; %7s %lf / %lf / %lf\r\n" then "Action: ".
     assert!(
         r.starts_with("RSPAMD/1.3 0 EX_OK\r\nMetric: default; True; 20.00 / 15.00 / 15.00\r\nAction: reject\r\n"),
@@ -236,26 +202,26 @@ fn legacy_rspamc_protocol_as_exim_sends_it() {
     )
     .into_bytes();
     req.extend_from_slice(&legit);
-    let r = raw(srv.addr, &req, Duration::from_secs(30));
+    let r = raw(srv.run.addr(), &req, Duration::from_secs(30));
     assert!(
         r.starts_with("RSPAMD/1.3 0 EX_OK\r\nMetric: default; False; 0.00 / 15.00 / 15.00\r\nAction: no action\r\n"),
         "{r}"
     );
     // Errors: no EX_OK, so Exim defers.
     let r = raw(
-        srv.addr,
+        srv.run.addr(),
         b"CHECK RSPAMC/1.3\r\nIP: bogus\r\nContent-length: 1\r\n\r\nx",
         Duration::from_secs(5),
     );
     assert!(r.starts_with("RSPAMD/1.3 400 "), "{r}");
     let r = raw(
-        srv.addr,
+        srv.run.addr(),
         b"CHECK RSPAMC/1.3\r\nContent-length: 99999999999\r\n\r\nx",
         Duration::from_secs(5),
     );
     assert!(r.starts_with("RSPAMD/1.3 413 "), "{r}");
     let r = raw(
-        srv.addr,
+        srv.run.addr(),
         b"CHECK RSPAMC/1.3\r\n\r\nx",
         Duration::from_secs(5),
     );
@@ -676,29 +642,29 @@ fn malformed_input_gets_an_error_never_a_crash() {
     );
     let w = Duration::from_secs(5);
     // Not HTTP at all.
-    let r = raw(srv.addr, b"\x16\x03\x01\x02\x00garbage\r\n\r\n", w);
+    let r = raw(srv.run.addr(), b"\x16\x03\x01\x02\x00garbage\r\n\r\n", w);
     assert!(r.is_empty() || r.starts_with("HTTP/1.1 400"), "{r}");
-    let r = raw(srv.addr, b"GET / HTTP/9.9\r\n\r\n", w);
+    let r = raw(srv.run.addr(), b"GET / HTTP/9.9\r\n\r\n", w);
     assert!(
         r.is_empty() || r.starts_with("HTTP/1.1 4") || r.starts_with("HTTP/1.1 505"),
         "{r}"
     );
     // A header with bytes HTTP forbids.
     let r = raw(
-        srv.addr,
+        srv.run.addr(),
         b"POST /checkv2 HTTP/1.1\r\nHost: x\r\nIP: 1.2.3.4\x01\r\nContent-Length: 1\r\n\r\nx",
         w,
     );
     assert!(r.starts_with("HTTP/1.1 400"), "{r}");
     // Rspamd headers we can't use.
-    let r = raw(srv.addr, b"POST /checkv2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nIP: not-an-ip\r\nContent-Length: 1\r\n\r\nx", w);
+    let r = raw(srv.run.addr(), b"POST /checkv2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nIP: not-an-ip\r\nContent-Length: 1\r\n\r\nx", w);
     assert!(r.starts_with("HTTP/1.1 400"), "{r}");
     assert!(r.contains("not an IP address"), "{r}");
-    let r = raw(srv.addr, b"POST /checkv2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCompression: zstd\r\nContent-Length: 1\r\n\r\nx", w);
+    let r = raw(srv.run.addr(), b"POST /checkv2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCompression: zstd\r\nContent-Length: 1\r\n\r\nx", w);
     assert!(r.starts_with("HTTP/1.1 415"), "{r}");
     // Oversize, announced.
     let r = raw(
-        srv.addr,
+        srv.run.addr(),
         b"POST /checkv2 HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\nabc",
         w,
     );
@@ -712,11 +678,11 @@ fn malformed_input_gets_an_error_never_a_crash() {
         req.extend_from_slice(b"\r\n");
     }
     req.extend_from_slice(b"0\r\n\r\n");
-    let r = raw(srv.addr, &req, w);
+    let r = raw(srv.run.addr(), &req, w);
     assert!(r.starts_with("HTTP/1.1 413"), "{r}");
     // Bad chunked framing.
     let r = raw(
-        srv.addr,
+        srv.run.addr(),
         b"POST /v1/scan HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",
         w,
     );
@@ -724,7 +690,7 @@ fn malformed_input_gets_an_error_never_a_crash() {
     // Slowloris: headers never finish → the connection is closed.
     let t = Instant::now();
     let r = raw(
-        srv.addr,
+        srv.run.addr(),
         b"POST /checkv2 HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n",
         Duration::from_secs(10),
     );
@@ -737,7 +703,7 @@ fn malformed_input_gets_an_error_never_a_crash() {
     // Slow body: 408.
     let t = Instant::now();
     let r = raw(
-        srv.addr,
+        srv.run.addr(),
         b"POST /checkv2 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nFrom: a",
         Duration::from_secs(10),
     );

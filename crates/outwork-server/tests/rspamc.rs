@@ -5,12 +5,10 @@
 //! `OUTWORK_REQUIRE_RSPAMC=1` (CI sets it and installs rspamd).
 
 use outwork_server::config::HttpConfig;
-use outwork_server::{HttpServer, Services};
-use std::net::SocketAddr;
+use outwork_server::{Running, Services};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -35,51 +33,14 @@ fn rspamc() -> Option<PathBuf> {
     found
 }
 
-struct Server {
-    addr: SocketAddr,
-    _rt: tokio::runtime::Runtime,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        // Give the server a moment to drain; the runtime drops after.
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn start() -> Server {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+fn start() -> Running {
     let ctx = outwork_core::Context::new(outwork_core::Config::default());
     let scanner = Arc::new(outwork_engine::Scanner::from_config(ctx).expect("scanner"));
     let cfg = HttpConfig {
         listen: "127.0.0.1:0".into(),
         ..Default::default()
     };
-    let srv = rt
-        .block_on(HttpServer::bind(cfg, Services::fixed(scanner)))
-        .expect("bind");
-    let addr = srv.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    rt.spawn(async move {
-        let _ = srv
-            .run(async {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    Server {
-        addr,
-        _rt: rt,
-        stop: Some(tx),
-    }
+    Running::start(cfg, Services::fixed(scanner), 2).expect("start")
 }
 
 fn run(bin: &Path, args: &[&str]) -> String {
@@ -101,7 +62,7 @@ fn run(bin: &Path, args: &[&str]) -> String {
 fn rspamc_shows_outwork_verdicts() {
     let Some(bin) = rspamc() else { return };
     let srv = start();
-    let host = srv.addr.to_string();
+    let host = srv.addr().to_string();
     let phish = repo().join("samples/phish-typosquat.eml");
     let phish = phish.to_str().unwrap();
     let legit = repo().join("samples/legit-paypal-receipt.eml");

@@ -7,7 +7,7 @@
 use outwork_server::config::{DashboardConfig, HttpConfig, RspamdQuarantineAction};
 use outwork_server::reload::{Reloader, ScannerCell};
 use outwork_server::verdict_log::{LogOptions, VerdictLog};
-use outwork_server::{HttpServer, QuarantineStore, Services};
+use outwork_server::{QuarantineStore, Running, Services};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,31 +34,16 @@ pub struct Dash {
     pub log: Arc<VerdictLog>,
     /// Where the release command writes a released message.
     pub released: PathBuf,
-    rt: tokio::runtime::Runtime,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    run: Running,
 }
 
 impl Dash {
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        self.run.url(path)
     }
 
     pub fn origin(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Dash {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = self
-                .rt
-                .block_on(async { tokio::time::timeout(Duration::from_secs(10), t).await });
-        }
+        self.run.url("")
     }
 }
 
@@ -95,11 +80,6 @@ pub fn start(dir: &Path, f: impl FnOnce(&mut HttpConfig, &mut DashboardConfig)) 
         })
         .unwrap(),
     );
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     let config_text = format!(
         "[http]\nadmin_token = \"{TOKEN}\"\n[intel]\nredis = \"redis://user:hunter2@10.0.0.9/0\"\n"
     );
@@ -112,24 +92,13 @@ pub fn start(dir: &Path, f: impl FnOnce(&mut HttpConfig, &mut DashboardConfig)) 
         dashboard: Some(dash),
         config_text,
     };
-    let srv = rt.block_on(HttpServer::bind(cfg, svc)).expect("bind");
-    let addr = srv.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = rt.spawn(async move {
-        srv.run(async {
-            let _ = rx.await;
-        })
-        .await
-        .expect("run");
-    });
+    let run = Running::start(cfg, svc, 2).expect("start");
     Dash {
-        addr,
+        addr: run.addr(),
         quarantine,
         log,
         released,
-        rt,
-        stop: Some(tx),
-        task: Some(task),
+        run,
     }
 }
 
