@@ -322,60 +322,45 @@ pub fn parse_spec(
 /// IP/Helo ← the newest Received header with a public IP. Returned as
 /// Rspamd request headers.
 pub fn derive_envelope(raw: &[u8]) -> Vec<(&'static str, String)> {
-    let end = memchr_header_end(raw);
-    let head = String::from_utf8_lossy(&raw[..end]);
-    // Unfold, then split into (lowercase name, value).
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for line in head.lines() {
-        if line.starts_with([' ', '\t']) {
-            if let Some(last) = headers.last_mut() {
-                last.1.push(' ');
-                last.1.push_str(line.trim());
-            }
-        } else if let Some((k, v)) = line.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
     let mut out = Vec::new();
-    if let Some((_, v)) = headers.iter().find(|(k, _)| k == "return-path") {
+    let Some(m) = mail_parser::MessageParser::new().parse_headers(raw) else {
+        return out;
+    };
+    // Raw values: mail-parser decodes these as free text, and `<>` (the
+    // null sender) must survive as such.
+    if let Some(v) = m.header_raw("Return-Path") {
         let a = angle_addr(v);
         out.push(("From", if a.is_empty() { "<>".into() } else { a }));
     }
-    if let Some((_, v)) = headers
+    // The first of these in the message (the newest delivery).
+    if let Some(a) = m
+        .headers()
         .iter()
-        .find(|(k, _)| matches!(k.as_str(), "x-original-to" | "delivered-to" | "envelope-to"))
+        .filter(|h| {
+            ["X-Original-To", "Delivered-To", "Envelope-To"]
+                .iter()
+                .any(|n| h.name().eq_ignore_ascii_case(n))
+        })
+        .find_map(|h| {
+            let v = raw.get(h.offset_start() as usize..h.offset_end() as usize)?;
+            Some(angle_addr(&String::from_utf8_lossy(v)))
+        })
+        .filter(|a| !a.is_empty())
     {
-        let a = angle_addr(v);
-        if !a.is_empty() {
-            out.push(("Rcpt", a));
-        }
+        out.push(("Rcpt", a));
     }
-    for (k, v) in &headers {
-        if k != "received" {
-            continue;
-        }
-        let Some((helo, ip)) = received_from(v) else {
-            continue;
-        };
-        if !is_public(&ip) {
-            continue;
-        }
+    // Newest first: the first hop from a public address is the client.
+    if let Some(r) = m
+        .received_all()
+        .find(|r| r.from_ip.is_some_and(|ip| is_public(&ip)))
+        && let Some(ip) = r.from_ip
+    {
         out.push(("IP", ip.to_string()));
-        if let Some(h) = helo {
-            out.push(("Helo", h));
+        if let Some(h) = r.helo.as_ref().or(r.from.as_ref()) {
+            out.push(("Helo", h.to_string()));
         }
-        break;
     }
     out
-}
-
-fn memchr_header_end(raw: &[u8]) -> usize {
-    let cap = raw.len().min(256 * 1024);
-    raw[..cap]
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .or_else(|| raw[..cap].windows(2).position(|w| w == b"\n\n"))
-        .unwrap_or(cap)
 }
 
 fn angle_addr(v: &str) -> String {
@@ -385,20 +370,6 @@ fn angle_addr(v: &str) -> String {
         _ => v,
     };
     inner.trim().to_string()
-}
-
-/// `from HELO (rdns [IP]) by ...` → (HELO, IP).
-fn received_from(v: &str) -> Option<(Option<String>, std::net::IpAddr)> {
-    let rest = v.trim().strip_prefix("from ")?;
-    let helo = rest
-        .split_whitespace()
-        .next()
-        .map(|h| h.trim_matches(['[', ']']).to_string());
-    let open = rest.find('[')?;
-    let close = rest[open..].find(']')? + open;
-    let ip = rest[open + 1..close].trim_start_matches("IPv6:");
-    let ip: std::net::IpAddr = ip.parse().ok()?;
-    Some((helo.filter(|h| !h.is_empty()), ip))
 }
 
 fn is_public(ip: &std::net::IpAddr) -> bool {
