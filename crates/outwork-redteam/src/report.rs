@@ -449,6 +449,23 @@ fn c(v: f64) -> String {
 /// Non-finite points break the line. Each series is downsampled to at most
 /// [`MAX_POINTS`] points with [`downsample`]. The `<desc>` gives the axes'
 /// ranges and each series' size and end points.
+/// An accessible chart's opening: `<svg>` sized `w`×`h` with its title
+/// (also its label) and long description, on a white background.
+fn svg_open(s: &mut String, w: f64, h: f64, title: &str, desc: &str) -> fmt::Result {
+    write!(
+        s,
+        "<svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{}\" font-family=\"{FONT}\" font-size=\"13\">",
+        escape(title)
+    )?;
+    write!(
+        s,
+        "<title>{}</title><desc>{}</desc>",
+        escape(title),
+        escape(desc)
+    )?;
+    write!(s, "<rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>")
+}
+
 pub fn line_chart(
     title: &str,
     x_label: &str,
@@ -512,18 +529,7 @@ fn write_line_chart(
         desc.push_str(" Dotted grey reference line y = x (chance).");
     }
 
-    write!(
-        s,
-        "<svg viewBox=\"0 0 {W} {h}\" width=\"{W}\" height=\"{h}\" role=\"img\" aria-label=\"{}\" font-family=\"{FONT}\" font-size=\"13\">",
-        escape(title)
-    )?;
-    write!(
-        s,
-        "<title>{}</title><desc>{}</desc>",
-        escape(title),
-        escape(&desc)
-    )?;
-    write!(s, "<rect width=\"{W}\" height=\"{h}\" fill=\"#fff\"/>")?;
+    svg_open(s, W, h, title, &desc)?;
     write!(
         s,
         "<text x=\"{}\" y=\"24\" font-size=\"16\" font-weight=\"600\" fill=\"{AXIS}\">{}</text>",
@@ -901,18 +907,7 @@ fn write_bar_chart(s: &mut String, title: &str, bars: &[Bar]) -> fmt::Result {
         };
     }
 
-    write!(
-        s,
-        "<svg viewBox=\"0 0 {W} {h}\" width=\"{W}\" height=\"{h}\" role=\"img\" aria-label=\"{}\" font-family=\"{FONT}\" font-size=\"13\">",
-        escape(title)
-    )?;
-    write!(
-        s,
-        "<title>{}</title><desc>{}</desc>",
-        escape(title),
-        escape(&desc)
-    )?;
-    write!(s, "<rect width=\"{W}\" height=\"{h}\" fill=\"#fff\"/>")?;
+    svg_open(s, W, h, title, &desc)?;
     write!(
         s,
         "<text x=\"12\" y=\"24\" font-size=\"16\" font-weight=\"600\" fill=\"{AXIS}\">{}</text>",
