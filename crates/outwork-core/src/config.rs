@@ -279,6 +279,18 @@ pub struct Limits {
     pub max_archive_entries: usize,
     /// Largest expanded/compressed ratio for one archive entry (bomb guard).
     pub max_compression_ratio: u64,
+    /// Images decoded for QR codes per message; identical copies count
+    /// once (INSPECT_BUDGET past it).
+    pub max_images: usize,
+    /// Largest image decoded for QR codes, in pixels, read from its header
+    /// before decoding (INSPECT_BUDGET for larger ones).
+    pub max_image_pixels: u64,
+    /// Pixels decoded for QR codes per message, all images together.
+    pub max_decoded_pixels: u64,
+    /// Wall-clock budget for attachment inspection of one message, in ms;
+    /// what is left when it runs out is not inspected (INSPECT_BUDGET).
+    /// Servers also stop it at their own scan deadline.
+    pub max_inspect_ms: u64,
 }
 
 impl Default for Limits {
@@ -295,6 +307,10 @@ impl Default for Limits {
             max_extracted_bytes: 64 << 20,
             max_archive_entries: 2_000,
             max_compression_ratio: 200,
+            max_images: 32,
+            max_image_pixels: 8 << 20,
+            max_decoded_pixels: 16 << 20,
+            max_inspect_ms: 5_000,
         }
     }
 }

@@ -37,6 +37,9 @@ pub enum InspectKind {
     PasswordInText,
     /// A limit stopped inspection (bomb, depth, entry count).
     Limit,
+    /// The message's inspection budget (images, pixels, time) left
+    /// something unlooked-at.
+    Budget,
     Malformed,
     Macro,
     MacroAutorun,

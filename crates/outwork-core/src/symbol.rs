@@ -122,6 +122,7 @@ defs! {
     ATTACH_ENCRYPTED_ARCHIVE, 3.0, Attachments, "An encrypted archive (its content hides from scanners)";
     ATTACH_PASSWORD_IN_TEXT, 3.0, Attachments, "A password given in the message text opens an encrypted attachment";
     ATTACH_INSPECT_LIMIT, 2.0, Attachments, "Attachment inspection hit a limit (archive bomb, nesting, entry count)";
+    INSPECT_BUDGET, 1.5, Attachments, "The message's inspection budget (images decoded, image size, time) left part of it unread";
     ATTACH_MALFORMED, 1.0, Attachments, "An attachment claims a format but can't be read as it";
     ATTACH_MACRO, 3.0, Attachments, "An Office document carries VBA macros";
     ATTACH_MACRO_AUTORUN, 4.0, Attachments, "Office macros run by themselves on open or close";

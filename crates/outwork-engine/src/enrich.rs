@@ -116,22 +116,38 @@ fn lookup(facts: &Facts, index: &dyn Lookup, ev: &mut Evidence) -> Result<(), In
 /// shortcuts, invites). Findings become evidence; links found inside
 /// attachments join the message's URLs so the link and intel checks see
 /// them too; hashes of extracted files are returned for intel lookups.
+///
+/// Inspection stops at `deadline` or after `max_inspect_ms`, whichever
+/// comes first (INSPECT_BUDGET), so a hostile message can't keep a scan
+/// slot past the caller's deadline.
 pub fn inspect(
     facts: &mut Facts,
     l: &outwork_core::config::Limits,
     decode_qr: bool,
     yara: Option<&outwork_inspect::YaraRules>,
+    deadline: Option<std::time::Instant>,
     ev: &mut Evidence,
 ) -> Vec<(String, [u8; 32])> {
     use outwork_core::evidence::{InspectFinding, InspectKind};
     use outwork_inspect::Finding;
+    let own =
+        std::time::Instant::now().checked_add(std::time::Duration::from_millis(l.max_inspect_ms));
+    let deadline = match (deadline, own) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let limits = outwork_inspect::Limits {
         max_depth: l.max_archive_depth,
         max_total_bytes: l.max_extracted_bytes,
         max_entries: l.max_archive_entries,
         max_ratio: l.max_compression_ratio,
         decode_qr,
+        max_images: l.max_images,
+        max_image_pixels: l.max_image_pixels,
+        max_decoded_pixels: l.max_decoded_pixels,
+        deadline,
     };
+    let mut msg = outwork_inspect::MessageBudget::new(&limits);
     let mut links: Vec<(String, String)> = Vec::new();
     let mut hashes = Vec::new();
     for a in &facts.attachments {
@@ -139,12 +155,13 @@ pub fn inspect(
             .name
             .clone()
             .unwrap_or_else(|| format!("(unnamed {})", a.declared_type));
-        let findings = outwork_inspect::inspect_with(
+        let findings = outwork_inspect::inspect_attachment(
             &name,
             &a.data,
             &facts.password_candidates,
             &limits,
             yara,
+            &mut msg,
         );
         let mut push = |kind: InspectKind, evidence: String| {
             if ev.inspect.len() < 64 {
@@ -204,6 +221,9 @@ pub fn inspect(
                 }
                 Finding::Limit { path, what } => {
                     push(InspectKind::Limit, format!("{path}: {what}"))
+                }
+                Finding::Budget { path, what } => {
+                    push(InspectKind::Budget, format!("{path}: {what}"))
                 }
                 Finding::Malformed { path, what } => {
                     push(InspectKind::Malformed, format!("{path}: {what}"))

@@ -43,7 +43,7 @@ pub fn scan_message(data: &[u8], ctx: &Context) -> Verdict {
     let mut facts = outwork_core::facts::parse(strip_postmark(data), ctx.limits());
     let mut evidence = outwork_core::evidence::Evidence::default();
     let qr = ctx.config.inspect.qr;
-    enrich::inspect(&mut facts, ctx.limits(), qr, None, &mut evidence);
+    enrich::inspect(&mut facts, ctx.limits(), qr, None, None, &mut evidence);
     let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, Default::default());
     outwork_core::policy::decide(hits, ctx)
 }
@@ -195,9 +195,22 @@ impl Scanner {
 
     /// [`Scanner::scan`] with the SMTP envelope the MTA saw.
     pub fn scan_envelope(&self, data: &[u8], envelope: &Envelope) -> Verdict {
+        self.scan_until(data, envelope, None)
+    }
+
+    /// [`Scanner::scan_envelope`] that stops its costly steps (attachment
+    /// inspection, image decoding) at `deadline` and still returns a
+    /// verdict, with INSPECT_BUDGET saying what went unread. Servers pass
+    /// their scan deadline so a hostile message can't hold a scan slot.
+    pub fn scan_until(
+        &self,
+        data: &[u8],
+        envelope: &Envelope,
+        deadline: Option<std::time::Instant>,
+    ) -> Verdict {
         let ctx = &*self.ctx;
         let mut facts = outwork_core::facts::parse(strip_postmark(data), ctx.limits());
-        let mut evidence = self.enrich(&mut facts);
+        let mut evidence = self.enrich_until(&mut facts, deadline);
         // YARA also sees the message as it came (rules written for raw mail).
         if let Some(rules) = &self.yara {
             match rules.scan(data) {
@@ -266,6 +279,15 @@ impl Scanner {
     /// found inside attachments to the facts), then intel lookups of URLs,
     /// sender domains and every attachment and extracted file hash.
     pub fn enrich(&self, facts: &mut outwork_core::Facts) -> outwork_core::evidence::Evidence {
+        self.enrich_until(facts, None)
+    }
+
+    /// [`Scanner::enrich`] with inspection stopped at `deadline`.
+    pub fn enrich_until(
+        &self,
+        facts: &mut outwork_core::Facts,
+        deadline: Option<std::time::Instant>,
+    ) -> outwork_core::evidence::Evidence {
         let mut evidence = outwork_core::evidence::Evidence {
             intel_unavailable: self.intel_error.clone(),
             ..Default::default()
@@ -275,6 +297,7 @@ impl Scanner {
             self.ctx.limits(),
             self.ctx.config.inspect.qr,
             self.yara.as_deref(),
+            deadline,
             &mut evidence,
         );
         if let Some(c) = &self.clamd {

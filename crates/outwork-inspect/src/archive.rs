@@ -353,6 +353,9 @@ fn zip_entries(
 ) {
     let limits = env.limits;
     for i in 0..za.len() {
+        if !budget.msg.time_left(path, out) {
+            return;
+        }
         // Metadata from the central directory + local header, nothing inflated.
         let meta = za.by_index_raw(i).map(|f| {
             (
@@ -953,6 +956,12 @@ fn sevenz_listing(path: &str, data: &[u8], out: &mut Vec<Finding>) {
         path: path.to_string(),
         format: "7z".to_string(),
         members: Vec::new(),
+    });
+    // 7z headers are not read (no permissive, bounded reader): say that
+    // its members went unseen rather than stay silent.
+    out.push(Finding::Limit {
+        path: path.to_string(),
+        what: "7z members are not listed or extracted: contents not inspected".to_string(),
     });
 }
 

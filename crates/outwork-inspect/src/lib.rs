@@ -27,6 +27,15 @@ pub struct Limits {
     pub max_ratio: u64,
     /// Decode QR codes in images (the most expensive step on image-heavy mail).
     pub decode_qr: bool,
+    /// Images decoded for QR codes per message (identical images count once).
+    pub max_images: usize,
+    /// Largest image decoded, in pixels (width × height, read from the
+    /// header before any pixel is decoded).
+    pub max_image_pixels: u64,
+    /// Pixels decoded for QR codes per message, all images together.
+    pub max_decoded_pixels: u64,
+    /// When inspection of the message must stop, whatever is left.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for Limits {
@@ -37,6 +46,10 @@ impl Default for Limits {
             max_entries: 2_000,
             max_ratio: 200,
             decode_qr: true,
+            max_images: 32,
+            max_image_pixels: 8 << 20,
+            max_decoded_pixels: 16 << 20,
+            deadline: None,
         }
     }
 }
@@ -66,6 +79,9 @@ pub enum Finding {
     },
     /// A limit stopped inspection (zip bomb, too deep, too many entries).
     Limit { path: String, what: String },
+    /// The message's budget (images decoded, pixels, time) stopped a costly
+    /// step: what was not looked at.
+    Budget { path: String, what: String },
     /// The file claims a format but could not be read as it.
     Malformed { path: String, what: String },
     /// VBA macros (OOXML vbaProject.bin or OLE VBA streams), with the
@@ -91,17 +107,162 @@ pub enum Finding {
     Yara { path: String, m: yara::YaraMatch },
 }
 
-/// Remaining budget shared by everything extracted from one attachment.
-#[derive(Debug, Clone, Copy)]
-pub struct Budget {
+/// Remaining budget shared by everything extracted from one attachment,
+/// and (`msg`) by every attachment of the message.
+#[derive(Debug)]
+pub struct Budget<'m> {
     pub bytes_left: u64,
     pub entries_left: usize,
+    pub msg: &'m mut MessageBudget,
+}
+
+/// What one message may spend on the costly steps, whatever the number of
+/// attachments, archive members and PDF images: image decoding (a few
+/// kilobytes of PNG can ask for a 4096×4096 decode, repeated 600 times in
+/// a zip) and wall-clock time. Each refusal is reported once as a
+/// [`Finding::Budget`].
+#[derive(Debug)]
+pub struct MessageBudget {
+    images_left: usize,
+    pixels_left: u64,
+    max_image_pixels: u64,
+    deadline: Option<std::time::Instant>,
+    /// Hashes of the images already decoded: a copy is not decoded again.
+    seen: std::collections::HashSet<[u8; 32]>,
+    /// Which refusals were already reported (one finding each).
+    noted: u8,
+}
+
+const NOTED_IMAGES: u8 = 1;
+const NOTED_PIXELS: u8 = 2;
+const NOTED_TIME: u8 = 4;
+const NOTED_SIZE: u8 = 8;
+
+impl MessageBudget {
+    pub fn new(limits: &Limits) -> MessageBudget {
+        MessageBudget {
+            images_left: limits.max_images,
+            pixels_left: limits.max_decoded_pixels,
+            max_image_pixels: limits.max_image_pixels,
+            deadline: limits.deadline,
+            seen: Default::default(),
+            noted: 0,
+        }
+    }
+
+    fn note(&mut self, flag: u8, path: &str, what: String, out: &mut Vec<Finding>) {
+        if self.noted & flag == 0 {
+            self.noted |= flag;
+            out.push(Finding::Budget {
+                path: path.to_string(),
+                what,
+            });
+        }
+    }
+
+    /// False (reported once) when the message's time is up.
+    pub fn time_left(&mut self, path: &str, out: &mut Vec<Finding>) -> bool {
+        match self.deadline {
+            Some(d) if std::time::Instant::now() >= d => {
+                self.note(
+                    NOTED_TIME,
+                    path,
+                    "inspection time budget used up: the rest of the message's files were not inspected"
+                        .into(),
+                    out,
+                );
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// May an image of `width`×`height` be decoded? Charges the budget when
+    /// it may; an image over a cap is reported (a QR code could hide there).
+    pub fn allow_image(
+        &mut self,
+        path: &str,
+        width: u64,
+        height: u64,
+        out: &mut Vec<Finding>,
+    ) -> bool {
+        let pixels = width.saturating_mul(height);
+        if pixels > self.max_image_pixels {
+            let what = format!(
+                "image {width}×{height} is over max_image_pixels ({}): not decoded for QR codes",
+                self.max_image_pixels
+            );
+            self.note(NOTED_SIZE, path, what, out);
+            return false;
+        }
+        if !self.time_left(path, out) {
+            return false;
+        }
+        if self.images_left == 0 {
+            self.note(
+                NOTED_IMAGES,
+                path,
+                "max_images images decoded: later images not decoded for QR codes".into(),
+                out,
+            );
+            return false;
+        }
+        if pixels > self.pixels_left {
+            self.note(
+                NOTED_PIXELS,
+                path,
+                "max_decoded_pixels decoded: later images not decoded for QR codes".into(),
+                out,
+            );
+            return false;
+        }
+        self.images_left -= 1;
+        self.pixels_left -= pixels;
+        true
+    }
+
+    /// Report an image too large to decode (once per message: the symbol
+    /// says that some image went unread, the evidence names the first).
+    pub fn too_large(&mut self, path: &str, what: String, out: &mut Vec<Finding>) {
+        self.note(NOTED_SIZE, path, what, out);
+    }
+
+    /// True the first time these exact image bytes are seen.
+    pub fn first_sight(&mut self, data: &[u8]) -> bool {
+        use sha2::Digest;
+        self.seen.insert(sha2::Sha256::digest(data).into())
+    }
 }
 
 /// Inspect one attachment. `passwords` are candidate passwords seen in the
 /// message text (attackers put them there).
 pub fn inspect(name: &str, data: &[u8], passwords: &[String], limits: &Limits) -> Vec<Finding> {
     inspect_with(name, data, passwords, limits, None)
+}
+
+/// [`inspect_with`] for one attachment of a message whose attachments
+/// share `msg` (images, pixels, time).
+pub fn inspect_attachment(
+    name: &str,
+    data: &[u8],
+    passwords: &[String],
+    limits: &Limits,
+    yara: Option<&YaraRules>,
+    msg: &mut MessageBudget,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut budget = Budget {
+        bytes_left: limits.max_total_bytes,
+        entries_left: limits.max_entries,
+        msg,
+    };
+    let env = Env {
+        passwords,
+        limits,
+        yara,
+    };
+    inspect_member(name, data, &env, 1, &mut budget, &mut out);
+    out
 }
 
 /// [`inspect`], also running `yara` rules on the attachment and on every
@@ -113,18 +274,8 @@ pub fn inspect_with(
     limits: &Limits,
     yara: Option<&YaraRules>,
 ) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let mut budget = Budget {
-        bytes_left: limits.max_total_bytes,
-        entries_left: limits.max_entries,
-    };
-    let env = Env {
-        passwords,
-        limits,
-        yara,
-    };
-    inspect_member(name, data, &env, 1, &mut budget, &mut out);
-    out
+    let mut msg = MessageBudget::new(limits);
+    inspect_attachment(name, data, passwords, limits, yara, &mut msg)
 }
 
 /// What stays the same for everything extracted from one attachment.
@@ -146,6 +297,9 @@ pub fn inspect_member(
     out: &mut Vec<Finding>,
 ) {
     let limits = env.limits;
+    if !budget.msg.time_left(path, out) {
+        return;
+    }
     if let Some(rules) = env.yara {
         match rules.scan(data) {
             Ok(ms) => out.extend(ms.into_iter().map(|m| Finding::Yara {
@@ -169,12 +323,12 @@ pub fn inspect_member(
         archive::inspect_archive(path, data, env, depth, budget, out);
     } else if qr::is_image(data) {
         if limits.decode_qr {
-            qr::qr_links(path, data, out);
+            qr::qr_links(path, data, budget.msg, out);
         }
     } else {
         content::inspect_content(path, data, out);
         if limits.decode_qr && content::is_pdf(data) {
-            pdfimg::pdf_qr_links(path, data, out);
+            pdfimg::pdf_qr_links(path, data, budget.msg, out);
         }
     }
 }

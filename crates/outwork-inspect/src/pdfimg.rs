@@ -5,7 +5,7 @@
 //! what PDF generators write for a pasted QR picture. Other encodings
 //! (JBIG2, CCITT, JPX, indexed colour) are skipped.
 
-use crate::Finding;
+use crate::{Finding, MessageBudget};
 use std::io::Read;
 
 /// Image streams decoded per PDF, and the pixel count of one image.
@@ -13,7 +13,7 @@ const MAX_IMAGES: usize = 8;
 const MAX_PIXELS: u64 = 4 << 20;
 
 /// Report the links in QR codes of the PDF's images.
-pub fn pdf_qr_links(path: &str, data: &[u8], out: &mut Vec<Finding>) {
+pub fn pdf_qr_links(path: &str, data: &[u8], msg: &mut MessageBudget, out: &mut Vec<Finding>) {
     let mut decoded = 0;
     let finder = memchr::memmem::Finder::new(b"stream");
     let mut pos = 0;
@@ -36,7 +36,7 @@ pub fn pdf_qr_links(path: &str, data: &[u8], out: &mut Vec<Finding>) {
             continue;
         }
         decoded += 1;
-        let payloads = decode_image(dict, &data[start..end]);
+        let payloads = decode_image(path, dict, &data[start..end], msg, out);
         if !payloads.is_empty() {
             crate::qr::payload_links(path, payloads, "QR code in a PDF image", out);
         }
@@ -70,14 +70,29 @@ fn int_after(dict: &[u8], key: &[u8]) -> Option<u64> {
     std::str::from_utf8(&digits).ok()?.parse().ok()
 }
 
-fn decode_image(dict: &[u8], body: &[u8]) -> Vec<String> {
+fn decode_image(
+    path: &str,
+    dict: &[u8],
+    body: &[u8],
+    msg: &mut MessageBudget,
+    out: &mut Vec<Finding>,
+) -> Vec<String> {
     if has_name(dict, b"DCTDecode") {
-        return crate::qr::decode(body);
+        return crate::qr::decode_budgeted(path, body, msg, out);
     }
     let (Some(w), Some(h)) = (int_after(dict, b"Width"), int_after(dict, b"Height")) else {
         return Vec::new();
     };
-    if w == 0 || h == 0 || w * h > MAX_PIXELS || int_after(dict, b"BitsPerComponent") != Some(8) {
+    if w == 0 || h == 0 || int_after(dict, b"BitsPerComponent") != Some(8) {
+        return Vec::new();
+    }
+    if w.saturating_mul(h) > MAX_PIXELS {
+        let what =
+            format!("PDF image {w}×{h} is over {MAX_PIXELS} pixels: not decoded for QR codes");
+        msg.too_large(path, what, out);
+        return Vec::new();
+    }
+    if !msg.first_sight(body) || !msg.allow_image(path, w, h, out) {
         return Vec::new();
     }
     let channels: u64 = if has_name(dict, b"DeviceGray") {

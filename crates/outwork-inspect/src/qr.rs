@@ -2,7 +2,7 @@
 //! GIF and report the URLs they carry, so they meet the same link and
 //! intel checks as links in the body.
 
-use crate::Finding;
+use crate::{Finding, MessageBudget};
 
 /// Largest image side decoded, and the decoder's allocation cap.
 const MAX_SIDE: u32 = 4096;
@@ -66,9 +66,54 @@ fn decode_luma_inner(mut luma: image::GrayImage) -> Vec<String> {
         .collect()
 }
 
+/// Width and height from the image's header, without decoding pixels.
+fn dimensions(data: &[u8]) -> Option<(u32, u32)> {
+    image::ImageReader::new(std::io::Cursor::new(data))
+        .with_guessed_format()
+        .ok()?
+        .into_dimensions()
+        .ok()
+}
+
+/// [`decode`] within the message's budget: a copy of an image already
+/// decoded is skipped, and an image is decoded only if its header's size
+/// fits what is left (a refusal is a finding).
+pub fn decode_budgeted(
+    path: &str,
+    data: &[u8],
+    msg: &mut MessageBudget,
+    out: &mut Vec<Finding>,
+) -> Vec<String> {
+    if !is_image(data) || !msg.first_sight(data) {
+        return Vec::new();
+    }
+    if data.len() > 16 << 20 {
+        let what = format!(
+            "image of {} bytes is over 16 MiB: not decoded for QR codes",
+            data.len()
+        );
+        msg.too_large(path, what, out);
+        return Vec::new();
+    }
+    let Some((w, h)) = dimensions(data) else {
+        return Vec::new();
+    };
+    let side = u64::from(MAX_SIDE);
+    if u64::from(w) > side || u64::from(h) > side {
+        let what = format!("image {w}×{h} has a side over {MAX_SIDE}: not decoded for QR codes");
+        msg.too_large(path, what, out);
+        return Vec::new();
+    }
+    if !msg.allow_image(path, u64::from(w), u64::from(h), out) {
+        return Vec::new();
+    }
+    decode(data)
+}
+
 /// Report the URLs in an image's QR codes as links.
-pub fn qr_links(path: &str, data: &[u8], out: &mut Vec<Finding>) {
-    payload_links(path, decode(data), "QR code", out);
+pub fn qr_links(path: &str, data: &[u8], msg: &mut MessageBudget, out: &mut Vec<Finding>) {
+    let payloads = decode_budgeted(path, data, msg, out);
+    payload_links(path, payloads, "QR code", out);
 }
 
 /// Push the URLs among decoded QR `payloads` as links.

@@ -15,6 +15,7 @@
 
 pub mod attack;
 pub mod engines;
+pub mod hostile;
 pub mod mutate;
 pub mod report;
 pub mod run;

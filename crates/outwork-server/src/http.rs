@@ -483,10 +483,11 @@ async fn scan(
     };
     let scanner = st.cell().get();
     let s2 = scanner.clone();
+    let inspect_by = crate::inspect_deadline(deadline);
     let h = tokio::task::spawn_blocking(move || {
         let _slot = permit;
         let t = Instant::now();
-        let v = s2.scan_envelope(&raw, &env);
+        let v = s2.scan_until(&raw, &env, Some(inspect_by));
         let took = t.elapsed();
         let facts = outwork_core::facts::parse(&raw, s2.ctx.limits());
         let info = MessageInfo::from_facts(&raw, &facts);

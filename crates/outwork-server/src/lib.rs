@@ -43,3 +43,13 @@ pub use reload::{BuildScanner, Reloader, ScannerCell};
 pub use server::{Milter, ServeError, serve, serve_until};
 pub use session::Message;
 pub use verdict_log::VerdictLog;
+
+/// When a scan due by `deadline` must stop inspecting attachments: three
+/// quarters of the time left, so parsing, signals and the reply still fit
+/// and a hostile message gets a verdict (INSPECT_BUDGET), not a timeout
+/// that leaves the scan running in its slot.
+pub(crate) fn inspect_deadline(deadline: tokio::time::Instant) -> std::time::Instant {
+    let now = tokio::time::Instant::now();
+    let left = deadline.saturating_duration_since(now);
+    std::time::Instant::now() + left.mul_f64(0.75)
+}

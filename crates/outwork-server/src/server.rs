@@ -446,10 +446,11 @@ async fn scan(sh: &Shared, m: &Message) -> Result<(Verdict, Option<VerdictRecord
     let raw = m.raw.clone();
     let env = m.envelope.clone();
     let record = sh.verdicts.get().is_some();
+    let inspect_by = crate::inspect_deadline(deadline);
     let h = tokio::task::spawn_blocking(move || {
         let _slot = permit;
         let t = Instant::now();
-        let v = scanner.scan_envelope(&raw, &env);
+        let v = scanner.scan_until(&raw, &env, Some(inspect_by));
         let took = t.elapsed();
         crate::metrics::verdict("milter", &v, took);
         // Parsed again for the record: the scanner keeps its facts to itself.

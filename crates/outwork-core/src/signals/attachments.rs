@@ -54,6 +54,7 @@ fn inspected(ev: &Evidence, hits: &mut Hits) {
             InspectKind::EncryptedArchive => "ATTACH_ENCRYPTED_ARCHIVE",
             InspectKind::PasswordInText => "ATTACH_PASSWORD_IN_TEXT",
             InspectKind::Limit => "ATTACH_INSPECT_LIMIT",
+            InspectKind::Budget => "INSPECT_BUDGET",
             InspectKind::Malformed => "ATTACH_MALFORMED",
             InspectKind::Macro => "ATTACH_MACRO",
             InspectKind::MacroAutorun => "ATTACH_MACRO_AUTORUN",
