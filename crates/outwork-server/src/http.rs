@@ -963,10 +963,14 @@ async fn admin_reload(State(st): St, headers: HeaderMap) -> Response {
     };
     match r {
         Ok(()) => ok_json(json!({"reloaded": true})),
-        Err(e) => err(
+        Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("reload failed (still serving the previous config): {e}"),
-        ),
+            axum::Json(json!({
+                "reloaded": false,
+                "error": format!("reload failed (still serving the previous config): {e}"),
+            })),
+        )
+            .into_response(),
     }
 }
 
