@@ -102,6 +102,39 @@ fn config_check_reports_unknown_keys_with_lines() {
         .args(["config", "check"])
         .arg(repo().join("outwork.example.toml")));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(!text(&o.stdout).contains("warning"), "{}", text(&o.stdout));
+}
+
+/// Issue 17 item 6f: a non-loopback listener without a token passed
+/// `config check` with no word.
+#[test]
+fn config_check_warns_about_an_exposed_listener() {
+    let d = tmp("config-exposed");
+    let f = d.join("exposed.toml");
+    std::fs::write(&f, "[http]\nlisten = \"0.0.0.0:11333\"\n").expect("write");
+    let o = run(bin().args(["config", "check"]).arg(&f));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("warning: http.listen = \"0.0.0.0:11333\" is not loopback"),
+        "{out}"
+    );
+    assert!(
+        out.contains("warning: http.admin_token is not set"),
+        "{out}"
+    );
+    // A token but open reads: still said.
+    std::fs::write(
+        &f,
+        "[http]\nlisten = \"192.0.2.1:11333\"\nadmin_token = \"token-0123456789abcdef\"\n",
+    )
+    .expect("write");
+    let out = text(&run(bin().args(["config", "check"]).arg(&f)).stdout);
+    assert!(out.contains("login_for_reads"), "{out}");
+    // Loopback: nothing to say.
+    std::fs::write(&f, "[http]\nlisten = \"127.0.0.1:11333\"\n").expect("write");
+    let out = text(&run(bin().args(["config", "check"]).arg(&f)).stdout);
+    assert!(!out.contains("warning"), "{out}");
 }
 
 #[test]
