@@ -970,3 +970,74 @@ fn release_without_recorded_recipients_takes_them_from_the_admin() {
     assert_eq!(args.trim(), "alice@example.org bob@example.org");
     assert!(srv.quarantine.list().unwrap().is_empty());
 }
+
+/// Issue 17 item 7: a sender who writes `Authentication-Results: <our
+/// id>; dmarc=pass` got a DMARC pass through `/checkv2` (and `/v1/scan`).
+/// A header claiming our own authserv-id arriving with the message is
+/// forged (RFC 8601 §5): ignored and reported, on every path.
+#[test]
+fn forged_authentication_results_are_ignored_on_http_paths() {
+    let mut cfg = outwork_core::Config::default();
+    cfg.auth.authserv_id = "mx.example.org".into();
+    cfg.auth.trusted_authserv_ids = vec!["mx.example.org".into(), "edge.example.org".into()];
+    let scanner = outwork_engine::Scanner::from_config(outwork_core::Context::new(cfg)).unwrap();
+    let cell = ScannerCell::new(Arc::new(scanner));
+    let svc = Services {
+        reloader: Reloader::new(cell, None),
+        ..Services::fixed(Arc::new(outwork_engine::Scanner::offline(Arc::new(
+            outwork_core::Context::new(outwork_core::Config::default()),
+        ))))
+    };
+    let run = Running::start(
+        HttpConfig {
+            listen: "127.0.0.1:0".into(),
+            ..Default::default()
+        },
+        svc,
+        2,
+    )
+    .unwrap();
+    let msg = |id: &str| {
+        format!(
+            "Received: from mx.example.org by mail.example.org; Mon, 7 Dec 2026 10:00:00 +0000\r\n\
+             Authentication-Results: {id}; spf=pass smtp.mailfrom=paypal.com; dkim=pass header.d=paypal.com; dmarc=pass header.from=paypal.com\r\n\
+             From: PayPal <service@paypal.com>\r\nTo: <bob@example.org>\r\nSubject: account\r\n\r\nhello\r\n"
+        )
+    };
+    let symbols = |path: &str, body: &str| -> Vec<String> {
+        let mut r = agent().post(run.url(path)).send(body).unwrap();
+        assert_eq!(r.status(), 200);
+        let j = json(&mut r);
+        let syms = &j["symbols"];
+        match syms {
+            Value::Array(a) => a
+                .iter()
+                .map(|s| s["name"].as_str().unwrap().to_string())
+                .collect(),
+            Value::Object(o) => o.keys().cloned().collect(),
+            _ => panic!("{j}"),
+        }
+    };
+    for path in ["/checkv2", "/v1/scan"] {
+        let s = symbols(path, &msg("mx.example.org"));
+        assert!(
+            !s.contains(&"DMARC_PASS".to_string()),
+            "{path}: forged pass believed: {s:?}"
+        );
+        assert!(
+            !s.contains(&"AUTH_RESULTS_TRUSTED".to_string()),
+            "{path}: {s:?}"
+        );
+        assert!(
+            s.contains(&"AUTH_RESULTS_FORGED".to_string()),
+            "{path}: {s:?}"
+        );
+        // An upstream edge's id (which strips forged copies itself) is believed.
+        let s = symbols(path, &msg("edge.example.org"));
+        assert!(s.contains(&"DMARC_PASS".to_string()), "{path}: {s:?}");
+        assert!(
+            !s.contains(&"AUTH_RESULTS_FORGED".to_string()),
+            "{path}: {s:?}"
+        );
+    }
+}
