@@ -80,6 +80,7 @@ defs! {
     HISTORY_UNAVAILABLE, 0.0, Sender, "The first-contact history could not be read";
     // Auth (from trusted Authentication-Results)
     AUTH_RESULTS_TRUSTED, 0.0, Auth, "Authentication results were read from this trusted header";
+    AUTH_RESULTS_FORGED, 0.0, Auth, "An Authentication-Results header claims our own authserv-id: forged (RFC 8601 section 5), ignored";
     SPF_FAIL, 5.0, Auth, "SPF fail: the envelope domain says this server may not send for it";
     SPF_SOFTFAIL, 1.5, Auth, "SPF softfail for the envelope sender";
     DKIM_FAIL, 1.0, Auth, "A DKIM signature failed to verify";

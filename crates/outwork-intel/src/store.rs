@@ -636,6 +636,43 @@ impl Index {
         if r.pos != body.len() {
             return Err(corrupt("trailing bytes"));
         }
+        // A valid checksum only says the bytes are the ones written: a
+        // record naming a source that is not in the table would answer
+        // "not listed" for what it lists. Refuse such a file whole.
+        if sources.len() > MAX_SOURCES {
+            return Err(corrupt("too many sources"));
+        }
+        let known = |s: u16| (s as usize) < sources.len();
+        if let Some(g) = records
+            .iter()
+            .map(|r| r.group)
+            .find(|g| !known(g & SOURCE_MASK) || g >> 14 > 1)
+        {
+            return Err(corrupt(&format!(
+                "a record names source {} (type {}) of {}",
+                g & SOURCE_MASK,
+                g >> 14,
+                sources.len()
+            )));
+        }
+        if let Some(c) = cidrs
+            .iter()
+            .find(|c| !known(c.source) || c.prefix > if c.v4 { 32 } else { 128 })
+        {
+            return Err(corrupt(&format!(
+                "a range names source {} (prefix /{}) of {}",
+                c.source,
+                c.prefix,
+                sources.len()
+            )));
+        }
+        if let Some(h) = hashes.iter().find(|h| !known(h.source)) {
+            return Err(corrupt(&format!(
+                "a file hash names source {} of {}",
+                h.source,
+                sources.len()
+            )));
+        }
         let mut idx = Index {
             sources,
             cidrs,

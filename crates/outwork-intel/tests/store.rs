@@ -191,3 +191,48 @@ fn never_block_keeps_platforms_out_of_domain_entries_only() {
     );
     assert_eq!(idx.check_url("https://evil.example/").len(), 1);
 }
+
+/// The bytes of `idx` with its source table replaced by `sources_json`
+/// and the checksum recomputed: a file that passes the checksum but whose
+/// records point at sources it no longer has.
+fn with_sources(idx: &Index, sources_json: &[u8]) -> Vec<u8> {
+    let good = idx.to_bytes();
+    let json_len = u64::from_le_bytes(good[12..20].try_into().expect("len")) as usize;
+    let mut b = good[..12].to_vec();
+    b.extend_from_slice(&(sources_json.len() as u64).to_le_bytes());
+    b.extend_from_slice(sources_json);
+    b.extend_from_slice(&good[20 + json_len..good.len() - 8]);
+    let sum = xxhash_rust::xxh3::xxh3_64(&b);
+    b.extend_from_slice(&sum.to_le_bytes());
+    b
+}
+
+#[test]
+fn dangling_source_indices_are_refused_as_corrupt() {
+    let path = std::path::Path::new("dangling.owi");
+    let urls = index_with(
+        "http://evil.example/\n",
+        Format::UrlList,
+        "s",
+        Kind::Phishing,
+    );
+    // The untouched table loads.
+    let table = serde_json::to_vec(urls.sources()).expect("json");
+    assert!(Index::from_bytes(&with_sources(&urls, &table), path).is_ok());
+    // Records whose source is gone: before, every lookup said "not listed".
+    let r = Index::from_bytes(&with_sources(&urls, b"[]"), path);
+    assert!(matches!(r, Err(IntelError::Corrupt(..))), "{r:?}");
+    // The same for IP ranges and file hashes.
+    for (lines, format) in [
+        ("192.0.2.0/24\n", Format::Cidr),
+        (
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n",
+            Format::Sha256,
+        ),
+    ] {
+        let idx = index_with(lines, format, "s", Kind::Malware);
+        assert_eq!(idx.len(), 1, "{lines}");
+        let r = Index::from_bytes(&with_sources(&idx, b"[]"), path);
+        assert!(matches!(r, Err(IntelError::Corrupt(..))), "{lines}: {r:?}");
+    }
+}

@@ -303,6 +303,10 @@ pub struct HttpConfig {
     pub rspamd_subject: String,
     /// On shutdown, wait this long for in-flight requests to finish.
     pub shutdown_grace_ms: u64,
+    /// Host names `/v1/*` and `/admin/*` answer to besides IP addresses
+    /// and `localhost` (and `[dashboard] allowed_hosts`). Others get 403:
+    /// a DNS-rebinding page must not use the API from a browser.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -319,6 +323,7 @@ impl Default for HttpConfig {
             rspamd_quarantine_action: RspamdQuarantineAction::AddHeader,
             rspamd_subject: "*** PHISHING *** %s".into(),
             shutdown_grace_ms: 10_000,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -397,6 +402,41 @@ impl HttpConfig {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         }
     }
+}
+
+/// What `outwork config check` warns about in `[http]` / `[dashboard]`
+/// (the file is valid; these are exposures an admin should have chosen):
+/// an HTTP listener on an address other than loopback serves `/checkv2`
+/// and `/v1/*` to whoever reaches it (they take no token), and without
+/// `admin_token` or `login_for_reads` also the dashboard's verdict list.
+pub fn exposure_warnings(text: &str) -> Vec<String> {
+    let Ok(Some(h)) = HttpConfig::from_outwork_toml(text) else {
+        return Vec::new();
+    };
+    let Ok(addr) = h.listen.parse::<std::net::SocketAddr>() else {
+        return Vec::new();
+    };
+    if addr.ip().is_loopback() {
+        return Vec::new();
+    }
+    let mut out = vec![format!(
+        "http.listen = {:?} is not loopback: /checkv2 and /v1/* scan (and record) mail for anyone who can reach it, without a token; bind to 127.0.0.1 behind a TLS proxy or firewall the port",
+        h.listen
+    )];
+    if h.token().is_none() {
+        out.push(
+            "http.admin_token is not set on a non-loopback listener: admin endpoints are off, and the dashboard's verdict list is open to anyone who can reach it"
+                .into(),
+        );
+    }
+    let dash = DashboardConfig::from_outwork_toml(text).unwrap_or_default();
+    if dash.enabled && !dash.login_for_reads && h.token().is_some() {
+        out.push(
+            "dashboard.login_for_reads is false on a non-loopback listener: anyone who can reach it reads the verdict list (senders, recipients, subjects); set it to true"
+                .into(),
+        );
+    }
+    out
 }
 
 /// The `[dashboard]` table: the web dashboard under `/dashboard/` on the

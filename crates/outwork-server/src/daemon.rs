@@ -110,6 +110,11 @@ pub async fn run_until(
         Ok(Err(e)) => return Err(ServeError::Scanner(e)),
         Err(_) => return Err(ServeError::Scanner("building the scanner panicked".into())),
     };
+    if let Some(e) = &scanner.intel_error {
+        // Served like a missing store, but said loudly: every verdict
+        // carries INTEL_UNAVAILABLE until the file is fixed and reloaded.
+        tracing::error!(target: LOG, "intel store unreadable, scanning WITHOUT blocklists (INTEL_UNAVAILABLE) until it is fixed and reloaded: {e}");
+    }
     let cell = ScannerCell::new(scanner);
     let reloader = Reloader::new(cell.clone(), Some(opts.build_scanner.clone()));
 

@@ -317,6 +317,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/admin/quarantine/{id}/release", post(admin_release))
         .merge(dashboard::routes(&state))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), api_guard))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             deadline_and_count,
@@ -352,6 +353,100 @@ async fn deadline_and_count(State(st): St, mut req: Request, next: Next) -> Resp
     };
     crate::metrics::request(route, resp.status().as_u16());
     resp
+}
+
+/// Before any handler: DNS rebinding, browser-borne requests and bearer
+/// token guessing.
+///
+/// - `/v1/*` and `/admin/*` answer only to a `Host` that is an IP
+///   address, `localhost` or in `allowed_hosts` (`[http]` or
+///   `[dashboard]`): a page on a name that resolves to us gets 403.
+/// - `/checkv2`, `/v1/*` and `/admin/*` refuse what a browser sends from
+///   another site: `Sec-Fetch-Site` other than `same-origin`/`none`, or an
+///   `Origin` that is not this server under an allowed name. MTAs and
+///   scripts send neither (a cross-site `text/plain` POST to `/checkv2`
+///   would otherwise be scanned, and with `rspamd_quarantine_action =
+///   "reject"` stored in the quarantine).
+/// - A bearer token presented to `/admin/*` or `/dashboard/*` is checked
+///   here: wrong ones count against the client's address like wrong
+///   dashboard logins (five a minute, then 429 until the minute is over,
+///   the right token included); other addresses are not affected.
+async fn api_guard(State(st): St, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let admin = path.starts_with("/admin/");
+    let api = admin || path.starts_with("/v1/");
+    let rspamd = path == "/checkv2";
+    let dash = path == "/dashboard" || path.starts_with("/dashboard/");
+    let h = req.headers();
+    let host = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let allowed: Vec<String> = st
+        .cfg
+        .allowed_hosts
+        .iter()
+        .chain(st.svc.dashboard.iter().flat_map(|d| d.allowed_hosts.iter()))
+        .cloned()
+        .collect();
+    if api && !dashboard::host_allowed(host, &allowed) {
+        return err(
+            StatusCode::FORBIDDEN,
+            "this host name is not one the API answers to (see [http] allowed_hosts)",
+        );
+    }
+    if api || rspamd {
+        let site = h
+            .get("sec-fetch-site")
+            .map(|v| v.as_bytes().to_ascii_lowercase());
+        let cross_site = site.is_some_and(|s| s != b"same-origin" && s != b"none");
+        let foreign_origin = h.contains_key(header::ORIGIN)
+            && !(dashboard::same_origin(h) && dashboard::host_allowed(host, &allowed));
+        if cross_site || foreign_origin {
+            return err(
+                StatusCode::FORBIDDEN,
+                "cross-site browser request refused (Origin / Sec-Fetch-Site)",
+            );
+        }
+    }
+    if (admin || dash)
+        && let Some(token) = st.cfg.token()
+        && let Some(presented) = h
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+    {
+        let peer = req.extensions().get::<Peer>().map(|p| p.0);
+        if let Some(ip) = peer.map(|p| p.ip())
+            && let Some(wait) = st.sessions.locked_out(ip)
+        {
+            tracing::warn!(target: LOG, peer = ?peer, path, "bearer token refused: too many wrong tokens from this address");
+            let mut r = err(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many wrong tokens from this address; try again in {wait} s"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return r;
+        }
+        if token_matches(presented.trim_ascii(), token.as_bytes()) {
+            if let Some(p) = peer {
+                st.sessions.login_ok(p.ip());
+            }
+        } else {
+            tracing::warn!(target: LOG, peer = ?peer, path, "wrong bearer token");
+            if let Some(p) = peer {
+                st.sessions.login_failed(p.ip());
+            }
+            let mut r = err(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"outwork\""),
+            );
+            return r;
+        }
+    }
+    next.run(req).await
 }
 
 /// An error reply: `{"error": "..."}` (Rspamd's shape too).
@@ -964,10 +1059,14 @@ async fn admin_reload(State(st): St, headers: HeaderMap) -> Response {
     };
     match r {
         Ok(()) => ok_json(json!({"reloaded": true})),
-        Err(e) => err(
+        Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("reload failed (still serving the previous config): {e}"),
-        ),
+            axum::Json(json!({
+                "reloaded": false,
+                "error": format!("reload failed (still serving the previous config): {e}"),
+            })),
+        )
+            .into_response(),
     }
 }
 
@@ -1102,28 +1201,83 @@ async fn admin_release(
     State(st): St,
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
+    Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
     if let Err(r) = admin_auth(&st, &headers) {
         return r;
     }
-    release(&st, id).await
+    let mut rcpts = Vec::new();
+    for (k, v) in q {
+        match k.as_str() {
+            "rcpt" => rcpts.push(v),
+            other => {
+                return err(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown parameter {other:?} (rcpt)"),
+                );
+            }
+        }
+    }
+    release(&st, id, rcpts).await
 }
 
-/// Release a quarantined message (the admin endpoint and the dashboard).
-async fn release(st: &AppState, id: String) -> Response {
+/// The To and Cc addresses of a message (suggested recipients when none
+/// was recorded; never used on their own: the sender wrote them).
+fn header_recipients(raw: &[u8]) -> Vec<String> {
+    // The header block only (bounded): no need to parse the body.
+    let head = &raw[..raw.len().min(256 * 1024)];
+    let end = head
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .or_else(|| head.windows(2).position(|w| w == b"\n\n"))
+        .map_or(head.len(), |i| i + 2);
+    let facts = outwork_core::facts::parse(&head[..end], &outwork_core::config::Limits::default());
+    let mut out: Vec<String> = Vec::new();
+    for m in facts.recipients {
+        if out.len() < 20 && !m.address.is_empty() && !out.contains(&m.address) {
+            out.push(m.address);
+        }
+    }
+    out
+}
+
+/// Release a quarantined message (the admin endpoint and the dashboard)
+/// to its recorded envelope recipients, or to `rcpts` when given (a
+/// message scanned over HTTP without `Rcpt` has none recorded: the admin
+/// names them; its To/Cc are only suggested, since the sender wrote them).
+async fn release(st: &AppState, id: String, rcpts: Vec<String>) -> Response {
     let q = match store(st) {
         Ok(q) => q,
         Err(r) => return r,
     };
     let (q2, id2) = (q.clone(), id.clone());
-    let rel = match blocking(move || q2.release(&id2)).await {
+    let mut rel = match blocking(move || q2.release(&id2)).await {
         Ok(r) => r,
         Err(r) => return r,
     };
+    if !rcpts.is_empty() {
+        rel.envelope.rcpt_to = rcpts;
+    }
     if st.cfg.release_command.is_empty() {
         // No way to deliver configured: hand the message back; the entry
         // stays until DELETE.
         return rfc822(rel.raw);
+    }
+    if rel.envelope.rcpt_to.is_empty() {
+        let suggested = header_recipients(&rel.raw);
+        let mut r = (
+            StatusCode::CONFLICT,
+            axum::Json(json!({
+                "error": format!(
+                    "cannot release {id}: no envelope recipient recorded (scanned over HTTP without Rcpt); name them: ?rcpt=ADDRESS (repeatable), or {{\"rcpt\": [...]}} from the dashboard"
+                ),
+                "header_recipients": suggested,
+            })),
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return r;
     }
     let from = rel.envelope.mail_from.clone().unwrap_or_default();
     let argv = match release_argv(&st.cfg.release_command, &from, &rel.envelope.rcpt_to) {

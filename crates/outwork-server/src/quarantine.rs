@@ -7,7 +7,8 @@
 //! tell the MTA to discard). The `.json` is written last, so an entry that
 //! [`QuarantineStore::list`] shows always has its message. A crash in
 //! between leaves at most an orphan `.eml` (the MTA never got a reply, so
-//! it still holds the message).
+//! it still holds the message); a crash during a write leaves a `.tmp-*`
+//! file, removed the next time the store is opened.
 
 use outwork_core::Verdict;
 use serde::{Deserialize, Serialize};
@@ -121,7 +122,49 @@ impl QuarantineStore {
                 .create(&dir)
                 .map_err(io_err(&dir))?;
         }
-        Ok(QuarantineStore { dir })
+        let store = QuarantineStore { dir };
+        let n = store.remove_stale_temporaries();
+        if n > 0 {
+            tracing::warn!(
+                "quarantine {}: removed {n} temporary file(s) left by an interrupted write",
+                store.dir.display()
+            );
+        }
+        Ok(store)
+    }
+
+    /// Remove `.tmp-*` files a crashed writer left behind (its message was
+    /// never acknowledged, so the MTA still holds it). Another process may
+    /// be writing in the same directory (the CLI opens the store while
+    /// `serve` runs): a file is stale when the process named in it (ids
+    /// carry the writer's pid) is gone, or when it is over an hour old.
+    /// Returns how many were removed.
+    fn remove_stale_temporaries(&self) -> usize {
+        let Ok(rd) = fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        let me = std::process::id();
+        let mut n = 0;
+        for de in rd.flatten() {
+            let name = de.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.strip_prefix(".tmp-")) else {
+                continue;
+            };
+            // <secs>-<nanos>-<pid>-<seq>.<ext>
+            let writer = id.split('-').nth(2).and_then(|p| p.parse::<u32>().ok());
+            let writer_gone =
+                writer.is_some_and(|p| p != me && !Path::new(&format!("/proc/{p}")).exists());
+            let old = de
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 3600);
+            if (writer_gone || old) && fs::remove_file(de.path()).is_ok() {
+                n += 1;
+            }
+        }
+        n
     }
 
     pub fn dir(&self) -> &Path {
@@ -347,5 +390,26 @@ mod tests {
             .map(|d| d.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+    }
+
+    /// Issue 17 item 6g: a crash mid-write left `.tmp-*` files for ever.
+    #[test]
+    fn stale_temporaries_are_removed_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = dir.path().join("q");
+        QuarantineStore::open(&q).unwrap();
+        // A writer that died (no such pid), and a live one (this process).
+        let dead = q.join(".tmp-1700000000-000000001-4294967294-0.eml");
+        let live = q.join(format!(
+            ".tmp-1700000000-000000001-{}-0.json",
+            std::process::id()
+        ));
+        fs::write(&dead, b"half a message").unwrap();
+        fs::write(&live, b"being written").unwrap();
+        fs::write(q.join("keep.eml"), b"x").unwrap();
+        QuarantineStore::open(&q).unwrap();
+        assert!(!dead.exists(), "stale temporary kept");
+        assert!(live.exists(), "a live writer's file was removed");
+        assert!(q.join("keep.eml").exists());
     }
 }

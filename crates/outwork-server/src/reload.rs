@@ -57,7 +57,10 @@ impl Reloader {
     }
 
     /// Save the serving scanner's history, build a new scanner, swap it
-    /// in. On error the old scanner keeps serving.
+    /// in. On error the old scanner keeps serving: when the build fails,
+    /// and when the new scanner could not read an intel store the serving
+    /// one has (the last good store keeps serving; fix the file and
+    /// reload again).
     pub async fn reload(&self) -> Result<(), String> {
         let Some(build) = self.build.clone() else {
             return Err("this server was started without a way to reload".into());
@@ -72,10 +75,15 @@ impl Reloader {
         })
         .await;
         let r = match r {
-            Ok(Ok(s)) => {
-                self.cell.set(Arc::new(s));
-                Ok(())
-            }
+            Ok(Ok(s)) => match lost_intel(&self.cell.get(), &s) {
+                // A store that became unreadable (truncated, overwritten in
+                // place, corrupt) must not silently replace the good one.
+                Some(e) => Err(e),
+                None => {
+                    self.cell.set(Arc::new(s));
+                    Ok(())
+                }
+            },
             Ok(Err(e)) => Err(e),
             Err(e) if e.is_panic() => Err("building the scanner panicked".into()),
             Err(_) => Err("reload cancelled".into()),
@@ -89,4 +97,15 @@ impl Reloader {
         }
         r
     }
+}
+
+/// Why swapping `old` for `new` would lose a working intel store: `new`
+/// could not read its store (it would scan without blocklists) while `old`
+/// has one. None when nothing is lost (both fine, or `old` had no store
+/// either: then the new scanner is no worse, and its INTEL_UNAVAILABLE
+/// says why).
+fn lost_intel(old: &Scanner, new: &Scanner) -> Option<String> {
+    let e = new.intel_error.as_ref()?;
+    (old.intel.is_some() && new.intel.is_none())
+        .then(|| format!("intel store unreadable, keeping the previous config and intel: {e}"))
 }

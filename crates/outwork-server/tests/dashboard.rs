@@ -95,6 +95,9 @@ fn login(d: &Dash) -> (String, String) {
         .unwrap();
     assert_eq!(r.status(), 200);
     let s = set_cookie(&r, "outwork_session").expect("session cookie");
+    // Login hands out the CSRF token bound to the new session.
+    let c = set_cookie(&r, "outwork_csrf").expect("session's CSRF cookie");
+    let v = c.split_once('=').unwrap().1.to_string();
     let raw = r
         .headers()
         .get("set-cookie")
@@ -767,4 +770,140 @@ fn release_without_a_command_is_refused_and_kept() {
     assert_eq!(r.status(), 409);
     assert_eq!(d.quarantine.list().unwrap().len(), 1);
     assert_eq!(get(&d, "/dashboard/api/session")["release_command"], false);
+}
+
+/// Issue 17 item 6a: a cookie/header pair the client chose itself used to
+/// pass the CSRF check (double submit); the token is now the one bound to
+/// the session at login. 6e: the shell is `no-store`.
+#[test]
+fn csrf_token_is_bound_to_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path(), |_, _| {});
+    let id = quarantine_one(&d, "keep me");
+    let a = agent();
+    let (cookies, v) = login(&d);
+    let session = cookies
+        .split("; ")
+        .find(|c| c.starts_with("outwork_session="))
+        .unwrap()
+        .to_string();
+    let delete = format!("/dashboard/api/quarantine/{id}/delete");
+    // An attacker-chosen pair (as a cookie-tossing subdomain could plant).
+    let chosen = "ab".repeat(32);
+    let r = a
+        .post(d.url(&delete))
+        .header("Cookie", &format!("{session}; outwork_csrf={chosen}"))
+        .header("X-CSRF-Token", &chosen)
+        .header("Origin", &d.origin())
+        .send_empty()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        d.quarantine.list().unwrap().len(),
+        1,
+        "deleted with a forged pair"
+    );
+    // The pre-login token no longer works either.
+    let (pre, pre_v) = csrf(&d);
+    let r = a
+        .post(d.url(&delete))
+        .header("Cookie", &format!("{pre}; {session}"))
+        .header("X-CSRF-Token", &pre_v)
+        .header("Origin", &d.origin())
+        .send_empty()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Reloading the page while logged in hands out the session's token,
+    // never cached.
+    let r = a
+        .get(d.url("/dashboard/"))
+        .header("Cookie", &session)
+        .call()
+        .unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(
+        set_cookie(&r, "outwork_csrf").unwrap(),
+        format!("outwork_csrf={v}")
+    );
+    // The session's own token: deleted.
+    let r = a
+        .post(d.url(&delete))
+        .header("Cookie", &cookies)
+        .header("X-CSRF-Token", &v)
+        .header("Origin", &d.origin())
+        .send_empty()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(d.quarantine.list().unwrap().is_empty());
+}
+
+/// One request from a chosen loopback source address (Linux routes all of
+/// 127/8 to lo): status.
+fn status_from(src: &str, d: &Dash, req: &str) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind(format!("{src}:0").parse().unwrap()).unwrap();
+        let mut s = sock.connect(d.addr).await.unwrap();
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(30), s.read_to_end(&mut out)).await;
+        let out = String::from_utf8_lossy(&out);
+        out.get(9..12)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("no status: {out}"))
+    })
+}
+
+/// Issue 17 item 6b: wrong bearer tokens were never throttled. They now
+/// count against the client's address with wrong logins; another address
+/// keeps using the right token.
+#[test]
+fn wrong_bearer_tokens_are_throttled_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path(), |_, _| {});
+    let admin = |token: &str| {
+        format!(
+            "GET /admin/quarantine HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
+            d.addr
+        )
+    };
+    let dash = |token: &str| {
+        format!(
+            "GET /dashboard/api/quarantine HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
+            d.addr
+        )
+    };
+    for i in 0..3 {
+        assert_eq!(
+            status_from("127.0.0.3", &d, &admin(&format!("guess-{i}-0123456789"))),
+            401
+        );
+    }
+    for i in 3..5 {
+        assert_eq!(
+            status_from("127.0.0.3", &d, &dash(&format!("guess-{i}-0123456789"))),
+            401
+        );
+    }
+    // The guesser's address is locked out, the right token included...
+    assert_eq!(status_from("127.0.0.3", &d, &admin(TOKEN)), 429);
+    assert_eq!(status_from("127.0.0.3", &d, &dash(TOKEN)), 429);
+    // ...and its dashboard logins too (one throttle per address).
+    let login = format!(
+        "POST /dashboard/api/login HTTP/1.1\r\nHost: {0}\r\nOrigin: http://{0}\r\nCookie: outwork_csrf={1}\r\nX-CSRF-Token: {1}\r\nContent-Length: {2}\r\nConnection: close\r\n\r\n{{\"token\": \"{TOKEN}\"}}",
+        d.addr,
+        "cd".repeat(32),
+        TOKEN.len() + 13,
+    );
+    assert_eq!(status_from("127.0.0.3", &d, &login), 429);
+    // Another address is not affected.
+    assert_eq!(status_from("127.0.0.4", &d, &admin(TOKEN)), 200);
+    assert_eq!(status_from("127.0.0.4", &d, &dash(TOKEN)), 200);
+    assert_eq!(status_from("127.0.0.4", &d, &login), 200);
 }

@@ -671,7 +671,7 @@ fn malformed_input_gets_an_error_never_a_crash() {
     assert!(r.starts_with("HTTP/1.1 413"), "{r}");
     // Oversize, chunked (no length announced).
     let mut req =
-        b"POST /v1/scan HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        b"POST /v1/scan HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
     for _ in 0..20 {
         req.extend_from_slice(b"1000\r\n");
         req.extend_from_slice(&[b'a'; 0x1000]);
@@ -683,7 +683,7 @@ fn malformed_input_gets_an_error_never_a_crash() {
     // Bad chunked framing.
     let r = raw(
         srv.run.addr(),
-        b"POST /v1/scan HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",
+        b"POST /v1/scan HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",
         w,
     );
     assert!(r.is_empty() || r.starts_with("HTTP/1.1 400"), "{r}");
@@ -823,4 +823,221 @@ fn daemon_reloads_and_drains() {
         .expect("run_until returned")
         .expect("join");
     assert!(r.is_ok(), "{r:?}");
+}
+
+/// Issue 17 item 6c/6d: a DNS-rebinding page (another name for our
+/// address in `Host`) used `/v1/scan` and the admin API; a cross-site
+/// `text/plain` POST to `/checkv2` (a browser's "simple" request, no
+/// preflight) landed a message in the quarantine.
+#[test]
+fn browsers_from_elsewhere_are_refused() {
+    let srv = start_with(
+        |c| {
+            c.rspamd_quarantine_action = outwork_server::config::RspamdQuarantineAction::Reject;
+            c.allowed_hosts = vec!["outwork.example.org".into()];
+        },
+        None,
+    );
+    let msg = sample("phish-double-extension.eml");
+    let post = |path: &str, headers: &[(&str, &str)]| {
+        let mut req = format!(
+            "POST {path} HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n",
+            msg.len()
+        );
+        if !headers.iter().any(|(k, _)| *k == "Host") {
+            req.push_str(&format!("Host: {}\r\n", srv.run.addr()));
+        }
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        let mut b = format!("{req}\r\n").into_bytes();
+        b.extend_from_slice(&msg);
+        let out = raw(srv.run.addr(), &b, Duration::from_secs(30));
+        out.get(9..12).unwrap_or("").to_string()
+    };
+    let rebind = [("Host", "rebind.evil.example:11333")];
+    assert_eq!(post("/v1/scan", &rebind), "403");
+    assert_eq!(post("/v1/scan/text", &rebind), "403");
+    let bearer = format!("Bearer {TOKEN}");
+    let admin = |host: &str| {
+        raw(
+            srv.run.addr(),
+            format!(
+                "GET /admin/quarantine HTTP/1.1\r\nHost: {host}\r\nAuthorization: {bearer}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+            Duration::from_secs(30),
+        )
+        .get(9..12)
+        .unwrap_or("")
+        .to_string()
+    };
+    assert_eq!(admin("rebind.evil.example"), "403");
+    assert_eq!(admin("localhost:11333"), "200");
+    assert_eq!(admin("outwork.example.org"), "200", "allowed_hosts");
+    assert_eq!(admin(&srv.run.addr().to_string()), "200");
+
+    // Cross-site browser POSTs to /checkv2: refused, nothing stored.
+    let plain = ("Content-Type", "text/plain");
+    for h in [
+        vec![plain, ("Origin", "http://evil.example")],
+        vec![plain, ("Origin", "null")],
+        vec![plain, ("Sec-Fetch-Site", "cross-site")],
+        vec![
+            plain,
+            ("Origin", "http://rebind.evil.example:11333"),
+            ("Host", "rebind.evil.example:11333"),
+        ],
+    ] {
+        assert_eq!(post("/checkv2", &h), "403", "{h:?}");
+        assert_eq!(post("/v1/scan", &h), "403", "{h:?}");
+    }
+    assert!(
+        srv.quarantine.list().unwrap().is_empty(),
+        "a browser quarantined a message"
+    );
+    // An MTA (no Origin, any Host) is scanned and the copy kept.
+    assert_eq!(
+        post(
+            "/checkv2",
+            &[("Rcpt", "b@example.org"), ("Host", "scanner.internal")]
+        ),
+        "200"
+    );
+    assert_eq!(srv.quarantine.list().unwrap().len(), 1);
+    // The server's own origin (a page it served) passes.
+    let own = format!("http://{}", srv.run.addr());
+    assert_eq!(
+        post(
+            "/v1/scan",
+            &[("Origin", own.as_str()), ("Sec-Fetch-Site", "same-origin")]
+        ),
+        "200"
+    );
+}
+
+/// Issue 17 item 6h: a message quarantined from `/checkv2` without `Rcpt`
+/// could not be released. The admin now names the recipients (the To/Cc
+/// are suggested, never used on their own: the sender wrote them).
+#[test]
+fn release_without_recorded_recipients_takes_them_from_the_admin() {
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("released.eml");
+    let srv = start_with(
+        |c| {
+            c.rspamd_quarantine_action = outwork_server::config::RspamdQuarantineAction::Reject;
+            c.release_command = vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                "cat > \"$0\"; shift; echo \"$@\" > \"$0.args\"".into(),
+                dest.display().to_string(),
+                "x".into(),
+                "{rcpt_to}".into(),
+            ];
+        },
+        None,
+    );
+    // Quarantined over /checkv2 with no Rcpt header.
+    let r = agent()
+        .post(srv.url("/checkv2"))
+        .send(&sample("phish-double-extension.eml")[..])
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let l = srv.quarantine.list().unwrap();
+    assert_eq!(l.len(), 1);
+    assert!(l[0].envelope.rcpt_to.is_empty());
+    let id = l[0].id.clone();
+    let auth = format!("Bearer {TOKEN}");
+    let mut r = agent()
+        .post(srv.url(&format!("/admin/quarantine/{id}/release")))
+        .header("Authorization", &auth)
+        .send_empty()
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let j = json(&mut r);
+    assert!(j["error"].as_str().unwrap().contains("?rcpt="), "{j}");
+    assert_eq!(j["header_recipients"][0], "lee.park@example.com", "{j}");
+    assert_eq!(srv.quarantine.list().unwrap().len(), 1, "kept");
+    let r = agent()
+        .post(srv.url(&format!(
+            "/admin/quarantine/{id}/release?rcpt=alice@example.org&rcpt=bob@example.org"
+        )))
+        .header("Authorization", &auth)
+        .send_empty()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let args = std::fs::read_to_string(out.path().join("released.eml.args")).unwrap();
+    assert_eq!(args.trim(), "alice@example.org bob@example.org");
+    assert!(srv.quarantine.list().unwrap().is_empty());
+}
+
+/// Issue 17 item 7: a sender who writes `Authentication-Results: <our
+/// id>; dmarc=pass` got a DMARC pass through `/checkv2` (and `/v1/scan`).
+/// A header claiming our own authserv-id arriving with the message is
+/// forged (RFC 8601 §5): ignored and reported, on every path.
+#[test]
+fn forged_authentication_results_are_ignored_on_http_paths() {
+    let mut cfg = outwork_core::Config::default();
+    cfg.auth.authserv_id = "mx.example.org".into();
+    cfg.auth.trusted_authserv_ids = vec!["mx.example.org".into(), "edge.example.org".into()];
+    let scanner = outwork_engine::Scanner::from_config(outwork_core::Context::new(cfg)).unwrap();
+    let cell = ScannerCell::new(Arc::new(scanner));
+    let svc = Services {
+        reloader: Reloader::new(cell, None),
+        ..Services::fixed(Arc::new(outwork_engine::Scanner::offline(Arc::new(
+            outwork_core::Context::new(outwork_core::Config::default()),
+        ))))
+    };
+    let run = Running::start(
+        HttpConfig {
+            listen: "127.0.0.1:0".into(),
+            ..Default::default()
+        },
+        svc,
+        2,
+    )
+    .unwrap();
+    let msg = |id: &str| {
+        format!(
+            "Received: from mx.example.org by mail.example.org; Mon, 7 Dec 2026 10:00:00 +0000\r\n\
+             Authentication-Results: {id}; spf=pass smtp.mailfrom=paypal.com; dkim=pass header.d=paypal.com; dmarc=pass header.from=paypal.com\r\n\
+             From: PayPal <service@paypal.com>\r\nTo: <bob@example.org>\r\nSubject: account\r\n\r\nhello\r\n"
+        )
+    };
+    let symbols = |path: &str, body: &str| -> Vec<String> {
+        let mut r = agent().post(run.url(path)).send(body).unwrap();
+        assert_eq!(r.status(), 200);
+        let j = json(&mut r);
+        let syms = &j["symbols"];
+        match syms {
+            Value::Array(a) => a
+                .iter()
+                .map(|s| s["name"].as_str().unwrap().to_string())
+                .collect(),
+            Value::Object(o) => o.keys().cloned().collect(),
+            _ => panic!("{j}"),
+        }
+    };
+    for path in ["/checkv2", "/v1/scan"] {
+        let s = symbols(path, &msg("mx.example.org"));
+        assert!(
+            !s.contains(&"DMARC_PASS".to_string()),
+            "{path}: forged pass believed: {s:?}"
+        );
+        assert!(
+            !s.contains(&"AUTH_RESULTS_TRUSTED".to_string()),
+            "{path}: {s:?}"
+        );
+        assert!(
+            s.contains(&"AUTH_RESULTS_FORGED".to_string()),
+            "{path}: {s:?}"
+        );
+        // An upstream edge's id (which strips forged copies itself) is believed.
+        let s = symbols(path, &msg("edge.example.org"));
+        assert!(s.contains(&"DMARC_PASS".to_string()), "{path}: {s:?}");
+        assert!(
+            !s.contains(&"AUTH_RESULTS_FORGED".to_string()),
+            "{path}: {s:?}"
+        );
+    }
 }

@@ -51,6 +51,15 @@ async fn start_logged(
     f: impl FnOnce(&mut MilterConfig),
     log: Option<Arc<outwork_server::VerdictLog>>,
 ) -> Running {
+    start_scanner(f, log, scanner()).await
+}
+
+/// [`start_logged`] with a scanner of the test's own.
+async fn start_scanner(
+    f: impl FnOnce(&mut MilterConfig),
+    log: Option<Arc<outwork_server::VerdictLog>>,
+    scanner: Arc<outwork_engine::Scanner>,
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let quarantine = dir.path().join("quarantine");
     let mut cfg = MilterConfig {
@@ -60,7 +69,7 @@ async fn start_logged(
         ..Default::default()
     };
     f(&mut cfg);
-    let m = Milter::bind(cfg, scanner()).await.expect("bind");
+    let m = Milter::bind(cfg, scanner).await.expect("bind");
     if let Some(l) = log {
         m.record_verdicts(l);
     }
@@ -587,4 +596,23 @@ async fn unix_socket() {
     let _ = tx.send(());
     task.await.unwrap().unwrap();
     assert!(!sock.exists(), "socket removed on shutdown");
+}
+
+/// Issue 17 item 7, the milter path: a header claiming our own
+/// authserv-id is ignored and reported (and, with `verify`, deleted), as
+/// on /checkv2 and /v1/scan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_authentication_results_are_ignored_by_the_milter() {
+    let mut cfg = outwork_core::Config::default();
+    cfg.auth.authserv_id = "mx.example.org".into();
+    cfg.auth.trusted_authserv_ids = vec!["mx.example.org".into()];
+    let scanner = outwork_engine::Scanner::from_config(outwork_core::Context::new(cfg)).unwrap();
+    let srv = start_scanner(|_| {}, None, Arc::new(scanner)).await;
+    let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    let eml = b"Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=paypal.com; dkim=pass header.d=paypal.com; dmarc=pass header.from=paypal.com\nFrom: PayPal <service@paypal.com>\nTo: <bob@example.org>\nSubject: account\n\nhello\n";
+    let r = mta.transaction(eml, &["bob@example.org"]).await;
+    let syms = header(&r, "X-Outwork-Symbols").unwrap_or("").to_string();
+    assert!(syms.contains("AUTH_RESULTS_FORGED"), "{syms}");
+    assert!(!syms.contains("DMARC_PASS"), "{syms}");
+    srv.stop().await;
 }

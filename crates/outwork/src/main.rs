@@ -465,7 +465,16 @@ fn run(cli: Cli) -> Result<u8> {
                 });
             }
             if issues.is_empty() {
-                println!("{}: ok", file.display());
+                // Valid, but exposed: said, not failed (the admin may have
+                // a firewall or proxy the file can't show).
+                let warnings = outwork_server::config::exposure_warnings(&text);
+                for w in &warnings {
+                    println!("{}: warning: {w}", file.display());
+                }
+                match warnings.len() {
+                    0 => println!("{}: ok", file.display()),
+                    n => println!("{}: ok, {n} warning(s)", file.display()),
+                }
                 return Ok(EXIT_CLEAN);
             }
             for i in &issues {

@@ -102,6 +102,39 @@ fn config_check_reports_unknown_keys_with_lines() {
         .args(["config", "check"])
         .arg(repo().join("outwork.example.toml")));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(!text(&o.stdout).contains("warning"), "{}", text(&o.stdout));
+}
+
+/// Issue 17 item 6f: a non-loopback listener without a token passed
+/// `config check` with no word.
+#[test]
+fn config_check_warns_about_an_exposed_listener() {
+    let d = tmp("config-exposed");
+    let f = d.join("exposed.toml");
+    std::fs::write(&f, "[http]\nlisten = \"0.0.0.0:11333\"\n").expect("write");
+    let o = run(bin().args(["config", "check"]).arg(&f));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("warning: http.listen = \"0.0.0.0:11333\" is not loopback"),
+        "{out}"
+    );
+    assert!(
+        out.contains("warning: http.admin_token is not set"),
+        "{out}"
+    );
+    // A token but open reads: still said.
+    std::fs::write(
+        &f,
+        "[http]\nlisten = \"192.0.2.1:11333\"\nadmin_token = \"token-0123456789abcdef\"\n",
+    )
+    .expect("write");
+    let out = text(&run(bin().args(["config", "check"]).arg(&f)).stdout);
+    assert!(out.contains("login_for_reads"), "{out}");
+    // Loopback: nothing to say.
+    std::fs::write(&f, "[http]\nlisten = \"127.0.0.1:11333\"\n").expect("write");
+    let out = text(&run(bin().args(["config", "check"]).arg(&f)).stdout);
+    assert!(!out.contains("warning"), "{out}");
 }
 
 #[test]
@@ -781,4 +814,177 @@ fn quarantine_list_show_release_delete() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let o = run(bin().args(["quarantine", "list", "--config"]).arg(&cfg));
     assert!(text(&o.stdout).contains("is empty"), "{}", text(&o.stdout));
+}
+
+/// One HTTP/1.1 request on a new connection (`Connection: close`):
+/// status and body.
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).expect("write");
+    s.write_all(body).expect("write body");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let out = text(&out);
+    let status = out
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status: {out}"));
+    let body = out.split_once("\r\n\r\n").map_or("", |x| x.1).to_string();
+    (status, body)
+}
+
+/// `outwork serve` as a child process, killed on drop.
+struct Serve {
+    child: std::process::Child,
+    addr: String,
+    log: PathBuf,
+}
+
+impl Serve {
+    fn start(config: &Path, intel: &Path, log: PathBuf) -> Serve {
+        let child = bin()
+            .args(["serve", "--config"])
+            .arg(config)
+            .arg("--intel")
+            .arg(intel)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("spawn serve");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let addr = loop {
+            let l = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(a) = l
+                .split("HTTP API listening on http://")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+            {
+                break a.to_string();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "serve did not start: {l}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        Serve { child, addr, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The symbols `/v1/scan` gives `msg`.
+    fn symbols(&self, msg: &[u8]) -> Vec<String> {
+        let (st, body) = http(&self.addr, "POST", "/v1/scan", &[], msg);
+        assert_eq!(st, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        v["symbols"]
+            .as_array()
+            .expect("symbols")
+            .iter()
+            .map(|s| s["name"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 17 item 4: a store overwritten with a truncated file must not
+/// replace the good index on reload (it used to answer `reloaded: true`
+/// and listed URLs went from quarantine to accept); at start-up a corrupt
+/// store is served like a missing one, loudly, with INTEL_UNAVAILABLE.
+#[test]
+fn serve_keeps_the_last_good_intel_store_when_reload_finds_it_corrupt() {
+    let d = tmp("reload-intel");
+    let store = d.join("intel.owi");
+    let feed = d.join("feed.txt");
+    std::fs::write(&feed, "https://login.evil.example/verify/\n").expect("write");
+    let o = run(bin()
+        .args([
+            "intel", "import", "--format", "urls", "--source", "s", "--intel",
+        ])
+        .arg(&store)
+        .arg(&feed));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let good = std::fs::read(&store).expect("store");
+    let config = d.join("outwork.toml");
+    std::fs::write(
+        &config,
+        "[http]\nlisten = \"127.0.0.1:0\"\nadmin_token = \"reload-token-0123456789\"\n[dashboard]\nenabled = false\n",
+    )
+    .expect("config");
+    let msg = b"From: <a@sender.example>\r\nTo: <b@example.org>\r\nSubject: verify\r\n\r\nhttps://login.evil.example/verify/now\r\n";
+    let auth = [("Authorization", "Bearer reload-token-0123456789")];
+
+    let srv = Serve::start(&config, &store, d.join("serve1.log"));
+    assert!(srv.symbols(msg).contains(&"URL_BLOCKLISTED".to_string()));
+    // Truncated in place (not renamed over): the good index must stay.
+    std::fs::write(&store, &good[..good.len() / 2]).expect("truncate");
+    let (st, body) = http(&srv.addr, "POST", "/admin/reload", &auth, b"");
+    assert_eq!(st, 500, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["reloaded"], false, "{body}");
+    assert!(
+        v["error"].as_str().unwrap_or("").contains("corrupt"),
+        "{body}"
+    );
+    let syms = srv.symbols(msg);
+    assert!(syms.contains(&"URL_BLOCKLISTED".to_string()), "{syms:?}");
+    assert!(!syms.contains(&"INTEL_UNAVAILABLE".to_string()), "{syms:?}");
+    // SIGHUP: the same.
+    let pid = srv.child.id().to_string();
+    let _ = Command::new("kill").args(["-HUP", &pid]).status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while srv.log().matches("reload failed").count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "{}", srv.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(srv.symbols(msg).contains(&"URL_BLOCKLISTED".to_string()));
+    let (_, metrics) = http(&srv.addr, "GET", "/metrics", &[], b"");
+    assert!(
+        metrics.contains("outwork_reloads_total{result=\"error\"} 2"),
+        "{metrics}"
+    );
+    drop(srv);
+
+    // Start-up with the corrupt store: served without blocklists, said
+    // loudly, and every verdict carries INTEL_UNAVAILABLE.
+    let srv = Serve::start(&config, &store, d.join("serve2.log"));
+    let syms = srv.symbols(msg);
+    assert!(syms.contains(&"INTEL_UNAVAILABLE".to_string()), "{syms:?}");
+    assert!(srv.log().contains("WITHOUT blocklists"), "{}", srv.log());
+    let (_, h) = http(&srv.addr, "GET", "/healthz", &[], b"");
+    assert!(
+        h.contains("\"intel\":false") && h.contains("corrupt"),
+        "{h}"
+    );
+    // Nothing good to keep: a reload of the fixed file is taken.
+    std::fs::write(&store, &good).expect("fix");
+    let (st, body) = http(&srv.addr, "POST", "/admin/reload", &auth, b"");
+    assert_eq!(st, 200, "{body}");
+    assert!(srv.symbols(msg).contains(&"URL_BLOCKLISTED".to_string()));
 }

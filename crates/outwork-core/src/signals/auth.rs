@@ -86,10 +86,55 @@ fn dmarc_policy(value: &str) -> Option<String> {
         .map(|a| if a == "ne" { "none".into() } else { a })
 }
 
+/// Authentication-Results that claim the deployment's own authserv-id
+/// (`auth.authserv_id`, the id the MTA writes from outwork's answer). By
+/// RFC 8601 §5 such a header arriving with a message came from outside
+/// and is forged: it is never believed (not even when the id is also in
+/// `trusted_authserv_ids`, or within `trust_topmost`), on every path (the
+/// milter also deletes it), and it is reported as AUTH_RESULTS_FORGED.
+pub fn forged<'a>(facts: &'a Facts, ctx: &Context) -> Vec<&'a crate::facts::AuthHeader> {
+    let own = ctx.config.auth.authserv_id.trim();
+    if own.is_empty() {
+        return Vec::new();
+    }
+    facts
+        .auth
+        .iter()
+        .filter(|h| {
+            h.authserv_id
+                .as_deref()
+                .is_some_and(|id| id.eq_ignore_ascii_case(own))
+        })
+        .collect()
+}
+
+/// AUTH_RESULTS_FORGED for each header [`forged`] finds (whatever view
+/// was used: outwork's own DNS checks or trusted headers).
+pub fn forged_signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
+    for h in forged(facts, ctx) {
+        let mut v: String = h.value.chars().take(200).collect();
+        if v.len() < h.value.len() {
+            v.push('…');
+        }
+        hits.add(
+            "AUTH_RESULTS_FORGED",
+            format!(
+                "Authentication-Results #{} claims our own authserv-id {} (ignored): {v}",
+                h.position + 1,
+                h.authserv_id.as_deref().unwrap_or("")
+            ),
+        );
+    }
+}
+
 pub fn read(facts: &Facts, ctx: &Context) -> AuthView {
     let cfg = &ctx.config.auth;
     let mut view = AuthView::default();
+    let forged = forged(facts, ctx);
     for h in &facts.auth {
+        if forged.iter().any(|f| std::ptr::eq(*f, h)) {
+            continue;
+        }
         let by_id = h.authserv_id.as_ref().is_some_and(|id| {
             cfg.trusted_authserv_ids
                 .iter()

@@ -49,6 +49,7 @@ pub fn run_full(facts: &Facts, evidence: &Evidence, ctx: &Context, off: Disabled
     };
     if !off.auth {
         auth::signals(&auth, facts, ctx, &mut hits);
+        auth::forged_signals(facts, ctx, &mut hits);
     }
     // The From domain DMARC authenticated: what it vouches for about itself
     // (its own link text, its own brand's other domains) is not a lie.

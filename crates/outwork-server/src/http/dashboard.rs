@@ -18,11 +18,14 @@
 //! | `GET /dashboard/api/reports`, `/dashboard/reports/{name}` | HTML reports | (idem reads) |
 //!
 //! Writes: an HttpOnly SameSite=Strict session cookie (set by pasting the
-//! admin token) or `Authorization: Bearer`; with the cookie also a CSRF
-//! token (double submit: the `outwork_csrf` cookie echoed in
-//! `X-CSRF-Token`, compared in constant time) and an `Origin` matching
-//! `Host`. Every response carries a strict CSP, `nosniff` and
-//! `no-referrer`.
+//! admin token) or `Authorization: Bearer`; with the cookie also the CSRF
+//! token bound to that session at login (sent as the `outwork_csrf`
+//! cookie, echoed by the page in `X-CSRF-Token`, compared in constant
+//! time with the session's own) and an `Origin` matching `Host`. The
+//! login itself (no session yet) is a double submit of the pre-login
+//! `outwork_csrf` cookie. Wrong tokens (logins and bearer tokens) are
+//! throttled per client address. Every response carries a strict CSP,
+//! `nosniff` and `no-referrer`; the shell `no-store`.
 
 use super::{AppState, Deadline, Peer, St, err, ok_json, read_body, token_matches};
 use crate::quarantine::QuarantineStore;
@@ -65,11 +68,18 @@ const LOGIN_WINDOW: Duration = Duration::from_secs(60);
 /// Client addresses remembered for the login throttle.
 const MAX_THROTTLED: usize = 4096;
 
+/// A live session: when it expires, and the CSRF token bound to it.
+struct Session {
+    expires: Instant,
+    csrf: String,
+}
+
 /// Dashboard login sessions (in memory: a restart logs everyone out).
 #[derive(Default)]
 pub(super) struct Sessions {
-    map: Mutex<HashMap<String, Instant>>,
-    /// Failed logins per client address: (window start, count).
+    map: Mutex<HashMap<String, Session>>,
+    /// Wrong tokens per client address (dashboard logins and bearer
+    /// tokens alike): (window start, count).
     failures: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
 }
 
@@ -79,14 +89,14 @@ impl Sessions {
     }
 
     /// Seconds until `ip` may try again, when it has used up its window.
-    fn locked_out(&self, ip: std::net::IpAddr) -> Option<u64> {
+    pub(super) fn locked_out(&self, ip: std::net::IpAddr) -> Option<u64> {
         let m = self.failures();
         let (start, n) = m.get(&ip)?;
         let left = LOGIN_WINDOW.checked_sub(start.elapsed())?;
         (*n >= MAX_LOGIN_FAILURES).then(|| left.as_secs().max(1))
     }
 
-    fn login_failed(&self, ip: std::net::IpAddr) {
+    pub(super) fn login_failed(&self, ip: std::net::IpAddr) {
         let now = Instant::now();
         let mut m = self.failures();
         if m.len() >= MAX_THROTTLED {
@@ -103,30 +113,49 @@ impl Sessions {
         e.1 += 1;
     }
 
-    fn login_ok(&self, ip: std::net::IpAddr) {
+    pub(super) fn login_ok(&self, ip: std::net::IpAddr) {
         self.failures().remove(&ip);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn create(&self, ttl: Duration) -> Option<String> {
+    /// A new session: its id and the CSRF token bound to it.
+    fn create(&self, ttl: Duration) -> Option<(String, String)> {
         let id = random_hex(32)?;
+        let csrf = random_hex(32)?;
         let now = Instant::now();
         let mut m = self.lock();
-        m.retain(|_, exp| *exp > now);
+        m.retain(|_, s| s.expires > now);
         if m.len() >= MAX_SESSIONS
-            && let Some(oldest) = m.iter().min_by_key(|(_, e)| **e).map(|(k, _)| k.clone())
+            && let Some(oldest) = m
+                .iter()
+                .min_by_key(|(_, s)| s.expires)
+                .map(|(k, _)| k.clone())
         {
             m.remove(&oldest);
         }
-        m.insert(id.clone(), now + ttl);
-        Some(id)
+        m.insert(
+            id.clone(),
+            Session {
+                expires: now + ttl,
+                csrf: csrf.clone(),
+            },
+        );
+        Some((id, csrf))
     }
 
     fn valid(&self, id: &str) -> bool {
-        self.lock().get(id).is_some_and(|exp| *exp > Instant::now())
+        self.csrf_of(id).is_some()
+    }
+
+    /// The CSRF token of a live session.
+    fn csrf_of(&self, id: &str) -> Option<String> {
+        self.lock()
+            .get(id)
+            .filter(|s| s.expires > Instant::now())
+            .map(|s| s.csrf.clone())
     }
 
     fn remove(&self, id: &str) {
@@ -194,7 +223,7 @@ fn host_name(host: &str) -> &str {
 
 /// Is this `Host` one the dashboard answers to? IP addresses and
 /// `localhost` always; other names only when listed.
-fn host_allowed(host: &str, allowed: &[String]) -> bool {
+pub(super) fn host_allowed(host: &str, allowed: &[String]) -> bool {
     let name = host_name(host.trim()).trim_end_matches('.');
     name.parse::<std::net::IpAddr>().is_ok()
         || name.eq_ignore_ascii_case("localhost")
@@ -276,38 +305,49 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn asset(body: &'static str, ctype: &'static str) -> Response {
+fn asset(body: &'static str, ctype: &'static str, cache: &'static str) -> Response {
     (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(ctype)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         ],
         body,
     )
         .into_response()
 }
 
-/// The shell. Hands out a CSRF cookie when the browser has none (not
-/// HttpOnly: the page's script echoes it in `X-CSRF-Token`).
-async fn index(headers: HeaderMap) -> Response {
-    let mut r = asset(INDEX_HTML, "text/html; charset=utf-8");
+/// `Set-Cookie` for the CSRF token (not HttpOnly: the page's script
+/// echoes it in `X-CSRF-Token`).
+fn set_csrf_cookie(r: &mut Response, token: &str) {
+    let c = format!("{CSRF_COOKIE}={token}; Path=/dashboard; SameSite=Strict");
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// The shell (never cached: it carries the CSRF cookie). Logged in: the
+/// session's own CSRF token; otherwise a login token when the browser has
+/// none.
+async fn index(State(st): St, headers: HeaderMap) -> Response {
+    let mut r = asset(INDEX_HTML, "text/html; charset=utf-8", "no-store");
+    if let Some(t) = session_of(&st, &headers).and_then(|s| st.sessions.csrf_of(s)) {
+        set_csrf_cookie(&mut r, &t);
+        return r;
+    }
     let has = cookie(&headers, CSRF_COOKIE).is_some_and(|c| c.len() == 64);
     if !has && let Some(t) = random_hex(32) {
-        let c = format!("{CSRF_COOKIE}={t}; Path=/dashboard; SameSite=Strict");
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            r.headers_mut().append(header::SET_COOKIE, v);
-        }
+        set_csrf_cookie(&mut r, &t);
     }
     r
 }
 
 async fn app_js() -> Response {
-    asset(APP_JS, "text/javascript; charset=utf-8")
+    asset(APP_JS, "text/javascript; charset=utf-8", "no-cache")
 }
 
 async fn style_css() -> Response {
-    asset(STYLE_CSS, "text/css; charset=utf-8")
+    asset(STYLE_CSS, "text/css; charset=utf-8", "no-cache")
 }
 
 /// Who is acting, for the audit log.
@@ -373,23 +413,34 @@ fn admin_read_guard(st: &AppState, headers: &HeaderMap) -> Result<(), Response> 
     Ok(())
 }
 
-/// `Origin` must be this server (`Host`), and the CSRF header must echo
-/// the CSRF cookie. Browsers send `Origin` on every POST.
-fn csrf_guard(headers: &HeaderMap) -> Result<(), Response> {
-    let forbidden = |m: &str| err(StatusCode::FORBIDDEN, m);
+/// Is `Origin` this server (`Host`)? Browsers send `Origin` on every POST.
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let origin = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok());
     let origin_host = origin.and_then(|o| {
         o.strip_prefix("http://")
             .or_else(|| o.strip_prefix("https://"))
     });
-    match (host, origin_host) {
-        (Some(h), Some(o)) if !h.is_empty() && h.eq_ignore_ascii_case(o) => {}
-        _ => {
-            return Err(forbidden(
-                "cross-origin request refused (Origin must match Host)",
-            ));
-        }
+    matches!((host, origin_host), (Some(h), Some(o)) if !h.is_empty() && h.eq_ignore_ascii_case(o))
+}
+
+fn wrong_csrf() -> Response {
+    err(
+        StatusCode::FORBIDDEN,
+        "missing or wrong CSRF token (reload the page)",
+    )
+}
+
+/// Before a session exists (login): `Origin` must be this server, and the
+/// CSRF header must echo the CSRF cookie (double submit; what a forged
+/// login could do is log the victim in with the admin token it would
+/// need to know).
+fn csrf_guard(headers: &HeaderMap) -> Result<(), Response> {
+    if !same_origin(headers) {
+        return Err(err(
+            StatusCode::FORBIDDEN,
+            "cross-origin request refused (Origin must match Host)",
+        ));
     }
     let c = cookie(headers, CSRF_COOKIE).unwrap_or("");
     let h = headers
@@ -397,9 +448,29 @@ fn csrf_guard(headers: &HeaderMap) -> Result<(), Response> {
         .map(|v| v.as_bytes())
         .unwrap_or(b"");
     if c.len() < 32 || !token_matches(h, c.as_bytes()) {
-        return Err(forbidden("missing or wrong CSRF token (reload the page)"));
+        return Err(wrong_csrf());
     }
     Ok(())
+}
+
+/// With a session: `Origin` must be this server, and the CSRF header must
+/// carry the token bound to that session at login (a cookie/header pair
+/// the client chose itself does not pass).
+fn session_csrf_guard(st: &AppState, headers: &HeaderMap, session: &str) -> Result<(), Response> {
+    if !same_origin(headers) {
+        return Err(err(
+            StatusCode::FORBIDDEN,
+            "cross-origin request refused (Origin must match Host)",
+        ));
+    }
+    let h = headers
+        .get("x-csrf-token")
+        .map(|v| v.as_bytes())
+        .unwrap_or(b"");
+    match st.sessions.csrf_of(session) {
+        Some(t) if token_matches(h, t.as_bytes()) => Ok(()),
+        _ => Err(wrong_csrf()),
+    }
 }
 
 /// Writes: a bearer token, or a session plus the CSRF and Origin checks.
@@ -415,10 +486,18 @@ fn write_guard(
     if bearer_ok(st, headers) {
         return Ok(Actor(format!("bearer token from {from}")));
     }
-    csrf_guard(headers)?;
+    if !same_origin(headers) {
+        return Err(err(
+            StatusCode::FORBIDDEN,
+            "cross-origin request refused (Origin must match Host)",
+        ));
+    }
     match session_of(st, headers) {
-        // The session id is a secret; its first 8 characters name it.
-        Some(s) => Ok(Actor(format!("session {} from {from}", &s[..8]))),
+        Some(s) => {
+            session_csrf_guard(st, headers, s)?;
+            // The session id is a secret; its first 8 characters name it.
+            Ok(Actor(format!("session {} from {from}", &s[..8])))
+        }
         None => Err(login_required()),
     }
 }
@@ -491,7 +570,7 @@ async fn login(
     }
     let hours = st.svc.dashboard.as_ref().map_or(12, |d| d.session_hours);
     let ttl = Duration::from_secs(hours.saturating_mul(3600));
-    let Some(id) = st.sessions.create(ttl) else {
+    let Some((id, csrf)) = st.sessions.create(ttl) else {
         return err(
             StatusCode::INTERNAL_SERVER_ERROR,
             "no randomness for a session",
@@ -506,11 +585,17 @@ async fn login(
     if let Ok(v) = HeaderValue::from_str(&c) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
+    // From now on writes need the token bound to this session.
+    set_csrf_cookie(&mut r, &csrf);
     r
 }
 
 async fn logout(State(st): St, headers: HeaderMap) -> Response {
-    if let Err(r) = csrf_guard(&headers) {
+    let guard = match session_of(&st, &headers) {
+        Some(s) => session_csrf_guard(&st, &headers, s),
+        None => csrf_guard(&headers),
+    };
+    if let Err(r) = guard {
         return r;
     }
     if let Some(s) = cookie(&headers, SESSION_COOKIE) {
@@ -935,15 +1020,44 @@ async fn quarantine_one(
     }))
 }
 
+/// `POST .../release` body (optional): recipients for a message that has
+/// none recorded, or instead of the recorded ones.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReleaseReq {
+    #[serde(default)]
+    rcpt: Vec<String>,
+}
+
 async fn quarantine_release(
     State(st): St,
     peer: Option<axum::Extension<Peer>>,
+    dl: Option<axum::Extension<Deadline>>,
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
+    body: Body,
 ) -> Response {
     let actor = match write_guard(&st, &headers, &peer) {
         Ok(a) => a,
         Err(r) => return r,
+    };
+    let deadline = super::deadline_of(dl, &st);
+    let raw = match read_body(&st, &headers, body, deadline).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let req = if raw.iter().all(u8::is_ascii_whitespace) {
+        ReleaseReq::default()
+    } else {
+        match serde_json::from_slice::<ReleaseReq>(&raw) {
+            Ok(r) => r,
+            Err(_) => {
+                return err(
+                    StatusCode::BAD_REQUEST,
+                    "expected no body or JSON {\"rcpt\": [\"address\", ...]}",
+                );
+            }
+        }
     };
     if st.cfg.release_command.is_empty() {
         return err(
@@ -952,7 +1066,7 @@ async fn quarantine_release(
         );
     }
     tracing::info!(target: LOG, actor = %actor.0, id, "dashboard: release requested");
-    let r = super::release(&st, id.clone()).await;
+    let r = super::release(&st, id.clone(), req.rcpt).await;
     if r.status().is_success() {
         tracing::info!(target: LOG, actor = %actor.0, id, "dashboard: quarantined message released");
     }
