@@ -26,12 +26,33 @@ pub struct Config {
     pub intel: IntelConfig,
     pub inspect: InspectConfig,
     pub history: HistoryConfig,
+    pub model: ModelConfig,
     /// `[milter]`, `[http]` and `[dashboard]` belong to `outwork serve`
     /// (outwork-server reads and checks them); kept here so they are not
     /// unknown keys.
     pub milter: Option<toml::Table>,
     pub http: Option<toml::Table>,
     pub dashboard: Option<toml::Table>,
+}
+
+/// The learned verdict (`outwork train`, `outwork model info`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ModelConfig {
+    /// Score with the learned model (on by default: the built-in one, or
+    /// `path`). Off: hand-set weights only.
+    pub enabled: bool,
+    /// A model file from `outwork train` to use instead of the built-in one.
+    pub path: Option<String>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            enabled: true,
+            path: None,
+        }
+    }
 }
 
 /// First-contact history: who has written to whom before.

@@ -42,6 +42,9 @@ pub struct Context {
     pub allow_domains: HashSet<String>,
     pub allow_senders: HashSet<String>,
     pub vip_names: Vec<String>,
+    /// The learned model the policy scores with (`[model]`); None: hand-set
+    /// weights only.
+    pub model: Option<std::sync::Arc<crate::model::Model>>,
     weights: HashMap<&'static str, f64>,
     /// Indexes built once so per-message checks don't loop over every
     /// brand: domain (and its registrable) → first brand owning it.
@@ -258,6 +261,11 @@ impl Context {
                 })
                 .filter(|n| !n.is_empty())
                 .collect(),
+            model: if config.model.enabled && config.model.path.is_none() {
+                crate::model::builtin()
+            } else {
+                None
+            },
             protected,
             brands,
             targets,

@@ -277,6 +277,11 @@ pub struct Facts {
     /// Limit and parse symbols with their evidence.
     pub anomalies: Vec<(&'static str, String)>,
     pub size: usize,
+    /// The start of what a reader sees (plain-text parts and rendered
+    /// HTML text, in order), bounded: the learned model's words.
+    pub reader_text: String,
+    /// Image alt texts (the words a reader sees where images are blocked).
+    pub alt_texts: Vec<String>,
 }
 
 struct Walker<'a> {
@@ -288,6 +293,20 @@ struct Walker<'a> {
 }
 
 /// Parse a message into Facts.
+/// Reader text kept per message: the model reads the start of a message,
+/// where the lure is.
+pub const MAX_READER_TEXT: usize = 8 << 10;
+
+fn push_reader_text(out: &mut String, text: &str) {
+    if out.len() >= MAX_READER_TEXT {
+        return;
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(truncate_str(text, MAX_READER_TEXT - out.len()));
+}
+
 pub fn parse(raw: &[u8], limits: &Limits) -> Facts {
     let mut facts = Facts {
         size: raw.len(),
@@ -489,6 +508,7 @@ impl Walker<'_> {
 
     fn text(&mut self, text: &str) {
         let text = truncate_str(text, self.limits.max_text_bytes);
+        push_reader_text(&mut self.facts.reader_text, text);
         password_candidates(text, &mut self.facts.password_candidates);
         self.facts.text_chars += text.chars().filter(|c| !c.is_whitespace()).count();
         let remaining = self.limits.max_urls.saturating_sub(self.facts.urls.len()) + 1;
@@ -566,6 +586,12 @@ impl Walker<'_> {
         agg.hidden_samples.extend(hf.hidden_samples);
         agg.truncated |= hf.truncated;
         password_candidates(&hf.visible_text, &mut self.facts.password_candidates);
+        push_reader_text(&mut self.facts.reader_text, &hf.visible_text);
+        for a in hf.alt_texts {
+            if self.facts.alt_texts.len() < 32 {
+                self.facts.alt_texts.push(a);
+            }
+        }
     }
 
     fn attachment(&mut self, part: &mail_parser::MessagePart<'_>, data: &[u8]) {

@@ -31,6 +31,8 @@ pub struct HtmlFacts {
     /// First visible text, bounded, for text-URL extraction.
     pub visible_text: String,
     pub hidden_samples: Vec<String>,
+    /// Image alt texts (at most 32, each at most 200 bytes).
+    pub alt_texts: Vec<String>,
     pub truncated: bool,
     pub error: Option<String>,
 }
@@ -179,6 +181,13 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
                         s.facts.images += 1;
                         if let Some(a) = s.current_anchor {
                             s.facts.urls[a].anchor_has_img = true;
+                        }
+                        if let Some(alt) = el.get_attribute("alt")
+                            && s.facts.alt_texts.len() < 32
+                            && !alt.trim().is_empty()
+                        {
+                            let alt: String = decode_entities(&alt).chars().take(200).collect();
+                            s.facts.alt_texts.push(alt);
                         }
                     }
                     if let Some(src) = el.get_attribute("src").or_else(|| el.get_attribute("href"))

@@ -11,6 +11,7 @@ pub mod evidence;
 pub mod facts;
 pub mod html;
 pub mod lists;
+pub mod model;
 pub mod policy;
 pub mod signals;
 pub mod symbol;

@@ -36,7 +36,7 @@ pub struct Verdict {
 }
 
 pub fn decide(hits: Hits, ctx: &Context) -> Verdict {
-    let mut symbols: Vec<Symbol> = hits
+    let symbols: Vec<Symbol> = hits
         .into_inner()
         .into_iter()
         .map(|(name, evidence)| Symbol {
@@ -45,6 +45,76 @@ pub fn decide(hits: Hits, ctx: &Context) -> Verdict {
             evidence,
         })
         .collect();
+    finish(symbols, ctx)
+}
+
+/// [`decide`] with the learned model when the context has one: each fired
+/// symbol gets its learned weight (a `[weights]` entry in the config still
+/// wins), and the words, symbol pairs and constant of the model appear as
+/// `LEARNED_*` symbols whose evidence names their strongest parts, so the
+/// score is still a sum a person can read.
+pub fn decide_with(
+    hits: Hits,
+    ctx: &Context,
+    facts: &crate::facts::Facts,
+    rcpt_to: &[String],
+) -> Verdict {
+    let Some(model) = ctx.model.clone() else {
+        return decide(hits, ctx);
+    };
+    let hits = hits.into_inner();
+    let names: Vec<&'static str> = hits.iter().map(|(n, _)| *n).collect();
+    let f = crate::model::features(facts, &names, rcpt_to, model.meta.bits);
+    let prior = |n: &str| ctx.weight(n);
+    let scored = model.score(&f, &prior);
+    let mut symbols: Vec<Symbol> = hits
+        .into_iter()
+        .map(|(name, evidence)| {
+            let score = if ctx.config.weights.contains_key(name) {
+                ctx.weight(name)
+            } else {
+                scored
+                    .symbols
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or_else(|| ctx.weight(name), |(_, w)| *w)
+            };
+            Symbol {
+                name,
+                score,
+                evidence,
+            }
+        })
+        .collect();
+    let part = |name: &'static str, items: &[crate::model::Contribution]| {
+        let total: f64 = items.iter().map(|c| c.score).sum();
+        let mut top: Vec<&crate::model::Contribution> = items.iter().collect();
+        top.sort_by(|a, b| b.score.abs().total_cmp(&a.score.abs()));
+        let evidence = top
+            .iter()
+            .take(6)
+            .map(|c| format!("{} {:+.2}", c.label, c.score))
+            .collect::<Vec<_>>();
+        (total.abs() >= 0.005 && !evidence.is_empty()).then(|| Symbol {
+            name,
+            score: total,
+            evidence,
+        })
+    };
+    symbols.extend(part("LEARNED_WORDS", &scored.words));
+    symbols.extend(part("LEARNED_COMBO", &scored.pairs));
+    symbols.push(Symbol {
+        name: "LEARNED_BASE",
+        score: scored.base,
+        evidence: vec![format!(
+            "model constant (bias, and calibration of the quarantine threshold to the false-positive target on held-out ham): {:+.2}",
+            scored.base
+        )],
+    });
+    finish(symbols, ctx)
+}
+
+fn finish(mut symbols: Vec<Symbol>, ctx: &Context) -> Verdict {
     // Highest contribution first: the explanation reads top-down.
     symbols.sort_by(|a, b| {
         b.score

@@ -14,6 +14,7 @@ pub enum Family {
     Attachments,
     Intel,
     Parse,
+    Learned,
 }
 
 pub struct SymbolDef {
@@ -123,6 +124,9 @@ defs! {
     ATTACH_ENCRYPTED_ARCHIVE, 3.0, Attachments, "An encrypted archive (its content hides from scanners)";
     ATTACH_PASSWORD_IN_TEXT, 3.0, Attachments, "A password given in the message text opens an encrypted attachment";
     ATTACH_INSPECT_LIMIT, 2.0, Attachments, "Attachment inspection hit a limit (archive bomb, nesting, entry count)";
+    LEARNED_WORDS, 0.0, Learned, "The learned model's weight of the words a reader sees (subject, display name, text, link and alt texts, attachment names); evidence lists the strongest";
+    LEARNED_COMBO, 0.0, Learned, "The learned model's weight of symbols firing together; evidence lists the strongest pairs";
+    LEARNED_BASE, 0.0, Learned, "The learned model's constant (bias and calibration to the false-positive target)";
     INSPECT_BUDGET, 1.5, Attachments, "The message's inspection budget (images decoded, image size, time) left part of it unread";
     ATTACH_MALFORMED, 1.0, Attachments, "An attachment claims a format but can't be read as it";
     ATTACH_MACRO, 3.0, Attachments, "An Office document carries VBA macros";

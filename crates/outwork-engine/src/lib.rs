@@ -45,7 +45,7 @@ pub fn scan_message(data: &[u8], ctx: &Context) -> Verdict {
     let qr = ctx.config.inspect.qr;
     enrich::inspect(&mut facts, ctx.limits(), qr, None, None, &mut evidence);
     let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, Default::default());
-    outwork_core::policy::decide(hits, ctx)
+    outwork_core::policy::decide_with(hits, ctx, &facts, &[])
 }
 
 /// What the MTA knows about a message beyond its bytes: the SMTP
@@ -173,6 +173,14 @@ impl Scanner {
         } else {
             None
         };
+        if ctx.config.model.enabled
+            && let Some(p) = ctx.config.model.path.clone()
+        {
+            let bytes = std::fs::read(&p).map_err(|e| format!("model {p}: {e}"))?;
+            let m = outwork_core::model::Model::from_bytes(&bytes)
+                .map_err(|e| format!("model {p}: {e}"))?;
+            ctx.model = Some(Arc::new(m));
+        }
         let hc = &ctx.config.history;
         let history = if hc.enabled {
             Some(Arc::new(history::History::open(hc)?))
@@ -244,7 +252,7 @@ impl Scanner {
             Some((h, from.address.clone(), domain, rcpts))
         });
         let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, Default::default());
-        let mut verdict = outwork_core::policy::decide(hits, ctx);
+        let mut verdict = outwork_core::policy::decide_with(hits, ctx, &facts, &envelope.rcpt_to);
         // Learn only from mail that was accepted and whose authentication
         // does not contradict its From: otherwise a persistent attacker (or
         // a forger) would become a "known correspondent".

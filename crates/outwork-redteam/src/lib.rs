@@ -21,6 +21,7 @@ pub mod report;
 pub mod run;
 pub mod stats;
 pub mod summary;
+pub mod train;
 
 use outwork_core::signals::Disabled;
 use outwork_core::{Action, facts, policy, signals};
@@ -152,8 +153,8 @@ pub fn ablation(data: &[u8], scanner: &Scanner) -> [bool; 7] {
     let ev = scanner.enrich(&mut f);
     let mut flagged_without = [false; 7];
     for (i, slot) in flagged_without.iter_mut().enumerate() {
-        *slot = policy::decide(signals::run_full(&f, &ev, ctx, disabled(i)), ctx).action
-            != Action::Accept;
+        let hits = signals::run_full(&f, &ev, ctx, disabled(i));
+        *slot = policy::decide_with(hits, ctx, &f, &[]).action != Action::Accept;
     }
     flagged_without
 }

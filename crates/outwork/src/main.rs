@@ -13,6 +13,7 @@ mod eval;
 mod intel_cmd;
 mod redteam;
 mod render;
+mod train_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -106,6 +107,14 @@ enum Cmd {
     /// Marginal-risk report: a baseline attack set against the same attacks
     /// with a new capability, with confidence intervals.
     Assess(redteam::AssessArgs),
+    /// Learn the verdict model from labelled mail, cross-validated by
+    /// random folds, by source and by time (`[model] path` loads it).
+    Train(train_cmd::TrainArgs),
+    /// The learned model in use: what it was trained on and how it held up.
+    Model {
+        #[command(subcommand)]
+        cmd: ModelCmd,
+    },
     /// The first-contact history (`[history]`): show, check, prune.
     History {
         #[command(subcommand)]
@@ -269,6 +278,17 @@ enum ConfigCmd {
 const EXIT_CLEAN: u8 = 0;
 const EXIT_FLAGGED: u8 = 1;
 const EXIT_ERROR: u8 = 2;
+
+#[derive(Subcommand, Debug)]
+enum ModelCmd {
+    /// Show a model's training data, features and held-out results
+    /// (default: the one the config uses, else the built-in one).
+    Info {
+        file: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -493,6 +513,10 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(EXIT_CLEAN)
         }
         Cmd::Eval(args) => eval::run(args),
+        Cmd::Train(args) => train_cmd::run(args),
+        Cmd::Model {
+            cmd: ModelCmd::Info { file, config },
+        } => train_cmd::info(file, config),
         Cmd::Redteam(args) => redteam::run_redteam(args),
         Cmd::Assess(args) => redteam::run_assess(args),
     }

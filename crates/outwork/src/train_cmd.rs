@@ -1,0 +1,296 @@
+//! `outwork train` and `outwork model info`: a thin front over
+//! outwork_redteam::train.
+
+use anyhow::{Context as _, Result};
+use outwork_redteam::train::{self, Cv, Heldout, Plan};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// Labelled corpora (MANIFEST.tsv or phish/ ham/ folders); spam is not used.
+    #[arg(required = true)]
+    pub corpora: Vec<PathBuf>,
+    /// Where to write the model (`[model] path` loads it).
+    #[arg(long, short, default_value = "outwork.owml")]
+    pub out: PathBuf,
+    /// Deployment context the features are computed under (which
+    /// Authentication-Results to trust, protected domains…).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Cross-validation reported: random:K, source, time (repeatable).
+    #[arg(long = "cv", default_values_t = vec!["random:5".to_string(), "source".to_string(), "time".to_string()])]
+    pub cv: Vec<String>,
+    /// Legitimate mail never trained on, scored by every fold's model
+    /// (e.g. ../shared/legit_modern when checking it unseen).
+    #[arg(long)]
+    pub holdout: Vec<PathBuf>,
+    /// Don't add benign twins of the training phishing as legitimate mail.
+    #[arg(long)]
+    pub no_twins: bool,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 12)]
+    pub epochs: usize,
+    /// Feature set, for comparison: all, symbols (with pairs), or
+    /// symbols-only (no pairs, no words).
+    #[arg(long, default_value = "all")]
+    pub features: String,
+    /// Only cross-validate; write no model.
+    #[arg(long)]
+    pub cv_only: bool,
+    /// Worker threads for feature extraction (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn line(name: &str, h: &Heldout) -> Vec<String> {
+    [0.005, 0.001]
+        .iter()
+        .map(|&fp| {
+            let a = h.at(fp);
+            format!(
+                "{name:<10} at {:>4.1}% ham FP: recall {:5.1}% ({} phish, {} ham){}{}",
+                fp * 100.0,
+                a.recall * 100.0,
+                h.phish.len(),
+                h.ham.len(),
+                if h.twins.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", benign twins accepted {:5.1}% of {}",
+                        a.twins_accepted * 100.0,
+                        h.twins.len()
+                    )
+                },
+                if h.extra_ham.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", holdout accepted {:5.1}% of {}",
+                        a.extra_accepted * 100.0,
+                        h.extra_ham.len()
+                    )
+                },
+            )
+        })
+        .collect()
+}
+
+pub fn run(a: TrainArgs) -> Result<u8> {
+    let mut cfg = crate::load_context(a.config.as_ref())?;
+    // Features come from the symbols alone: the model must not learn from
+    // a previous model.
+    cfg.model = None;
+    cfg.config.model.enabled = false;
+    let scanner = outwork_engine::Scanner::from_config(cfg).map_err(anyhow::Error::msg)?;
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let samples = train::load_all(&a.corpora).context("reading the corpora")?;
+    let started = std::time::Instant::now();
+    eprintln!(
+        "outwork train: {} messages from {} corpora; extracting features on {threads} threads",
+        samples.len(),
+        a.corpora.len()
+    );
+    let twin_fn = |_raw: &[u8]| -> Option<Vec<u8>> { None };
+    let twin: Option<&(dyn Fn(&[u8]) -> Option<Vec<u8>> + Sync)> =
+        if a.no_twins { None } else { Some(&twin_fn) };
+    let progress = |d: usize, n: usize| eprint!("\r  features: {d}/{n}");
+    let items = train::extract(&samples, &scanner, twin, threads, &progress);
+    eprintln!(
+        "\r  features: {} messages ({} phish, {} with a benign twin) in {:.0} s",
+        items.len(),
+        items.iter().filter(|i| i.phish).count(),
+        items.iter().filter(|i| i.twin.is_some()).count(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut items = items;
+    let keep = |f: &mut outwork_core::model::Features, mode: &str| match mode {
+        "symbols" => f.hashed.retain(|h| h.pair),
+        "symbols-only" => f.hashed.clear(),
+        _ => {}
+    };
+    for it in &mut items {
+        keep(&mut it.features, &a.features);
+        if let Some(t) = &mut it.twin {
+            keep(t, &a.features);
+        }
+    }
+    let mut extra = Vec::new();
+    for h in &a.holdout {
+        let s = outwork_redteam::load_corpus(h)
+            .or_else(|_| plain_folder(h))
+            .with_context(|| format!("reading holdout {}", h.display()))?;
+        for smp in s.iter().filter(|s| s.label != "phish" && s.label != "spam") {
+            if let Ok(raw) = std::fs::read(&smp.path) {
+                let mut f = train::features_of(&raw, &scanner, 18).0;
+                keep(&mut f, &a.features);
+                extra.push(f);
+            }
+        }
+    }
+    let mut plan = Plan::default();
+    plan.options.seed = a.seed;
+    plan.options.epochs = a.epochs;
+    plan.tag_threshold = scanner.ctx.config.thresholds.tag;
+    let mut notes = Vec::new();
+    let mut random: Option<Heldout> = None;
+    let mut json = serde_json::Map::new();
+    for c in &a.cv {
+        let cv = Cv::parse(c).with_context(|| format!("--cv {c}: use random:K, source or time"))?;
+        let progress = |n: usize, k: usize| eprint!("\r  cv {}: fold {n}/{k}", cv.name());
+        let h = train::cross_validate(&items, &extra, cv, &plan, &progress);
+        eprint!("\r");
+        for l in line(&cv.name(), &h) {
+            println!("{l}");
+            notes.push(l);
+        }
+        json.insert(
+            cv.name(),
+            serde_json::json!({"at_0.5%": h.at(0.005), "at_0.1%": h.at(0.001),
+                "phish": h.phish.len(), "ham": h.ham.len(), "twins": h.twins.len(),
+                "holdout": h.extra_ham.len()}),
+        );
+        if matches!(cv, Cv::Random(_)) {
+            random = Some(h);
+        }
+    }
+    if a.json {
+        println!("{}", serde_json::Value::Object(json));
+    }
+    if a.cv_only {
+        return Ok(0);
+    }
+    let heldout = match random {
+        Some(h) => h,
+        None => {
+            let progress = |n: usize, k: usize| eprint!("\r  calibration: fold {n}/{k}");
+            let h = train::cross_validate(&items, &[], Cv::Random(5), &plan, &progress);
+            eprintln!();
+            h
+        }
+    };
+    let mut m = train::final_model(&items, &heldout, &plan);
+    m.meta.trained_on = a.corpora.iter().map(|p| p.display().to_string()).collect();
+    m.meta.created = chrono_free_date();
+    m.meta.notes = notes;
+    m.meta.notes.push(format!(
+        "calibrated: tag threshold {} at {:.1}% held-out ham false positives",
+        plan.tag_threshold,
+        plan.fp_target * 100.0
+    ));
+    let bytes = m.to_bytes();
+    std::fs::write(&a.out, &bytes).with_context(|| format!("writing {}", a.out.display()))?;
+    eprintln!(
+        "outwork train: wrote {} ({} KB) in {:.0} s",
+        a.out.display(),
+        bytes.len() / 1024,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(0)
+}
+
+/// A folder of .eml files, all legitimate.
+fn plain_folder(dir: &std::path::Path) -> Result<Vec<outwork_redteam::Sample>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir)?.filter_map(Result::ok) {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "eml") {
+            out.push(outwork_redteam::Sample {
+                rel: p.display().to_string(),
+                path: p,
+                label: "ham".into(),
+                source: "holdout".into(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Today's date (UTC) as YYYY-MM-DD, from the system clock.
+fn chrono_free_date() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let days = secs.div_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `outwork model info [FILE]`: what a model was trained on.
+pub fn info(path: Option<PathBuf>, config: Option<PathBuf>) -> Result<u8> {
+    let (m, from) = match path {
+        Some(p) => {
+            let b = std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+            (
+                Arc::new(
+                    outwork_core::model::Model::from_bytes(&b)
+                        .with_context(|| format!("{}", p.display()))?,
+                ),
+                p.display().to_string(),
+            )
+        }
+        None => {
+            let ctx = crate::load_context(config.as_ref())?;
+            match (&ctx.config.model.path, ctx.config.model.enabled) {
+                (_, false) => {
+                    println!("the model is off ([model] enabled = false): hand-set weights only");
+                    return Ok(0);
+                }
+                (Some(p), true) => return info(Some(PathBuf::from(p)), None),
+                (None, true) => match outwork_core::model::builtin() {
+                    Some(m) => (m, "built-in".to_string()),
+                    None => {
+                        println!("no built-in model in this build: hand-set weights only");
+                        return Ok(0);
+                    }
+                },
+            }
+        }
+    };
+    let meta = &m.meta;
+    println!("model: {from} (format {})", meta.format_version);
+    println!("created: {}", meta.created);
+    println!("trained on: {}", meta.trained_on.join(", "));
+    println!(
+        "examples: {} phish, {} ham, {} benign twins",
+        meta.phish, meta.ham, meta.twins
+    );
+    println!(
+        "features: {} symbols learned, 2^{} hashed words and pairs; seed {}, {} epochs, l2 {}",
+        m.symbols.len(),
+        meta.bits,
+        meta.seed,
+        meta.epochs,
+        meta.l2
+    );
+    println!("constant (LEARNED_BASE): {:+.2}", m.base);
+    let mut w: Vec<(&String, &f64)> = m.symbols.iter().collect();
+    w.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    println!("strongest symbol weights (learned, hand-set):");
+    for (n, v) in w.iter().take(20) {
+        let hand = outwork_core::symbol::lookup(n).map_or(0.0, |d| d.weight);
+        println!("  {n:<28} {:+6.2}  ({hand:+.1})", v);
+    }
+    for n in &meta.notes {
+        println!("  {n}");
+    }
+    Ok(0)
+}
