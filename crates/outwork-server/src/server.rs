@@ -361,6 +361,10 @@ where
                 {
                     tracing::debug!(target: LOG, peer, version, actions = format_args!("{actions:#x}"),
                         protocol = format_args!("{protocol:#x}"), "negotiated");
+                    if !negotiated {
+                        negotiated = true;
+                        slot.busy();
+                    }
                 }
                 (r, false)
             }
@@ -417,7 +421,12 @@ async fn decide(sh: &Shared, mut m: Message) -> Decision {
     let started = Instant::now();
     let mut verdict: Option<Verdict> = None;
     let d = if m.oversize {
-        policy::on_oversize(cfg, &m)
+        let d = policy::on_oversize(cfg, &m);
+        if matches!(d.outcome, policy::Outcome::DeliveredUnscanned { .. }) {
+            metrics::counter!("outwork_symbol_total", "symbol" => policy::UNSCANNED_SIZE)
+                .increment(1);
+        }
+        d
     } else {
         match scan(sh, &m).await {
             Ok((v, rec)) => {
@@ -438,16 +447,16 @@ async fn decide(sh: &Shared, mut m: Message) -> Decision {
         }
     };
     let e = &m.envelope;
-    let symbols = verdict
-        .as_ref()
-        .map(|v| {
-            v.symbols
-                .iter()
-                .map(|s| s.name)
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let symbols = match &verdict {
+        Some(v) => v
+            .symbols
+            .iter()
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+            .join(","),
+        None if m.oversize => policy::UNSCANNED_SIZE.to_string(),
+        None => String::new(),
+    };
     tracing::info!(
         target: LOG,
         queue_id = e.queue_id.as_deref().unwrap_or("-"),

@@ -487,6 +487,12 @@ async fn oversize_and_deadline_policies() {
     let r = mta.transaction(&big, &["x@example.net"]).await;
     assert_eq!(header(&r, "X-Outwork-Action"), Some(" unscanned"));
     assert!(header(&r, "X-Outwork-Error").is_some_and(|e| e.contains("max_message_bytes")));
+    // The refusal to scan is visible like a verdict: score and symbol.
+    assert_eq!(header(&r, "X-Outwork-Score"), Some(" 0.00"));
+    assert_eq!(
+        header(&r, "X-Outwork-Symbols"),
+        Some(" MESSAGE_UNSCANNED_SIZE(0.00)")
+    );
     assert_eq!(r.last(), Some(&Reply::Accept));
     srv.stop().await;
 
