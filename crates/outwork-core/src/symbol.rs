@@ -153,6 +153,7 @@ defs! {
     PARSE_ERROR, 1.0, Parse, "The message could not be parsed as MIME";
     PARSE_HTML_LIMIT, 0.5, Parse, "The HTML parser hit its memory limit; later content was not read";
     MESSAGE_SIZE_LIMIT, 0.0, Parse, "The message exceeds max_message_bytes; only the start was scanned";
+    MESSAGE_UNSCANNED_SIZE, 0.0, Parse, "The milter delivered the message unscanned: it exceeds [milter] max_message_bytes (on_oversize = accept)";
     MIME_PART_LIMIT, 1.0, Parse, "More MIME parts than max_parts; the rest were not scanned";
     MIME_DEPTH_LIMIT, 1.0, Parse, "MIME nesting deeper than max_depth";
     URL_LIMIT, 0.5, Parse, "More URLs than max_urls; the rest were not checked";

@@ -53,8 +53,19 @@ pub struct MilterConfig {
     pub listen: Vec<String>,
     /// Permissions of unix sockets (e.g. `0o660`).
     pub unix_mode: u32,
-    /// Concurrent MTA connections; more wait in the kernel's backlog.
+    /// Concurrent MTA connections. When all are taken, a new connection
+    /// closes the one idle longest that has not negotiated (idle at least
+    /// 0.5 s); with none such, it waits in the kernel's backlog.
     pub max_connections: usize,
+    /// Connections from one client address (IPv6: one /64); more are
+    /// closed at once. 0 = no limit. Unix-socket clients are not counted.
+    /// Keep it above the smtpd process limit of each Postfix that connects
+    /// (Postfix opens one milter connection per smtpd process;
+    /// `default_process_limit` is 100).
+    pub max_connections_per_ip: usize,
+    /// A new connection must finish option negotiation (SMFIC_OPTNEG, which
+    /// an MTA sends at once) within this long, else it is closed.
+    pub negotiate_timeout_ms: u64,
     /// Concurrent scans (CPU-bound); 0 = the number of cores. Messages
     /// wait for a slot within their deadline.
     pub max_scans: usize,
@@ -98,6 +109,8 @@ impl Default for MilterConfig {
             listen: vec!["inet:127.0.0.1:11339".into()],
             unix_mode: 0o660,
             max_connections: 512,
+            max_connections_per_ip: 256,
+            negotiate_timeout_ms: 5_000,
             max_scans: 0,
             max_packet_bytes: 64 * 1024,
             max_message_bytes: 25 * 1024 * 1024,
@@ -201,6 +214,9 @@ impl MilterConfig {
         if self.max_connections == 0 {
             return Err(invalid("max_connections", "must be at least 1"));
         }
+        if self.negotiate_timeout_ms == 0 {
+            return Err(invalid("negotiate_timeout_ms", "must be above 0"));
+        }
         if self.quarantine_mode == QuarantineMode::Redirect
             && self
                 .quarantine_redirect
@@ -272,8 +288,14 @@ pub struct HttpConfig {
     /// TLS in front before exposing it). Rspamd's normal worker port is
     /// 11333, so `rspamc -h 127.0.0.1:11333` works unchanged.
     pub listen: String,
-    /// Concurrent HTTP connections; more wait in the kernel's backlog.
+    /// Concurrent HTTP connections. When all are taken, a new connection
+    /// closes the one idle longest (no request in flight, idle at least
+    /// 0.5 s); with none such, it waits in the kernel's backlog.
     pub max_connections: usize,
+    /// Connections from one client address (IPv6: one /64); more are
+    /// closed at once. 0 = no limit. Raise it (or set 0) behind a reverse
+    /// proxy, where every request comes from the proxy's address.
+    pub max_connections_per_ip: usize,
     /// Concurrent scans (CPU-bound); 0 = the number of cores. A request
     /// waits for a slot within `request_timeout_ms`, then gets 503.
     pub max_scans: usize,
@@ -314,6 +336,7 @@ impl Default for HttpConfig {
         HttpConfig {
             listen: "127.0.0.1:11333".into(),
             max_connections: 1024,
+            max_connections_per_ip: 256,
             max_scans: 0,
             max_body_bytes: 25 * 1024 * 1024,
             request_timeout_ms: 30_000,

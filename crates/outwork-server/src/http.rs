@@ -17,7 +17,9 @@
 //! | `GET /dashboard/…` | the web dashboard and its JSON API ([`dashboard`]) |
 //! | `CHECK RSPAMC/1.3` (not HTTP) | Rspamd's legacy protocol, as Exim's `variant=rspamd` sends it ([`legacy`]) |
 //!
-//! Limits: at most `max_connections` connections (more wait in the
+//! Limits: at most `max_connections` connections, `max_connections_per_ip`
+//! from one client (when full, a new connection closes the one idle
+//! longest, [`crate::connlimit`]; with none idle, it waits in the
 //! backlog), `max_scans` scans at once (others wait for a slot within the
 //! request's deadline, then get 503), bodies up to `max_body_bytes` (413),
 //! request headers within `header_timeout_ms` (else the connection is
@@ -214,7 +216,11 @@ impl HttpServer {
         let cfg = &self.state.cfg;
         let state = self.state.clone();
         let app = router(self.state.clone());
-        let conns = Arc::new(Semaphore::new(cfg.max_connections));
+        let conns = crate::connlimit::ConnLimits::new(
+            crate::connlimit::Listener::Http,
+            cfg.max_connections,
+            cfg.max_connections_per_ip,
+        );
         let graceful = GracefulShutdown::new();
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
@@ -223,11 +229,6 @@ impl HttpServer {
             .keep_alive(true);
         tokio::pin!(shutdown);
         loop {
-            // Backpressure: take a connection slot before accepting.
-            let permit = tokio::select! {
-                p = conns.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-                _ = &mut shutdown => break,
-            };
             let (stream, peer) = tokio::select! {
                 r = self.listener.accept() => match r {
                     Ok(x) => x,
@@ -239,32 +240,62 @@ impl HttpServer {
                 },
                 _ = &mut shutdown => break,
             };
+            // Over its client's limit: closed at once (dropped).
+            let Some(admitted) = conns.admit(Some(peer.ip())) else {
+                continue;
+            };
+            // Backpressure: a slot (perhaps an idle connection's) before
+            // the next accept.
+            let slot = tokio::select! {
+                s = admitted.slot() => s,
+                _ = &mut shutdown => break,
+            };
+            let Some(slot) = slot else { break };
+            let slot = Arc::new(slot);
             let _ = stream.set_nodelay(true);
             let tower = TowerToHyperService::new(app.clone());
-            // The peer, for the dashboard's audit log lines.
+            // The peer, for the dashboard's audit log lines; the slot is
+            // busy while a request is in flight (not closable to make room).
+            let busy = slot.clone();
             let svc = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
                 req.extensions_mut().insert(Peer(peer));
-                hyper::service::Service::call(&tower, req)
+                let work = BusyWhile::new(busy.clone());
+                let call = hyper::service::Service::call(&tower, req);
+                async move {
+                    let r = call.await;
+                    drop(work);
+                    r
+                }
             });
             let http = http.clone();
             let watcher = graceful.watcher();
             let state = state.clone();
             let sniff_wait = Duration::from_millis(cfg.header_timeout_ms);
             tokio::spawn(async move {
-                let _permit = permit;
-                let mut stream = stream;
-                // The first line tells HTTP from Rspamd's legacy protocol.
-                let Some((pre, is_legacy)) = legacy::sniff(&mut stream, sniff_wait).await else {
-                    return;
+                let serve = async {
+                    let mut stream = stream;
+                    // The first line tells HTTP from Rspamd's legacy protocol.
+                    let Some((pre, is_legacy)) = legacy::sniff(&mut stream, sniff_wait).await
+                    else {
+                        return;
+                    };
+                    let io = legacy::Rewind::new(pre, stream);
+                    if is_legacy {
+                        // One request, then close: busy throughout.
+                        slot.busy();
+                        legacy::serve(io, &state, &peer.to_string()).await;
+                        return;
+                    }
+                    let conn = http.serve_connection(TokioIo::new(io), svc);
+                    if let Err(e) = watcher.watch(conn).await {
+                        tracing::debug!(target: LOG, %peer, "connection: {e}");
+                    }
                 };
-                let io = legacy::Rewind::new(pre, stream);
-                if is_legacy {
-                    legacy::serve(io, &state, &peer.to_string()).await;
-                    return;
-                }
-                let conn = http.serve_connection(TokioIo::new(io), svc);
-                if let Err(e) = watcher.watch(conn).await {
-                    tracing::debug!(target: LOG, %peer, "connection: {e}");
+                tokio::select! {
+                    _ = serve => {}
+                    _ = slot.evicted() => {
+                        tracing::debug!(target: LOG, %peer, "idle; closed to make room");
+                    }
                 }
             });
         }
@@ -276,7 +307,7 @@ impl HttpServer {
             // HTTP connections finish their request and close; legacy
             // ones (and any still being sniffed) hold their slot until done.
             graceful.shutdown().await;
-            let _ = conns.acquire_many(all).await;
+            let _ = conns.slots().acquire_many(all).await;
         })
         .await;
         if drained.is_err() {
@@ -323,6 +354,23 @@ fn router(state: Arc<AppState>) -> Router {
             deadline_and_count,
         ))
         .with_state(state)
+}
+
+/// Marks a connection busy while it lives (one request in flight), idle
+/// again after.
+struct BusyWhile(Arc<crate::connlimit::Conn>);
+
+impl BusyWhile {
+    fn new(c: Arc<crate::connlimit::Conn>) -> BusyWhile {
+        c.busy();
+        BusyWhile(c)
+    }
+}
+
+impl Drop for BusyWhile {
+    fn drop(&mut self) {
+        self.0.idle();
+    }
 }
 
 /// The client's address, set per connection.

@@ -24,6 +24,7 @@
 
 pub mod codec;
 pub mod config;
+pub mod connlimit;
 pub mod daemon;
 pub mod http;
 pub mod metrics;

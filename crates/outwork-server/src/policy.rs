@@ -58,6 +58,11 @@ pub const H_SYMBOLS: &str = "X-Outwork-Symbols";
 pub const H_ERROR: &str = "X-Outwork-Error";
 pub const H_QUARANTINE: &str = "X-Outwork-Quarantine-Id";
 
+/// The symbol of a message delivered unscanned because it is over
+/// `max_message_bytes` (`on_oversize = accept`): in X-Outwork-Symbols and
+/// the log line, so the refusal to scan is never silent.
+pub const UNSCANNED_SIZE: &str = "MESSAGE_UNSCANNED_SIZE";
+
 /// Longest X-Outwork-Symbols value; the rest is summarised as "+N more".
 const MAX_SYMBOLS_HEADER: usize = 900;
 
@@ -315,7 +320,7 @@ pub fn on_failure(cfg: &MilterConfig, msg: &Message, reason: &str) -> Decision {
                 reason: reason.to_string(),
             },
         ),
-        FailPolicy::Accept => unscanned(cfg, o, reason),
+        FailPolicy::Accept => unscanned(cfg, o, reason, None),
     }
 }
 
@@ -330,7 +335,7 @@ pub fn on_oversize(cfg: &MilterConfig, msg: &Message) -> Decision {
         replies: Vec::new(),
     };
     match cfg.on_oversize {
-        OversizePolicy::Accept => unscanned(cfg, o, &reason),
+        OversizePolicy::Accept => unscanned(cfg, o, &reason, Some(UNSCANNED_SIZE)),
         OversizePolicy::Tempfail => o.done(Reply::Tempfail, Outcome::Tempfailed { reason }),
         OversizePolicy::Reject => {
             let reply = "552 5.3.4 Message too big for content scanning".to_string();
@@ -342,10 +347,17 @@ pub fn on_oversize(cfg: &MilterConfig, msg: &Message) -> Decision {
     }
 }
 
-fn unscanned(cfg: &MilterConfig, mut o: Out<'_>, reason: &str) -> Decision {
+/// Delivered without a verdict: `X-Outwork-Action: unscanned` and the
+/// reason; with a `symbol`, also the score and symbol headers a scanned
+/// message gets (score 0: nothing was judged).
+fn unscanned(cfg: &MilterConfig, mut o: Out<'_>, reason: &str, symbol: Option<&str>) -> Decision {
     o.strip(cfg);
     if cfg.add_headers {
         o.add(H_ACTION, "unscanned");
+        if let Some(s) = symbol {
+            o.add(H_SCORE, "0.00");
+            o.add(H_SYMBOLS, &format!("{s}(0.00)"));
+        }
         o.add(H_ERROR, reason);
     }
     o.done(
@@ -543,6 +555,21 @@ mod tests {
         assert!(d.replies.contains(&h(H_ACTION, " unscanned")));
         assert!(d.replies.contains(&h(H_ERROR, " scan timed out")));
         assert_eq!(d.replies.last(), Some(&Reply::Accept));
+        assert!(outwork_core::symbol::lookup(UNSCANNED_SIZE).is_some());
+        let mut big = msg(true);
+        big.oversize = true;
+        big.size = 40 << 20;
+        let d = on_oversize(&MilterConfig::default(), &big);
+        assert!(d.replies.contains(&h(H_ACTION, " unscanned")));
+        assert!(d.replies.contains(&h(H_SCORE, " 0.00")));
+        assert!(
+            d.replies
+                .contains(&h(H_SYMBOLS, " MESSAGE_UNSCANNED_SIZE(0.00)"))
+        );
+        assert!(d.replies.contains(&h(
+            H_ERROR,
+            " message of 41943040 bytes over max_message_bytes 26214400"
+        )));
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! The milter listener: tokio tasks around the pure [`Session`].
 //!
 //! - Listens on every `listen` address (inet and unix sockets).
-//! - At most `max_connections` connections (more wait in the backlog) and
-//!   at most `max_scans` scans at once (on tokio's blocking pool: scanning
-//!   is CPU-bound); a message waits for a slot within its deadline.
-//! - Per connection: an idle timeout between commands, a write timeout,
+//! - At most `max_connections` connections, `max_connections_per_ip` from
+//!   one client ([`crate::connlimit`]: when full, a new connection closes
+//!   the oldest one that has not negotiated, so idle sockets can't starve
+//!   the MTA), and at most `max_scans` scans at once (on tokio's blocking
+//!   pool: scanning is CPU-bound); a message waits for a slot within its
+//!   deadline.
+//! - Per connection: `negotiate_timeout_ms` to send SMFIC_OPTNEG, then an
+//!   idle timeout between commands, a write timeout,
 //!   packets bounded by `max_packet_bytes`, messages by
 //!   `max_message_bytes`.
 //! - A malformed packet gets a tempfail reply and the connection closes;
@@ -13,6 +17,7 @@
 
 use crate::codec::{Command, Reply, split_frame};
 use crate::config::{ConfigError, ListenAddr, MilterConfig};
+use crate::connlimit::{self, ConnLimits};
 use crate::policy::{self, Decision};
 use crate::quarantine::{QuarantineError, QuarantineStore};
 use crate::reload::ScannerCell;
@@ -61,7 +66,7 @@ struct Shared {
     scanner: Arc<ScannerCell>,
     store: QuarantineStore,
     scans: Arc<Semaphore>,
-    conns: Arc<Semaphore>,
+    conns: Arc<ConnLimits>,
     /// The dashboard's verdict log, once `outwork serve` sets it.
     verdicts: std::sync::OnceLock<Arc<VerdictLog>>,
 }
@@ -108,7 +113,11 @@ impl Milter {
         }
         let shared = Arc::new(Shared {
             scans: Arc::new(Semaphore::new(cfg.scan_slots())),
-            conns: Arc::new(Semaphore::new(cfg.max_connections)),
+            conns: ConnLimits::new(
+                connlimit::Listener::Milter,
+                cfg.max_connections,
+                cfg.max_connections_per_ip,
+            ),
             cfg,
             scanner,
             store,
@@ -157,7 +166,10 @@ impl Milter {
         let sh = &self.shared;
         let all = u32::try_from(sh.cfg.max_connections).unwrap_or(u32::MAX);
         let grace = Duration::from_millis(sh.cfg.shutdown_grace_ms);
-        if timeout(grace, sh.conns.acquire_many(all)).await.is_err() {
+        if timeout(grace, sh.conns.slots().acquire_many(all))
+            .await
+            .is_err()
+        {
             tracing::warn!(target: LOG,
                 "connections still open after {} ms; closing them (the MTA applies milter_default_action)",
                 sh.cfg.shutdown_grace_ms);
@@ -189,26 +201,39 @@ fn remove_stale_socket(p: &std::path::Path) -> std::io::Result<()> {
 
 async fn accept_loop(l: Listener, sh: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     loop {
-        // Backpressure: take a connection slot before accepting.
-        let permit = tokio::select! {
-            p = sh.conns.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-            _ = stop.changed() => return,
-        };
         let accepted = tokio::select! {
             r = accept(&l) => r,
             _ = stop.changed() => return,
         };
         match accepted {
-            Ok((conn, peer)) => {
+            Ok((conn, peer, ip)) => {
+                // Over its client's limit: closed at once (dropped).
+                let Some(admitted) = sh.conns.admit(ip) else {
+                    continue;
+                };
+                // Backpressure: a slot (perhaps an idle connection's)
+                // before the next accept.
+                let slot = tokio::select! {
+                    s = admitted.slot() => s,
+                    _ = stop.changed() => return,
+                };
+                let Some(slot) = slot else { return };
                 let sh = sh.clone();
                 tokio::spawn(async move {
-                    let _permit = permit;
-                    match conn {
-                        Conn::Tcp(s) => {
-                            let _ = s.set_nodelay(true);
-                            handle_conn(s, &peer, &sh).await
+                    let serve = async {
+                        match conn {
+                            Conn::Tcp(s) => {
+                                let _ = s.set_nodelay(true);
+                                handle_conn(s, &peer, &sh, &slot).await
+                            }
+                            Conn::Unix(s) => handle_conn(s, &peer, &sh, &slot).await,
                         }
-                        Conn::Unix(s) => handle_conn(s, &peer, &sh).await,
+                    };
+                    tokio::select! {
+                        _ = serve => {}
+                        _ = slot.evicted() => {
+                            tracing::debug!(target: LOG, peer, "not negotiated; closed to make room");
+                        }
                     }
                 });
             }
@@ -226,15 +251,16 @@ enum Conn {
     Unix(tokio::net::UnixStream),
 }
 
-async fn accept(l: &Listener) -> std::io::Result<(Conn, String)> {
+/// A connection, its peer for logs, and its IP (`None`: a unix socket).
+async fn accept(l: &Listener) -> std::io::Result<(Conn, String, Option<std::net::IpAddr>)> {
     match l {
         Listener::Tcp(t) => {
             let (s, a) = t.accept().await?;
-            Ok((Conn::Tcp(s), a.to_string()))
+            Ok((Conn::Tcp(s), a.to_string(), Some(a.ip())))
         }
         Listener::Unix(u, p) => {
             let (s, _) = u.accept().await?;
-            Ok((Conn::Unix(s), format!("unix:{}", p.display())))
+            Ok((Conn::Unix(s), format!("unix:{}", p.display()), None))
         }
     }
 }
@@ -259,12 +285,18 @@ impl QuickAck for tokio::net::TcpStream {
 impl QuickAck for tokio::net::UnixStream {}
 
 /// One MTA connection: read packets, drive the session, write replies.
-async fn handle_conn<S>(mut s: S, peer: &str, sh: &Shared)
+/// Until it has negotiated, the connection has `negotiate_timeout_ms` in
+/// all and may be closed to make room (`slot` is idle); after, it is busy
+/// and each read may take `idle_timeout_ms`.
+async fn handle_conn<S>(mut s: S, peer: &str, sh: &Shared, slot: &connlimit::Conn)
 where
     S: AsyncRead + AsyncWrite + Unpin + QuickAck,
 {
     let cfg = &sh.cfg;
     let idle = Duration::from_millis(cfg.idle_timeout_ms);
+    let negotiate_by =
+        tokio::time::Instant::now() + Duration::from_millis(cfg.negotiate_timeout_ms);
+    let mut negotiated = false;
     let wt = Duration::from_millis(cfg.write_timeout_ms);
     let mut session = Session::new(cfg.max_message_bytes);
     // `buf` holds at most one packet (bounded by split_frame's limit) plus
@@ -283,7 +315,12 @@ where
                 }
             }
             Ok(None) => {
-                match timeout(idle, s.read(&mut rd)).await {
+                let by = if negotiated {
+                    tokio::time::Instant::now() + idle
+                } else {
+                    negotiate_by
+                };
+                match tokio::time::timeout_at(by, s.read(&mut rd)).await {
                     Ok(Ok(n)) if n > 0 => {
                         s.quickack();
                         buf.extend_from_slice(&rd[..n]);
@@ -296,6 +333,11 @@ where
                     }
                     Ok(Err(e)) => {
                         tracing::info!(target: LOG, peer, "read: {e}");
+                        break;
+                    }
+                    Err(_) if !negotiated => {
+                        tracing::info!(target: LOG, peer,
+                            "no option negotiation within {} ms: closing", cfg.negotiate_timeout_ms);
                         break;
                     }
                     Err(_) => {
@@ -319,6 +361,10 @@ where
                 {
                     tracing::debug!(target: LOG, peer, version, actions = format_args!("{actions:#x}"),
                         protocol = format_args!("{protocol:#x}"), "negotiated");
+                    if !negotiated {
+                        negotiated = true;
+                        slot.busy();
+                    }
                 }
                 (r, false)
             }
@@ -375,7 +421,12 @@ async fn decide(sh: &Shared, mut m: Message) -> Decision {
     let started = Instant::now();
     let mut verdict: Option<Verdict> = None;
     let d = if m.oversize {
-        policy::on_oversize(cfg, &m)
+        let d = policy::on_oversize(cfg, &m);
+        if matches!(d.outcome, policy::Outcome::DeliveredUnscanned { .. }) {
+            metrics::counter!("outwork_symbol_total", "symbol" => policy::UNSCANNED_SIZE)
+                .increment(1);
+        }
+        d
     } else {
         match scan(sh, &m).await {
             Ok((v, rec)) => {
@@ -396,16 +447,16 @@ async fn decide(sh: &Shared, mut m: Message) -> Decision {
         }
     };
     let e = &m.envelope;
-    let symbols = verdict
-        .as_ref()
-        .map(|v| {
-            v.symbols
-                .iter()
-                .map(|s| s.name)
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let symbols = match &verdict {
+        Some(v) => v
+            .symbols
+            .iter()
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+            .join(","),
+        None if m.oversize => policy::UNSCANNED_SIZE.to_string(),
+        None => String::new(),
+    };
     tracing::info!(
         target: LOG,
         queue_id = e.queue_id.as_deref().unwrap_or("-"),

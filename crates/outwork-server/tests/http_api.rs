@@ -1041,3 +1041,82 @@ fn forged_authentication_results_are_ignored_on_http_paths() {
         );
     }
 }
+
+/// Issue 17, item 3: 300 idle connections (half silent, half with a
+/// request that never finishes its headers) with `max_connections` 50
+/// used to keep `/healthz` waiting for `header_timeout_ms`. Now a
+/// newcomer closes the connection idle longest.
+#[test]
+fn idle_connections_do_not_starve_a_real_request() {
+    let srv = start_with(|c| c.max_connections = 50, None);
+    let addr = srv.run.addr();
+    let mut idle = Vec::new();
+    for i in 0..300 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        if i % 2 == 1 {
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n");
+        }
+        idle.push(s);
+    }
+    let t = Instant::now();
+    let r = raw(
+        addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(4),
+    );
+    let took = t.elapsed();
+    assert!(r.starts_with("HTTP/1.1 200"), "after {took:?}: {r:?}");
+    eprintln!("healthz with 300 idle connections held (max_connections 50): {took:?}");
+    drop(idle);
+}
+
+/// A TCP connection from another loopback address (Linux routes all of
+/// 127/8 to lo): a second client on one machine.
+fn tcp_from(src: &str, addr: SocketAddr) -> TcpStream {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind(format!("{src}:0").parse().unwrap()).unwrap();
+        let s = sock.connect(addr).await.unwrap();
+        s.into_std().unwrap()
+    })
+}
+
+/// Issue 17, item 3: one client can hold at most `max_connections_per_ip`
+/// connections; more are closed at once, and others are still served.
+#[test]
+fn connections_per_client_are_capped() {
+    let srv = start_with(
+        |c| {
+            c.max_connections = 50;
+            c.max_connections_per_ip = 5;
+        },
+        None,
+    );
+    let addr = srv.run.addr();
+    let held: Vec<_> = (0..5).map(|_| tcp_from("127.0.0.2", addr)).collect();
+    let mut sixth = tcp_from("127.0.0.2", addr);
+    sixth.set_nonblocking(false).unwrap();
+    sixth
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let mut b = [0u8; 16];
+    let t = Instant::now();
+    let r = sixth.read(&mut b);
+    // EOF, or a reset (it was closed with nothing unread): at once.
+    assert!(
+        matches!(r, Ok(0)) || (r.is_err() && t.elapsed() < Duration::from_secs(2)),
+        "the sixth connection was not closed: {r:?} after {:?}",
+        t.elapsed()
+    );
+    let r = raw(
+        addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(3),
+    );
+    assert!(r.starts_with("HTTP/1.1 200"), "{r:?}");
+    drop(held);
+}

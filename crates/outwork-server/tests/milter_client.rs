@@ -487,6 +487,12 @@ async fn oversize_and_deadline_policies() {
     let r = mta.transaction(&big, &["x@example.net"]).await;
     assert_eq!(header(&r, "X-Outwork-Action"), Some(" unscanned"));
     assert!(header(&r, "X-Outwork-Error").is_some_and(|e| e.contains("max_message_bytes")));
+    // The refusal to scan is visible like a verdict: score and symbol.
+    assert_eq!(header(&r, "X-Outwork-Score"), Some(" 0.00"));
+    assert_eq!(
+        header(&r, "X-Outwork-Symbols"),
+        Some(" MESSAGE_UNSCANNED_SIZE(0.00)")
+    );
     assert_eq!(r.last(), Some(&Reply::Accept));
     srv.stop().await;
 
@@ -572,6 +578,9 @@ async fn unix_socket() {
     let cfg = MilterConfig {
         listen: vec![format!("unix:{}", sock.display())],
         quarantine_dir: dir.path().join("q"),
+        // Unix-socket clients are one local client, not limited per IP
+        // (Postfix opens one connection per smtpd process).
+        max_connections_per_ip: 1,
         ..Default::default()
     };
     let m = Milter::bind(cfg, scanner()).await.unwrap();
@@ -580,19 +589,23 @@ async fn unix_socket() {
     let task = tokio::spawn(m.run(async {
         let _ = rx.await;
     }));
-    let mut s = tokio::net::UnixStream::connect(&sock).await.unwrap();
-    let mut b = Vec::new();
-    Command::OptNeg {
-        version: 6,
-        actions: POSTFIX_ACTIONS,
-        protocol: POSTFIX_PROTOCOL,
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut s = tokio::net::UnixStream::connect(&sock).await.unwrap();
+        let mut b = Vec::new();
+        Command::OptNeg {
+            version: 6,
+            actions: POSTFIX_ACTIONS,
+            protocol: POSTFIX_PROTOCOL,
+        }
+        .encode(&mut b);
+        s.write_all(&b).await.unwrap();
+        let mut rd = [0u8; 17];
+        s.read_exact(&mut rd).await.unwrap();
+        assert_eq!(&rd[..5], &[0, 0, 0, 13, b'O']);
+        open.push(s);
     }
-    .encode(&mut b);
-    s.write_all(&b).await.unwrap();
-    let mut rd = [0u8; 17];
-    s.read_exact(&mut rd).await.unwrap();
-    assert_eq!(&rd[..5], &[0, 0, 0, 13, b'O']);
-    drop(s);
+    drop(open);
     let _ = tx.send(());
     task.await.unwrap().unwrap();
     assert!(!sock.exists(), "socket removed on shutdown");
@@ -614,5 +627,113 @@ async fn forged_authentication_results_are_ignored_by_the_milter() {
     let syms = header(&r, "X-Outwork-Symbols").unwrap_or("").to_string();
     assert!(syms.contains("AUTH_RESULTS_FORGED"), "{syms}");
     assert!(!syms.contains("DMARC_PASS"), "{syms}");
+    srv.stop().await;
+}
+
+/// A TCP connection to `addr` from the loopback address `src` (Linux
+/// routes all of 127/8 to lo): a second "client" on one machine.
+async fn tcp_from(src: &str, addr: &str) -> std::io::Result<TcpStream> {
+    let sock = tokio::net::TcpSocket::new_v4()?;
+    sock.bind(format!("{src}:0").parse().unwrap())?;
+    sock.connect(addr.parse().unwrap()).await
+}
+
+/// True when the server closes `s` within `wait` (EOF or reset).
+async fn closed_within(s: &mut TcpStream, wait: Duration) -> bool {
+    let mut b = [0u8; 64];
+    matches!(
+        tokio::time::timeout(wait, s.read(&mut b)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
+/// One ham message through a fresh connection; the time it took.
+async fn real_session(addr: &str) -> Duration {
+    let t = std::time::Instant::now();
+    let ham = read("samples/legit-paypal-receipt.eml");
+    let (mut mta, _) = Mta::connect(addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    let r = mta.transaction(&ham, &["x@example.net"]).await;
+    assert_eq!(r.last(), Some(&Reply::Accept));
+    mta.send(&Command::Quit).await;
+    t.elapsed()
+}
+
+/// Issue 17, item 3: 300 TCP connections that never negotiate (more than
+/// `max_connections`) used to hold every slot for the 600 s idle timeout.
+/// Now a newcomer closes the oldest of them, and a real session goes
+/// through at once, long before any timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_that_never_negotiate_do_not_starve_the_mta() {
+    let srv = start(|c| c.max_connections = 50).await;
+    let mut idle = Vec::new();
+    for _ in 0..300 {
+        idle.push(TcpStream::connect(&srv.addr).await.unwrap());
+    }
+    let took = tokio::time::timeout(Duration::from_secs(4), real_session(&srv.addr))
+        .await
+        .expect("a real session completes while 300 idle connections are held");
+    eprintln!("real session with 300 idle connections held (max_connections 50): {took:?}");
+    // Those still holding a slot are closed after negotiate_timeout_ms.
+    drop(idle);
+    srv.stop().await;
+
+    let srv = start(|c| c.negotiate_timeout_ms = 300).await;
+    let mut s = TcpStream::connect(&srv.addr).await.unwrap();
+    let t = std::time::Instant::now();
+    assert!(closed_within(&mut s, Duration::from_secs(3)).await);
+    assert!(
+        t.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        t.elapsed()
+    );
+    // Once negotiated, idle_timeout_ms applies, not the negotiation timeout.
+    let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    assert!(!closed_within(&mut mta.s, Duration::from_millis(800)).await);
+    let ham = read("samples/legit-paypal-receipt.eml");
+    let r = mta.transaction(&ham, &["x@example.net"]).await;
+    assert_eq!(r.last(), Some(&Reply::Accept));
+    srv.stop().await;
+}
+
+/// Issue 17, item 3: an attacker who negotiates (so is not "idle") is
+/// capped by `max_connections_per_ip`; the MTA on another address still
+/// gets through. Before: 300 negotiated connections from one address held
+/// all 50 slots for the idle timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negotiated_connections_from_one_client_are_capped() {
+    let srv = start(|c| {
+        c.max_connections = 50;
+        c.max_connections_per_ip = 20;
+    })
+    .await;
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for _ in 0..300 {
+        let mut s = tcp_from("127.0.0.2", &srv.addr).await.unwrap();
+        let mut b = Vec::new();
+        Command::OptNeg {
+            version: 6,
+            actions: POSTFIX_ACTIONS,
+            protocol: POSTFIX_PROTOCOL,
+        }
+        .encode(&mut b);
+        let _ = s.write_all(&b).await;
+        let mut r = [0u8; 64];
+        match tokio::time::timeout(Duration::from_secs(3), s.read(&mut r)).await {
+            Ok(Ok(n)) if n > 0 => held.push(s),
+            Ok(_) => refused += 1,
+            Err(_) => panic!("neither negotiated nor closed within 3 s"),
+        }
+    }
+    assert_eq!((held.len(), refused), (20, 280));
+    let took = tokio::time::timeout(Duration::from_secs(4), real_session(&srv.addr))
+        .await
+        .expect("the MTA on 127.0.0.1 is not blocked by 127.0.0.2");
+    eprintln!("real session with 20 negotiated + 280 refused from one client: {took:?}");
+    // A slot freed by that client can be used by it again.
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut s = tcp_from("127.0.0.2", &srv.addr).await.unwrap();
+    assert!(!closed_within(&mut s, Duration::from_millis(300)).await);
     srv.stop().await;
 }

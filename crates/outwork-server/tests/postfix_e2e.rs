@@ -643,7 +643,7 @@ fn postfix_end_to_end() {
         &addr,
         "quarantine_mode = \"redirect\"\nquarantine_redirect = \"quarantine@example.org\"\n",
     );
-    let _milter = MilterProc::start(&config, &milter_log);
+    let mut milter = MilterProc::start(&config, &milter_log);
     let t = swaks(
         &pf.smtp,
         "owa@mail-security-check.example",
@@ -658,6 +658,37 @@ fn postfix_end_to_end() {
     assert_eq!(q.list().unwrap().len(), 2);
     eprintln!("ok: quarantine redirect delivered to quarantine@example.org only");
 
+    // 9. Too big to scan, on_oversize = accept (the default): delivered
+    //    unscanned, and the delivered message says so (issue 17, item 5).
+    milter.kill();
+    write_config(
+        &addr,
+        "max_message_bytes = 1024
+",
+    );
+    let _milter = MilterProc::start(&config, &milter_log);
+    let big = String::from_utf8_lossy(
+        &std::fs::read(repo_file("samples/legit-paypal-receipt.eml")).unwrap(),
+    )
+    .replace("<1741221602.a81c@paypal.com>", "<oversize.9@paypal.com>");
+    let big_path = dir.join("oversize.eml");
+    std::fs::write(&big_path, big).unwrap();
+    let t = swaks(
+        &pf.smtp,
+        "service@paypal.com",
+        "jordan@example.net",
+        &big_path,
+    );
+    assert!(t.contains("<-  250 2.0.0 Ok: queued"), "{}", ctx(&t));
+    let m = pf.delivered("<oversize.9@paypal.com>");
+    assert!(m.contains("\nX-Outwork-Action: unscanned\n"), "{m}");
+    assert!(
+        m.contains("\nX-Outwork-Symbols: MESSAGE_UNSCANNED_SIZE(0.00)\n"),
+        "{m}"
+    );
+    assert!(m.contains("over max_message_bytes 1024"), "{m}");
+    eprintln!("ok: oversize message delivered unscanned with MESSAGE_UNSCANNED_SIZE");
+
     // The milter's log says what happened to every message.
     let log = std::fs::read_to_string(&milter_log).unwrap();
     for fate in [
@@ -667,6 +698,7 @@ fn postfix_end_to_end() {
         ", discarded",
         "message rejected (550 5.7.1 outwork e2e: rejected as phishing)",
         ", redirected",
+        "symbols=MESSAGE_UNSCANNED_SIZE",
     ] {
         assert!(log.contains(fate), "{fate:?} not in the milter log:\n{log}");
     }
