@@ -3736,6 +3736,13 @@ fn twin_brand(m: &Model, ctx: &MutateCtx) -> Option<TwinBrand> {
             .chain(outwork_core::lists::ESP_DOMAINS)
             .any(|g| d == *g || d.ends_with(&format!(".{g}")))
     };
+    // A domain made up from a display-name word is believed only when the
+    // name does not read as a person's ("Mr. Wood", "Philip Fredrick").
+    let real_domain =
+        link_regs.contains(&b.domain) || sender_reg.as_deref() == Some(b.domain.as_str());
+    if !real_domain && person_like(&display) {
+        return None;
+    }
     (named >= 2 && !generic(&b.domain) && domain_parts(&b.domain).is_some()).then(|| TwinBrand {
         how: format!(
             "{:?} named {named} times (not in the brand catalogue)",
@@ -3745,6 +3752,26 @@ fn twin_brand(m: &Model, ctx: &MutateCtx) -> Option<TwinBrand> {
         owned: vec![b.domain.clone()],
         domain: b.domain,
     })
+}
+
+/// A display name that reads as a person's: an honorific, or two or three
+/// title-case words.
+fn person_like(name: &str) -> bool {
+    let words: Vec<&str> = name
+        .split(|c: char| c.is_whitespace() || c == '.' || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let honorific = words.iter().any(|w| {
+        matches!(
+            w.to_lowercase().as_str(),
+            "mr" | "mrs" | "ms" | "miss" | "dr" | "sir" | "madam" | "prof" | "barrister" | "rev"
+        )
+    });
+    let title_case = |w: &&str| {
+        let mut c = w.chars();
+        c.next().is_some_and(char::is_uppercase) && c.all(char::is_lowercase)
+    };
+    honorific || ((2..=3).contains(&words.len()) && words.iter().all(title_case))
 }
 
 /// A local part kept when it is plain, else `fallback`.
@@ -5395,6 +5422,20 @@ Hi dear, I saw your profile and I want to know you better. Write to me here: htt
         assert!(!Op::ALL.contains(&Op::BenignTwin));
         assert!(Op::BENIGN.contains(&Op::BenignTwin));
         assert!(Op::BenignTwin.describe().contains("brand"));
+    }
+
+    #[test]
+    fn benign_twin_makes_up_no_brand_from_a_person_name() {
+        let raw = "From: \"Philip Fredrick\" <pf@mail-x.example>\r\n\
+To: bob@victim.example\r\n\
+Subject: Philip Fredrick needs your help\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+I am Barrister Philip Fredrick. Reply to Philip with your details.\r\n";
+        assert_eq!(benign_twin(raw.as_bytes()), None);
+        assert!(person_like("Mr.Wood Forest"));
+        assert!(!person_like("Breville Smart Waffle Pro Department"));
+        assert!(!person_like("Lido DAO"));
     }
 
     #[test]
