@@ -243,7 +243,11 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
             println!("{:<18} {}", o.name(), o.describe());
         }
         for o in Op::BENIGN {
-            println!("{:<18} (benign, not in the default set) {}", o.name(), o.describe());
+            println!(
+                "{:<18} (benign, not in the default set) {}",
+                o.name(),
+                o.describe()
+            );
         }
         return Ok(0);
     }
