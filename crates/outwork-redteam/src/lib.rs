@@ -17,6 +17,7 @@ pub mod attack;
 pub mod engines;
 pub mod hostile;
 pub mod mutate;
+pub use mutate::benign_twin;
 pub mod report;
 pub mod run;
 pub mod stats;

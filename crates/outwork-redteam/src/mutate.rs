@@ -55,6 +55,8 @@ pub enum Op {
     PasswordZip,
     DisplayName,
     LookalikeSender,
+    /// Not an attack: the benign twin (see [`Op::BENIGN`], [`benign_twin`]).
+    BenignTwin,
 }
 
 impl Op {
@@ -74,6 +76,11 @@ impl Op {
         Op::LookalikeSender,
     ];
 
+    /// Transformations that make legitimate mail, not attacks: parseable by
+    /// [`Op::parse`], never in [`Op::ALL`] (the early-warning gate runs
+    /// attacks only). A flagged twin is a false positive, not a catch.
+    pub const BENIGN: &'static [Op] = &[Op::BenignTwin];
+
     /// The kebab-case name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -90,6 +97,7 @@ impl Op {
             Op::PasswordZip => "password-zip",
             Op::DisplayName => "display-name",
             Op::LookalikeSender => "lookalike-sender",
+            Op::BenignTwin => "benign-twin",
         }
     }
 
@@ -98,6 +106,7 @@ impl Op {
         let norm = s.trim().to_ascii_lowercase().replace('_', "-");
         std::iter::once(&Op::Identity)
             .chain(Op::ALL)
+            .chain(Op::BENIGN)
             .copied()
             .find(|op| op.name() == norm)
     }
@@ -137,6 +146,9 @@ impl Op {
             }
             Op::LookalikeSender => {
                 "sends From (and Reply-To) a freshly registered-looking look-alike domain of the brand"
+            }
+            Op::BenignTwin => {
+                "not an attack: the same text sent by the impersonated brand itself (From, Reply-To, Return-Path and every link on the brand's own domain, a trusted passing SPF/DKIM/DMARC Authentication-Results on top, no attachment but inline images, no QR code, no script); does not apply when no brand is identified"
             }
         }
     }
@@ -637,6 +649,10 @@ pub enum MutateError {
     Rewriter(String, String),
     #[error("{0}")]
     Build(String),
+    /// The operator has nothing to work on (the benign twin of a message
+    /// that impersonates no identifiable brand): skip the message.
+    #[error("does not apply: {0}")]
+    NotApplicable(String),
 }
 
 /// Apply `ops` in order to the message `raw` and build the result.
@@ -673,6 +689,7 @@ fn apply(
         Op::PasswordZip => op_zip(m, &mut rng, notes, true)?,
         Op::DisplayName => op_display_name(m, ctx, &mut rng, notes),
         Op::LookalikeSender => op_lookalike_sender(m, ctx, &mut rng, notes),
+        Op::BenignTwin => op_benign_twin(m, ctx, notes)?,
     }
     Ok(())
 }
@@ -3318,6 +3335,11 @@ fn brand_casing(m: &Model, label: &str) -> Option<String> {
 }
 
 fn brand(m: &Model, ctx: &MutateCtx) -> Brand {
+    brand_scored(m, ctx).0
+}
+
+/// [`brand`] and how often the message names it (0: a fallback guess).
+fn brand_scored(m: &Model, ctx: &MutateCtx) -> (Brand, usize) {
     if let Some(b) = ctx
         .brand
         .as_deref()
@@ -3334,11 +3356,14 @@ fn brand(m: &Model, ctx: &MutateCtx) -> Brand {
         if label.is_empty() {
             label = "account".into();
         }
-        return Brand {
-            name: b.to_string(),
-            domain: format!("{label}.com"),
-            label,
-        };
+        return (
+            Brand {
+                name: b.to_string(),
+                domain: format!("{label}.com"),
+                label,
+            },
+            usize::MAX,
+        );
     }
     // Candidates: the links' registrable domains, the words of the From
     // display name, the sender's domain. The one the message names most
@@ -3401,17 +3426,27 @@ fn brand(m: &Model, ctx: &MutateCtx) -> Brand {
         .map(|(i, _)| i)
         .or((links_end > 0).then_some(0))
         .or(candidates.len().checked_sub(1));
-    match best.and_then(|i| candidates.get(i)) {
-        Some((label, domain)) => Brand {
-            name: brand_casing(m, label).unwrap_or_else(|| capitalise(label)),
-            label: label.chars().take(40).collect(),
-            domain: domain.clone(),
-        },
-        None => Brand {
-            name: "Mail Administrator".into(),
-            label: "mailadmin".into(),
-            domain: "mailadmin.com".into(),
-        },
+    match best.and_then(|i| {
+        candidates
+            .get(i)
+            .map(|c| (c, scored.get(i).copied().unwrap_or(0)))
+    }) {
+        Some(((label, domain), named)) => (
+            Brand {
+                name: brand_casing(m, label).unwrap_or_else(|| capitalise(label)),
+                label: label.chars().take(40).collect(),
+                domain: domain.clone(),
+            },
+            named,
+        ),
+        None => (
+            Brand {
+                name: "Mail Administrator".into(),
+                label: "mailadmin".into(),
+                domain: "mailadmin.com".into(),
+            },
+            0,
+        ),
     }
 }
 
@@ -3558,6 +3593,375 @@ fn op_lookalike_sender(m: &mut Model, ctx: &MutateCtx, rng: &mut Rng, notes: &mu
             address,
         });
     }
+}
+
+// ---- the benign twin -----------------------------------------------------------
+
+/// The `authserv-id` of the Authentication-Results header a twin carries.
+pub const TWIN_AUTHSERV_ID: &str = "mx.twin.example";
+
+/// The benign twin of a phishing message that impersonates a brand: the
+/// same text, sent by the brand itself (see [`Op::BenignTwin`]). `None` when
+/// the message is unparseable or impersonates no brand identified with
+/// reasonable confidence: skip it, no brand is made up. Deterministic.
+pub fn benign_twin(raw: &[u8]) -> Option<Vec<u8>> {
+    let seed = fnv(raw);
+    let rewriter = BuiltinRewriter { seed };
+    let ctx = MutateCtx::new(&rewriter, seed);
+    mutate(raw, &[Op::BenignTwin], &ctx).ok().map(|m| m.bytes)
+}
+
+/// The brand a twin is sent by.
+#[derive(Debug)]
+struct TwinBrand {
+    name: String,
+    /// The registrable domain its mail and links use (`paypal.com`).
+    domain: String,
+    /// Registrable domains it owns (links there are left alone).
+    owned: Vec<String>,
+    /// How it was found, for the notes.
+    how: String,
+}
+
+/// The default deployment context (the brand catalogue), built once.
+fn catalogue_context() -> &'static outwork_core::context::Context {
+    static CTX: std::sync::OnceLock<outwork_core::context::Context> = std::sync::OnceLock::new();
+    CTX.get_or_init(outwork_core::context::Context::default)
+}
+
+fn catalogue_twin(b: &outwork_core::lists::Brand, how: String) -> Option<TwinBrand> {
+    // The first of its domains that is itself registrable (HMRC lists
+    // gov.uk, a public suffix, before hmrc.gov.uk).
+    let domain = b
+        .domains
+        .iter()
+        .find(|d| domain_parts(d).is_some_and(|p| p.prefix.is_empty() && p.registrable() == **d))?;
+    Some(TwinBrand {
+        name: b.name.to_string(),
+        domain: domain.to_string(),
+        owned: b.domains.iter().map(|d| d.to_string()).collect(),
+        how,
+    })
+}
+
+/// Which brand the message impersonates, if that can be told with
+/// reasonable confidence: the catalogue brand its From display name claims
+/// (as the engine reads it), else the catalogue brand it names most (at
+/// least twice in subject and visible text, or once in the subject, or
+/// with a link or the sender on the brand's own domain), else the guess
+/// the sender operators make ([`brand`]) when the message names it at
+/// least twice.
+fn twin_brand(m: &Model, ctx: &MutateCtx) -> Option<TwinBrand> {
+    use outwork_core::lists::BRANDS;
+    if let Some(given) = ctx
+        .brand
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    {
+        if let Some(b) = BRANDS.iter().find(|b| b.name.eq_ignore_ascii_case(given)) {
+            return catalogue_twin(b, "given".into());
+        }
+        let b = brand(m, ctx);
+        return Some(TwinBrand {
+            name: b.name,
+            owned: vec![b.domain.clone()],
+            domain: b.domain,
+            how: "given".into(),
+        });
+    }
+    let display = m
+        .from
+        .as_ref()
+        .and_then(|f| f.name.clone())
+        .unwrap_or_default();
+    if !display.is_empty() {
+        let cctx = catalogue_context();
+        if let Some(b) =
+            outwork_core::signals::sender::claimed_brand(&display, cctx).and_then(|i| BRANDS.get(i))
+            && let Some(t) = catalogue_twin(b, format!("the From display name {display:?}"))
+        {
+            return Some(t);
+        }
+    }
+    let subject = m.subject.as_deref().unwrap_or("");
+    let visible = visible_text(m);
+    let link_regs: Vec<String> = collect_links(m)
+        .iter()
+        .filter_map(|u| link_domain(u))
+        .map(|d| d.registrable())
+        .collect();
+    let sender_reg = m
+        .from
+        .as_ref()
+        .and_then(|f| f.address.rsplit_once('@'))
+        .and_then(|(_, d)| domain_parts(d))
+        .map(|d| d.registrable());
+    let owns = |b: &outwork_core::lists::Brand, reg: &str| {
+        b.domains
+            .iter()
+            .any(|d| reg == *d || reg.ends_with(&format!(".{d}")))
+    };
+    let mut best: Option<(usize, usize)> = None; // (score, brand index)
+    for (i, b) in BRANDS.iter().enumerate() {
+        let in_subject: usize = b.keywords.iter().map(|k| count_word(subject, k)).sum();
+        let in_text: usize = b.keywords.iter().map(|k| count_word(&visible, k)).sum();
+        let own_links = link_regs.iter().filter(|r| owns(b, r)).count();
+        let own_sender = sender_reg.as_deref().is_some_and(|r| owns(b, r));
+        let named = in_subject + in_text;
+        let confident =
+            named >= 2 || in_subject >= 1 || (named >= 1 && (own_links > 0 || own_sender));
+        if !confident {
+            continue;
+        }
+        let score = named + own_links.min(3) + usize::from(own_sender);
+        if best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, i));
+        }
+    }
+    if let Some((n, i)) = best
+        && let Some(b) = BRANDS.get(i)
+        && let Some(t) = catalogue_twin(b, format!("named {n} times in subject, text and links"))
+    {
+        return Some(t);
+    }
+    // Not in the catalogue: the sender operators' guess, when the message
+    // names it at least twice and it is not a mailbox or hosting provider.
+    let (b, named) = brand_scored(m, ctx);
+    let generic = |d: &str| {
+        outwork_core::lists::FREEMAIL
+            .iter()
+            .chain(outwork_core::lists::FREE_HOSTING)
+            .chain(outwork_core::lists::SHORTENERS)
+            .chain(outwork_core::lists::ESP_DOMAINS)
+            .any(|g| d == *g || d.ends_with(&format!(".{g}")))
+    };
+    // A domain made up from a display-name word is believed only when the
+    // name does not read as a person's ("Mr. Wood", "Philip Fredrick").
+    let real_domain =
+        link_regs.contains(&b.domain) || sender_reg.as_deref() == Some(b.domain.as_str());
+    if !real_domain && person_like(&display) {
+        return None;
+    }
+    (named >= 2 && !generic(&b.domain) && domain_parts(&b.domain).is_some()).then(|| TwinBrand {
+        how: format!(
+            "{:?} named {named} times (not in the brand catalogue)",
+            b.name
+        ),
+        name: b.name,
+        owned: vec![b.domain.clone()],
+        domain: b.domain,
+    })
+}
+
+/// A display name that reads as a person's: an honorific, or two or three
+/// title-case words.
+fn person_like(name: &str) -> bool {
+    let words: Vec<&str> = name
+        .split(|c: char| c.is_whitespace() || c == '.' || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let honorific = words.iter().any(|w| {
+        matches!(
+            w.to_lowercase().as_str(),
+            "mr" | "mrs" | "ms" | "miss" | "dr" | "sir" | "madam" | "prof" | "barrister" | "rev"
+        )
+    });
+    let title_case = |w: &&str| {
+        let mut c = w.chars();
+        c.next().is_some_and(char::is_uppercase) && c.all(char::is_lowercase)
+    };
+    honorific || ((2..=3).contains(&words.len()) && words.iter().all(title_case))
+}
+
+/// A local part kept when it is plain, else `fallback`.
+fn plain_local(address: &str, fallback: &str) -> String {
+    let local = address.rsplit_once('@').map_or("", |(l, _)| l);
+    if !local.is_empty()
+        && local.len() <= 40
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b))
+    {
+        local.to_string()
+    } else {
+        fallback.to_string()
+    }
+}
+
+/// Header fields a twin never carries: authentication verdicts written for
+/// the original (a twin has its own), signatures that no longer verify.
+fn auth_header(name: &str) -> bool {
+    name.contains("authentication-results")
+        || name.starts_with("arc-")
+        || name == "dkim-signature"
+        || name == "domainkey-signature"
+        || name == "x-google-dkim-signature"
+        || name == "received-spf"
+}
+
+fn op_benign_twin(
+    m: &mut Model,
+    ctx: &MutateCtx,
+    notes: &mut Vec<String>,
+) -> Result<(), MutateError> {
+    let t = twin_brand(m, ctx)
+        .ok_or_else(|| MutateError::NotApplicable("no impersonated brand identified".into()))?;
+    let domain = t.domain.clone();
+    notes.push(format!(
+        "benign-twin: sent by {} ({domain}), brand from {}",
+        t.name, t.how
+    ));
+
+    // Sender: the brand's own domain, the display name kept unless it
+    // carries an address of its own.
+    let current = m.new_from.clone().or_else(|| m.from.clone());
+    let name = current
+        .as_ref()
+        .and_then(|f| f.name.clone())
+        .filter(|n| !n.contains('@'))
+        .unwrap_or_else(|| t.name.clone());
+    let local = current.as_ref().map_or_else(
+        || "no-reply".to_string(),
+        |f| plain_local(&f.address, "no-reply"),
+    );
+    let from = Mailbox {
+        name: Some(name),
+        address: format!("{local}@{domain}"),
+    };
+    notes.push(format!(
+        "benign-twin: From {} -> {}",
+        current.as_ref().map_or("none", |f| f.address.as_str()),
+        from.address
+    ));
+    let reply = m.new_reply_to.clone().or_else(|| m.reply_to.clone());
+    if let Some(r) = reply {
+        m.new_reply_to = Some(Mailbox {
+            name: r.name,
+            address: format!("{}@{domain}", plain_local(&r.address, "support")),
+        });
+    }
+    m.new_from = Some(from.clone());
+
+    // Headers: no authentication of the original, Return-Path and Sender on
+    // the brand's domain, one trusted passing Authentication-Results on top.
+    let before = m.headers.len();
+    m.headers.retain(|(name, _)| !auth_header(name));
+    let dropped = before - m.headers.len();
+    let mut return_path = false;
+    for (name, line) in m.headers.iter_mut() {
+        match name.as_str() {
+            "return-path" => {
+                *line = format!("Return-Path: <bounce@{domain}>\r\n").into_bytes();
+                return_path = true;
+            }
+            "sender" => {
+                let mut out = Vec::new();
+                write_address(&mut out, "Sender", &from);
+                *line = out;
+            }
+            _ => {}
+        }
+    }
+    if !return_path {
+        m.headers.insert(
+            0,
+            (
+                "return-path".into(),
+                format!("Return-Path: <bounce@{domain}>\r\n").into_bytes(),
+            ),
+        );
+    }
+    m.headers.insert(
+        0,
+        (
+            "authentication-results".into(),
+            format!(
+                "Authentication-Results: {TWIN_AUTHSERV_ID}; spf=pass smtp.mailfrom={domain};\r\n dkim=pass header.d={domain}; dmarc=pass header.from={domain}\r\n"
+            )
+            .into_bytes(),
+        ),
+    );
+    notes.push(format!(
+        "benign-twin: {dropped} authentication header(s) removed, SPF/DKIM/DMARC pass for {domain} on top"
+    ));
+
+    // Links: every host not the brand's own becomes the brand's domain
+    // (https, path, query and fragment kept).
+    let owned = |host: &str| {
+        let h = host.trim_end_matches('.').to_ascii_lowercase();
+        t.owned
+            .iter()
+            .any(|d| h == *d || h.ends_with(&format!(".{d}")))
+    };
+    let mut map = HashMap::new();
+    for url in collect_links(m) {
+        let Some(range) = url_host_range(&url) else {
+            continue;
+        };
+        let Some(host) = url.get(range.clone()) else {
+            continue;
+        };
+        if owned(host) {
+            continue;
+        }
+        // Past a port, if any.
+        let rest = url.get(range.end..).unwrap_or("");
+        let port = rest
+            .strip_prefix(':')
+            .map_or(0, |p| 1 + p.bytes().take_while(u8::is_ascii_digit).count());
+        let tail = rest.get(port..).unwrap_or("");
+        let new = format!("https://{domain}{tail}");
+        let mut visible = vec![(host.to_string(), domain.clone())];
+        let unicode = idna::domain_to_unicode(host).0;
+        if unicode != host {
+            visible.push((unicode, domain.clone()));
+        }
+        map.insert(
+            url.clone(),
+            Change {
+                href: new.clone(),
+                text: new,
+                visible,
+            },
+        );
+    }
+    let links = map.len();
+    if links > 0 {
+        apply_link_changes(m, &map);
+    }
+
+    // No payload: attachments other than inline images go, and so does
+    // any image holding a QR code; no script in the HTML.
+    let qr = |p: &Part| {
+        p.content_type.starts_with("image/") && !outwork_inspect::qr::decode(&p.bytes).is_empty()
+    };
+    let keep = |p: &Part| p.inline && p.content_type.starts_with("image/") && !qr(p);
+    let before = m.attachments.len() + m.related.len();
+    m.attachments.retain(keep);
+    m.related.retain(keep);
+    let removed = before - m.attachments.len() - m.related.len();
+    let mut scripts = 0;
+    if let Some(html) = &m.html {
+        let mut out = String::with_capacity(html.len());
+        let mut in_script = false;
+        for seg in tokenize(html) {
+            let raw = html.get(seg.start..seg.end).unwrap_or("");
+            if seg.kind == SegKind::Tag && seg.name == "script" {
+                in_script = !seg.closing;
+                scripts += usize::from(!seg.closing);
+                continue;
+            }
+            if !in_script {
+                out.push_str(raw);
+            }
+        }
+        m.html = Some(out);
+    }
+    notes.push(format!(
+        "benign-twin: {links} link(s) moved to {domain}, {removed} attachment(s) or QR image(s) removed, {scripts} script(s) removed"
+    ));
+    Ok(())
 }
 
 // ---- tests ---------------------------------------------------------------------
@@ -4861,5 +5265,192 @@ Content-Type: text/html\r\n\
                 .iter()
                 .any(|n| n.contains("dropped 2 link placeholder"))
         );
+    }
+
+    // ---- benign twin ----
+
+    const PAYPAL_PHISH: &str = "Received: from smtp.kx-mailer.example (smtp.kx-mailer.example [198.51.100.23])\r\n\tby mx.victim.example with ESMTP id 9QZ; Mon, 3 Mar 2025 08:12:44 +0000\r\n\
+Authentication-Results: mx.victim.example; spf=fail smtp.mailfrom=kx-mailer.example;\r\n dkim=none; dmarc=fail header.from=kx-mailer.example\r\n\
+ARC-Seal: i=1; a=rsa-sha256; d=relay.example; s=arc; t=1740989564; cv=none; b=AAAA\r\n\
+DKIM-Signature: v=1; a=rsa-sha256; d=kx-mailer.example; s=k1; h=from:subject; bh=xyz=; b=abc=\r\n\
+Received-SPF: fail (mx.victim.example: domain of kx-mailer.example does not designate 198.51.100.23)\r\n\
+Return-Path: <bounce-7731@kx-mailer.example>\r\n\
+From: \"PayPal\" <service.notice@kx-mailer.example>\r\n\
+Reply-To: \"PayPal Support\" <resolve@kx-mailer.example>\r\n\
+To: alice@victim.example\r\n\
+Subject: Action required: your account access is limited\r\n\
+Date: Mon, 3 Mar 2025 08:12:40 +0000\r\n\
+Message-ID: <20250303081240.77A1@kx-mailer.example>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"outer\"\r\n\
+\r\n\
+--outer\r\n\
+Content-Type: multipart/alternative; boundary=\"alt\"\r\n\
+\r\n\
+--alt\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+Hello,\r\n\
+\r\n\
+We noticed an unusual sign-in to your PayPal account and have limited access until you confirm your details.\r\n\
+\r\n\
+Confirm your details: https://paypa1-secure.example/account/verify?id=88213\r\n\
+Privacy: http://www.paypa1-secure.example:8080/privacy\r\n\
+\r\n\
+Sincerely,\r\n\
+PayPal\r\n\
+--alt\r\n\
+Content-Type: text/html; charset=utf-8\r\n\
+\r\n\
+<html><body><p>Hello,</p><p>We noticed an unusual sign-in to your PayPal account and have limited access until you confirm your details.</p>\
+<p><a href=\"https://paypa1-secure.example/account/verify?id=88213\">Confirm your details</a></p>\
+<p><a href=\"http://www.paypa1-secure.example:8080/privacy\">Privacy</a> | <a href=\"https://www.paypal.com/us/webapps/mpp/ua/legalhub-full\">Legal</a></p>\
+<script>document.location='https://paypa1-secure.example/x'</script>\
+<p>Sincerely,<br>PayPal</p></body></html>\r\n\
+--alt--\r\n\
+--outer\r\n\
+Content-Type: application/pdf; name=\"Account_Review.pdf\"\r\n\
+Content-Disposition: attachment; filename=\"Account_Review.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+JVBERi0xLjQKJcOkw7zDtsOfCjEgMCBvYmoKPDwvVHlwZS9DYXRhbG9nPj4KZW5kb2JqCg==\r\n\
+--outer--\r\n";
+
+    const NO_BRAND: &str = "From: \"Jenny\" <jenny.h1982@mailbox-x.example>\r\n\
+To: bob@victim.example\r\n\
+Subject: hi dear\r\n\
+Date: Tue, 4 Mar 2025 10:00:00 +0000\r\n\
+Message-ID: <q1@mailbox-x.example>\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+Hi dear, I saw your profile and I want to know you better. Write to me here: https://date-me-now.example/p/4412\r\n";
+
+    fn header_names(raw: &[u8]) -> Vec<String> {
+        let msg = parse(raw);
+        msg.parts[0]
+            .headers
+            .iter()
+            .map(|h| h.name.as_str().to_ascii_lowercase())
+            .collect()
+    }
+
+    #[test]
+    fn benign_twin_of_a_paypal_phish_is_paypal_mail() {
+        let twin = benign_twin(PAYPAL_PHISH.as_bytes()).expect("a twin");
+        let msg = parse(&twin);
+        let from = msg.from().and_then(|a| a.first()).unwrap();
+        assert_eq!(from.address.as_deref(), Some("service.notice@paypal.com"));
+        assert_eq!(from.name.as_deref(), Some("PayPal"));
+        let reply = msg.reply_to().and_then(|a| a.first()).unwrap();
+        assert_eq!(reply.address.as_deref(), Some("resolve@paypal.com"));
+        assert_eq!(
+            msg.return_address(),
+            Some("bounce@paypal.com"),
+            "Return-Path on the brand"
+        );
+        // One Authentication-Results, topmost, passing for paypal.com; no
+        // other authentication header of the original.
+        let names = header_names(&twin);
+        assert_eq!(
+            names.first().map(String::as_str),
+            Some("authentication-results")
+        );
+        assert_eq!(
+            names
+                .iter()
+                .filter(|n| n.contains("authentication-results"))
+                .count(),
+            1
+        );
+        for gone in ["arc-seal", "dkim-signature", "received-spf"] {
+            assert!(!names.iter().any(|n| n == gone), "{gone} left: {names:?}");
+        }
+        let text = String::from_utf8_lossy(&twin);
+        assert!(text.contains(
+            "Authentication-Results: mx.twin.example; spf=pass smtp.mailfrom=paypal.com;"
+        ));
+        assert!(text.contains("dkim=pass header.d=paypal.com; dmarc=pass header.from=paypal.com"));
+        // Links: same paths on paypal.com; the real PayPal link unchanged.
+        let html = html_of(&msg);
+        assert!(
+            html.contains("href=\"https://paypal.com/account/verify?id=88213\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("href=\"https://paypal.com/privacy\""),
+            "{html}"
+        );
+        assert!(html.contains("https://www.paypal.com/us/webapps/mpp/ua/legalhub-full"));
+        assert!(!text.contains("paypa1"), "{text}");
+        assert!(!html.contains("<script"), "{html}");
+        let plain = msg.body_text(0).unwrap();
+        assert!(plain.contains("Confirm your details: https://paypal.com/account/verify?id=88213"));
+        // No attachment.
+        assert_eq!(msg.attachment_count(), 0);
+        assert!(!text.contains("Account_Review.pdf"));
+        // The same visible text (the HTML's anchors show no URL).
+        let before = Model::parse(PAYPAL_PHISH.as_bytes()).unwrap();
+        let after = Model::parse(&twin).unwrap();
+        assert_eq!(before.subject, after.subject);
+        let strip = |m: &Model| {
+            let mut m = m.clone();
+            m.text = None;
+            collapse_ws(&visible_text(&m))
+        };
+        assert_eq!(strip(&before), strip(&after));
+        assert!(!strip(&after).is_empty());
+        // Deterministic.
+        assert_eq!(benign_twin(PAYPAL_PHISH.as_bytes()), Some(twin));
+    }
+
+    #[test]
+    fn benign_twin_does_not_apply_without_a_brand() {
+        assert_eq!(benign_twin(NO_BRAND.as_bytes()), None);
+        assert_eq!(benign_twin(b"not a message at all"), None);
+        let rw = BuiltinRewriter { seed: 1 };
+        let ctx = MutateCtx::new(&rw, 1);
+        assert!(matches!(
+            mutate(NO_BRAND.as_bytes(), &[Op::BenignTwin], &ctx),
+            Err(MutateError::NotApplicable(_))
+        ));
+    }
+
+    #[test]
+    fn benign_twin_is_parseable_but_not_an_attack() {
+        assert_eq!(Op::parse("benign-twin"), Some(Op::BenignTwin));
+        assert_eq!(Op::parse("BENIGN_TWIN"), Some(Op::BenignTwin));
+        assert!(!Op::ALL.contains(&Op::BenignTwin));
+        assert!(Op::BENIGN.contains(&Op::BenignTwin));
+        assert!(Op::BenignTwin.describe().contains("brand"));
+    }
+
+    #[test]
+    fn benign_twin_makes_up_no_brand_from_a_person_name() {
+        let raw = "From: \"Philip Fredrick\" <pf@mail-x.example>\r\n\
+To: bob@victim.example\r\n\
+Subject: Philip Fredrick needs your help\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+I am Barrister Philip Fredrick. Reply to Philip with your details.\r\n";
+        assert_eq!(benign_twin(raw.as_bytes()), None);
+        assert!(person_like("Mr.Wood Forest"));
+        assert!(!person_like("Breville Smart Waffle Pro Department"));
+        assert!(!person_like("Lido DAO"));
+    }
+
+    #[test]
+    fn benign_twin_brand_named_in_the_text() {
+        // No brand in the display name; the text names DHL twice.
+        let raw = "From: \"Parcel Desk\" <desk@q7-track.example>\r\n\
+To: bob@victim.example\r\n\
+Subject: Delivery attempt failed\r\n\
+Content-Type: text/html; charset=utf-8\r\n\
+\r\n\
+<p>DHL could not deliver your parcel. Pay the fee to DHL Express: <a href=\"http://198.51.100.7/pay\">pay now</a></p>\r\n";
+        let twin = benign_twin(raw.as_bytes()).expect("a twin");
+        let msg = parse(&twin);
+        let from = msg.from().and_then(|a| a.first()).unwrap();
+        assert_eq!(from.address.as_deref(), Some("desk@dhl.com"));
+        assert!(html_of(&msg).contains("href=\"https://dhl.com/pay\""));
     }
 }

@@ -87,6 +87,58 @@ pub struct EngineSummary {
     pub ablation: Option<Vec<AblationRow>>,
     pub median_ms: f64,
     pub p99_ms: f64,
+    /// Benign twins of the phishing (`eval --twins`): how many were flagged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twins: Option<TwinSummary>,
+}
+
+/// The benign twins of a corpus's phishing (the same text sent by the
+/// impersonated brand, see [`crate::mutate::benign_twin`]) as one engine
+/// judged them: every flagged twin is a false positive.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct TwinSummary {
+    /// Phishing messages looked at.
+    pub phish: usize,
+    /// Of those, messages with a twin (a brand was identified).
+    pub twins: usize,
+    /// Twins without a verdict (engine error); in no rate.
+    pub errors: usize,
+    /// Twins flagged (any action but accept).
+    pub flagged: usize,
+    /// flagged / (twins - errors).
+    pub fpr: f64,
+    pub fpr_ci: (f64, f64),
+    /// Engine action name → count.
+    pub actions: BTreeMap<String, usize>,
+}
+
+/// The error a twin scan records when the message has no twin (no brand
+/// identified): not a twin, not an error.
+pub const NO_TWIN: &str = "no benign twin (no impersonated brand identified)";
+
+/// Summarise engine column `e` of the twin outcomes (one row per phishing
+/// message; [`NO_TWIN`] where it has none).
+pub fn summarize_twins(outcomes: &[Vec<Outcome>], e: usize) -> TwinSummary {
+    let mut t = TwinSummary::default();
+    for row in outcomes {
+        let Some(o) = row.get(e) else { continue };
+        t.phish += 1;
+        match o.error.as_deref() {
+            Some(NO_TWIN) => continue,
+            Some(_) => {
+                t.twins += 1;
+                t.errors += 1;
+                continue;
+            }
+            None => t.twins += 1,
+        }
+        *t.actions.entry(o.action.clone()).or_default() += 1;
+        t.flagged += usize::from(o.flagged);
+    }
+    let judged = t.twins - t.errors;
+    t.fpr = stats::proportion(t.flagged, judged);
+    t.fpr_ci = stats::wilson(t.flagged, judged, 1.96);
+    t
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -245,5 +297,6 @@ pub fn summarize(
         ablation,
         median_ms: percentile(&ms, 0.5),
         p99_ms: percentile(&ms, 0.99),
+        twins: None,
     }
 }

@@ -86,6 +86,16 @@ pub struct EvalArgs {
     /// this percentage.
     #[arg(long)]
     max_fp: Option<f64>,
+    /// Also scan the benign twin of each phishing message (the same text
+    /// sent by the brand it impersonates, authenticated, links on the
+    /// brand's domain, no attachment) and report the twin false-positive
+    /// rate beside recall. Messages with no identifiable brand get no twin.
+    #[arg(long)]
+    twins: bool,
+    /// Fail (exit 1) if the first engine flags more than this percentage of
+    /// the benign twins (implies --twins).
+    #[arg(long, value_name = "RATE")]
+    max_twin_fp: Option<f64>,
 }
 
 pub fn pct(x: f64) -> String {
@@ -238,19 +248,21 @@ pub fn run(a: EvalArgs) -> Result<u8> {
     // mixes results of another intel store, subset or config.
     let intel = format!("{:?} {}", a.run.intel, a.intel_as_of_date);
     let subset = format!("{:?}", a.subset);
-    let (ckpt, done) = checkpoint(
-        a.run.resume.as_ref(),
-        &[
-            "eval",
-            env!("CARGO_PKG_VERSION"),
-            &corpus,
-            &n,
-            &specs,
-            &cfg,
-            &intel,
-            &subset,
-        ],
-    )?;
+    let twins = a.twins || a.max_twin_fp.is_some();
+    let mut parts = vec![
+        "eval",
+        env!("CARGO_PKG_VERSION"),
+        &corpus,
+        &n,
+        &specs,
+        &cfg,
+        &intel,
+        &subset,
+    ];
+    if twins {
+        parts.push("twins");
+    }
+    let (ckpt, done) = checkpoint(a.run.resume.as_ref(), &parts)?;
     let start = std::time::Instant::now();
     let load = |i: usize| std::fs::read(&samples[i].path).map_err(|e| e.to_string());
     let outcomes = rt::run::run_all(
@@ -264,11 +276,47 @@ pub fn run(a: EvalArgs) -> Result<u8> {
         &progress("eval", ids.len()),
     )
     .map_err(anyhow::Error::msg)?;
+    // Benign twins of the phishing: scanned after the corpus, recorded in
+    // the same checkpoint under "twin:PATH".
+    let twin_outcomes = if twins {
+        let phish: Vec<usize> = (0..samples.len())
+            .filter(|&i| samples[i].label == "phish")
+            .collect();
+        let twin_ids: Vec<String> = phish
+            .iter()
+            .map(|&i| format!("twin:{}", samples[i].rel))
+            .collect();
+        let load_twin = |k: usize| {
+            let raw = std::fs::read(&samples[phish[k]].path).map_err(|e| e.to_string())?;
+            rt::benign_twin(&raw).ok_or_else(|| rt::summary::NO_TWIN.to_string())
+        };
+        Some(
+            rt::run::run_all(
+                &twin_ids,
+                &load_twin,
+                &engines,
+                false,
+                threads,
+                ckpt.as_ref(),
+                &done,
+                &progress("twins", twin_ids.len()),
+            )
+            .map_err(anyhow::Error::msg)?,
+        )
+    } else {
+        None
+    };
     let elapsed = start.elapsed().as_secs_f64();
     let summaries: Vec<EngineSummary> = engines
         .iter()
         .enumerate()
-        .map(|(e, eng)| rt::summary::summarize(&samples, &outcomes, e, eng.name(), &eng.describe()))
+        .map(|(e, eng)| {
+            let mut s = rt::summary::summarize(&samples, &outcomes, e, eng.name(), &eng.describe());
+            s.twins = twin_outcomes
+                .as_ref()
+                .map(|t| rt::summary::summarize_twins(t, e));
+            s
+        })
         .collect();
 
     let md = a.markdown;
@@ -373,6 +421,23 @@ pub fn run(a: EvalArgs) -> Result<u8> {
         eprintln!("outwork eval: ham false positives {fp:.2}% exceed --max-fp {max}%");
         fail = true;
     }
+    if let Some(max) = a.max_twin_fp {
+        match &first.twins {
+            Some(t) if t.twins > t.errors => {
+                let fp = t.fpr * 100.0;
+                if fp > max {
+                    eprintln!(
+                        "outwork eval: benign-twin false positives {fp:.2}% exceed --max-twin-fp {max}%"
+                    );
+                    fail = true;
+                }
+            }
+            _ => {
+                eprintln!("outwork eval: --max-twin-fp: no benign twin got a verdict");
+                fail = true;
+            }
+        }
+    }
     Ok(if fail { 1 } else { 0 })
 }
 
@@ -453,6 +518,23 @@ fn print_summary(s: &EngineSummary, md: bool) {
             format!("{} ({}/{neg})", pct2(s.fpr), s.fp),
             ci2(s.fpr_ci),
         ),
+    ];
+    let mut rows = rows;
+    if let Some(t) = &s.twins {
+        let judged = t.twins - t.errors;
+        rows.push((
+            "benign twins flagged (FP)",
+            format!(
+                "{} ({}/{judged}; {} of {} phish have a twin)",
+                pct(t.fpr),
+                t.flagged,
+                t.twins,
+                t.phish
+            ),
+            ci(t.fpr_ci),
+        ));
+    }
+    rows.extend([
         ("precision (phish vs ham)", pct(s.precision), String::new()),
         ("F1", format!("{:.3}", s.f1), String::new()),
         ("ROC AUC (score)", format!("{:.4}", s.auc), String::new()),
@@ -478,7 +560,7 @@ fn print_summary(s: &EngineSummary, md: bool) {
             s.errors.to_string(),
             String::new(),
         ),
-    ];
+    ]);
     println!();
     if md {
         println!("| measure | value | 95% CI (Wilson) |\n|---|---:|---|");

@@ -242,6 +242,13 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
         for o in Op::ALL {
             println!("{:<18} {}", o.name(), o.describe());
         }
+        for o in Op::BENIGN {
+            println!(
+                "{:<18} (benign, not in the default set) {}",
+                o.name(),
+                o.describe()
+            );
+        }
         return Ok(0);
     }
     let sc = scanner(a.run.config.as_ref(), a.run.intel.as_ref(), false)?;
