@@ -36,6 +36,13 @@ pub struct TrainArgs {
     /// symbols-only (no pairs, no words).
     #[arg(long, default_value = "all")]
     pub features: String,
+    /// Loss weight of each benign twin (legitimate) example.
+    #[arg(long, default_value_t = 1.0)]
+    pub twin_weight: f64,
+    /// L2 strength around the prior (hand-set weights for symbols, zero
+    /// for words and pairs).
+    #[arg(long, default_value_t = 1e-4)]
+    pub l2: f64,
     /// Only cross-validate; write no model.
     #[arg(long)]
     pub cv_only: bool,
@@ -100,7 +107,7 @@ pub fn run(a: TrainArgs) -> Result<u8> {
         samples.len(),
         a.corpora.len()
     );
-    let twin_fn = |_raw: &[u8]| -> Option<Vec<u8>> { None };
+    let twin_fn = |raw: &[u8]| outwork_redteam::benign_twin(raw);
     let twin: Option<&(dyn Fn(&[u8]) -> Option<Vec<u8>> + Sync)> =
         if a.no_twins { None } else { Some(&twin_fn) };
     let progress = |d: usize, n: usize| eprint!("\r  features: {d}/{n}");
@@ -140,6 +147,8 @@ pub fn run(a: TrainArgs) -> Result<u8> {
     let mut plan = Plan::default();
     plan.options.seed = a.seed;
     plan.options.epochs = a.epochs;
+    plan.options.l2 = a.l2;
+    plan.twin_weight = a.twin_weight;
     plan.tag_threshold = scanner.ctx.config.thresholds.tag;
     let mut notes = Vec::new();
     let mut random: Option<Heldout> = None;
