@@ -11,6 +11,7 @@
 //!   a scan that fails, panics or misses its deadline gets the `on_error`
 //!   policy. Every message's fate is logged (target `outwork::milter`).
 
+use crate::budget::ByteBudget;
 use crate::codec::{Command, Reply, split_frame};
 use crate::config::{ConfigError, ListenAddr, MilterConfig};
 use crate::policy::{self, Decision};
@@ -62,6 +63,9 @@ struct Shared {
     store: QuarantineStore,
     scans: Arc<Semaphore>,
     conns: Arc<Semaphore>,
+    /// Bytes held by messages being received or scanned
+    /// (`max_buffered_bytes`).
+    buffered: ByteBudget,
     /// The dashboard's verdict log, once `outwork serve` sets it.
     verdicts: std::sync::OnceLock<Arc<VerdictLog>>,
 }
@@ -109,6 +113,7 @@ impl Milter {
         let shared = Arc::new(Shared {
             scans: Arc::new(Semaphore::new(cfg.scan_slots())),
             conns: Arc::new(Semaphore::new(cfg.max_connections)),
+            buffered: ByteBudget::new(cfg.buffered_budget()),
             cfg,
             scanner,
             store,
@@ -266,7 +271,7 @@ where
     let cfg = &sh.cfg;
     let idle = Duration::from_millis(cfg.idle_timeout_ms);
     let wt = Duration::from_millis(cfg.write_timeout_ms);
-    let mut session = Session::new(cfg.max_message_bytes);
+    let mut session = Session::with_budget(cfg.max_message_bytes, sh.buffered.clone());
     // `buf` holds at most one packet (bounded by split_frame's limit) plus
     // one read.
     let mut buf: Vec<u8> = Vec::with_capacity(8 * 1024);
@@ -376,6 +381,13 @@ async fn decide(sh: &Shared, mut m: Message) -> Decision {
     let mut verdict: Option<Verdict> = None;
     let d = if m.oversize {
         policy::on_oversize(cfg, &m)
+    } else if m.over_budget {
+        crate::metrics::failure("milter", "buffered_budget");
+        let reason = format!(
+            "max_buffered_bytes ({}) in use by other messages",
+            sh.buffered.limit()
+        );
+        policy::on_failure(cfg, &m, &reason)
     } else {
         match scan(sh, &m).await {
             Ok((v, rec)) => {
@@ -444,11 +456,14 @@ async fn scan(sh: &Shared, m: &Message) -> Result<(Verdict, Option<VerdictRecord
     }
     let scanner = sh.scanner.get();
     let raw = m.raw.clone();
+    // Counted against the budget until the scan really ends.
+    let hold = m.hold.clone();
     let env = m.envelope.clone();
     let record = sh.verdicts.get().is_some();
     let inspect_by = crate::inspect_deadline(deadline);
     let h = tokio::task::spawn_blocking(move || {
         let _slot = permit;
+        let _hold = hold;
         let t = Instant::now();
         let v = scanner.scan_until(&raw, &env, Some(inspect_by));
         let took = t.elapsed();
