@@ -704,6 +704,40 @@ mod tests {
     }
 
     #[test]
+    fn budgeted_messages_are_charged_and_given_back() {
+        let budget = crate::budget::ByteBudget::new(10_000);
+        let run = |s: &mut Session| {
+            let _ = s.handle(Command::OptNeg {
+                version: 6,
+                actions: 0x1ff,
+                protocol: 0x1f_ffff,
+            });
+            let steps = feed(s, transaction());
+            match steps.into_iter().last() {
+                Some(Step::Scan(m)) => m,
+                other => panic!("{other:?}"),
+            }
+        };
+        let plain = run(&mut Session::new(1 << 20));
+        let mut s = Session::with_budget(1 << 20, budget.clone());
+        let m = run(&mut s);
+        // The same bytes as without a budget, held while the message lives.
+        assert_eq!(m.raw, plain.raw);
+        assert!(!m.over_budget);
+        assert!(budget.used() >= m.raw.len() as u64);
+        drop(m);
+        assert_eq!(budget.used(), 0);
+        // Another message holds most of the budget: this one is not kept.
+        let mut other = budget.reservation();
+        other.grow(9_900).unwrap();
+        let m = run(&mut s);
+        assert!(m.over_budget && m.raw.is_empty() && !m.oversize);
+        assert!(m.size > 0);
+        drop(other);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
     fn oversize_is_counted_not_kept() {
         let mut s = negotiated(0x1f_ffff, 100);
         let mut cmds = vec![Command::Mail(vec![v("<a@b>")])];
