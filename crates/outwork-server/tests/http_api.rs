@@ -1095,6 +1095,13 @@ fn slow_uploads_cannot_hold_more_than_the_buffered_budget() {
     assert!(r.starts_with("HTTP/1.1 503"), "{r}");
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
 
+    // Rspamd's legacy protocol (Exim) draws on the same budget.
+    let mut req = format!("CHECK RSPAMC/1.3\r\nContent-length: {}\r\n\r\n", 64 * 1024).into_bytes();
+    req.extend(std::iter::repeat_n(b'z', 64 * 1024));
+    let r = raw(addr, &req, Duration::from_secs(15));
+    assert!(r.starts_with("RSPAMD/1.3 503"), "{r}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+
     // The holders give up: their bytes are given back and mail flows.
     drop(held);
     let msg = sample("phish-typosquat.eml");
