@@ -26,6 +26,8 @@ pub struct ByteBudget {
 struct Inner {
     limit: u64,
     used: AtomicU64,
+    /// `outwork_buffered_bytes{source}`, when named.
+    source: Option<&'static str>,
 }
 
 impl fmt::Debug for ByteBudget {
@@ -53,7 +55,26 @@ impl ByteBudget {
             inner: Arc::new(Inner {
                 limit,
                 used: AtomicU64::new(0),
+                source: None,
             }),
+        }
+    }
+
+    /// A budget whose use is the gauge `outwork_buffered_bytes{source}`.
+    pub fn named(limit: u64, source: &'static str) -> ByteBudget {
+        crate::metrics::buffered(source, 0, limit);
+        ByteBudget {
+            inner: Arc::new(Inner {
+                limit,
+                used: AtomicU64::new(0),
+                source: Some(source),
+            }),
+        }
+    }
+
+    fn report(&self, used: u64) {
+        if let Some(s) = self.inner.source {
+            crate::metrics::buffered(s, used, self.inner.limit);
         }
     }
 
@@ -82,7 +103,7 @@ impl ByteBudget {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
                 u.checked_add(n).filter(|t| *t <= limit)
             })
-            .map(|_| ())
+            .map(|prev| self.report(prev.saturating_add(n)))
             .map_err(|used| Exhausted {
                 wanted: n,
                 used,
@@ -92,12 +113,15 @@ impl ByteBudget {
 
     fn give_back(&self, n: u64) {
         // Never below zero, even if a caller hands back more than it took.
-        let _ = self
+        if let Ok(prev) = self
             .inner
             .used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
                 Some(u.saturating_sub(n))
-            });
+            })
+        {
+            self.report(prev.saturating_sub(n));
+        }
     }
 }
 

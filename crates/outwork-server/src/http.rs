@@ -198,7 +198,7 @@ impl HttpServer {
         let state = Arc::new(AppState {
             sessions: dashboard::Sessions::default(),
             scans: Arc::new(Semaphore::new(cfg.scan_slots())),
-            buffered: ByteBudget::new(cfg.buffered_budget()),
+            buffered: ByteBudget::named(cfg.buffered_budget(), "http"),
             cfg,
             svc,
         });

@@ -113,7 +113,7 @@ impl Milter {
         let shared = Arc::new(Shared {
             scans: Arc::new(Semaphore::new(cfg.scan_slots())),
             conns: Arc::new(Semaphore::new(cfg.max_connections)),
-            buffered: ByteBudget::new(cfg.buffered_budget()),
+            buffered: ByteBudget::named(cfg.buffered_budget(), "milter"),
             cfg,
             scanner,
             store,

@@ -427,6 +427,8 @@ fn health_and_metrics() {
         "outwork_scan_seconds_count{source=\"http\"}",
         "outwork_http_requests_total{route=\"/checkv2\",status=\"200\"}",
         "outwork_scanner_loaded_timestamp_seconds",
+        "outwork_buffered_bytes{source=\"http\"}",
+        "outwork_buffered_bytes_limit{source=\"http\"}",
         "# TYPE outwork_scan_seconds histogram",
     ] {
         assert!(t.contains(want), "missing {want} in:\n{t}");
