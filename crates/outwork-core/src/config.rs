@@ -287,6 +287,10 @@ impl Default for Thresholds {
 pub struct Limits {
     pub max_message_bytes: usize,
     pub max_parts: usize,
+    /// Header fields read; past it only the fields that decide how the
+    /// message is read (From, Subject, Content-Type, …) are kept
+    /// (HEADER_COUNT_LIMIT).
+    pub max_headers: usize,
     pub max_depth: usize,
     pub max_urls: usize,
     pub max_html_bytes: usize,
@@ -319,6 +323,7 @@ impl Default for Limits {
         Limits {
             max_message_bytes: 25 << 20,
             max_parts: 500,
+            max_headers: 1_000,
             max_depth: 20,
             max_urls: 1000,
             max_html_bytes: 2 << 20,

@@ -325,6 +325,40 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Facts {
     } else {
         raw
     };
+    // Cut what would make mail-parser allocate per line or per part
+    // before it sees the message: millions of tiny header fields or MIME
+    // parts cost ~100-200 bytes each in its tree.
+    let cut_h = cut_headers(raw, limits.max_headers);
+    let raw = match &cut_h {
+        Some(c) => {
+            facts.anomalies.push((
+                "HEADER_COUNT_LIMIT",
+                format!(
+                    "{} header fields > max_headers {}; kept the first {} and {} later ones that say how to read the message",
+                    c.fields, limits.max_headers, limits.max_headers, c.kept_later
+                ),
+            ));
+            &c.raw[..]
+        }
+        None => raw,
+    };
+    let cut_p = cut_boundary_lines(raw, boundary_line_limit(limits.max_parts));
+    let raw = match &cut_p {
+        Some(c) => {
+            facts.anomalies.push((
+                "MIME_PART_LIMIT",
+                format!(
+                    "more than {} boundary lines (max_parts {}): the message was read up to the next one ({} of {} bytes)",
+                    boundary_line_limit(limits.max_parts),
+                    limits.max_parts,
+                    c.len(),
+                    raw.len()
+                ),
+            ));
+            *c
+        }
+        None => raw,
+    };
     let Some(msg) = MessageParser::default().parse(raw) else {
         facts
             .anomalies
@@ -416,7 +450,7 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Facts {
         depth_limit_hit: false,
     };
     w.walk_message(&msg, 0);
-    if w.part_limit_hit {
+    if w.part_limit_hit && cut_p.is_none() {
         w.facts.anomalies.push((
             "MIME_PART_LIMIT",
             format!("more than max_parts {} parts", limits.max_parts),
@@ -431,6 +465,145 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Facts {
     let mut facts = w.facts;
     add_unwrapped(&mut facts, limits.max_urls);
     facts
+}
+
+/// Header fields still kept past `max_headers`: those that decide how the
+/// message is read and who it claims to be from (an attacker must not hide
+/// From or Content-Type behind a flood of fields).
+const KEEP_PAST_LIMIT: &[&str] = &[
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "message-id",
+    "return-path",
+    "list-id",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "content-disposition",
+    "authentication-results",
+    "dkim-signature",
+    "arc-seal",
+    "arc-message-signature",
+    "arc-authentication-results",
+];
+
+/// At most this many [`KEEP_PAST_LIMIT`] fields are kept past the limit.
+const MAX_KEPT_PAST_LIMIT: usize = 64;
+
+/// A message whose header block was cut.
+#[derive(Debug)]
+pub struct CutHeaders {
+    /// The kept header fields, the blank line and the body.
+    pub raw: Vec<u8>,
+    /// Header fields in the original.
+    pub fields: usize,
+    /// Fields kept from past the limit.
+    pub kept_later: usize,
+}
+
+/// Where each header field starts and where the header block ends (the
+/// blank line, or the end of the message).
+fn header_fields(raw: &[u8], mut each: impl FnMut(usize)) -> usize {
+    let mut pos = 0;
+    while pos < raw.len() {
+        let rest = &raw[pos..];
+        if rest.starts_with(b"\r\n") || rest.starts_with(b"\n") {
+            return pos;
+        }
+        if !matches!(rest[0], b' ' | b'\t') {
+            each(pos);
+        }
+        match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => pos += i + 1,
+            None => return raw.len(),
+        }
+    }
+    raw.len()
+}
+
+/// The message with at most `max` header fields (plus, from past them,
+/// up to 64 that say how to read it: From, Subject, Content-Type, …);
+/// `None` when it has no more than `max`. One pass over the header
+/// block; the body is copied once, only when cut.
+pub fn cut_headers(raw: &[u8], max: usize) -> Option<CutHeaders> {
+    let mut fields = 0usize;
+    let end = header_fields(raw, |_| fields += 1);
+    if fields <= max {
+        return None;
+    }
+    let mut starts = Vec::new();
+    header_fields(raw, |p| starts.push(p));
+    let mut out = Vec::new();
+    if let Some(&first) = starts.first() {
+        // Anything before the first field (a continuation line) stays.
+        out.extend_from_slice(&raw[..first]);
+    }
+    let mut kept_later = 0;
+    for (i, &st) in starts.iter().enumerate() {
+        let en = starts.get(i + 1).copied().unwrap_or(end);
+        let field = &raw[st..en];
+        if i < max {
+            out.extend_from_slice(field);
+            continue;
+        }
+        if kept_later >= MAX_KEPT_PAST_LIMIT {
+            break;
+        }
+        let name = field
+            .iter()
+            .position(|&b| b == b':')
+            .map(|c| field[..c].trim_ascii());
+        if name.is_some_and(|n| {
+            KEEP_PAST_LIMIT
+                .iter()
+                .any(|k| n.eq_ignore_ascii_case(k.as_bytes()))
+        }) {
+            out.extend_from_slice(field);
+            kept_later += 1;
+        }
+    }
+    out.extend_from_slice(&raw[end..]);
+    Some(CutHeaders {
+        raw: out,
+        fields,
+        kept_later,
+    })
+}
+
+/// Lines that may be MIME boundaries read before the rest is cut: well
+/// above what `max_parts` parts need (each part has one, nested
+/// multiparts a closing one more), so only a flood of parts is cut.
+pub fn boundary_line_limit(max_parts: usize) -> usize {
+    max_parts.saturating_mul(4).saturating_add(16)
+}
+
+/// The message up to (not including) its `max + 1`th line starting with
+/// `--` after the header block; `None` when it has no more. mail-parser
+/// builds a part for every boundary before `max_parts` is applied, so a
+/// flood of millions of tiny parts is cut here first.
+pub fn cut_boundary_lines(raw: &[u8], max: usize) -> Option<&[u8]> {
+    let end = header_fields(raw, |_| {});
+    let mut seen = 0usize;
+    let mut pos = end;
+    while pos < raw.len() {
+        let rest = &raw[pos..];
+        if rest.starts_with(b"--") {
+            seen += 1;
+            if seen > max {
+                return Some(&raw[..pos]);
+            }
+        }
+        match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => pos += i + 1,
+            None => break,
+        }
+    }
+    None
 }
 
 impl Walker<'_> {

@@ -155,6 +155,7 @@ defs! {
     MESSAGE_SIZE_LIMIT, 0.0, Parse, "The message exceeds max_message_bytes; only the start was scanned";
     MESSAGE_UNSCANNED_SIZE, 0.0, Parse, "The milter delivered the message unscanned: it exceeds [milter] max_message_bytes (on_oversize = accept)";
     MIME_PART_LIMIT, 1.0, Parse, "More MIME parts than max_parts; the rest were not scanned";
+    HEADER_COUNT_LIMIT, 1.0, Parse, "More header fields than max_headers; only the first and those that say how to read the message were scanned";
     MIME_DEPTH_LIMIT, 1.0, Parse, "MIME nesting deeper than max_depth";
     URL_LIMIT, 0.5, Parse, "More URLs than max_urls; the rest were not checked";
 }

@@ -236,7 +236,12 @@ impl Scanner {
             }
         }
         if let Some(v) = &self.verifier {
-            evidence.verified_auth = Some(v.verify(strip_postmark(data), envelope));
+            // The same header cut as the parse (a flood of fields must not
+            // be held twice over by mail-auth's parser).
+            let d = strip_postmark(data);
+            let cut = outwork_core::facts::cut_headers(d, ctx.limits().max_headers);
+            let d = cut.as_ref().map_or(d, |c| &c.raw[..]);
+            evidence.verified_auth = Some(v.verify(d, envelope));
         }
         let correspondents = self.history.as_ref().and_then(|h| {
             let from = facts.from.as_ref()?;

@@ -543,3 +543,84 @@ fn html_memory_limit() {
     let v = scan_within("huge attribute", &m, &ctx, BOUND);
     assert_fires("huge attribute", &v, "PARSE_HTML_LIMIT");
 }
+
+/// Issue 17: 5 M tiny header fields peaked at 622 MB (mail-parser keeps
+/// every field). Past `max_headers` only the first fields and those that
+/// say how to read the message are parsed: HEADER_COUNT_LIMIT fires, and
+/// From, Subject and Content-Type written after the flood still count.
+#[test]
+fn header_flood_is_cut_to_max_headers() {
+    let mut m = Vec::new();
+    m.extend_from_slice(b"Received: from first.example\r\n");
+    for _ in 0..50_000 {
+        m.extend_from_slice(b"X:1\r\n");
+    }
+    m.extend_from_slice(
+        b"From: \"PayPal\" <service@paypa1-secure.example>\r\nSubject: flood\r\n\
+          MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+          --b\r\nContent-Type: text/plain\r\n\r\nhello https://evil.example/login\r\n--b--\r\n",
+    );
+    let limits = Limits {
+        max_headers: 100,
+        ..Default::default()
+    };
+    let f = outwork_core::facts::parse(&m, &limits);
+    let ev = f
+        .anomalies
+        .iter()
+        .find(|(n, _)| *n == "HEADER_COUNT_LIMIT")
+        .map(|(_, e)| e.clone());
+    assert!(
+        ev.as_deref()
+            .is_some_and(|e| e.contains("50005 header fields")),
+        "{ev:?}"
+    );
+    assert_eq!(
+        f.from.as_ref().map(|m| m.address.as_str()),
+        Some("service@paypa1-secure.example")
+    );
+    assert_eq!(f.subject, "flood");
+    assert!(f.urls.iter().any(|u| u.url.raw.contains("evil.example")));
+    // The cut keeps the first max_headers fields, then the ones that matter.
+    let c = outwork_core::facts::cut_headers(&m, 100).unwrap();
+    let text = String::from_utf8_lossy(&c.raw);
+    assert!(text.starts_with("Received: from first.example\r\nX:1\r\n"));
+    assert_eq!(text.matches("X:1\r\n").count(), 99);
+    assert_eq!(c.kept_later, 4);
+    assert!(text.ends_with("--b--\r\n"));
+    // Under the limit nothing is cut or copied.
+    assert!(outwork_core::facts::cut_headers(&m, 60_000).is_none());
+    let v = scan_within("header flood", &m, &ctx_with(limits), BOUND);
+    assert_fires("header flood", &v, "HEADER_COUNT_LIMIT");
+}
+
+/// Issue 17: 2.6 M tiny parts peaked at 515 MB: mail-parser built every
+/// part before `max_parts` applied. Boundary lines past 4 × max_parts are
+/// cut before parsing.
+#[test]
+fn part_flood_is_cut_before_parsing() {
+    let mut m =
+        b"From: a@example.com\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n".to_vec();
+    for _ in 0..100_000 {
+        m.extend_from_slice(b"--b\r\n\r\nx\r\n");
+    }
+    m.extend_from_slice(b"--b--\r\n");
+    let limits = Limits {
+        max_parts: 50,
+        ..Default::default()
+    };
+    let f = outwork_core::facts::parse(&m, &limits);
+    let ev: Vec<_> = f
+        .anomalies
+        .iter()
+        .filter(|(n, _)| *n == "MIME_PART_LIMIT")
+        .collect();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert!(ev[0].1.contains("boundary lines"), "{ev:?}");
+    let cut = outwork_core::facts::cut_boundary_lines(&m, 216).unwrap();
+    assert_eq!(cut.len(), 68 + 216 * 10);
+    // A message with fewer boundary lines is read whole.
+    assert!(outwork_core::facts::cut_boundary_lines(&m, 200_000).is_none());
+    let v = scan_within("part flood", &m, &ctx_with(limits), BOUND);
+    assert_fires("part flood", &v, "MIME_PART_LIMIT");
+}

@@ -73,6 +73,12 @@ pub struct MilterConfig {
     pub max_packet_bytes: usize,
     /// Largest message (headers + body) kept for scanning.
     pub max_message_bytes: usize,
+    /// Bytes all connections together may hold in messages being received
+    /// or scanned (this listener's own budget: the HTTP API has another).
+    /// A message that would go over it gets `on_error` (tempfail by
+    /// default) instead of being buffered. 0 = `max_connections` ×
+    /// `max_message_bytes` capped at 512 MiB (and never below one message).
+    pub max_buffered_bytes: u64,
     /// Deadline for one message's scan, waiting for a slot included.
     pub scan_timeout_ms: u64,
     /// Close a connection idle this long between commands.
@@ -114,6 +120,7 @@ impl Default for MilterConfig {
             max_scans: 0,
             max_packet_bytes: 64 * 1024,
             max_message_bytes: 25 * 1024 * 1024,
+            max_buffered_bytes: 0,
             scan_timeout_ms: 20_000,
             idle_timeout_ms: 600_000,
             write_timeout_ms: 30_000,
@@ -217,6 +224,12 @@ impl MilterConfig {
         if self.negotiate_timeout_ms == 0 {
             return Err(invalid("negotiate_timeout_ms", "must be above 0"));
         }
+        if self.max_buffered_bytes != 0 && self.max_buffered_bytes < self.max_message_bytes as u64 {
+            return Err(invalid(
+                "max_buffered_bytes",
+                "must be 0 (default) or at least max_message_bytes",
+            ));
+        }
         if self.quarantine_mode == QuarantineMode::Redirect
             && self
                 .quarantine_redirect
@@ -242,7 +255,22 @@ impl MilterConfig {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         }
     }
+
+    /// `max_buffered_bytes` after resolving 0 to the default.
+    pub fn buffered_budget(&self) -> u64 {
+        if self.max_buffered_bytes > 0 {
+            return self.max_buffered_bytes;
+        }
+        let one = self.max_message_bytes as u64;
+        (self.max_connections as u64)
+            .saturating_mul(one)
+            .min(DEFAULT_BUFFERED_BYTES)
+            .max(one.saturating_add(1024 * 1024))
+    }
 }
+
+/// `max_buffered_bytes = 0`: at most this much.
+pub const DEFAULT_BUFFERED_BYTES: u64 = 512 * 1024 * 1024;
 
 /// What a Rspamd client is told for an outwork `quarantine` verdict
 /// (Rspamd has no quarantine action).
@@ -301,6 +329,12 @@ pub struct HttpConfig {
     pub max_scans: usize,
     /// Largest request body (a message); larger gets 413.
     pub max_body_bytes: usize,
+    /// Bytes all requests together may hold in bodies being received or
+    /// scanned (this listener's own budget: the milter has another, so an
+    /// HTTP flood can't tempfail mail). A body that would go over it gets
+    /// 503 with `Retry-After` instead of being buffered. 0 = 512 MiB (and
+    /// never below `max_body_bytes`).
+    pub max_buffered_bytes: u64,
     /// Deadline for one request: reading the body, waiting for a slot and
     /// scanning. Past it: 408 (body still arriving) or 503 (scan).
     pub request_timeout_ms: u64,
@@ -339,6 +373,7 @@ impl Default for HttpConfig {
             max_connections_per_ip: 256,
             max_scans: 0,
             max_body_bytes: 25 * 1024 * 1024,
+            max_buffered_bytes: 0,
             request_timeout_ms: 30_000,
             header_timeout_ms: 10_000,
             admin_token: None,
@@ -391,6 +426,12 @@ impl HttpConfig {
         if self.max_body_bytes < 1024 {
             return Err(invalid_http("max_body_bytes", "must be at least 1024"));
         }
+        if self.max_buffered_bytes != 0 && self.max_buffered_bytes < self.max_body_bytes as u64 {
+            return Err(invalid_http(
+                "max_buffered_bytes",
+                "must be 0 (default) or at least max_body_bytes",
+            ));
+        }
         if self.request_timeout_ms == 0 || self.header_timeout_ms == 0 {
             return Err(invalid_http(
                 "request_timeout_ms",
@@ -410,6 +451,14 @@ impl HttpConfig {
             return Err(invalid_http("rspamd_subject", "must be one line"));
         }
         Ok(())
+    }
+
+    /// `max_buffered_bytes` after resolving 0 to the default.
+    pub fn buffered_budget(&self) -> u64 {
+        if self.max_buffered_bytes > 0 {
+            return self.max_buffered_bytes;
+        }
+        DEFAULT_BUFFERED_BYTES.max((self.max_body_bytes as u64).saturating_add(1024 * 1024))
     }
 
     /// The admin token when one is configured (non-empty).

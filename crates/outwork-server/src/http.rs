@@ -22,6 +22,8 @@
 //! longest, [`crate::connlimit`]; with none idle, it waits in the
 //! backlog), `max_scans` scans at once (others wait for a slot within the
 //! request's deadline, then get 503), bodies up to `max_body_bytes` (413),
+//! all bodies being received or scanned together within
+//! `max_buffered_bytes` (503 with `Retry-After` before buffering more),
 //! request headers within `header_timeout_ms` (else the connection is
 //! closed), the whole request within `request_timeout_ms` (408 while the
 //! body is still arriving, 503 once scanning). Malformed HTTP gets hyper's
@@ -32,6 +34,7 @@
 // here, and never on a hot path that its size would matter for.
 #![allow(clippy::result_large_err)]
 
+use crate::budget::{ByteBudget, Exhausted, owned_bytes, reserve_charged};
 use crate::config::{DashboardConfig, HttpConfig};
 use crate::quarantine::{QuarantineError, QuarantineStore};
 use crate::reload::{Reloader, ScannerCell};
@@ -98,6 +101,9 @@ struct AppState {
     cfg: HttpConfig,
     svc: Services,
     scans: Arc<Semaphore>,
+    /// Bytes held by bodies being received or scanned
+    /// (`max_buffered_bytes`).
+    buffered: ByteBudget,
     sessions: dashboard::Sessions,
 }
 
@@ -194,6 +200,7 @@ impl HttpServer {
         let state = Arc::new(AppState {
             sessions: dashboard::Sessions::default(),
             scans: Arc::new(Semaphore::new(cfg.scan_slots())),
+            buffered: ByteBudget::named(cfg.buffered_budget(), "http"),
             cfg,
             svc,
         });
@@ -548,13 +555,32 @@ async fn metrics_text(State(st): St) -> Response {
     }
 }
 
-/// Read the whole body within the deadline and the size limit.
+/// 503 with `Retry-After`: the buffered-bytes budget has no room.
+fn over_budget(e: Exhausted) -> Response {
+    crate::metrics::failure("http", "buffered_budget");
+    let mut r = err(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "server busy: bodies in flight hold {} of max_buffered_bytes {}",
+            e.used, e.limit
+        ),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    r
+}
+
+/// Read the whole body within the deadline, the size limit and the
+/// buffered-bytes budget. Each chunk is charged to the budget before it
+/// is kept (a declared `Content-Length` up front); the returned bytes
+/// hold their charge until the last copy is dropped.
 async fn read_body(
     st: &AppState,
     headers: &HeaderMap,
     body: Body,
     deadline: tokio::time::Instant,
 ) -> Result<Bytes, Response> {
+    use http_body_util::BodyExt;
     let limit = st.cfg.max_body_bytes;
     let too_big = || {
         err(
@@ -562,26 +588,42 @@ async fn read_body(
             format!("body over max_body_bytes ({limit})"),
         )
     };
-    if let Some(len) = headers.get(header::CONTENT_LENGTH)
-        && let Some(n) = len.to_str().ok().and_then(|s| s.parse::<u64>().ok())
-        && n > limit as u64
-    {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|len| len.to_str().ok())
+        .and_then(|s| s.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_big());
     }
-    match tokio::time::timeout_at(deadline, axum::body::to_bytes(body, limit)).await {
-        Ok(Ok(b)) => Ok(b),
-        Ok(Err(e)) => {
-            // to_bytes fails on the length limit or on a broken body.
-            let inner = e.into_inner();
-            if inner.is::<http_body_util::LengthLimitError>() {
-                Err(too_big())
-            } else {
-                Err(err(
+    let mut hold = st.buffered.reservation();
+    let mut buf = Vec::new();
+    if let Some(n) = declared {
+        // n <= limit, checked above.
+        reserve_charged(&mut buf, n as usize, limit, &mut hold).map_err(over_budget)?;
+    }
+    let collect = async {
+        let mut body = body;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                err(
                     StatusCode::BAD_REQUEST,
-                    format!("reading the body: {inner}"),
-                ))
+                    format!("reading the body: {}", e.into_inner()),
+                )
+            })?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            if buf.len().saturating_add(data.len()) > limit {
+                return Err(too_big());
             }
+            reserve_charged(&mut buf, data.len(), limit, &mut hold).map_err(over_budget)?;
+            buf.extend_from_slice(&data);
         }
+        Ok(())
+    };
+    match tokio::time::timeout_at(deadline, collect).await {
+        Ok(Ok(())) => Ok(owned_bytes(buf, hold)),
+        Ok(Err(r)) => Err(r),
         Err(_) => Err(err(
             StatusCode::REQUEST_TIMEOUT,
             format!("body not received within {} ms", st.cfg.request_timeout_ms),

@@ -22,6 +22,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod budget;
 pub mod codec;
 pub mod config;
 pub mod connlimit;

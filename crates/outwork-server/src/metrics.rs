@@ -13,6 +13,8 @@
 //! | `outwork_reloads_total` | counter | `result` (ok, error) |
 //! | `outwork_scanner_loaded_timestamp_seconds` | gauge | |
 //! | `outwork_intel_age_seconds` | gauge | (age of the intel store file; absent without one) |
+//! | `outwork_buffered_bytes` | gauge | `source` (milter, http): bytes held by bodies in flight |
+//! | `outwork_buffered_bytes_limit` | gauge | `source`: its `max_buffered_bytes` |
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use outwork_core::Verdict;
@@ -77,6 +79,14 @@ fn describe() {
         "Unix time the serving scanner (config and intel) was loaded"
     );
     metrics::describe_gauge!(
+        "outwork_buffered_bytes",
+        "Bytes held by message bodies being received or scanned"
+    );
+    metrics::describe_gauge!(
+        "outwork_buffered_bytes_limit",
+        "max_buffered_bytes: past it bodies are refused (HTTP 503, milter on_error)"
+    );
+    metrics::describe_gauge!(
         "outwork_intel_age_seconds",
         "Seconds since the intel store file was last written"
     );
@@ -96,6 +106,12 @@ pub fn verdict(source: &'static str, v: &Verdict, took: Duration) {
 pub fn failure(source: &'static str, reason: &'static str) {
     metrics::counter!("outwork_scan_failures_total", "source" => source, "reason" => reason)
         .increment(1);
+}
+
+/// Bytes held against a listener's buffered-bytes budget.
+pub fn buffered(source: &'static str, used: u64, limit: u64) {
+    metrics::gauge!("outwork_buffered_bytes", "source" => source).set(used as f64);
+    metrics::gauge!("outwork_buffered_bytes_limit", "source" => source).set(limit as f64);
 }
 
 /// One HTTP request.

@@ -380,6 +380,8 @@ mod tests {
             envelope: Default::default(),
             size: 20,
             oversize: false,
+            over_budget: false,
+            hold: None,
             rcpts_raw: vec![b"<a@example.net>".to_vec(), b"<b@example.net>".to_vec()],
             rcpt_overflow: false,
             subject: Some(if leadspc {

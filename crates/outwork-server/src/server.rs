@@ -15,6 +15,7 @@
 //!   a scan that fails, panics or misses its deadline gets the `on_error`
 //!   policy. Every message's fate is logged (target `outwork::milter`).
 
+use crate::budget::ByteBudget;
 use crate::codec::{Command, Reply, split_frame};
 use crate::config::{ConfigError, ListenAddr, MilterConfig};
 use crate::connlimit::{self, ConnLimits};
@@ -67,6 +68,9 @@ struct Shared {
     store: QuarantineStore,
     scans: Arc<Semaphore>,
     conns: Arc<ConnLimits>,
+    /// Bytes held by messages being received or scanned
+    /// (`max_buffered_bytes`).
+    buffered: ByteBudget,
     /// The dashboard's verdict log, once `outwork serve` sets it.
     verdicts: std::sync::OnceLock<Arc<VerdictLog>>,
 }
@@ -118,6 +122,7 @@ impl Milter {
                 cfg.max_connections,
                 cfg.max_connections_per_ip,
             ),
+            buffered: ByteBudget::named(cfg.buffered_budget(), "milter"),
             cfg,
             scanner,
             store,
@@ -298,7 +303,7 @@ where
         tokio::time::Instant::now() + Duration::from_millis(cfg.negotiate_timeout_ms);
     let mut negotiated = false;
     let wt = Duration::from_millis(cfg.write_timeout_ms);
-    let mut session = Session::new(cfg.max_message_bytes);
+    let mut session = Session::with_budget(cfg.max_message_bytes, sh.buffered.clone());
     // `buf` holds at most one packet (bounded by split_frame's limit) plus
     // one read.
     let mut buf: Vec<u8> = Vec::with_capacity(8 * 1024);
@@ -427,6 +432,13 @@ async fn decide(sh: &Shared, mut m: Message) -> Decision {
                 .increment(1);
         }
         d
+    } else if m.over_budget {
+        crate::metrics::failure("milter", "buffered_budget");
+        let reason = format!(
+            "max_buffered_bytes ({}) in use by other messages",
+            sh.buffered.limit()
+        );
+        policy::on_failure(cfg, &m, &reason)
     } else {
         match scan(sh, &m).await {
             Ok((v, rec)) => {
@@ -495,11 +507,14 @@ async fn scan(sh: &Shared, m: &Message) -> Result<(Verdict, Option<VerdictRecord
     }
     let scanner = sh.scanner.get();
     let raw = m.raw.clone();
+    // Counted against the budget until the scan really ends.
+    let hold = m.hold.clone();
     let env = m.envelope.clone();
     let record = sh.verdicts.get().is_some();
     let inspect_by = crate::inspect_deadline(deadline);
     let h = tokio::task::spawn_blocking(move || {
         let _slot = permit;
+        let _hold = hold;
         let t = Instant::now();
         let v = scanner.scan_until(&raw, &env, Some(inspect_by));
         let took = t.elapsed();

@@ -6,8 +6,13 @@
 //! What it keeps is bounded: a whitelist of macros (values capped), the
 //! envelope (recipients capped), and the message up to
 //! `max_message_bytes`; past that it only counts bytes and the message is
-//! marked oversize (the server then applies `on_oversize`).
+//! marked oversize (the server then applies `on_oversize`). With a
+//! [`ByteBudget`] (the listener's `max_buffered_bytes`), every kept byte
+//! is charged to it before it is kept; when the budget has no room the
+//! message is dropped and marked `over_budget` (the server then applies
+//! `on_error`), so slow senders together can't hold more than the budget.
 
+use crate::budget::{ByteBudget, Reservation, reserve_charged};
 use crate::codec::{Command, Family, Reply, VERSION, action, cmd, proto};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -55,6 +60,10 @@ pub const MAX_RCPTS: usize = 10_000;
 /// X-Outwork-* headers remembered for stripping.
 const MAX_OWN_HEADERS: usize = 100;
 
+/// What one kept header costs beyond its bytes (two `Vec`s and their
+/// allocations), for the budget.
+const HEADER_OVERHEAD: usize = 64;
+
 /// What the server should do after a command.
 #[derive(Debug)]
 pub enum Step {
@@ -80,6 +89,12 @@ pub struct Message {
     /// Bytes seen (headers + body), whether kept or not.
     pub size: usize,
     pub oversize: bool,
+    /// The listener's buffered-bytes budget had no room: not kept (empty
+    /// `raw`), not scanned.
+    pub over_budget: bool,
+    /// What `raw` holds against the budget; given back when the last
+    /// copy of the message is dropped.
+    pub hold: Option<Arc<Reservation>>,
     /// Recipients as the MTA sent them (`<a@b>`), for DELRCPT.
     pub rcpts_raw: Vec<Vec<u8>>,
     pub rcpt_overflow: bool,
@@ -144,6 +159,8 @@ struct Msg {
     body: Vec<u8>,
     size: usize,
     oversize: bool,
+    over_budget: bool,
+    hold: Option<Reservation>,
     subject: Option<Vec<u8>>,
     own_headers: Vec<Vec<u8>>,
     auth_results: Vec<(u32, String)>,
@@ -155,6 +172,7 @@ struct Msg {
 #[derive(Debug)]
 pub struct Session {
     max_message_bytes: usize,
+    budget: Option<ByteBudget>,
     /// (actions, protocol) once negotiated.
     negotiated: Option<(u32, u32)>,
     conn: Conn,
@@ -165,9 +183,18 @@ impl Session {
     pub fn new(max_message_bytes: usize) -> Session {
         Session {
             max_message_bytes,
+            budget: None,
             negotiated: None,
             conn: Conn::default(),
             msg: Msg::default(),
+        }
+    }
+
+    /// A session whose kept bytes are charged to `budget`.
+    pub fn with_budget(max_message_bytes: usize, budget: ByteBudget) -> Session {
+        Session {
+            budget: Some(budget),
+            ..Session::new(max_message_bytes)
         }
     }
 
@@ -304,7 +331,9 @@ impl Session {
                 // colon, space, value (bare LFs become CRLF), CRLF.
                 let lfs = value.iter().filter(|&&b| b == b'\n').count();
                 let n = name.len() + value.len() + lfs + 4;
-                if self.take(n) {
+                // Charged with the two buffers' bookkeeping, so a flood of
+                // tiny headers counts for what it really holds.
+                if self.take(n) && self.charge(n.saturating_add(HEADER_OVERHEAD)) {
                     self.msg.headers.push((name, value));
                 }
                 self.cont(code)
@@ -331,11 +360,11 @@ impl Session {
         }
     }
 
-    /// Count `n` more message bytes; false once over the limit (and then
-    /// the kept message is dropped: it won't be scanned).
+    /// Count `n` more message bytes; false once over the limit or the
+    /// budget (and then the kept message is dropped: it won't be scanned).
     fn take(&mut self, n: usize) -> bool {
         self.msg.size = self.msg.size.saturating_add(n);
-        if self.msg.oversize {
+        if self.msg.oversize || self.msg.over_budget {
             return false;
         }
         // +2: the blank line between headers and body.
@@ -348,21 +377,78 @@ impl Session {
         true
     }
 
+    /// The reservation of the message being received (a new one when
+    /// there is a budget and none yet).
+    fn hold(&mut self) -> Option<&mut Reservation> {
+        let b = self.budget.as_ref()?;
+        Some(self.msg.hold.get_or_insert_with(|| b.reservation()))
+    }
+
+    /// Charge `n` more bytes to the budget; false (and the message
+    /// dropped) when it has no room. True without a budget.
+    fn charge(&mut self, n: usize) -> bool {
+        let ok = match self.hold() {
+            None => true,
+            Some(h) => h.grow(n as u64).is_ok(),
+        };
+        if !ok {
+            self.drop_over_budget();
+        }
+        ok
+    }
+
+    fn drop_over_budget(&mut self) {
+        self.msg.over_budget = true;
+        self.msg.headers = Vec::new();
+        self.msg.body = Vec::new();
+        // Given back at once: nothing is kept any more.
+        self.msg.hold = None;
+    }
+
     fn body(&mut self, chunk: &[u8]) {
-        if !chunk.is_empty() && self.take(chunk.len()) {
-            self.msg.body.extend_from_slice(chunk);
+        if chunk.is_empty() || !self.take(chunk.len()) {
+            return;
+        }
+        let max = self.max_message_bytes;
+        let mut body = std::mem::take(&mut self.msg.body);
+        let ok = match self.hold() {
+            None => true,
+            Some(h) => reserve_charged(&mut body, chunk.len(), max, h).is_ok(),
+        };
+        if ok {
+            body.extend_from_slice(chunk);
+            self.msg.body = body;
+        } else {
+            self.drop_over_budget();
         }
     }
 
     /// Build the message for scanning and reset for the next one.
     fn finish(&mut self) -> Message {
         let leadspc = self.protocol() & proto::HDR_LEADSPC != 0;
-        let msg = std::mem::take(&mut self.msg);
-        let raw = if msg.oversize {
-            Vec::new()
-        } else {
-            rebuild(&msg.headers, &msg.body, leadspc)
-        };
+        let mut msg = std::mem::take(&mut self.msg);
+        let mut raw = Vec::new();
+        if !msg.oversize && !msg.over_budget {
+            // The header block goes in front of the body in place, so the
+            // message isn't held twice; the growth is charged first.
+            let head = rebuild_head(&msg.headers, leadspc);
+            msg.headers = Vec::new();
+            let mut body = std::mem::take(&mut msg.body);
+            let ok = match msg.hold.as_mut() {
+                None => true,
+                Some(h) => reserve_charged(&mut body, head.len(), usize::MAX, h).is_ok(),
+            };
+            if ok {
+                body.splice(0..0, head);
+                raw = body;
+                if let Some(h) = msg.hold.as_mut() {
+                    h.shrink_to(raw.capacity() as u64);
+                }
+            } else {
+                msg.over_budget = true;
+                msg.hold = None;
+            }
+        }
         let get = |k: &str| msg.macros.get(k).or_else(|| self.conn.macros.get(k));
         let client_ip = self
             .conn
@@ -379,6 +465,8 @@ impl Session {
             },
             size: msg.size.saturating_add(2),
             oversize: msg.oversize,
+            over_budget: msg.over_budget,
+            hold: msg.hold.map(Arc::new),
             rcpts_raw: msg.rcpts_raw,
             rcpt_overflow: msg.rcpt_overflow,
             subject: msg.subject,
@@ -398,8 +486,15 @@ impl Session {
 /// Postfix follows); they go back to CRLF. Without HDR_LEADSPC the MTA ate
 /// one space after the colon, so one is put back.
 pub fn rebuild(headers: &[(Vec<u8>, Vec<u8>)], body: &[u8], leadspc: bool) -> Vec<u8> {
+    let mut raw = rebuild_head(headers, leadspc);
+    raw.extend_from_slice(body);
+    raw
+}
+
+/// [`rebuild`]'s header block: the headers and the blank line.
+fn rebuild_head(headers: &[(Vec<u8>, Vec<u8>)], leadspc: bool) -> Vec<u8> {
     let hlen: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 8).sum();
-    let mut raw = Vec::with_capacity(hlen + 2 + body.len());
+    let mut raw = Vec::with_capacity(hlen + 2);
     for (name, value) in headers {
         raw.extend_from_slice(name);
         raw.push(b':');
@@ -417,7 +512,6 @@ pub fn rebuild(headers: &[(Vec<u8>, Vec<u8>)], body: &[u8], leadspc: bool) -> Ve
         raw.extend_from_slice(b"\r\n");
     }
     raw.extend_from_slice(b"\r\n");
-    raw.extend_from_slice(body);
     raw
 }
 
@@ -607,6 +701,40 @@ mod tests {
         assert_eq!(m.envelope.queue_id, None);
         assert_eq!(&m.raw[..], b"\r\nx\r\n");
         assert_eq!(m.envelope.client_ip, "192.0.2.7".parse().ok());
+    }
+
+    #[test]
+    fn budgeted_messages_are_charged_and_given_back() {
+        let budget = crate::budget::ByteBudget::new(10_000);
+        let run = |s: &mut Session| {
+            let _ = s.handle(Command::OptNeg {
+                version: 6,
+                actions: 0x1ff,
+                protocol: 0x1f_ffff,
+            });
+            let steps = feed(s, transaction());
+            match steps.into_iter().last() {
+                Some(Step::Scan(m)) => m,
+                other => panic!("{other:?}"),
+            }
+        };
+        let plain = run(&mut Session::new(1 << 20));
+        let mut s = Session::with_budget(1 << 20, budget.clone());
+        let m = run(&mut s);
+        // The same bytes as without a budget, held while the message lives.
+        assert_eq!(m.raw, plain.raw);
+        assert!(!m.over_budget);
+        assert!(budget.used() >= m.raw.len() as u64);
+        drop(m);
+        assert_eq!(budget.used(), 0);
+        // Another message holds most of the budget: this one is not kept.
+        let mut other = budget.reservation();
+        other.grow(9_900).unwrap();
+        let m = run(&mut s);
+        assert!(m.over_budget && m.raw.is_empty() && !m.oversize);
+        assert!(m.size > 0);
+        drop(other);
+        assert_eq!(budget.used(), 0);
     }
 
     #[test]

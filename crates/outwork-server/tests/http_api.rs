@@ -427,6 +427,8 @@ fn health_and_metrics() {
         "outwork_scan_seconds_count{source=\"http\"}",
         "outwork_http_requests_total{route=\"/checkv2\",status=\"200\"}",
         "outwork_scanner_loaded_timestamp_seconds",
+        "outwork_buffered_bytes{source=\"http\"}",
+        "outwork_buffered_bytes_limit{source=\"http\"}",
         "# TYPE outwork_scan_seconds histogram",
     ] {
         assert!(t.contains(want), "missing {want} in:\n{t}");
@@ -1119,4 +1121,95 @@ fn connections_per_client_are_capped() {
     );
     assert!(r.starts_with("HTTP/1.1 200"), "{r:?}");
     drop(held);
+}
+
+/// Issue 17: slow uploads that withhold their last byte must not hold
+/// more than `max_buffered_bytes` together. With room for three 1 MiB
+/// bodies, three held uploads fill it: the next upload (declared or
+/// chunked) gets 503 with Retry-After at once instead of being buffered
+/// (before the budget it waited, buffered, for the request deadline), and
+/// once the held ones go away a message is scanned again.
+#[test]
+fn slow_uploads_cannot_hold_more_than_the_buffered_budget() {
+    const MIB: usize = 1024 * 1024;
+    let srv = start_with(
+        |c| {
+            c.max_body_bytes = MIB;
+            c.max_buffered_bytes = 3 * MIB as u64;
+            c.request_timeout_ms = 20_000;
+        },
+        None,
+    );
+    let addr = srv.run.addr();
+    // Three uploads declaring 1 MiB, sending most of it, never the rest.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        let head =
+            format!("POST /v1/scan HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {MIB}\r\n\r\n");
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(&vec![b'a'; MIB - 1]).unwrap();
+        held.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+
+    // A declared body: refused before it is read.
+    let t = Instant::now();
+    let req = format!(
+        "POST /v1/scan HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        64 * 1024
+    );
+    let mut body = req.into_bytes();
+    body.extend(std::iter::repeat_n(b'x', 64 * 1024));
+    let r = raw(addr, &body, Duration::from_secs(15));
+    assert!(r.starts_with("HTTP/1.1 503"), "{r}");
+    assert!(r.to_ascii_lowercase().contains("retry-after:"), "{r}");
+    assert!(r.contains("max_buffered_bytes"), "{r}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+
+    // A chunked body (no length up front): refused as it arrives.
+    let mut req = b"POST /checkv2 HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+    req.extend_from_slice(format!("{:x}\r\n", 200 * 1024).as_bytes());
+    req.extend(std::iter::repeat_n(b'y', 200 * 1024));
+    req.extend_from_slice(b"\r\n");
+    let r = raw(addr, &req, Duration::from_secs(15));
+    assert!(r.starts_with("HTTP/1.1 503"), "{r}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+
+    // Rspamd's legacy protocol (Exim) draws on the same budget.
+    let mut req = format!("CHECK RSPAMC/1.3\r\nContent-length: {}\r\n\r\n", 64 * 1024).into_bytes();
+    req.extend(std::iter::repeat_n(b'z', 64 * 1024));
+    let r = raw(addr, &req, Duration::from_secs(15));
+    assert!(r.starts_with("RSPAMD/1.3 503"), "{r}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+
+    // The holders give up: their bytes are given back and mail flows.
+    drop(held);
+    let msg = sample("phish-typosquat.eml");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut r = agent().post(srv.url("/v1/scan")).send(&msg[..]).unwrap();
+        if r.status().as_u16() == 200 {
+            assert_eq!(json(&mut r)["action"], "reject");
+            break;
+        }
+        assert_eq!(r.status().as_u16(), 503);
+        assert!(Instant::now() < deadline, "budget never given back");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn buffered_budget_must_hold_one_body() {
+    let c = HttpConfig {
+        max_body_bytes: 2048,
+        max_buffered_bytes: 1024,
+        ..Default::default()
+    };
+    assert!(c.validate().is_err());
+    let c = HttpConfig {
+        max_body_bytes: 2048,
+        ..Default::default()
+    };
+    assert!(c.buffered_budget() >= 2048);
 }

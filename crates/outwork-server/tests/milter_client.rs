@@ -737,3 +737,52 @@ async fn negotiated_connections_from_one_client_are_capped() {
     assert!(!closed_within(&mut s, Duration::from_millis(300)).await);
     srv.stop().await;
 }
+
+/// Issue 17: messages held open (body sent, end of message withheld) must
+/// not hold more than `max_buffered_bytes` together. Three held messages
+/// fill the budget; a fourth gets `on_error` (tempfail) instead of being
+/// buffered (before the budget it was kept and scanned); once the held
+/// ones are aborted, messages are scanned again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_messages_cannot_hold_more_than_the_buffered_budget() {
+    const MIB: usize = 1024 * 1024;
+    let srv = start(|c| {
+        c.max_message_bytes = MIB;
+        c.max_buffered_bytes = (3 * MIB + MIB / 2) as u64;
+    })
+    .await;
+    let mut big = read("samples/legit-paypal-receipt.eml");
+    big.extend(std::iter::repeat_n(b"filler line of text\n".as_slice(), 30_000).flatten());
+    assert!(big.len() > 600_000 && big.len() < 700_000);
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+        mta.event(Command::Mail(vec![b"<s@example.com>".to_vec()]), 1 << 14)
+            .await;
+        mta.event(Command::Rcpt(vec![b"<x@example.net>".to_vec()]), 1 << 15)
+            .await;
+        let (headers, body) = split_message(&big, mta.protocol & (1 << 20) != 0);
+        for (name, value) in headers {
+            mta.event(Command::Header { name, value }, 1 << 7).await;
+        }
+        mta.event(Command::Eoh, 1 << 18).await;
+        for chunk in body.chunks(65_535) {
+            mta.event(Command::Body(chunk.to_vec()), 1 << 19).await;
+        }
+        held.push(mta);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (mut mta, _) = Mta::connect(&srv.addr, POSTFIX_ACTIONS, POSTFIX_PROTOCOL).await;
+    let r = mta.transaction(&big, &["x@example.net"]).await;
+    assert_eq!(r, vec![Reply::Tempfail]);
+
+    // The held messages are aborted: their bytes are given back.
+    for m in &mut held {
+        m.send(&Command::Abort).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = mta.transaction(&big, &["x@example.net"]).await;
+    assert_eq!(r.last(), Some(&Reply::Accept), "{r:?}");
+    assert!(header(&r, "X-Outwork-Action").is_some());
+    srv.stop().await;
+}

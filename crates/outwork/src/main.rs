@@ -558,7 +558,7 @@ fn scan(
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut summary = render::Summary::default();
     let start = std::time::Instant::now();
-    let mut json_all: Vec<serde_json::Value> = Vec::new();
+    let mut json_out = render::JsonStream::default();
     let mut write_err: Option<std::io::Error> = None;
     let keep = scanner.clone();
     outwork_engine::scan_all(items, scanner, threads, |o| {
@@ -586,10 +586,7 @@ fn scan(
                     .map_err(std::io::Error::from)
                     .and_then(|_| out.write_all(b"\n"))
             }
-            Format::Json => {
-                json_all.push(render::json_value(&o));
-                Ok(())
-            }
+            Format::Json => json_out.push(&mut out, render::json_value(&o)),
         };
         if let Err(e) = r {
             write_err = Some(e);
@@ -598,14 +595,11 @@ fn scan(
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
-    if format == Format::Json {
-        let v = if json_all.len() == 1 {
-            json_all.pop().unwrap_or_default()
-        } else {
-            serde_json::Value::Array(json_all)
-        };
-        serde_json::to_writer_pretty(&mut out, &v)?;
-        out.write_all(b"\n")?;
+    if format == Format::Json
+        && write_err.is_none()
+        && let Err(e) = json_out.finish(&mut out)
+    {
+        write_err = Some(e);
     }
     match write_err {
         // A closed pipe (`| head`) is a normal way to stop reading.

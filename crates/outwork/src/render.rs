@@ -113,3 +113,89 @@ pub fn symbols(markdown: bool) {
         }
     }
 }
+
+/// `--format json` written as verdicts arrive, in the shape it always had:
+/// one verdict alone is an object, several a pretty-printed array (`[`,
+/// elements separated by commas, `]`). Holds at most one verdict, so a
+/// 200k-message mbox is not kept in memory until the end.
+#[derive(Default)]
+pub struct JsonStream {
+    first: Option<serde_json::Value>,
+    count: usize,
+}
+
+impl JsonStream {
+    pub fn push(&mut self, out: &mut impl Write, v: serde_json::Value) -> std::io::Result<()> {
+        self.count += 1;
+        match self.count {
+            1 => {
+                self.first = Some(v);
+                Ok(())
+            }
+            2 => {
+                out.write_all(b"[\n")?;
+                if let Some(first) = self.first.take() {
+                    array_element(out, &first)?;
+                }
+                out.write_all(b",\n")?;
+                array_element(out, &v)
+            }
+            _ => {
+                out.write_all(b",\n")?;
+                array_element(out, &v)
+            }
+        }
+    }
+
+    pub fn finish(self, out: &mut impl Write) -> std::io::Result<()> {
+        match (self.count, self.first) {
+            (0, _) => out.write_all(b"[]\n"),
+            (1, Some(v)) => {
+                serde_json::to_writer_pretty(&mut *out, &v)?;
+                out.write_all(b"\n")
+            }
+            _ => out.write_all(b"\n]\n"),
+        }
+    }
+}
+
+/// One element of a pretty-printed array: indented two spaces, as
+/// `serde_json::to_writer_pretty` writes it (JSON strings hold no raw
+/// newlines, so indenting by line is exact).
+fn array_element(out: &mut impl Write, v: &serde_json::Value) -> std::io::Result<()> {
+    let s = serde_json::to_string_pretty(v)?;
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.write_all(b"\n")?;
+        }
+        out.write_all(b"  ")?;
+        out.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_stream_matches_the_buffered_shape() {
+        for n in 0..4 {
+            let vs: Vec<serde_json::Value> = (0..n)
+                .map(|i| json!({"path": format!("m{i}"), "symbols": [{"name": "X", "evidence": ["a\nb"]}], "e": []}))
+                .collect();
+            let want = if n == 1 {
+                serde_json::to_string_pretty(&vs[0]).unwrap()
+            } else {
+                serde_json::to_string_pretty(&serde_json::Value::Array(vs.clone())).unwrap()
+            } + "\n";
+            let mut s = JsonStream::default();
+            let mut out = Vec::new();
+            for v in vs {
+                s.push(&mut out, v).unwrap();
+            }
+            s.finish(&mut out).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{n} verdicts");
+        }
+    }
+}

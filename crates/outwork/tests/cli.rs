@@ -988,3 +988,70 @@ fn serve_keeps_the_last_good_intel_store_when_reload_finds_it_corrupt() {
     assert_eq!(st, 200, "{body}");
     assert!(srv.symbols(msg).contains(&"URL_BLOCKLISTED".to_string()));
 }
+
+/// Issue 17: `-f json` over a big mbox kept every verdict until the end
+/// (363 MB for 200k messages) and wrote nothing before the last scan. It
+/// now streams: the array starts arriving while scanning goes on, and the
+/// whole is the same pretty array it always was.
+#[test]
+fn json_output_streams_over_a_big_mbox() {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let d = tmp("json-stream");
+    let mbox = d.join("big.mbox");
+    let n = 4000;
+    let mut m = String::new();
+    for i in 0..n {
+        m.push_str(&format!(
+            "From sender@example.com Thu Jan  1 00:00:00 2026\nFrom: a{i}@example.com\nTo: b@example.net\nSubject: m{i}\n\nhello {i} https://example.org/{i}\n\n"
+        ));
+    }
+    std::fs::write(&mbox, m).unwrap();
+    let start = Instant::now();
+    let mut child = bin()
+        .args([
+            "scan",
+            "-q",
+            "-f",
+            "json",
+            "--no-progress",
+            "--threads",
+            "1",
+        ])
+        .arg(&mbox)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut out = Vec::new();
+    let mut first = None;
+    let mut buf = [0u8; 8192];
+    loop {
+        let k = stdout.read(&mut buf).expect("read");
+        if k == 0 {
+            break;
+        }
+        first.get_or_insert_with(|| start.elapsed());
+        out.extend_from_slice(&buf[..k]);
+        assert!(start.elapsed() < Duration::from_secs(300), "too slow");
+    }
+    let total = start.elapsed();
+    let status = child.wait().expect("wait");
+    assert!(status.success() || status.code() == Some(1), "{status:?}");
+    let first = first.expect("some output");
+    assert!(
+        first * 3 < total,
+        "first output after {first:?} of {total:?}: not streamed"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("one JSON array");
+    let a = v.as_array().expect("an array");
+    assert_eq!(a.len(), n);
+    assert!(
+        a[n - 1]["path"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with(&format!("#{n}"))
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

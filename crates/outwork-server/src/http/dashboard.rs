@@ -909,6 +909,7 @@ async fn status(State(st): St, headers: HeaderMap) -> Response {
             "listen": c.listen, "max_connections": c.max_connections,
             "max_scans": c.scan_slots(), "scans_free": st.scans.available_permits(),
             "max_body_bytes": c.max_body_bytes, "request_timeout_ms": c.request_timeout_ms,
+            "max_buffered_bytes": st.buffered.limit(), "buffered_bytes": st.buffered.used(),
             "admin_token": if c.token().is_some() { "(set)" } else { "(unset)" },
             "release_command": !c.release_command.is_empty(),
             "rspamd_quarantine_action": c.rspamd_quarantine_action.as_str(),

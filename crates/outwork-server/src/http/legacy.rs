@@ -8,7 +8,6 @@
 
 use super::{AppState, scan};
 use crate::rspamd::{self, MessageInfo};
-use axum::body::Bytes;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -160,8 +159,17 @@ async fn answer<S: AsyncRead + Unpin>(io: &mut S, st: &AppState, peer: &str) -> 
     if len > st.cfg.max_body_bytes {
         return rspamd::legacy_error(413, "message over max_body_bytes");
     }
+    // Charged to the budget before any of it is kept.
+    let mut hold = st.buffered.reservation();
+    if let Err(e) = hold.grow(len as u64) {
+        crate::metrics::failure("http", "buffered_budget");
+        tracing::info!(target: LOG, peer, "legacy request refused: {e}");
+        return rspamd::legacy_error(503, "server busy: max_buffered_bytes in use");
+    }
     let mut body = buf.split_off(body_start.min(buf.len()));
     body.truncate(len);
+    body.shrink_to(len);
+    body.reserve_exact(len - body.len());
     while body.len() < len {
         let want = (len - body.len()).min(tmp.len());
         match tokio::time::timeout_at(deadline, io.read(&mut tmp[..want])).await {
@@ -176,7 +184,7 @@ async fn answer<S: AsyncRead + Unpin>(io: &mut S, st: &AppState, peer: &str) -> 
     let size = body.len();
     let mut s = match scan(
         st,
-        Bytes::from(body),
+        crate::budget::owned_bytes(body, hold),
         req.envelope.clone(),
         deadline,
         Some("rspamc-legacy"),

@@ -382,6 +382,7 @@ async function loadStatus() {
     ['Thresholds', 'tag ' + st.thresholds.tag + ', quarantine ' + st.thresholds.quarantine + ', reject ' + st.thresholds.reject],
     ['HTTP listen', h.listen], ['Scan slots', h.scans_free + ' free of ' + h.max_scans],
     ['Max body', fmtBytes(h.max_body_bytes || 0)], ['Request timeout', h.request_timeout_ms + ' ms'],
+    ['Bodies in flight', fmtBytes(h.buffered_bytes || 0) + ' of ' + fmtBytes(h.max_buffered_bytes || 0)],
     ['Admin token', h.admin_token], ['Release command', h.release_command ? 'configured' : 'none'],
     ['/checkv2 quarantine answer', h.rspamd_quarantine_action],
   ]);
