@@ -339,9 +339,9 @@ pub struct Model {
     pub meta: ModelMeta,
     pub symbols: BTreeMap<String, f64>,
     pub hashed: Vec<f32>,
-    /// Constant added to every score, in score points: the logistic bias
-    /// plus the calibration shift that puts the configured quarantine
-    /// threshold at the false-positive target on held-out ham.
+    /// Constant added to every score, in score points (0 for a calibrated
+    /// model: `outwork train` scales the weights instead, so an empty
+    /// message scores 0 as with hand-set weights).
     pub base: f64,
 }
 
@@ -606,7 +606,12 @@ pub fn train(examples: &[Example], prior: &dyn Fn(&str) -> f64, o: &TrainOptions
                 let i = h.index as usize;
                 let gi = g + l2 * wh[i];
                 gh[i] += gi * gi;
-                wh[i] -= lr * gi / gh[i].sqrt();
+                // Words and pairs only ever add suspicion: a vocabulary the
+                // development ham happens to share (a mailing list's jargon)
+                // is not evidence of legitimacy on anyone else's mail, and a
+                // negative word weight would make the calibrated constant
+                // condemn every message that lacks it.
+                wh[i] = (wh[i] - lr * gi / gh[i].sqrt()).max(0.0);
             }
         }
     }

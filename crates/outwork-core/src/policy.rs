@@ -103,14 +103,13 @@ pub fn decide_with(
     };
     symbols.extend(part("LEARNED_WORDS", &scored.words));
     symbols.extend(part("LEARNED_COMBO", &scored.pairs));
-    symbols.push(Symbol {
-        name: "LEARNED_BASE",
-        score: scored.base,
-        evidence: vec![format!(
-            "model constant (bias, and calibration of the quarantine threshold to the false-positive target on held-out ham): {:+.2}",
-            scored.base
-        )],
-    });
+    if scored.base.abs() >= 0.005 {
+        symbols.push(Symbol {
+            name: "LEARNED_BASE",
+            score: scored.base,
+            evidence: vec![format!("the model's constant: {:+.2}", scored.base)],
+        });
+    }
     finish(symbols, ctx)
 }
 

@@ -71,6 +71,7 @@ defs! {
     REPLYTO_DIFF_DOMAIN, 1.0, Sender, "Reply-To is on another registrable domain than From";
     REPLYTO_FREEMAIL, 4.0, Sender, "Reply-To is a free mailbox while From is not that mailbox";
     RETURN_PATH_MISMATCH, 1.0, Sender, "Return-Path is on another registrable domain than From";
+    FROM_BRAND_AUTHENTICATED, -2.0, Sender, "From is a catalogued brand's (or a protected) domain and DMARC passes in trusted results: the brand's own mail";
     FROM_FREEMAIL_BRAND, 3.0, Sender, "A brand or organisation name writes from a free mailbox";
     HEADER_INVISIBLE_CHARS, 2.5, Sender, "Zero-width or bidi characters in the From name or Subject (filter evasion)";
     FROM_MISSING, 2.0, Sender, "No usable From address";

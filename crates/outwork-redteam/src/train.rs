@@ -352,15 +352,26 @@ pub fn cross_validate(
     h
 }
 
-/// The final model: fit on everything, then shift its constant so that a
-/// share `fp_target` of held-out ham (from `heldout`, random folds) scores
-/// at or above the tag threshold.
+/// The final model: fit on everything, then put it on the hand-set scale,
+/// where a message with nothing against it scores 0 and the tag threshold
+/// is what a message needs: the constant is dropped and every learned
+/// weight multiplied by tag / (t − bias), where t is the score a share
+/// `fp_target` of held-out ham (from `heldout`, random folds) reaches.
+/// Symbols the model never learned keep their hand-set weight on that
+/// same scale (a blocklist hit still means what its weight says).
 pub fn final_model(items: &[Item], heldout: &Heldout, plan: &Plan) -> Model {
     let all: Vec<&Item> = items.iter().collect();
     let mut m = fit(&all, plan);
     let t = model::threshold_at(&heldout.ham, plan.fp_target);
-    if t.is_finite() {
-        m.base += plan.tag_threshold - t;
+    let k = plan.tag_threshold / (t - m.base);
+    if k.is_finite() && k > 0.0 {
+        for w in m.symbols.values_mut() {
+            *w *= k;
+        }
+        for w in &mut m.hashed {
+            *w *= k as f32;
+        }
+        m.base = 0.0;
     }
     m.meta.phish = items.iter().filter(|i| i.phish).count();
     m.meta.ham = items.len() - m.meta.phish;

@@ -25,6 +25,10 @@ pub struct TrainArgs {
     /// (e.g. ../shared/legit_modern when checking it unseen).
     #[arg(long)]
     pub holdout: Vec<PathBuf>,
+    /// Folders of legitimate mail (.eml files) to train on as ham, e.g.
+    /// ../shared/legit_modern.
+    #[arg(long)]
+    pub ham: Vec<PathBuf>,
     /// Don't add benign twins of the training phishing as legitimate mail.
     #[arg(long)]
     pub no_twins: bool,
@@ -100,7 +104,17 @@ pub fn run(a: TrainArgs) -> Result<u8> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
-    let samples = train::load_all(&a.corpora).context("reading the corpora")?;
+    let mut samples = train::load_all(&a.corpora).context("reading the corpora")?;
+    for h in &a.ham {
+        let mut s = plain_folder(h).with_context(|| format!("reading {}", h.display()))?;
+        let name = h
+            .file_name()
+            .map_or("ham".into(), |n| n.to_string_lossy().into_owned());
+        for x in &mut s {
+            x.source = name.clone();
+        }
+        samples.extend(s);
+    }
     let started = std::time::Instant::now();
     eprintln!(
         "outwork train: {} messages from {} corpora; extracting features on {threads} threads",

@@ -287,6 +287,17 @@ pub fn signals(a: &AuthView, facts: &Facts, ctx: &Context, hits: &mut Hits) {
                 && !pass(&a.spf)
                 && !pass(&a.dkim)
                 && (a.spf.is_some() || a.dkim.is_some()));
+        // The brand itself, authenticated: the context that tells a
+        // brand's real notice from a copy with the same words.
+        if claims && pass(&a.dmarc) && !ctx.freemail.contains(reg) {
+            hits.add(
+                "FROM_BRAND_AUTHENTICATED",
+                format!(
+                    "From {} is a brand's own domain and dmarc=pass ({src})",
+                    f.address
+                ),
+            );
+        }
         if claims && unauthenticated && !ctx.freemail.contains(reg) {
             hits.add(
                 "FROM_BRAND_AUTH_FAIL",
