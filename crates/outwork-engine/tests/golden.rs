@@ -12,6 +12,12 @@
 //! config: NAME.toml                      # deployment config in tests/cases/
 //! ```
 //!
+//! The cases specify the signals and the hand-set weights (the prior and
+//! the fallback of the learned model), so they run with `[model]` off: a
+//! retrained model must not move them. The learned verdict is measured on
+//! corpora, cross-validated (docs/QUALITY.md), and tested in
+//! crates/outwork-redteam/tests/learned.rs.
+//!
 //! All failures are collected and reported together. Set `GOLDEN_VERBOSE=1`
 //! (with `-- --nocapture`) to print every verdict.
 
@@ -189,7 +195,11 @@ fn golden_cases() {
     }
 
     let mut contexts: BTreeMap<String, Result<Context, String>> = BTreeMap::new();
-    let default_ctx = Context::default();
+    let hand_set = |mut c: Config| {
+        c.model.enabled = false;
+        Context::new(c)
+    };
+    let default_ctx = hand_set(Config::default());
     let mut passed = 0usize;
     // GOLDEN_VERBOSE=1 prints every verdict, passing or not (with --nocapture).
     let verbose = std::env::var_os("GOLDEN_VERBOSE").is_some();
@@ -221,7 +231,7 @@ fn golden_cases() {
                         .map_err(|e| format!("cannot read config {cfg}: {e}"))?;
                     let config =
                         Config::from_toml(&text).map_err(|e| format!("bad config {cfg}: {e}"))?;
-                    Ok(Context::new(config))
+                    Ok(hand_set(config))
                 });
                 match entry {
                     Ok(c) => &*c,

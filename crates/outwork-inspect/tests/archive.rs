@@ -642,6 +642,10 @@ fn sevenz_is_listed() {
                 format: "7z".into(),
                 members: vec![]
             },
+            Finding::Limit {
+                path: "x.7z".into(),
+                what: "7z members are not listed or extracted: contents not inspected".into(),
+            },
         ]
     );
 }

@@ -352,6 +352,9 @@ pub fn cross_validate(
     h
 }
 
+/// Pseudo-count of the hand-set prior in the final symbol weights.
+pub const PRIOR_COUNT: f64 = 30.0;
+
 /// The final model: fit on everything, then put it on the hand-set scale,
 /// where a message with nothing against it scores 0 and the tag threshold
 /// is what a message needs: the constant is dropped and every learned
@@ -372,6 +375,19 @@ pub fn final_model(items: &[Item], heldout: &Heldout, plan: &Plan) -> Model {
             *w *= k as f32;
         }
         m.base = 0.0;
+    }
+    // Symbols seen on few training messages lean on their hand-set weight
+    // (a pseudo-count of PRIOR_COUNT messages): a handful of examples must
+    // not undo what a person set for a rare, strong signal.
+    let mut counts: std::collections::HashMap<&str, f64> = Default::default();
+    for it in items {
+        for s in &it.features.symbols {
+            *counts.entry(s).or_default() += 1.0;
+        }
+    }
+    for (name, w) in m.symbols.iter_mut() {
+        let n = counts.get(name.as_str()).copied().unwrap_or(0.0);
+        *w = (n * *w + PRIOR_COUNT * prior(name)) / (n + PRIOR_COUNT);
     }
     m.meta.phish = items.iter().filter(|i| i.phish).count();
     m.meta.ham = items.len() - m.meta.phish;

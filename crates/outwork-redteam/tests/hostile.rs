@@ -37,7 +37,11 @@ fn qr_bomb_zip_is_refused_from_the_image_header() {
 
 #[test]
 fn inline_images_stop_at_the_pixel_budget() {
-    let v = scanner().scan(&hostile::inline_images(40, 2048));
+    // No time budget here: a slow debug build must reach the pixel budget.
+    let mut config = Config::default();
+    config.limits.max_inspect_ms = 600_000;
+    let s = Scanner::offline(Arc::new(Context::new(config)));
+    let v = s.scan(&hostile::inline_images(24, 2048));
     let ev = evidence(&v, "INSPECT_BUDGET");
     assert!(
         ev.iter().any(|e| e.contains("max_decoded_pixels")),

@@ -23,7 +23,13 @@ fn sample(name: &str) -> Vec<u8> {
 }
 
 fn scanner() -> outwork_engine::Scanner {
-    let ctx = outwork_core::Context::new(outwork_core::Config::default());
+    let ctx = outwork_core::Context::new(outwork_core::Config {
+        model: outwork_core::config::ModelConfig {
+            enabled: false,
+            path: None,
+        },
+        ..Default::default()
+    });
     outwork_engine::Scanner::from_config(ctx).expect("scanner")
 }
 
@@ -979,7 +985,13 @@ fn release_without_recorded_recipients_takes_them_from_the_admin() {
 /// forged (RFC 8601 §5): ignored and reported, on every path.
 #[test]
 fn forged_authentication_results_are_ignored_on_http_paths() {
-    let mut cfg = outwork_core::Config::default();
+    let mut cfg = outwork_core::Config {
+        model: outwork_core::config::ModelConfig {
+            enabled: false,
+            path: None,
+        },
+        ..Default::default()
+    };
     cfg.auth.authserv_id = "mx.example.org".into();
     cfg.auth.trusted_authserv_ids = vec!["mx.example.org".into(), "edge.example.org".into()];
     let scanner = outwork_engine::Scanner::from_config(outwork_core::Context::new(cfg)).unwrap();
@@ -987,7 +999,13 @@ fn forged_authentication_results_are_ignored_on_http_paths() {
     let svc = Services {
         reloader: Reloader::new(cell, None),
         ..Services::fixed(Arc::new(outwork_engine::Scanner::offline(Arc::new(
-            outwork_core::Context::new(outwork_core::Config::default()),
+            outwork_core::Context::new(outwork_core::Config {
+                model: outwork_core::config::ModelConfig {
+                    enabled: false,
+                    path: None,
+                },
+                ..Default::default()
+            }),
         ))))
     };
     let run = Running::start(

@@ -20,7 +20,13 @@ fn repo() -> PathBuf {
 }
 
 fn scanner() -> Arc<outwork_engine::Scanner> {
-    let ctx = outwork_core::Context::new(outwork_core::Config::default());
+    let ctx = outwork_core::Context::new(outwork_core::Config {
+        model: outwork_core::config::ModelConfig {
+            enabled: false,
+            path: None,
+        },
+        ..Default::default()
+    });
     Arc::new(outwork_engine::Scanner::from_config(ctx).expect("scanner"))
 }
 
@@ -616,7 +622,13 @@ async fn unix_socket() {
 /// on /checkv2 and /v1/scan.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_authentication_results_are_ignored_by_the_milter() {
-    let mut cfg = outwork_core::Config::default();
+    let mut cfg = outwork_core::Config {
+        model: outwork_core::config::ModelConfig {
+            enabled: false,
+            path: None,
+        },
+        ..Default::default()
+    };
     cfg.auth.authserv_id = "mx.example.org".into();
     cfg.auth.trusted_authserv_ids = vec!["mx.example.org".into()];
     let scanner = outwork_engine::Scanner::from_config(outwork_core::Context::new(cfg)).unwrap();

@@ -33,7 +33,11 @@ fn milter_child() {
         .init();
     let text = std::fs::read_to_string(path).unwrap();
     let cfg = outwork_server::MilterConfig::from_outwork_toml(&text).unwrap();
-    let ctx = outwork_core::Context::new(outwork_core::Config::from_toml(&text).unwrap());
+    // Protocol test: hand-set weights pin the verdicts (the model is tested
+    // elsewhere), so a retrained model can't move them.
+    let mut config = outwork_core::Config::from_toml(&text).unwrap();
+    config.model.enabled = false;
+    let ctx = outwork_core::Context::new(config);
     let scanner = std::sync::Arc::new(outwork_engine::Scanner::from_config(ctx).unwrap());
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async move {

@@ -83,7 +83,12 @@ fn scan_exit_codes_and_jsonl_schema() {
     let o = child.wait_with_output().expect("wait");
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["path"], "-");
-    assert_eq!(v["action"], "reject");
+    // Flagged (how far depends on the model in use).
+    assert!(
+        matches!(v["action"].as_str(), Some("quarantine" | "reject")),
+        "{}",
+        v["action"]
+    );
 }
 
 #[test]
