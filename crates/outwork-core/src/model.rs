@@ -217,24 +217,42 @@ fn words(text: &str, rcpt: &Recipient, max: usize, out: &mut Vec<String>) {
 /// The model's view of a scanned message: `fired` are the symbol names of
 /// the verdict, `rcpt_to` the envelope recipients (may be empty).
 pub fn features(facts: &Facts, fired: &[&'static str], rcpt_to: &[String], bits: u32) -> Features {
+    features_where(facts, fired, rcpt_to, bits, None)
+}
+
+/// [`features`] for scoring: only the hashed features `keep` accepts (those
+/// with a weight), each with its label for the explanation. Training
+/// (`keep` None) keeps every feature and builds no labels.
+pub fn features_where(
+    facts: &Facts,
+    fired: &[&'static str],
+    rcpt_to: &[String],
+    bits: u32,
+    keep: Option<&dyn Fn(u32) -> bool>,
+) -> Features {
     let mut symbols: Vec<&'static str> = fired.iter().copied().filter(|s| is_feature(s)).collect();
     symbols.sort_unstable();
     symbols.dedup();
     let mut hashed: Vec<Hashed> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut push = |hashed: &mut Vec<Hashed>, parts: &[&str], label: String, pair: bool| {
-        let i = index(bits, parts);
-        if seen.insert(i) {
+    // Labels are built only for kept features: formatting every word of
+    // every message would cost more than scoring it.
+    let push =
+        |hashed: &mut Vec<Hashed>, parts: &[&str], label: &dyn Fn() -> String, pair: bool| {
+            let i = index(bits, parts);
+            let label = match keep {
+                Some(k) if !k(i) => return,
+                Some(_) => label(),
+                None => String::new(),
+            };
             hashed.push(Hashed {
                 index: i,
                 label,
                 pair,
             });
-        }
-    };
+        };
     for (i, a) in symbols.iter().take(MAX_PAIRED).enumerate() {
         for b in symbols.iter().take(MAX_PAIRED).skip(i + 1) {
-            push(&mut hashed, &["p", a, b], format!("{a} + {b}"), true);
+            push(&mut hashed, &["p", a, b], &|| format!("{a} + {b}"), true);
         }
     }
     let rcpt = Recipient::of(facts, rcpt_to);
@@ -279,7 +297,7 @@ pub fn features(facts: &Facts, fired: &[&'static str], rcpt_to: &[String], bits:
             push(
                 &mut hashed,
                 &[field.tag(), w],
-                format!("{} '{w}'", field.label()),
+                &|| format!("{} '{w}'", field.label()),
                 false,
             );
         }
@@ -288,12 +306,15 @@ pub fn features(facts: &Facts, fired: &[&'static str], rcpt_to: &[String], bits:
                 push(
                     &mut hashed,
                     &[field.tag(), &p[0], &p[1]],
-                    format!("{} '{} {}'", field.label(), p[0], p[1]),
+                    &|| format!("{} '{} {}'", field.label(), p[0], p[1]),
                     false,
                 );
             }
         }
     }
+    // Unique by index (a word said twice counts once).
+    hashed.sort_by_key(|h| h.index);
+    hashed.dedup_by_key(|h| h.index);
     Features { symbols, hashed }
 }
 
@@ -665,8 +686,9 @@ mod tests {
         let b = facts(
             "To: alice@corp.example\r\nSubject: alice@corp.example your mailbox\r\n\r\nDear alice, corp account alice@corp.example is full\r\n",
         );
-        let fa = features(&a, &[], &[], 18);
-        let fb = features(&b, &[], &[], 18);
+        let all = |_: u32| true;
+        let fa = features_where(&a, &[], &[], 18, Some(&all));
+        let fb = features_where(&b, &[], &[], 18, Some(&all));
         let ia: Vec<u32> = fa.hashed.iter().map(|h| h.index).collect();
         let ib: Vec<u32> = fb.hashed.iter().map(|h| h.index).collect();
         assert_eq!(ia, ib);

@@ -64,7 +64,8 @@ pub fn decide_with(
     };
     let hits = hits.into_inner();
     let names: Vec<&'static str> = hits.iter().map(|(n, _)| *n).collect();
-    let f = crate::model::features(facts, &names, rcpt_to, model.meta.bits);
+    let weighted = |i: u32| model.hashed.get(i as usize).is_some_and(|w| *w != 0.0);
+    let f = crate::model::features_where(facts, &names, rcpt_to, model.meta.bits, Some(&weighted));
     let prior = |n: &str| ctx.weight(n);
     let scored = model.score(&f, &prior);
     let mut symbols: Vec<Symbol> = hits
@@ -95,7 +96,7 @@ pub fn decide_with(
             .take(6)
             .map(|c| format!("{} {:+.2}", c.label, c.score))
             .collect::<Vec<_>>();
-        (total.abs() >= 0.005 && !evidence.is_empty()).then(|| Symbol {
+        (total.abs() >= 0.005 && !evidence.is_empty()).then_some(Symbol {
             name,
             score: total,
             evidence,

@@ -59,13 +59,16 @@ impl Cv {
     }
 }
 
+/// Makes the benign twin of a phishing message (None: no brand to twin).
+pub type TwinFn = dyn Fn(&[u8]) -> Option<Vec<u8>> + Sync;
+
 /// Extract features of every phish and ham sample (spam is left out: a
 /// phishing model is not a spam model), twins with `twin` when given.
 /// Progress goes to `progress` every 500 messages.
 pub fn extract(
     samples: &[Sample],
     scanner: &Scanner,
-    twin: Option<&(dyn Fn(&[u8]) -> Option<Vec<u8>> + Sync)>,
+    twin: Option<&TwinFn>,
     threads: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Vec<Item> {
@@ -108,7 +111,7 @@ pub fn extract(
                             },
                         ));
                         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        if d % 500 == 0 {
+                        if d.is_multiple_of(500) {
                             progress(d, wanted.len());
                         }
                     }

@@ -126,8 +126,7 @@ pub fn run(a: TrainArgs) -> Result<u8> {
         a.corpora.len()
     );
     let twin_fn = |raw: &[u8]| outwork_redteam::benign_twin(raw);
-    let twin: Option<&(dyn Fn(&[u8]) -> Option<Vec<u8>> + Sync)> =
-        if a.no_twins { None } else { Some(&twin_fn) };
+    let twin: Option<&train::TwinFn> = if a.no_twins { None } else { Some(&twin_fn) };
     let progress = |d: usize, n: usize| eprint!("\r  features: {d}/{n}");
     let items = train::extract(&samples, &scanner, twin, threads, &progress);
     eprintln!(
