@@ -536,6 +536,8 @@ pub struct TrainOptions {
     pub epochs: usize,
     /// L2 strength (per example, per epoch) around the prior.
     pub l2: f64,
+    /// L2 strength for hashed words and pairs (around zero).
+    pub l2_words: f64,
     pub learning_rate: f64,
     /// Score points per logit.
     pub temperature: f64,
@@ -548,6 +550,7 @@ impl Default for TrainOptions {
             bits: 18,
             epochs: 12,
             l2: 1e-4,
+            l2_words: 1e-4,
             learning_rate: 0.2,
             temperature: 0.5,
             seed: 1,
@@ -625,7 +628,7 @@ pub fn train(examples: &[Example], prior: &dyn Fn(&str) -> f64, o: &TrainOptions
             }
             for h in &e.features.hashed {
                 let i = h.index as usize;
-                let gi = g + l2 * wh[i];
+                let gi = g + o.l2_words * wh[i];
                 gh[i] += gi * gi;
                 // Words and pairs only ever add suspicion: a vocabulary the
                 // development ham happens to share (a mailing list's jargon)

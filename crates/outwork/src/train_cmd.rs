@@ -47,6 +47,9 @@ pub struct TrainArgs {
     /// for words and pairs).
     #[arg(long, default_value_t = 1e-4)]
     pub l2: f64,
+    /// L2 strength for hashed words and pairs (around zero).
+    #[arg(long, default_value_t = 1e-4)]
+    pub l2_words: f64,
     /// Score points per logit while training: the hand-set prior weights
     /// are in points, so this sets how strongly they hold.
     #[arg(long, default_value_t = 0.5)]
@@ -165,6 +168,7 @@ pub fn run(a: TrainArgs) -> Result<u8> {
     plan.options.seed = a.seed;
     plan.options.epochs = a.epochs;
     plan.options.l2 = a.l2;
+    plan.options.l2_words = a.l2_words;
     plan.options.temperature = a.temperature;
     plan.twin_weight = a.twin_weight;
     plan.tag_threshold = scanner.ctx.config.thresholds.tag;
