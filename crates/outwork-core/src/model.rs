@@ -333,6 +333,7 @@ pub fn builtin() -> Option<std::sync::Arc<Model>> {
 
 /// What a model file says about itself (`outwork model info`).
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct ModelMeta {
     pub format_version: u32,
     /// Hashed feature space: 2^bits weights.
@@ -351,6 +352,24 @@ pub struct ModelMeta {
     pub created: String,
     /// Out-of-fold results measured when it was trained.
     pub notes: Vec<String>,
+    /// Score points per logit after calibration, and the logistic bias
+    /// (logits) the calibration dropped: what fine-tuning needs to go on
+    /// from these weights (`outwork learn`). 0: unknown.
+    pub points_per_logit: f64,
+    pub logit_bias: f64,
+    /// Local learning on top of a base model (`outwork learn`).
+    pub local: Option<LocalMeta>,
+}
+
+/// What `outwork learn` added to a base model.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct LocalMeta {
+    /// The model it was tuned from (`built-in` or a path).
+    pub base: String,
+    pub phish: usize,
+    pub ham: usize,
+    pub updated: String,
 }
 
 /// A trained model: learned symbol weights (score points), hashed weights,
@@ -570,9 +589,46 @@ fn splitmix(x: &mut u64) -> u64 {
 /// weights regularised towards `prior`, hashed weights towards zero. The
 /// returned model's `base` is the bias only (see [`calibrate`]).
 pub fn train(examples: &[Example], prior: &dyn Fn(&str) -> f64, o: &TrainOptions) -> Model {
-    let t = o.temperature;
+    // Without a base model there is nothing to refuse.
+    fit_from(examples, prior, o, None).unwrap_or_else(|| Model {
+        meta: ModelMeta::default(),
+        symbols: BTreeMap::new(),
+        hashed: vec![0.0; 1usize << o.bits],
+        base: 0.0,
+    })
+}
+
+/// Go on learning from `base` with the deployment's own `examples`: every
+/// weight starts at, and is regularised towards, the base model's; the
+/// result stays on the base's calibrated scale (its constant absorbs the
+/// change of bias). None when the base can't be tuned (no recorded scale,
+/// or a different feature space).
+pub fn fine_tune(
+    base: &Model,
+    examples: &[Example],
+    prior: &dyn Fn(&str) -> f64,
+    o: &TrainOptions,
+) -> Option<Model> {
+    let t = base.meta.points_per_logit;
+    if !(t.is_finite() && t > 0.0) || o.bits != base.meta.bits {
+        return None;
+    }
+    let mut m = fit_from(examples, prior, o, Some(base))?;
+    m.meta = base.meta.clone();
+    Some(m)
+}
+
+fn fit_from(
+    examples: &[Example],
+    prior: &dyn Fn(&str) -> f64,
+    o: &TrainOptions,
+    base: Option<&Model>,
+) -> Option<Model> {
+    // Scale: a base model's calibrated points per logit, else the option's.
+    let t = base.map_or(o.temperature, |b| b.meta.points_per_logit);
     let dim = 1usize << o.bits;
-    // Parameters in logit units; symbols start at their prior.
+    // Parameters in logit units; symbols start at their prior (a base
+    // model's weight, else the hand-set one) and are pulled towards it.
     let mut names: Vec<&'static str> = examples
         .iter()
         .flat_map(|e| e.features.symbols.iter().copied())
@@ -581,12 +637,21 @@ pub fn train(examples: &[Example], prior: &dyn Fn(&str) -> f64, o: &TrainOptions
     names.dedup();
     let sym_index: std::collections::HashMap<&str, usize> =
         names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    let sym_prior: Vec<f64> = names.iter().map(|n| prior(n) / t).collect();
+    let sym_prior: Vec<f64> = names
+        .iter()
+        .map(|n| base.map_or_else(|| prior(n), |b| b.symbol_weight(n, prior(n))) / t)
+        .collect();
     let mut ws: Vec<f64> = sym_prior.clone();
     let mut gs: Vec<f64> = vec![1e-8; names.len()];
-    let mut wh: Vec<f64> = vec![0.0; dim];
+    let centre: Vec<f64> = match base {
+        Some(b) if b.hashed.len() == dim => b.hashed.iter().map(|w| f64::from(*w) / t).collect(),
+        Some(_) => return None,
+        None => vec![0.0; dim],
+    };
+    let mut wh: Vec<f64> = centre.clone();
     let mut gh: Vec<f64> = vec![1e-8; dim];
-    let (mut b, mut gb) = (0.0f64, 1e-8f64);
+    let b0 = base.map_or(0.0, |b| b.meta.logit_bias + b.base / t);
+    let (mut b, mut gb) = (b0, 1e-8f64);
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut rng = o.seed;
     let lr = o.learning_rate;
@@ -619,8 +684,12 @@ pub fn train(examples: &[Example], prior: &dyn Fn(&str) -> f64, o: &TrainOptions
             let p = 1.0 / (1.0 + (-z).exp());
             let y = if e.phish { 1.0 } else { 0.0 };
             let g = (p - y) * e.weight;
-            gb += g * g;
-            b -= lr * g / gb.sqrt();
+            // A fine-tune keeps the base's calibration: a few reported
+            // messages must not move every message's score.
+            if base.is_none() {
+                gb += g * g;
+                b -= lr * g / gb.sqrt();
+            }
             for &s in &sym_ids[k] {
                 let gi = g + l2 * (ws[s] - sym_prior[s]);
                 gs[s] += gi * gi;
@@ -628,7 +697,7 @@ pub fn train(examples: &[Example], prior: &dyn Fn(&str) -> f64, o: &TrainOptions
             }
             for h in &e.features.hashed {
                 let i = h.index as usize;
-                let gi = g + o.l2_words * wh[i];
+                let gi = g + o.l2_words * (wh[i] - centre[i]);
                 gh[i] += gi * gi;
                 // Words and pairs only ever add suspicion: a vocabulary the
                 // development ham happens to share (a mailing list's jargon)
@@ -639,7 +708,11 @@ pub fn train(examples: &[Example], prior: &dyn Fn(&str) -> f64, o: &TrainOptions
             }
         }
     }
-    Model {
+    let mut symbols: BTreeMap<String, f64> = base.map(|b| b.symbols.clone()).unwrap_or_default();
+    for (n, w) in names.iter().zip(&ws) {
+        symbols.insert((*n).to_string(), w * t);
+    }
+    Some(Model {
         meta: ModelMeta {
             format_version: FORMAT_VERSION,
             bits: o.bits,
@@ -647,16 +720,18 @@ pub fn train(examples: &[Example], prior: &dyn Fn(&str) -> f64, o: &TrainOptions
             seed: o.seed,
             epochs: o.epochs,
             l2: o.l2,
+            points_per_logit: t,
+            logit_bias: b,
             ..Default::default()
         },
-        symbols: names
-            .iter()
-            .zip(&ws)
-            .map(|(n, w)| ((*n).to_string(), w * t))
-            .collect(),
+        symbols,
         hashed: wh.iter().map(|w| (w * t) as f32).collect(),
-        base: b * t,
-    }
+        // A base model's constant: the change of bias, in its points.
+        base: match base {
+            Some(bm) => bm.base + (b - b0) * t,
+            None => b * t,
+        },
+    })
 }
 
 /// The score at which a share `fp` of `ham_scores` would be flagged: the

@@ -371,6 +371,8 @@ pub fn final_model(items: &[Item], heldout: &Heldout, plan: &Plan) -> Model {
     let t = model::threshold_at(&heldout.ham, plan.fp_target);
     let k = plan.tag_threshold / (t - m.base);
     if k.is_finite() && k > 0.0 {
+        m.meta.points_per_logit = plan.options.temperature * k;
+        m.meta.logit_bias = m.base / plan.options.temperature;
         for w in m.symbols.values_mut() {
             *w *= k;
         }

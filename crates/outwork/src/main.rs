@@ -110,6 +110,9 @@ enum Cmd {
     /// Learn the verdict model from labelled mail, cross-validated by
     /// random folds, by source and by time (`[model] path` loads it).
     Train(train_cmd::TrainArgs),
+    /// Tune the model with this deployment's own mail (`--phish`, `--ham`):
+    /// a local model on top of the built-in one, bounded, logged, undoable.
+    Learn(train_cmd::LearnArgs),
     /// The learned model in use: what it was trained on and how it held up.
     Model {
         #[command(subcommand)]
@@ -514,6 +517,7 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Cmd::Eval(args) => eval::run(args),
         Cmd::Train(args) => train_cmd::run(args),
+        Cmd::Learn(args) => train_cmd::learn(args),
         Cmd::Model {
             cmd: ModelCmd::Info { file, config },
         } => train_cmd::info(file, config),

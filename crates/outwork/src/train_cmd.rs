@@ -313,6 +313,12 @@ pub fn info(path: Option<PathBuf>, config: Option<PathBuf>) -> Result<u8> {
         meta.l2
     );
     println!("constant (LEARNED_BASE): {:+.2}", m.base);
+    if let Some(l) = &meta.local {
+        println!(
+            "local learning (outwork learn): {} phish and {} ham on top of {}, last {}",
+            l.phish, l.ham, l.base, l.updated
+        );
+    }
     let mut w: Vec<(&String, &f64)> = m.symbols.iter().collect();
     w.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
     println!("strongest symbol weights (learned, hand-set):");
@@ -322,6 +328,175 @@ pub fn info(path: Option<PathBuf>, config: Option<PathBuf>) -> Result<u8> {
     }
     for n in &meta.notes {
         println!("  {n}");
+    }
+    Ok(0)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LearnArgs {
+    /// Phishing the deployment saw (files, folders of .eml, mbox).
+    #[arg(long)]
+    pub phish: Vec<PathBuf>,
+    /// Legitimate mail it saw (e.g. messages released from quarantine).
+    #[arg(long)]
+    pub ham: Vec<PathBuf>,
+    /// The local model to write (point `[model] path` at it). Default:
+    /// model.owml in outwork's data directory.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Deployment context (which Authentication-Results to trust…).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Put back the model the last `learn` replaced.
+    #[arg(long)]
+    pub undo: bool,
+    /// Passes over the new messages.
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+}
+
+/// Messages one `learn` takes: a local update is a correction, not a
+/// retraining.
+const MAX_LEARN: usize = 5_000;
+
+/// `outwork learn`: tune the model in use with the deployment's own mail.
+/// The new model goes to `--out` (the previous one kept as `.prev` for
+/// `--undo`), and every message learned is appended to `.log.jsonl`.
+pub fn learn(a: LearnArgs) -> Result<u8> {
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| outwork_intel::store::data_file("model.owml"));
+    let prev = out.with_extension("owml.prev");
+    if a.undo {
+        anyhow::ensure!(
+            prev.is_file(),
+            "nothing to undo: {} does not exist",
+            prev.display()
+        );
+        std::fs::rename(&prev, &out)
+            .with_context(|| format!("restoring {} to {}", prev.display(), out.display()))?;
+        eprintln!("outwork learn: restored {}", out.display());
+        return Ok(0);
+    }
+    anyhow::ensure!(
+        !a.phish.is_empty() || !a.ham.is_empty(),
+        "give --phish and/or --ham messages to learn from"
+    );
+    let mut ctx = crate::load_context(a.config.as_ref())?;
+    // The base: the model this deployment scores with now.
+    let (base, base_name): (Arc<outwork_core::model::Model>, String) =
+        match (&ctx.config.model.path, ctx.model.clone()) {
+            (Some(p), _) => {
+                let b = std::fs::read(p).with_context(|| format!("reading model {p}"))?;
+                (
+                    Arc::new(outwork_core::model::Model::from_bytes(&b).context(p.clone())?),
+                    p.clone(),
+                )
+            }
+            (None, Some(m)) => (m, "built-in".into()),
+            (None, None) => match outwork_core::model::builtin() {
+                Some(m) => (m, "built-in".into()),
+                None => anyhow::bail!("no model to learn on: this build has no built-in model"),
+            },
+        };
+    ctx.model = None;
+    ctx.config.model.enabled = false;
+    let scanner = outwork_engine::Scanner::from_config(ctx).map_err(anyhow::Error::msg)?;
+    let mut examples = Vec::new();
+    let mut log = String::new();
+    let (mut np, mut nh) = (0usize, 0usize);
+    for (paths, phish) in [(&a.phish, true), (&a.ham, false)] {
+        for p in paths {
+            let max = scanner.ctx.limits().max_message_bytes;
+            for item in outwork_engine::Inputs::new(vec![p.clone()], max) {
+                let Ok(raw) = item.data else { continue };
+                anyhow::ensure!(
+                    examples.len() < MAX_LEARN,
+                    "more than {MAX_LEARN} messages: learn in smaller batches"
+                );
+                let (features, _) = train::features_of(&raw, &scanner, base.meta.bits);
+                let facts = outwork_core::facts::parse(&raw, scanner.ctx.limits());
+                use sha2::Digest;
+                let sha: String = sha2::Sha256::digest(&raw)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                log.push_str(
+                    &serde_json::json!({
+                        "label": if phish { "phish" } else { "ham" },
+                        "sha256": sha,
+                        "path": item.path,
+                        "subject": facts.subject.chars().take(120).collect::<String>(),
+                        "from": facts.from.as_ref().map(|f| f.address.clone()),
+                    })
+                    .to_string(),
+                );
+                log.push('\n');
+                if phish {
+                    np += 1;
+                } else {
+                    nh += 1;
+                }
+                examples.push(outwork_core::model::Example {
+                    features,
+                    phish,
+                    weight: 1.0,
+                });
+            }
+        }
+    }
+    anyhow::ensure!(!examples.is_empty(), "no readable messages to learn from");
+    // Small steps: each message moves its own words and symbols, and the
+    // constant (the calibration) does not move at all.
+    let o = outwork_core::model::TrainOptions {
+        bits: base.meta.bits,
+        epochs: a.epochs,
+        learning_rate: 0.05,
+        ..Default::default()
+    };
+    let prior = |n: &str| outwork_core::symbol::lookup(n).map_or(0.0, |d| d.weight);
+    let mut m = outwork_core::model::fine_tune(&base, &examples, &prior, &o).context(
+        "this model can't be tuned (trained before `outwork learn` existed): retrain it with `outwork train`",
+    )?;
+    let before = base.meta.local.clone().unwrap_or_default();
+    m.meta.local = Some(outwork_core::model::LocalMeta {
+        base: if before.base.is_empty() {
+            base_name
+        } else {
+            before.base
+        },
+        phish: before.phish + np,
+        ham: before.ham + nh,
+        updated: chrono_free_date(),
+    });
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    if out.is_file() {
+        std::fs::copy(&out, &prev).with_context(|| format!("keeping {}", prev.display()))?;
+    }
+    let tmp = out.with_extension("owml.tmp");
+    std::fs::write(&tmp, m.to_bytes()).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &out).with_context(|| format!("writing {}", out.display()))?;
+    let log_path = out.with_extension("owml.log.jsonl");
+    use std::io::Write as _;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .and_then(|mut f| f.write_all(log.as_bytes()))
+        .with_context(|| format!("appending to {}", log_path.display()))?;
+    eprintln!(
+        "outwork learn: {np} phish and {nh} ham learned; wrote {} (previous kept for --undo; log {})",
+        out.display(),
+        log_path.display()
+    );
+    if scanner.ctx.config.model.path.as_deref() != Some(&out.display().to_string()) {
+        eprintln!(
+            "outwork learn: to use it, set [model] path = \"{}\"",
+            out.display()
+        );
     }
     Ok(0)
 }

@@ -1060,3 +1060,61 @@ fn json_output_streams_over_a_big_mbox() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The score and action `outwork scan` gives one file under `config`.
+fn scored(config: Option<&std::path::Path>, file: &std::path::Path) -> (String, f64) {
+    let mut c = bin();
+    c.args(["scan", "-q", "-f", "json"]);
+    if let Some(cfg) = config {
+        c.arg("--config").arg(cfg);
+    }
+    let o = run(c.arg(file));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    (
+        v["action"].as_str().unwrap_or("").to_string(),
+        v["score"].as_f64().unwrap_or(f64::NAN),
+    )
+}
+
+#[test]
+fn learn_tunes_a_local_model_that_can_be_audited_and_undone() {
+    let d = tmp("learn");
+    let phish = repo().join("tests/cases/phish_display_name_brand.eml");
+    let model = d.join("model.owml");
+    let cfg = d.join("outwork.toml");
+    std::fs::write(&cfg, format!("[model]\npath = \"{}\"\n", model.display())).expect("write");
+    let (_, before) = scored(None, &phish);
+    let o = run(bin()
+        .args(["learn", "--phish"])
+        .arg(&phish)
+        .arg("-o")
+        .arg(&model));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (action, after) = scored(Some(&cfg), &phish);
+    assert!(after > before + 0.5, "reported phish: {before} → {after}");
+    assert_ne!(action, "accept");
+    // Auditable: one log line per message learned, and model info says so.
+    let log = std::fs::read_to_string(d.join("model.owml.log.jsonl")).expect("log");
+    assert_eq!(log.lines().count(), 1);
+    assert!(log.contains("\"label\":\"phish\""));
+    let o = run(bin().args(["model", "info", "--config"]).arg(&cfg));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("1 phish and 0 ham"));
+    // A second batch (as ham) keeps the first as .prev; --undo restores it.
+    let o = run(bin()
+        .args(["learn", "--ham"])
+        .arg(&phish)
+        .arg("-o")
+        .arg(&model));
+    assert_eq!(o.status.code(), Some(0));
+    let (_, as_ham) = scored(Some(&cfg), &phish);
+    assert!(as_ham < after, "{as_ham} < {after}");
+    let o = run(bin().args(["learn", "--undo", "-o"]).arg(&model));
+    assert_eq!(o.status.code(), Some(0));
+    let (_, undone) = scored(Some(&cfg), &phish);
+    assert!((undone - after).abs() < 1e-9, "{undone} vs {after}");
+}
