@@ -25,5 +25,5 @@ pub use policy::{Action, Verdict};
 /// parse → signals → policy, for callers that have no enrichment to add.
 pub fn scan_bytes(raw: &[u8], ctx: &Context) -> Verdict {
     let facts = facts::parse(raw, ctx.limits());
-    policy::decide(signals::run(&facts, ctx), ctx)
+    policy::decide_with(signals::run(&facts, ctx), ctx, &facts, &[])
 }
