@@ -174,7 +174,13 @@ impl Recipient {
 /// Lower-cased words of `text`: e-mail addresses become `<rcpt>` (one of
 /// the recipients) or `<email>`, the recipient's local part and domain
 /// label `<rcpt>`, digits `0`; words of 2–24 characters.
-fn words(text: &str, rcpt: &Recipient, max: usize, out: &mut Vec<String>) {
+fn words<'a>(
+    text: &'a str,
+    rcpt: &Recipient,
+    max: usize,
+    out: &mut Vec<std::borrow::Cow<'a, str>>,
+) {
+    use std::borrow::Cow;
     let start = out.len();
     for chunk in text.split(|c: char| c.is_whitespace() || "<>()[]{},;:\"'|".contains(c)) {
         if out.len() - start >= max {
@@ -185,11 +191,11 @@ fn words(text: &str, rcpt: &Recipient, max: usize, out: &mut Vec<String>) {
                 .trim_matches(|c: char| !c.is_alphanumeric())
                 .to_lowercase();
             let a = a.strip_prefix("mailto").unwrap_or(&a).to_string();
-            out.push(if rcpt.addresses.contains(&a) {
-                "<rcpt>".into()
+            out.push(Cow::Borrowed(if rcpt.addresses.contains(&a) {
+                "<rcpt>"
             } else {
-                "<email>".into()
-            });
+                "<email>"
+            }));
             continue;
         }
         for w in chunk.split(|c: char| !c.is_alphanumeric()) {
@@ -197,13 +203,20 @@ fn words(text: &str, rcpt: &Recipient, max: usize, out: &mut Vec<String>) {
             if !(2..=24).contains(&n) {
                 continue;
             }
-            let lw: String = w
-                .chars()
-                .flat_map(char::to_lowercase)
-                .map(|c| if c.is_ascii_digit() { '0' } else { c })
-                .collect();
-            if rcpt.locals.contains(&lw) || rcpt.domains.contains(&lw) {
-                out.push("<rcpt>".into());
+            // Most words are already lower-case ASCII letters: borrowed,
+            // not copied (the model reads every word of every message).
+            let lw: Cow<'a, str> = if w.bytes().all(|b| b.is_ascii_lowercase()) {
+                Cow::Borrowed(w)
+            } else {
+                Cow::Owned(
+                    w.chars()
+                        .flat_map(char::to_lowercase)
+                        .map(|c| if c.is_ascii_digit() { '0' } else { c })
+                        .collect(),
+                )
+            };
+            if rcpt.locals.iter().any(|l| *l == lw) || rcpt.domains.iter().any(|d| *d == lw) {
+                out.push(Cow::Borrowed("<rcpt>"));
             } else {
                 out.push(lw);
             }
@@ -383,6 +396,11 @@ pub struct Model {
     /// model: `outwork train` scales the weights instead, so an empty
     /// message scores 0 as with hand-set weights).
     pub base: f64,
+    /// Which hashed weights are non-zero, one bit each (32 KB for 2^18):
+    /// most words of a message have no weight, and this answers that from
+    /// cache instead of a miss into the 1 MB weight table. Built on first
+    /// use.
+    pub nonzero: std::sync::OnceLock<Vec<u64>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -423,6 +441,21 @@ impl Scored {
 }
 
 impl Model {
+    /// Does hashed feature `i` carry a weight?
+    pub fn has_weight(&self, i: u32) -> bool {
+        let bits = self.nonzero.get_or_init(|| {
+            let mut v = vec![0u64; self.hashed.len().div_ceil(64)];
+            for (k, w) in self.hashed.iter().enumerate() {
+                if *w != 0.0 {
+                    v[k / 64] |= 1 << (k % 64);
+                }
+            }
+            v
+        });
+        bits.get(i as usize / 64)
+            .is_some_and(|b| b & (1 << (i % 64)) != 0)
+    }
+
     /// The weight of a symbol: learned, else the hand-set `prior`.
     pub fn symbol_weight(&self, name: &str, prior: f64) -> f64 {
         self.symbols.get(name).copied().unwrap_or(prior)
@@ -535,6 +568,7 @@ impl Model {
             symbols: head.symbols,
             hashed,
             base: head.base,
+            nonzero: Default::default(),
         })
     }
 }
@@ -595,6 +629,7 @@ pub fn train(examples: &[Example], prior: &dyn Fn(&str) -> f64, o: &TrainOptions
         symbols: BTreeMap::new(),
         hashed: vec![0.0; 1usize << o.bits],
         base: 0.0,
+        nonzero: Default::default(),
     })
 }
 
@@ -731,6 +766,7 @@ fn fit_from(
             Some(bm) => bm.base + (b - b0) * t,
             None => b * t,
         },
+        nonzero: Default::default(),
     })
 }
 
@@ -828,6 +864,7 @@ mod tests {
             symbols: BTreeMap::new(),
             hashed: vec![0.0; 256],
             base: 0.0,
+            nonzero: Default::default(),
         };
         assert_eq!(m.symbol_weight("URL_BLOCKLISTED", 10.0), 10.0);
     }

@@ -64,7 +64,7 @@ pub fn decide_with(
     };
     let hits = hits.into_inner();
     let names: Vec<&'static str> = hits.iter().map(|(n, _)| *n).collect();
-    let weighted = |i: u32| model.hashed.get(i as usize).is_some_and(|w| *w != 0.0);
+    let weighted = |i: u32| model.has_weight(i);
     let f = crate::model::features_where(facts, &names, rcpt_to, model.meta.bits, Some(&weighted));
     let prior = |n: &str| ctx.weight(n);
     let scored = model.score(&f, &prior);
