@@ -227,6 +227,16 @@ fn words<'a>(
     }
 }
 
+/// Concatenate without the formatting machinery: labels are built for
+/// every weighted feature of every message.
+fn join(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
 /// The model's view of a scanned message: `fired` are the symbol names of
 /// the verdict, `rcpt_to` the envelope recipients (may be empty).
 pub fn features(facts: &Facts, fired: &[&'static str], rcpt_to: &[String], bits: u32) -> Features {
@@ -265,7 +275,7 @@ pub fn features_where(
         };
     for (i, a) in symbols.iter().take(MAX_PAIRED).enumerate() {
         for b in symbols.iter().take(MAX_PAIRED).skip(i + 1) {
-            push(&mut hashed, &["p", a, b], &|| format!("{a} + {b}"), true);
+            push(&mut hashed, &["p", a, b], &|| join(&[a, " + ", b]), true);
         }
     }
     let rcpt = Recipient::of(facts, rcpt_to);
@@ -310,7 +320,7 @@ pub fn features_where(
             push(
                 &mut hashed,
                 &[field.tag(), w],
-                &|| format!("{} '{w}'", field.label()),
+                &|| join(&[field.label(), " '", w, "'"]),
                 false,
             );
         }
@@ -319,7 +329,7 @@ pub fn features_where(
                 push(
                     &mut hashed,
                     &[field.tag(), &p[0], &p[1]],
-                    &|| format!("{} '{} {}'", field.label(), p[0], p[1]),
+                    &|| join(&[field.label(), " '", &p[0], " ", &p[1], "'"]),
                     false,
                 );
             }
@@ -416,22 +426,23 @@ pub enum ModelError {
 
 /// One contribution in a verdict's explanation.
 #[derive(Debug, Clone)]
-pub struct Contribution {
-    pub label: String,
+pub struct Contribution<'f> {
+    /// Borrowed from the [`Features`]: only the few shown are copied.
+    pub label: &'f str,
     pub score: f64,
 }
 
 /// A scored message: the sum and its parts.
 #[derive(Debug, Clone, Default)]
-pub struct Scored {
+pub struct Scored<'f> {
     /// Learned weight of each fired symbol (score points).
     pub symbols: Vec<(&'static str, f64)>,
-    pub words: Vec<Contribution>,
-    pub pairs: Vec<Contribution>,
+    pub words: Vec<Contribution<'f>>,
+    pub pairs: Vec<Contribution<'f>>,
     pub base: f64,
 }
 
-impl Scored {
+impl Scored<'_> {
     pub fn total(&self) -> f64 {
         self.base
             + self.symbols.iter().map(|s| s.1).sum::<f64>()
@@ -462,7 +473,7 @@ impl Model {
     }
 
     /// Score a message's features; `prior` gives a symbol's hand-set weight.
-    pub fn score(&self, f: &Features, prior: &dyn Fn(&str) -> f64) -> Scored {
+    pub fn score<'f>(&self, f: &'f Features, prior: &dyn Fn(&str) -> f64) -> Scored<'f> {
         let mut s = Scored {
             base: self.base,
             ..Default::default()
@@ -477,7 +488,7 @@ impl Model {
                 continue;
             }
             let c = Contribution {
-                label: h.label.clone(),
+                label: &h.label,
                 score: w,
             };
             if h.pair {
