@@ -475,14 +475,7 @@ async fn api_guard(State(st): St, req: Request, next: Next) -> Response {
             && let Some(wait) = st.sessions.locked_out(ip)
         {
             tracing::warn!(target: LOG, peer = ?peer, path, "bearer token refused: too many wrong tokens from this address");
-            let mut r = err(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!("too many wrong tokens from this address; try again in {wait} s"),
-            );
-            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return r;
+            return locked_out_response(wait);
         }
         if token_matches(presented.trim_ascii(), token.as_bytes()) {
             if let Some(p) = peer {
@@ -505,6 +498,19 @@ async fn api_guard(State(st): St, req: Request, next: Next) -> Response {
 }
 
 /// An error reply: `{"error": "..."}` (Rspamd's shape too).
+/// 429 with Retry-After for a client locked out after wrong tokens (bearer
+/// and dashboard login share the count).
+fn locked_out_response(wait: u64) -> Response {
+    let mut r = err(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many wrong tokens from this address; try again in {wait} s"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
 fn err(status: StatusCode, msg: impl Into<String>) -> Response {
     let msg = msg.into();
     let mut r = (status, axum::Json(rspamd::error_reply(&msg))).into_response();

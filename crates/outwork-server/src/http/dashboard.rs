@@ -549,14 +549,7 @@ async fn login(
         && let Some(wait) = st.sessions.locked_out(ip)
     {
         tracing::warn!(target: LOG, from, "dashboard login refused: too many wrong tokens");
-        let mut r = err(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("too many wrong tokens from this address; try again in {wait} s"),
-        );
-        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return r;
+        return super::locked_out_response(wait);
     }
     if !token_matches(req.token.trim().as_bytes(), token.as_bytes()) {
         tracing::warn!(target: LOG, from, "dashboard login failed: wrong token");
