@@ -28,7 +28,7 @@ pub struct Outcome {
 }
 
 /// Strip an mbox "From " postmark line some single-message files keep.
-fn strip_postmark(data: &[u8]) -> &[u8] {
+pub fn strip_postmark(data: &[u8]) -> &[u8] {
     if data.starts_with(b"From ")
         && let Some(i) = memchr::memchr(b'\n', data)
     {

@@ -145,12 +145,7 @@ fn disabled(i: usize) -> Disabled {
 /// message, sender verification and history included).
 pub fn ablation(data: &[u8], scanner: &Scanner) -> [bool; 7] {
     let ctx = &*scanner.ctx;
-    let data = if data.starts_with(b"From ") {
-        data.splitn(2, |b| *b == b'\n').nth(1).unwrap_or(&[])
-    } else {
-        data
-    };
-    let mut f = facts::parse(data, ctx.limits());
+    let mut f = facts::parse(outwork_engine::strip_postmark(data), ctx.limits());
     let ev = scanner.enrich(&mut f);
     let mut flagged_without = [false; 7];
     for (i, slot) in flagged_without.iter_mut().enumerate() {

@@ -92,7 +92,8 @@ pub fn extract(
                             continue;
                         };
                         let phish = sample.label == "phish";
-                        let (features, date) = features_of(&raw, scanner, bits);
+                        let (features, facts) = features_of(&raw, scanner, bits);
+                        let date = facts.date;
                         let twin = if phish {
                             twin.and_then(|t| t(&raw))
                                 .map(|tw| features_of(&tw, scanner, bits).0)
@@ -127,19 +128,15 @@ pub fn extract(
     out.into_iter().flatten().collect()
 }
 
-/// The model's view of one raw message, from the model-less scanner.
-pub fn features_of(raw: &[u8], scanner: &Scanner, bits: u32) -> (Features, Option<i64>) {
+/// The model's view of one raw message, from the model-less scanner, and
+/// the facts it was read from.
+pub fn features_of(raw: &[u8], scanner: &Scanner, bits: u32) -> (Features, outwork_core::Facts) {
     let ctx = &*scanner.ctx;
-    let data = if raw.starts_with(b"From ") {
-        raw.splitn(2, |b| *b == b'\n').nth(1).unwrap_or(&[])
-    } else {
-        raw
-    };
-    let mut f = outwork_core::facts::parse(data, ctx.limits());
+    let mut f = outwork_core::facts::parse(outwork_engine::strip_postmark(raw), ctx.limits());
     let ev = scanner.enrich(&mut f);
     let hits = outwork_core::signals::run_full(&f, &ev, ctx, Default::default());
     let names: Vec<&'static str> = hits.into_inner().into_iter().map(|(n, _)| n).collect();
-    (model::features(&f, &names, &[], bits), f.date)
+    (model::features(&f, &names, &[], bits), f)
 }
 
 /// Settings of one training run.
@@ -185,7 +182,8 @@ fn examples<'a>(items: impl Iterator<Item = &'a Item>, plan: &Plan) -> Vec<Examp
     ex
 }
 
-fn prior(name: &str) -> f64 {
+/// A symbol's hand-set weight: the prior of every learned weight.
+pub fn prior(name: &str) -> f64 {
     outwork_core::symbol::lookup(name).map_or(0.0, |d| d.weight)
 }
 

@@ -158,7 +158,8 @@ pub fn run(a: TrainArgs) -> Result<u8> {
             .with_context(|| format!("reading holdout {}", h.display()))?;
         for smp in s.iter().filter(|s| s.label != "phish" && s.label != "spam") {
             if let Ok(raw) = std::fs::read(&smp.path) {
-                let mut f = train::features_of(&raw, &scanner, 18).0;
+                let bits = outwork_core::model::TrainOptions::default().bits;
+                let mut f = train::features_of(&raw, &scanner, bits).0;
                 keep(&mut f, &a.features);
                 extra.push(f);
             }
@@ -211,7 +212,7 @@ pub fn run(a: TrainArgs) -> Result<u8> {
     };
     let mut m = train::final_model(&items, &heldout, &plan);
     m.meta.trained_on = a.corpora.iter().map(|p| p.display().to_string()).collect();
-    m.meta.created = chrono_free_date();
+    m.meta.created = today();
     m.meta.notes = notes;
     m.meta.notes.push(format!(
         "calibrated: tag threshold {} at {:.1}% held-out ham false positives",
@@ -246,23 +247,9 @@ fn plain_folder(dir: &std::path::Path) -> Result<Vec<outwork_redteam::Sample>> {
     Ok(out)
 }
 
-/// Today's date (UTC) as YYYY-MM-DD, from the system clock.
-fn chrono_free_date() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let days = secs.div_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+/// Today's date (UTC) as YYYY-MM-DD.
+fn today() -> String {
+    crate::now_rfc3339().chars().take(10).collect()
 }
 
 /// `outwork model info [FILE]`: what a model was trained on.
@@ -415,8 +402,7 @@ pub fn learn(a: LearnArgs) -> Result<u8> {
                     examples.len() < MAX_LEARN,
                     "more than {MAX_LEARN} messages: learn in smaller batches"
                 );
-                let (features, _) = train::features_of(&raw, &scanner, base.meta.bits);
-                let facts = outwork_core::facts::parse(&raw, scanner.ctx.limits());
+                let (features, facts) = train::features_of(&raw, &scanner, base.meta.bits);
                 use sha2::Digest;
                 let sha: String = sha2::Sha256::digest(&raw)
                     .iter()
@@ -455,8 +441,7 @@ pub fn learn(a: LearnArgs) -> Result<u8> {
         learning_rate: 0.05,
         ..Default::default()
     };
-    let prior = |n: &str| outwork_core::symbol::lookup(n).map_or(0.0, |d| d.weight);
-    let mut m = outwork_core::model::fine_tune(&base, &examples, &prior, &o).context(
+    let mut m = outwork_core::model::fine_tune(&base, &examples, &train::prior, &o).context(
         "this model can't be tuned (trained before `outwork learn` existed): retrain it with `outwork train`",
     )?;
     let before = base.meta.local.clone().unwrap_or_default();
@@ -468,7 +453,7 @@ pub fn learn(a: LearnArgs) -> Result<u8> {
         },
         phish: before.phish + np,
         ham: before.ham + nh,
-        updated: chrono_free_date(),
+        updated: today(),
     });
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
