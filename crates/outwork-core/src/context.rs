@@ -7,14 +7,8 @@ use crate::lists;
 use aho_corasick::AhoCorasick;
 use std::collections::{HashMap, HashSet};
 
-/// A brand as the signals use it (bundled or from config).
-pub struct BrandEntry {
-    pub name: String,
-    pub keywords: Vec<String>,
-    /// `name_skeleton` of each keyword, for matching disguised names.
-    pub keyword_skeletons: Vec<String>,
-    pub domains: Vec<String>,
-}
+/// A brand as the signals use it (bundled catalogue or config).
+pub type BrandEntry = crate::brand::Brand;
 
 /// A registrable label to compare lookalikes against.
 pub struct Target {
@@ -49,12 +43,8 @@ pub struct Context {
     /// Indexes built once so per-message checks don't loop over every
     /// brand: domain (and its registrable) → first brand owning it.
     domain_brand: HashMap<String, usize>,
-    /// Keyword automata for display names (skeleton and plain forms);
-    /// pattern i belongs to brand `*_brand[i]`.
-    keyword_skel_ac: Option<AhoCorasick>,
-    keyword_skel_brand: Vec<usize>,
-    keyword_plain_ac: Option<AhoCorasick>,
-    keyword_plain_brand: Vec<usize>,
+    /// Every brand keyword in one automaton over folded text.
+    pub brand_matcher: crate::brand::Matcher,
     /// Target labels of 6+ characters and target domains, pattern i →
     /// target index.
     target_label_ac: Option<AhoCorasick>,
@@ -115,21 +105,16 @@ impl Context {
                 .iter()
                 .map(String::as_str),
         );
-        let mut brands: Vec<BrandEntry> = lists::BRANDS
-            .iter()
-            .map(|b| BrandEntry {
-                name: b.name.to_string(),
-                keywords: b.keywords.iter().map(|k| k.to_string()).collect(),
-                keyword_skeletons: b.keywords.iter().map(|k| name_skeleton(k)).collect(),
-                domains: b.domains.iter().map(|d| d.to_string()).collect(),
-            })
-            .collect();
+        let mut brands: Vec<BrandEntry> = crate::brand::bundled().to_vec();
         for (name, domains) in &config.deployment.brands {
             brands.push(BrandEntry {
                 name: name.clone(),
                 keywords: vec![name.to_lowercase()],
-                keyword_skeletons: vec![name_skeleton(name)],
+                generic: Vec::new(),
                 domains: lower_all(domains.iter().map(String::as_str)),
+                country: "global".into(),
+                sector: "deployment".into(),
+                lookalike_target: true,
             });
         }
         let mut owned_domains: HashSet<String> = protected.iter().cloned().collect();
@@ -146,6 +131,9 @@ impl Context {
         for (i, b) in brands.iter().enumerate() {
             for d in &b.domains {
                 owned_domains.insert(d.clone());
+                if !b.lookalike_target {
+                    continue;
+                }
                 let Some(reg) = crate::domain::registrable_domain(d) else {
                     continue;
                 };
@@ -200,18 +188,6 @@ impl Context {
                 }
             }
         }
-        let (mut skel_pats, mut skel_brand, mut plain_pats, mut plain_brand) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (i, b) in brands.iter().enumerate() {
-            for k in &b.keyword_skeletons {
-                skel_pats.push(k.as_str());
-                skel_brand.push(i);
-            }
-            for k in &b.keywords {
-                plain_pats.push(k.as_str());
-                plain_brand.push(i);
-            }
-        }
         let (mut label_pats, mut label_idx) = (Vec::new(), Vec::new());
         let mut target_by_label = HashMap::new();
         for (i, t) in targets.iter().enumerate() {
@@ -222,16 +198,12 @@ impl Context {
             target_by_label.entry(t.label.clone()).or_insert(i);
         }
         let domain_pats: Vec<&str> = targets.iter().map(|t| t.domain.as_str()).collect();
-        let keyword_skel_ac = automaton(&skel_pats);
-        let keyword_plain_ac = automaton(&plain_pats);
+        let brand_matcher = crate::brand::Matcher::new(&brands);
         let target_label_ac = automaton(&label_pats);
         let target_domain_ac = automaton(&domain_pats);
         Context {
             domain_brand,
-            keyword_skel_ac,
-            keyword_skel_brand: skel_brand,
-            keyword_plain_ac,
-            keyword_plain_brand: plain_brand,
+            brand_matcher,
             target_label_ac,
             target_label_idx: label_idx,
             target_domain_ac,
@@ -326,25 +298,6 @@ impl Context {
                 _ => return None,
             }
         }
-    }
-
-    /// First brand (in list order) whose keyword occurs as a whole word in
-    /// the skeleton-normalised name or the plain lower-cased name.
-    pub fn brand_in_name(
-        &self,
-        skel_name: &str,
-        plain_name: &str,
-        is_word: impl Fn(&str, usize, usize) -> bool,
-    ) -> Option<usize> {
-        let a = found(&self.keyword_skel_ac, skel_name)
-            .into_iter()
-            .filter(|&(_, s, e)| is_word(skel_name, s, e))
-            .map(|(p, _, _)| self.keyword_skel_brand[p]);
-        let b = found(&self.keyword_plain_ac, plain_name)
-            .into_iter()
-            .filter(|&(_, s, e)| is_word(plain_name, s, e))
-            .map(|(p, _, _)| self.keyword_plain_brand[p]);
-        a.chain(b).min()
     }
 
     /// Targets whose label (6+ characters) occurs inside `label`.

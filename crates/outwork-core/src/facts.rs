@@ -752,6 +752,9 @@ impl Walker<'_> {
         if agg.meta_refresh.is_none() {
             agg.meta_refresh = hf.meta_refresh;
         }
+        if agg.title.is_none() {
+            agg.title = hf.title.filter(|t| !t.trim().is_empty());
+        }
         agg.scripts += hf.scripts;
         agg.images += hf.images;
         agg.visible_text_chars += hf.visible_text_chars;

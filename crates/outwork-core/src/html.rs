@@ -33,6 +33,8 @@ pub struct HtmlFacts {
     pub hidden_samples: Vec<String>,
     /// Image alt texts (at most 32, each at most 200 bytes).
     pub alt_texts: Vec<String>,
+    /// The document title (at most 200 bytes).
+    pub title: Option<String>,
     pub truncated: bool,
     pub error: Option<String>,
 }
@@ -43,6 +45,7 @@ struct State {
     current_anchor: Option<usize>,
     hidden_depth: usize,
     skip_depth: usize,
+    title_depth: usize,
     max_urls: usize,
     max_text: usize,
 }
@@ -261,6 +264,7 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
                 if tag == "script" {
                     s6.borrow_mut().facts.scripts += 1;
                 }
+                let title = tag == "title";
                 let hidden = el.has_attribute("hidden")
                     || el
                         .get_attribute("style")
@@ -274,6 +278,9 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
                         } else {
                             s.hidden_depth += 1
                         }
+                        if title {
+                            s.title_depth += 1
+                        }
                     }
                     let st = s6.clone();
                     if let Some(handlers) = el.end_tag_handlers() {
@@ -283,6 +290,9 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
                                 s.skip_depth = s.skip_depth.saturating_sub(1)
                             } else {
                                 s.hidden_depth = s.hidden_depth.saturating_sub(1)
+                            }
+                            if title {
+                                s.title_depth = s.title_depth.saturating_sub(1)
                             }
                             Ok(())
                         });
@@ -294,6 +304,16 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
         ],
         document_content_handlers: vec![doc_text!(move |t| {
             let mut s = s7.borrow_mut();
+            if s.title_depth > 0 {
+                let text = decode_entities(t.as_str());
+                let title = s.facts.title.get_or_insert_with(String::new);
+                for c in text.chars() {
+                    if title.len() >= 200 {
+                        break;
+                    }
+                    title.push(if c.is_whitespace() { ' ' } else { c });
+                }
+            }
             if s.skip_depth > 0 {
                 return Ok(());
             }

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod brand;
 pub mod config;
 pub mod context;
 pub mod domain;

@@ -72,6 +72,9 @@ defs! {
     REPLYTO_FREEMAIL, 4.0, Sender, "Reply-To is a free mailbox while From is not that mailbox";
     RETURN_PATH_MISMATCH, 1.0, Sender, "Return-Path is on another registrable domain than From";
     FROM_BRAND_AUTHENTICATED, -2.0, Sender, "From is a catalogued brand's (or a protected) domain and DMARC passes in trusted results: the brand's own mail";
+    BRAND_IMPERSONATION, 3.0, Sender, "A catalogued brand is claimed in two or more of subject, title, first lines, alt text, link text and attachment name (one of them a title, alt text, link or file name), while neither the sender, a passing DKIM signature nor any link is that brand's";
+    BRAND_DISGUISED, 3.0, Sender, "A brand name is written in disguise (look-alike letters of another script, invisible characters, leetspeak, spaced-out or mathematical letters) in mail that is not the brand's";
+    BRAND_MENTION_UNBACKED, 0.5, Sender, "A catalogued brand is named (subject, first lines, …) in mail that is neither the brand's nor a list's and links nowhere of the brand's, without presenting as it";
     FROM_FREEMAIL_BRAND, 3.0, Sender, "A brand or organisation name writes from a free mailbox";
     HEADER_INVISIBLE_CHARS, 2.5, Sender, "Zero-width or bidi characters in the From name or Subject (filter evasion)";
     FROM_MISSING, 2.0, Sender, "No usable From address";

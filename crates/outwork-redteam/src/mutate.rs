@@ -3629,7 +3629,7 @@ fn catalogue_context() -> &'static outwork_core::context::Context {
     CTX.get_or_init(outwork_core::context::Context::default)
 }
 
-fn catalogue_twin(b: &outwork_core::lists::Brand, how: String) -> Option<TwinBrand> {
+fn catalogue_twin(b: &outwork_core::brand::Brand, how: String) -> Option<TwinBrand> {
     // The first of its domains that is itself registrable (HMRC lists
     // gov.uk, a public suffix, before hmrc.gov.uk).
     let domain = b
@@ -3652,14 +3652,15 @@ fn catalogue_twin(b: &outwork_core::lists::Brand, how: String) -> Option<TwinBra
 /// the sender operators make ([`brand`]) when the message names it at
 /// least twice.
 fn twin_brand(m: &Model, ctx: &MutateCtx) -> Option<TwinBrand> {
-    use outwork_core::lists::BRANDS;
+    let cctx = catalogue_context();
+    let brands = &cctx.brands;
     if let Some(given) = ctx
         .brand
         .as_deref()
         .map(str::trim)
         .filter(|b| !b.is_empty())
     {
-        if let Some(b) = BRANDS.iter().find(|b| b.name.eq_ignore_ascii_case(given)) {
+        if let Some(b) = brands.iter().find(|b| b.name.eq_ignore_ascii_case(given)) {
             return catalogue_twin(b, "given".into());
         }
         let b = brand(m, ctx);
@@ -3675,14 +3676,12 @@ fn twin_brand(m: &Model, ctx: &MutateCtx) -> Option<TwinBrand> {
         .as_ref()
         .and_then(|f| f.name.clone())
         .unwrap_or_default();
-    if !display.is_empty() {
-        let cctx = catalogue_context();
-        if let Some(b) =
-            outwork_core::signals::sender::claimed_brand(&display, cctx).and_then(|i| BRANDS.get(i))
-            && let Some(t) = catalogue_twin(b, format!("the From display name {display:?}"))
-        {
-            return Some(t);
-        }
+    if !display.is_empty()
+        && let Some(b) =
+            outwork_core::signals::sender::claimed_brand(&display, cctx).and_then(|i| brands.get(i))
+        && let Some(t) = catalogue_twin(b, format!("the From display name {display:?}"))
+    {
+        return Some(t);
     }
     let subject = m.subject.as_deref().unwrap_or("");
     let visible = visible_text(m);
@@ -3697,15 +3696,23 @@ fn twin_brand(m: &Model, ctx: &MutateCtx) -> Option<TwinBrand> {
         .and_then(|f| f.address.rsplit_once('@'))
         .and_then(|(_, d)| domain_parts(d))
         .map(|d| d.registrable());
-    let owns = |b: &outwork_core::lists::Brand, reg: &str| {
+    let owns = |b: &outwork_core::brand::Brand, reg: &str| {
         b.domains
             .iter()
             .any(|d| reg == *d || reg.ends_with(&format!(".{d}")))
     };
+    // One pass of the catalogue's automaton over subject and text, not a
+    // loop over thousands of brands.
+    let in_subject = cctx.brand_matcher.counts(subject, 4096);
+    let in_text = cctx.brand_matcher.counts(&visible, 64 * 1024);
+    let count = |v: &[(usize, usize)], i: usize| v.iter().find(|(b, _)| *b == i).map_or(0, |x| x.1);
+    let mut candidates: Vec<usize> = in_subject.iter().chain(&in_text).map(|x| x.0).collect();
+    candidates.sort_unstable();
+    candidates.dedup();
     let mut best: Option<(usize, usize)> = None; // (score, brand index)
-    for (i, b) in BRANDS.iter().enumerate() {
-        let in_subject: usize = b.keywords.iter().map(|k| count_word(subject, k)).sum();
-        let in_text: usize = b.keywords.iter().map(|k| count_word(&visible, k)).sum();
+    for i in candidates {
+        let Some(b) = brands.get(i) else { continue };
+        let (in_subject, in_text) = (count(&in_subject, i), count(&in_text, i));
         let own_links = link_regs.iter().filter(|r| owns(b, r)).count();
         let own_sender = sender_reg.as_deref().is_some_and(|r| owns(b, r));
         let named = in_subject + in_text;
@@ -3720,7 +3727,7 @@ fn twin_brand(m: &Model, ctx: &MutateCtx) -> Option<TwinBrand> {
         }
     }
     if let Some((n, i)) = best
-        && let Some(b) = BRANDS.get(i)
+        && let Some(b) = brands.get(i)
         && let Some(t) = catalogue_twin(b, format!("named {n} times in subject, text and links"))
     {
         return Some(t);

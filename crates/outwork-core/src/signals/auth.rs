@@ -21,6 +21,8 @@ pub struct AuthView {
     pub arc_trusted: bool,
     /// Extra detail for evidence (signing domains, notes).
     pub detail: Vec<String>,
+    /// Domains (d=) of DKIM signatures that passed.
+    pub dkim_pass_domains: Vec<String>,
 }
 
 impl AuthView {
@@ -42,12 +44,49 @@ impl AuthView {
             arc_sealer: v.arc_sealer.clone(),
             arc_trusted: v.arc_trusted,
             detail,
+            dkim_pass_domains: v
+                .dkim_domains
+                .iter()
+                .filter_map(|d| d.strip_suffix("=pass"))
+                .map(str::to_string)
+                .collect(),
         }
     }
 
     pub fn dmarc_pass(&self) -> bool {
         self.dmarc.as_deref() == Some("pass")
     }
+}
+
+/// Signing domains of the `dkim=pass` results in an Authentication-Results
+/// value (`header.d=`, else the domain of `header.i=`).
+fn dkim_pass_domains(value: &str) -> Vec<String> {
+    let lower = value.to_ascii_lowercase();
+    let mut out = Vec::new();
+    for part in lower.split(';') {
+        let part = part.trim();
+        if !part.starts_with("dkim=pass") {
+            continue;
+        }
+        let prop = |key: &str| {
+            part.find(key).map(|i| {
+                part[i + key.len()..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && !matches!(c, ';' | ')' | '"'))
+                    .collect::<String>()
+            })
+        };
+        let d = prop("header.d=").or_else(|| {
+            prop("header.i=").and_then(|i| i.rsplit_once('@').map(|(_, d)| d.to_string()))
+        });
+        if let Some(d) = d
+            && d.contains('.')
+            && out.len() < 8
+        {
+            out.push(d.trim_end_matches('.').to_string());
+        }
+    }
+    out
 }
 
 /// The result word after `method=` in a header value.
@@ -159,6 +198,9 @@ pub fn read(facts: &Facts, ctx: &Context) -> AuthView {
         if view.dkim.is_none() {
             view.dkim = result_of(&h.value, "dkim");
             used |= view.dkim.is_some();
+            if view.dkim_pass_domains.is_empty() {
+                view.dkim_pass_domains = dkim_pass_domains(&h.value);
+            }
         }
         if view.dmarc.is_none() {
             view.dmarc = result_of(&h.value, "dmarc");
@@ -279,8 +321,13 @@ pub fn signals(a: &AuthView, facts: &Facts, ctx: &Context, hits: &mut Hits) {
     // authenticate: the exact-domain spoof DMARC exists to stop.
     if let Some(f) = &facts.from {
         let reg = f.registrable().unwrap_or("");
-        let claims =
-            !reg.is_empty() && (ctx.is_protected(reg) || ctx.brand_of_domain(reg).is_some());
+        // The most impersonated brands only: the wider catalogue names
+        // services whose own mail rarely carries trusted results.
+        let claims = !reg.is_empty()
+            && (ctx.is_protected(reg)
+                || ctx
+                    .brand_of_domain(reg)
+                    .is_some_and(|b| ctx.brands[b].lookalike_target));
         let pass = |r: &Option<String>| r.as_deref() == Some("pass");
         let unauthenticated = a.dmarc.as_deref() == Some("fail")
             || (!pass(&a.dmarc)

@@ -2,6 +2,7 @@
 
 pub mod attachments;
 pub mod auth;
+pub mod brand;
 pub mod history;
 pub mod html;
 pub mod intel;
@@ -66,6 +67,7 @@ pub fn run_full(facts: &Facts, evidence: &Evidence, ctx: &Context, off: Disabled
     }
     if !off.sender {
         sender::signals(facts, &auth, ctx, &mut hits);
+        brand::signals(facts, &auth, ctx, &mut hits);
         history::signals(facts, evidence, &auth, ctx, &mut hits);
     }
     if !off.html {

@@ -2,7 +2,7 @@
 
 use super::auth::AuthView;
 use crate::context::Context;
-use crate::domain::{is_invisible_char, is_same_or_subdomain, registrable_domain};
+use crate::domain::{is_same_or_subdomain, registrable_domain};
 use crate::facts::Facts;
 use crate::symbol::Hits;
 
@@ -58,12 +58,6 @@ const SERVICE_WORDS: &[&str] = &[
     "account-team",
 ];
 
-fn normalise_name(name: &str) -> String {
-    let cleaned: String = name.chars().filter(|c| !is_invisible_char(*c)).collect();
-    // Skeleton before lower-casing so "PayPaI" (capital I) reads as paypal.
-    words(&crate::context::name_skeleton(&cleaned))
-}
-
 fn normalise_plain(name: &str) -> String {
     words(&name.to_lowercase())
 }
@@ -103,16 +97,19 @@ pub(crate) fn contains_word(hay: &str, needle: &str) -> bool {
 
 /// The brand a display name claims, if any.
 pub fn claimed_brand(name: &str, ctx: &Context) -> Option<usize> {
-    let n = normalise_name(name);
-    if n.is_empty() {
-        return None;
-    }
-    let plain = name.to_lowercase();
-    if let Some(i) = ctx.brand_in_name(&n, &plain, is_word) {
-        return Some(i);
-    }
-    // "Chase", "UPS Support": the whole name, less service words, is a
-    // brand name or one of its domain labels.
+    let mut claims = Vec::new();
+    ctx.brand_matcher
+        .find(name, crate::brand::Place::DisplayName, 256, &mut claims);
+    claims
+        .first()
+        .map(|c| c.brand)
+        .or_else(|| generic_display_brand(name, ctx))
+}
+
+/// "Target", "Orange Service": a display name that, less the words brands
+/// put beside their name, is a brand name too common to find in running
+/// text, or a brand's .com label.
+pub fn generic_display_brand(name: &str, ctx: &Context) -> Option<usize> {
     let plain_norm = normalise_plain(name);
     let core: Vec<&str> = plain_norm
         .split(' ')
@@ -122,11 +119,13 @@ pub fn claimed_brand(name: &str, ctx: &Context) -> Option<usize> {
     if core.len() < 3 {
         return None;
     }
-    ctx.brands.iter().position(|b| {
-        b.name.to_lowercase() == core
-            || b.domains
-                .iter()
-                .any(|d| crate::domain::registrable_label(d) == core && d.ends_with(".com"))
+    ctx.brand_matcher.generic_name(&core).or_else(|| {
+        ctx.brands.iter().position(|b| {
+            b.lookalike_target
+                && b.domains
+                    .iter()
+                    .any(|d| crate::domain::registrable_label(d) == core && d.ends_with(".com"))
+        })
     })
 }
 
@@ -213,9 +212,8 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
         }
         if let Some(b) = claimed_brand(name, ctx) {
             let brand = &ctx.brands[b];
-            let owned = brand.domains.iter().any(|d| {
-                is_same_or_subdomain(&from_reg, d) || is_same_or_subdomain(from.domain_ascii(), d)
-            });
+            let owned = super::brand::owned_by(b, facts, auth, ctx)
+                || super::brand::vouched_third_party(b, facts, auth, ctx);
             if !owned && !is_list {
                 if from_freemail {
                     hits.add(

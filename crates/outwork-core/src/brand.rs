@@ -1,0 +1,587 @@
+//! The brand catalogue and the brands a message claims to be.
+//!
+//! Text is folded the way a reader sees it: invisible and tag characters
+//! dropped, compatibility forms (𝐏𝐚𝐲𝐏𝐚𝐥, Ｐａｙ) and confusables (Cyrillic а,
+//! Greek ο) mapped by UTS #39 skeletons, diacritics stripped, leetspeak
+//! read as letters, separators ignored. Every keyword of every brand is one
+//! pattern of a single automaton over that folded text, so the cost does
+//! not grow with the catalogue.
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use std::collections::HashMap;
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// The bundled catalogue, built by `scripts/brands/build.py`.
+const BUNDLED_TSV: &str = include_str!("../data/brands.tsv");
+
+/// A brand of the catalogue.
+#[derive(Debug, Clone)]
+pub struct Brand {
+    pub name: String,
+    /// The ways it is written, lower-case. Common words (Target, Orange,
+    /// Apple) are in `generic`: they claim the brand only as a whole
+    /// display name ("Apple Support"), never in running text.
+    pub keywords: Vec<String>,
+    pub generic: Vec<String>,
+    /// Registrable domains the brand owns (and its subdomains).
+    pub domains: Vec<String>,
+    /// ISO 3166 codes, or "global".
+    pub country: String,
+    pub sector: String,
+    /// Its domains are targets for the lookalike checks (the most
+    /// impersonated brands and the deployment's own; not every catalogue
+    /// entry, whose short labels would collide with ordinary names).
+    pub lookalike_target: bool,
+}
+
+/// Parse a catalogue in the bundled TSV format. Bad rows are skipped: the
+/// bundled file is checked by a test, and config brands come another way.
+pub fn parse_tsv(text: &str) -> Vec<Brand> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('#') || line.starts_with("name\t") || line.trim().is_empty() {
+            continue;
+        }
+        let c: Vec<&str> = line.split('\t').collect();
+        if c.len() < 5 {
+            continue;
+        }
+        let list = |s: &str| -> Vec<String> {
+            s.split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let (mut keywords, mut generic) = (Vec::new(), Vec::new());
+        for k in list(c[1]) {
+            match k.strip_prefix('~') {
+                Some(g) => generic.push(g.to_lowercase()),
+                None => keywords.push(k.to_lowercase()),
+            }
+        }
+        out.push(Brand {
+            name: c[0].to_string(),
+            keywords,
+            generic,
+            domains: list(c[2])
+                .into_iter()
+                .map(|d| d.to_ascii_lowercase())
+                .collect(),
+            country: c[3].to_string(),
+            sector: c[4].to_string(),
+            lookalike_target: c.get(6).is_some_and(|f| f.contains('t')),
+        });
+    }
+    out
+}
+
+/// The bundled catalogue, parsed once.
+pub fn bundled() -> &'static [Brand] {
+    static CAT: std::sync::OnceLock<Vec<Brand>> = std::sync::OnceLock::new();
+    CAT.get_or_init(|| parse_tsv(BUNDLED_TSV))
+}
+
+/// Characters a reader never sees: zero-width, bidi controls, soft hyphen,
+/// variation selectors, tag characters, Hangul fillers.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+        | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}'
+        | '\u{ffa0}' | '\u{1d173}'..='\u{1d17a}' | '\u{e0000}'..='\u{e0fff}')
+}
+
+/// Leetspeak and symbol stand-ins, read as the letter they imitate.
+fn leet(c: char) -> Option<char> {
+    Some(match c {
+        '0' => 'o',
+        '1' | '|' | '!' => 'l',
+        '3' => 'e',
+        '4' | '@' => 'a',
+        '5' | '$' => 's',
+        '7' => 't',
+        _ => return None,
+    })
+}
+
+/// One word of the original text, as folded.
+#[derive(Debug, Clone)]
+struct Token {
+    /// Range in `Folded::compact`.
+    start: usize,
+    end: usize,
+    /// Byte range in the original text.
+    raw: (usize, usize),
+    /// Had letters and none of them lower-case (UPS, TK).
+    caps: bool,
+}
+
+/// Text folded for matching: the words run together, with their bounds.
+#[derive(Debug, Default)]
+pub struct Folded {
+    compact: String,
+    tokens: Vec<Token>,
+    /// The text folded (bounded), for what was written.
+    text: String,
+}
+
+fn fold_char(c: char, after_lower: bool, leet_ok: bool, out: &mut String) {
+    let leet = |c: char| if leet_ok { leet(c) } else { None };
+    // A capital I after a small letter stands in for an l (PayPaI).
+    if c == 'I' && after_lower {
+        out.push('l');
+        return;
+    }
+    // Case first (so Б and б agree), compatibility forms (mathematical
+    // letters, full-width), then confusables of what is left, then
+    // diacritics off.
+    for k in c.to_lowercase().nfkc().flat_map(char::to_lowercase) {
+        if k.is_ascii_alphanumeric() {
+            out.push(leet(k).unwrap_or(k.to_ascii_lowercase()));
+            continue;
+        }
+        if let Some(l) = leet(k) {
+            out.push(l);
+            continue;
+        }
+        let mut buf = [0u8; 4];
+        for s in unicode_security::skeleton(k.encode_utf8(&mut buf)) {
+            for d in std::iter::once(s).nfd() {
+                if is_combining_mark(d) || is_invisible(d) {
+                    continue;
+                }
+                if d.is_ascii_alphanumeric() {
+                    out.push(leet(d).unwrap_or(d.to_ascii_lowercase()));
+                } else if d.is_alphanumeric() {
+                    out.extend(d.to_lowercase());
+                }
+            }
+        }
+    }
+}
+
+/// Is `c` part of a word (stand-ins like @ and $ only between letters)?
+fn word_char(c: char) -> bool {
+    c.is_alphanumeric() || is_combining_mark(c) || is_invisible(c)
+}
+
+/// Fold `text` (at most `max_bytes` of it) for matching.
+pub fn fold(text: &str, max_bytes: usize) -> Folded {
+    let text = match text.char_indices().nth(max_bytes) {
+        Some((i, _)) if i < text.len() => &text[..i.min(text.len())],
+        _ => text,
+    };
+    let mut f = Folded {
+        compact: String::with_capacity(text.len()),
+        tokens: Vec::new(),
+        text: text.to_string(),
+    };
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let inside = |j: usize| {
+            let c = chars[j].1;
+            let between = j > 0
+                && j + 1 < chars.len()
+                && chars[j - 1].1.is_alphanumeric()
+                && chars[j + 1].1.is_alphanumeric();
+            // An @ is a letter in P@yPal, not in hyatt@mozilla (a handle).
+            let short_tail = || {
+                chars[j + 1..]
+                    .iter()
+                    .take_while(|(_, c)| c.is_alphanumeric())
+                    .count()
+                    <= 4
+            };
+            word_char(c)
+                || (matches!(c, '$' | '!' | '|') && between)
+                || (c == '@' && between && short_tail())
+        };
+        if !inside(i) {
+            i += 1;
+            continue;
+        }
+        let start = f.compact.len();
+        let raw_start = chars[i].0;
+        let (mut upper, mut lower) = (false, false);
+        let mut word = String::new();
+        let mut after_lower = false;
+        // Digits are letters only in words that have letters (P4yP4l, not
+        // "Sep 3").
+        let end = (i..chars.len())
+            .find(|&j| !inside(j))
+            .unwrap_or(chars.len());
+        let leet_ok = chars[i..end].iter().any(|(_, c)| c.is_alphabetic());
+        while i < chars.len() && inside(i) {
+            let c = chars[i].1;
+            upper |= c.is_uppercase();
+            lower |= c.is_lowercase();
+            fold_char(c, after_lower, leet_ok, &mut word);
+            if !is_invisible(c) {
+                after_lower = c.is_lowercase();
+            }
+            i += 1;
+        }
+        // Letter pairs that read as one letter (rnicrosoft, vvells), folded
+        // the same way in keywords so both sides agree.
+        if word.contains("rn") || word.contains("vv") {
+            word = word.replace("rn", "m").replace("vv", "w");
+        }
+        f.compact.push_str(&word);
+        let raw_end = chars.get(i).map_or(text.len(), |c| c.0);
+        if f.compact.len() > start {
+            f.tokens.push(Token {
+                start,
+                end: f.compact.len(),
+                raw: (raw_start, raw_end),
+                caps: upper && !lower,
+            });
+        }
+    }
+    f
+}
+
+/// A keyword folded as text is: its compact form.
+pub fn fold_keyword(k: &str) -> String {
+    fold(k, usize::MAX).compact
+}
+
+/// The lower-case letters and digits of `s`, any script, diacritics off:
+/// how a name reads without any disguise undone.
+fn plain(s: &str) -> String {
+    s.nfd()
+        .filter(|c| c.is_alphanumeric() && !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Where in a message a brand was claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Place {
+    DisplayName,
+    Subject,
+    Title,
+    FirstLines,
+    AltText,
+    LinkText,
+    Attachment,
+}
+
+impl Place {
+    pub fn name(self) -> &'static str {
+        match self {
+            Place::DisplayName => "display name",
+            Place::Subject => "subject",
+            Place::Title => "HTML title",
+            Place::FirstLines => "first lines",
+            Place::AltText => "image alt text",
+            Place::LinkText => "link text",
+            Place::Attachment => "attachment name",
+        }
+    }
+}
+
+/// One claim: brand `brand` named in `place` as `found`.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub brand: usize,
+    pub place: Place,
+    /// The words as written (bounded).
+    pub found: String,
+    /// Only readable as the brand once a disguise is undone (other
+    /// scripts' look-alike letters, invisible characters, leetspeak,
+    /// spaced-out letters, mathematical letters).
+    pub disguised: bool,
+}
+
+struct Pattern {
+    brand: usize,
+    /// Characters in the folded keyword.
+    len: usize,
+    /// Not Latin once folded (ゆうちょ, Сбербанк): no word bounds to ask for.
+    native: bool,
+    /// The keyword's own plain form, to tell a disguise from a spelling.
+    plain: String,
+    /// Written as several words ("tf bank"), so it may span words.
+    multiword: bool,
+}
+
+/// The automaton over every keyword of every brand.
+pub struct Matcher {
+    ac: Option<AhoCorasick>,
+    patterns: Vec<Pattern>,
+    /// Folded common-word names → brand: claimed only by a whole display
+    /// name.
+    generic: HashMap<String, usize>,
+}
+
+impl Matcher {
+    pub fn new(brands: &[Brand]) -> Matcher {
+        let mut pats: Vec<String> = Vec::new();
+        let mut patterns = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut generic = HashMap::new();
+        for (i, b) in brands.iter().enumerate() {
+            for k in &b.keywords {
+                let f = fold_keyword(k);
+                let len = f.chars().count();
+                // Two letters or fewer match too much even in capitals.
+                if len < 2 || seen.contains_key(&f) {
+                    continue;
+                }
+                seen.insert(f.clone(), i);
+                patterns.push(Pattern {
+                    brand: i,
+                    len,
+                    native: !f.is_ascii(),
+                    plain: plain(k),
+                    multiword: k.contains(|c: char| !c.is_alphanumeric()),
+                });
+                pats.push(f);
+            }
+            for g in b
+                .generic
+                .iter()
+                .chain(std::iter::once(&b.name.to_lowercase()))
+            {
+                let f = fold_keyword(g);
+                if f.len() >= 3 {
+                    generic.entry(f).or_insert(i);
+                }
+            }
+        }
+        let ac = if pats.is_empty() {
+            None
+        } else {
+            // Built from the catalogue and config only; a failure leaves
+            // matching off rather than the scanner down.
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&pats)
+                .ok()
+        };
+        Matcher {
+            ac,
+            patterns,
+            generic,
+        }
+    }
+
+    /// The brands `text` names, each once, in order of appearance.
+    pub fn find(&self, text: &str, place: Place, max_bytes: usize, out: &mut Vec<Claim>) {
+        let f = fold(text, max_bytes);
+        for (pi, ts, te) in self.accepted(&f) {
+            let p = &self.patterns[pi];
+            if out.iter().any(|c| c.brand == p.brand && c.place == place) {
+                continue;
+            }
+            let span = &f.tokens[ts..=te];
+            let raw = &text[span[0].raw.0..span[span.len() - 1].raw.1];
+            let spaced = span.len() >= 3
+                && span.iter().filter(|t| t.end - t.start == 1).count() * 2 >= span.len();
+            let disguised =
+                spaced || raw.chars().any(is_invisible) || !plain(raw).contains(&p.plain);
+            out.push(Claim {
+                brand: p.brand,
+                place,
+                found: raw.chars().take(80).collect(),
+                disguised,
+            });
+        }
+    }
+
+    /// How many times `text` names each brand it names: (brand, count).
+    pub fn counts(&self, text: &str, max_bytes: usize) -> Vec<(usize, usize)> {
+        let f = fold(text, max_bytes);
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        for (pi, _, _) in self.accepted(&f) {
+            let b = self.patterns[pi].brand;
+            match out.iter_mut().find(|(x, _)| *x == b) {
+                Some((_, n)) => *n += 1,
+                None => out.push((b, 1)),
+            }
+        }
+        out
+    }
+
+    /// Keyword matches that fall on word bounds as the keyword's kind
+    /// asks and are not inside another brand's longer name: (pattern,
+    /// first token, last token).
+    fn accepted(&self, f: &Folded) -> Vec<(usize, usize, usize)> {
+        let Some(ac) = &self.ac else {
+            return Vec::new();
+        };
+        if f.tokens.is_empty() {
+            return Vec::new();
+        }
+        let token_at = |pos: usize| -> usize {
+            // Last token starting at or before pos.
+            f.tokens
+                .partition_point(|t| t.start <= pos)
+                .saturating_sub(1)
+        };
+        // (pattern, compact start, end, first token, last token)
+        let mut cands: Vec<(usize, usize, usize, usize, usize)> = Vec::new();
+        for m in ac.find_overlapping_iter(&f.compact) {
+            let p = &self.patterns[m.pattern().as_usize()];
+            let (s, e) = (m.start(), m.end());
+            let (ts, te) = (token_at(s), token_at(e.saturating_sub(1)));
+            let (Some(t0), Some(t1)) = (f.tokens.get(ts), f.tokens.get(te)) else {
+                continue;
+            };
+            let start_ok = s == t0.start;
+            let end_ok = e == t1.end;
+            let span = &f.tokens[ts..=te];
+            let single = |t: &Token| t.end - t.start == 1;
+            let spaced = span.len() > 1 && span.iter().all(single);
+            let ok = if p.native {
+                true
+            } else if p.len <= 3 {
+                // UPS, TK, DHL: whole words in capitals, or letters spaced
+                // out in capitals, written plainly (LL is not 1&1).
+                start_ok
+                    && end_ok
+                    && span.iter().all(|t| t.caps)
+                    && (span.len() == 1 || spaced)
+                    && plain(&f.text[t0.raw.0..t1.raw.1]) == p.plain
+            } else if start_ok && end_ok {
+                // One word, or a name of several; a one-word name split
+                // up ("Pay Pal", "P a y P a l") only when long enough not
+                // to be two ordinary words (go to, GoTo).
+                ts == te || p.multiword || spaced || p.len >= 6
+            } else if ts == te {
+                // Run together with another word (paypalsupport,
+                // mypaypal), not a word's own ending (versions, enable).
+                // Written plainly: a folded near-miss inside a longer word
+                // (authority for Auth0) is a word, not a disguise.
+                let rest = (t0.end - t0.start) - (e - s);
+                p.len >= 6
+                    && (start_ok || end_ok || p.len >= 7)
+                    && rest >= 3
+                    && plain(&f.text[t0.raw.0..t0.raw.1]).contains(&p.plain)
+            } else {
+                false
+            };
+            if ok {
+                cands.push((m.pattern().as_usize(), s, e, ts, te));
+            }
+        }
+        let mut out = Vec::new();
+        for &(pi, s, e, ts, te) in &cands {
+            let p = &self.patterns[pi];
+            // "TK Maxx" is not TK: a name inside another brand's longer
+            // name is that brand's.
+            let inside = cands.iter().any(|&(qi, qs, qe, _, _)| {
+                self.patterns[qi].brand != p.brand && qs <= s && e <= qe && qe - qs > e - s
+            });
+            if !inside {
+                out.push((pi, ts, te));
+            }
+        }
+        out
+    }
+
+    /// A display name that is, less the words brands put beside their
+    /// name, a common-word brand name ("Target", "Orange Service").
+    pub fn generic_name(&self, core: &str) -> Option<usize> {
+        self.generic.get(&fold_keyword(core)).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cat() -> Vec<Brand> {
+        parse_tsv(
+            "name\tkeywords\tdomains\tcountry\tsector\tsource\tflags\n\
+             PayPal\tpaypal\tpaypal.com\tglobal\tpayment\tseed\tt\n\
+             TF Bank\ttf bank;tfbank\ttfbank.de\tde\tbank\tcurated\t\n\
+             Techniker Krankenkasse\ttechniker krankenkasse;tk\ttk.de\tde\thealth\tcurated\t\n\
+             Target\t~target\ttarget.com\tus\tretail\tseed\tt\n\
+             Sam's Club\tsam's club\tsamsclub.com\tus\tretail\tcurated\t\n\
+             Сбербанк\tсбербанк;sberbank\tsberbank.ru\tru\tbank\tcurated\t\n",
+        )
+    }
+
+    fn claims(text: &str) -> Vec<(String, bool)> {
+        let c = cat();
+        let m = Matcher::new(&c);
+        let mut out = Vec::new();
+        m.find(text, Place::Subject, 4096, &mut out);
+        out.into_iter()
+            .map(|x| (c[x.brand].name.clone(), x.disguised))
+            .collect()
+    }
+
+    #[test]
+    fn disguises_are_undone() {
+        let pp = |t: &str| claims(t).first().cloned();
+        assert_eq!(pp("Your PayPal account"), Some(("PayPal".into(), false)));
+        // Cyrillic а and р.
+        assert_eq!(pp("Your Pаyраl account"), Some(("PayPal".into(), true)));
+        // Zero-width space and a tag character.
+        assert_eq!(pp("Pay\u{200b}Pal notice"), Some(("PayPal".into(), true)));
+        assert_eq!(pp("Pay\u{e0041}Pal notice"), Some(("PayPal".into(), true)));
+        // Mathematical bold.
+        assert_eq!(pp("𝐏𝐚𝐲𝐏𝐚𝐥 limited"), Some(("PayPal".into(), true)));
+        // Full-width.
+        assert_eq!(pp("ＰａｙＰａｌ"), Some(("PayPal".into(), true)));
+        assert_eq!(pp("P4yP@l security"), Some(("PayPal".into(), true)));
+        assert_eq!(pp("P a y P a l"), Some(("PayPal".into(), true)));
+        assert_eq!(pp("P.a.y.P.a.l"), Some(("PayPal".into(), true)));
+        assert_eq!(pp("Pay_Pal service"), Some(("PayPal".into(), false)));
+        assert_eq!(pp("paypalsecurity team"), Some(("PayPal".into(), false)));
+        assert_eq!(pp("TF-Bank Kundenservice"), Some(("TF Bank".into(), false)));
+        assert_eq!(pp("Sams Club rewards"), Some(("Sam's Club".into(), false)));
+        assert_eq!(
+            pp("Ihre TK informiert"),
+            Some(("Techniker Krankenkasse".into(), false))
+        );
+        assert_eq!(
+            pp("СБЕРБАНК: карта заблокирована"),
+            Some(("Сбербанк".into(), false))
+        );
+    }
+
+    #[test]
+    fn ordinary_words_are_not_claims() {
+        assert!(claims("Target your audience").is_empty());
+        assert!(
+            claims("the tk-maxx sale").is_empty(),
+            "{:?}",
+            claims("the tk-maxx sale")
+        );
+        assert!(claims("Tk is lower case").is_empty());
+        assert!(claims("apaypalb").is_empty());
+        assert!(claims("We moved the pay pallets").is_empty());
+    }
+
+    #[test]
+    fn generic_names_only_whole() {
+        let c = cat();
+        let m = Matcher::new(&c);
+        assert_eq!(
+            m.generic_name("Target").map(|i| c[i].name.as_str()),
+            Some("Target")
+        );
+        assert_eq!(m.generic_name("Target practice"), None);
+    }
+
+    #[test]
+    fn bundled_catalogue_is_large_and_sane() {
+        let b = bundled();
+        assert!(b.len() >= 2000, "{}", b.len());
+        for x in b {
+            assert!(!x.domains.is_empty(), "{}", x.name);
+            for d in &x.domains {
+                assert!(
+                    d.contains('.') && !d.contains('/') && !d.contains(' '),
+                    "{d}"
+                );
+            }
+        }
+    }
+}
