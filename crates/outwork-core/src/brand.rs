@@ -226,7 +226,8 @@ pub fn fold(text: &str, max_bytes: usize) -> Folded {
         }
         // Letter pairs that read as one letter (rnicrosoft, vvells), folded
         // the same way in keywords so both sides agree.
-        if word.contains("rn") || word.contains("vv") {
+        let raw_word = &text[raw_start..chars.get(i).map_or(text.len(), |c| c.0)];
+        if raw_word.contains("rn") || raw_word.contains("vv") {
             word = word.replace("rn", "m").replace("vv", "w");
         }
         f.compact.push_str(&word);
@@ -306,6 +307,8 @@ struct Pattern {
     plain: String,
     /// Written as several words ("tf bank"), so it may span words.
     multiword: bool,
+    /// As catalogued, lower-case.
+    keyword: String,
 }
 
 /// The automaton over every keyword of every brand.
@@ -338,6 +341,7 @@ impl Matcher {
                     native: !f.is_ascii(),
                     plain: plain(k),
                     multiword: k.contains(|c: char| !c.is_alphanumeric()),
+                    keyword: k.clone(),
                 });
                 pats.push(f);
             }
@@ -378,7 +382,10 @@ impl Matcher {
                 continue;
             }
             let span = &f.tokens[ts..=te];
-            let raw = &text[span[0].raw.0..span[span.len() - 1].raw.1];
+            let raw = f
+                .text
+                .get(span[0].raw.0..span[span.len() - 1].raw.1)
+                .unwrap_or("");
             let spaced = span.len() >= 3
                 && span.iter().filter(|t| t.end - t.start == 1).count() * 2 >= span.len();
             let disguised =
@@ -439,18 +446,27 @@ impl Matcher {
             let ok = if p.native {
                 true
             } else if p.len <= 3 {
-                // UPS, TK, DHL: whole words in capitals, or letters spaced
-                // out in capitals, written plainly (LL is not 1&1).
+                // UPS, TK, DHL, M&S: one word in capitals, written exactly
+                // (LL is not 1&1, MS is not M&S).
                 start_ok
                     && end_ok
-                    && span.iter().all(|t| t.caps)
-                    && (span.len() == 1 || spaced)
-                    && plain(&f.text[t0.raw.0..t1.raw.1]) == p.plain
+                    && t0.caps
+                    && f.text
+                        .get(t0.raw.0..t1.raw.1)
+                        .is_some_and(|w| w.to_lowercase() == p.keyword)
             } else if start_ok && end_ok {
                 // One word, or a name of several; a one-word name split
                 // up ("Pay Pal", "P a y P a l") only when long enough not
-                // to be two ordinary words (go to, GoTo).
-                ts == te || p.multiword || spaced || p.len >= 6
+                // to be two ordinary words (go to, GoTo), and not across
+                // a domain's or address's dots (intel.com is not Intelcom).
+                let joins = f
+                    .text
+                    .get(t0.raw.1..t1.raw.0)
+                    .is_some_and(|gap| gap.contains(['.', '@']));
+                ts == te
+                    || p.multiword
+                    || spaced
+                    || (p.len >= 6 && !joins && span.iter().all(|t| t.end - t.start >= 3))
             } else if ts == te {
                 // Run together with another word (paypalsupport,
                 // mypaypal), not a word's own ending (versions, enable).
@@ -459,8 +475,10 @@ impl Matcher {
                 let rest = (t0.end - t0.start) - (e - s);
                 p.len >= 6
                     && (start_ok || end_ok || p.len >= 7)
-                    && rest >= 3
-                    && plain(&f.text[t0.raw.0..t0.raw.1]).contains(&p.plain)
+                    && rest >= 4
+                    && f.text
+                        .get(t0.raw.0..t0.raw.1)
+                        .is_some_and(|w| plain(w).contains(&p.plain))
             } else {
                 false
             };
@@ -568,6 +586,31 @@ mod tests {
             Some("Target")
         );
         assert_eq!(m.generic_name("Target practice"), None);
+    }
+
+    #[test]
+    fn hostile_text_never_panics() {
+        // A deterministic spray of the characters folding treats
+        // specially, the same check the `brand` fuzz target runs.
+        let alphabet: Vec<char> = "aAIl1|!@$ .-_&rnvv0Оа\u{200b}\u{e0041}\u{301}𝐏Ｐß\u{fe0f}ǅİ日本"
+            .chars()
+            .collect();
+        let m = Matcher::new(bundled());
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..3000 {
+            let mut t = String::new();
+            for _ in 0..(x % 40) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                t.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            let mut out = Vec::new();
+            m.find(&t, Place::Subject, 16, &mut out);
+            m.find(&t, Place::Subject, 4096, &mut out);
+            let _ = m.counts(&t, 4096);
+            x = x.wrapping_add(1);
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod brands_cmd;
 mod eval;
 mod intel_cmd;
 mod redteam;
@@ -92,6 +93,9 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ConfigCmd,
     },
+    /// The brand catalogue: look a name or domain up, list the brands
+    /// messages claim, count the catalogue.
+    Brands(brands_cmd::BrandsArgs),
     /// List every symbol with its default weight and meaning.
     Symbols {
         /// Print a Markdown table (as in the README).
@@ -515,6 +519,7 @@ fn run(cli: Cli) -> Result<u8> {
             render::symbols(markdown);
             Ok(EXIT_CLEAN)
         }
+        Cmd::Brands(args) => brands_cmd::run(args),
         Cmd::Eval(args) => eval::run(args),
         Cmd::Train(args) => train_cmd::run(args),
         Cmd::Learn(args) => train_cmd::learn(args),

@@ -369,14 +369,12 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
             continue;
         }
         // Presenting as the brand, not discussing it: a title, a logo's
-        // alt text, a link or file named for it, beside another claim.
+        // alt text or a file named for it, beside another claim (a link
+        // named for a company is what news digests have).
         // Subject and text alone are what a discussion of it has too.
-        let presented = claimed.iter().any(|x| {
-            matches!(
-                x.place,
-                Place::Title | Place::AltText | Place::LinkText | Place::Attachment
-            )
-        });
+        let presented = claimed
+            .iter()
+            .any(|x| matches!(x.place, Place::Title | Place::AltText | Place::Attachment));
         if facts.list_id.is_some() {
             continue;
         }
@@ -386,7 +384,10 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
                 ev(if claimed.len() > 1 { "claim" } else { "claims" }),
             );
         } else if to_brand.is_empty() {
-            hits.add("BRAND_MENTION_UNBACKED", ev("names"));
+            hits.add(
+                "BRAND_MENTION_UNBACKED",
+                ev(if claimed.len() > 1 { "name" } else { "names" }),
+            );
         }
     }
 }

@@ -210,7 +210,12 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
                 break;
             }
         }
-        if let Some(b) = claimed_brand(name, ctx) {
+        // A one-word lower-case name is a handle ("hyatt", "mozilla"), not
+        // a brand presenting itself, for the wide catalogue.
+        let handle = !name.contains(char::is_uppercase) && !name.trim().contains(' ');
+        if let Some(b) =
+            claimed_brand(name, ctx).filter(|&b| ctx.brands[b].lookalike_target || !handle)
+        {
             let brand = &ctx.brands[b];
             let owned = super::brand::owned_by(b, facts, auth, ctx)
                 || super::brand::vouched_third_party(b, facts, auth, ctx);
