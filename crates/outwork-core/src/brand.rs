@@ -129,6 +129,15 @@ pub struct Folded {
 
 fn fold_char(c: char, after_lower: bool, leet_ok: bool, out: &mut String) {
     let leet = |c: char| if leet_ok { leet(c) } else { None };
+    // Most text is ASCII: no normalisation tables to consult.
+    if c.is_ascii() {
+        if let Some(l) = leet(c) {
+            out.push(l);
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        }
+        return;
+    }
     // A capital I after a small letter stands in for an l (PayPaI).
     if c == 'I' && after_lower {
         out.push('l');
@@ -164,6 +173,9 @@ fn fold_char(c: char, after_lower: bool, leet_ok: bool, out: &mut String) {
 
 /// Is `c` part of a word (stand-ins like @ and $ only between letters)?
 fn word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
     c.is_alphanumeric() || is_combining_mark(c) || is_invisible(c)
 }
 
@@ -179,9 +191,9 @@ pub fn fold(text: &str, max_bytes: usize) -> Folded {
         text: text.to_string(),
     };
     let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let inside = |j: usize| {
+    // Which characters belong to a word, decided once.
+    let inside: Vec<bool> = (0..chars.len())
+        .map(|j| {
             let c = chars[j].1;
             let between = j > 0
                 && j + 1 < chars.len()
@@ -198,7 +210,11 @@ pub fn fold(text: &str, max_bytes: usize) -> Folded {
             word_char(c)
                 || (matches!(c, '$' | '!' | '|') && between)
                 || (c == '@' && between && short_tail())
-        };
+        })
+        .collect();
+    let inside = |j: usize| inside[j];
+    let mut i = 0;
+    while i < chars.len() {
         if !inside(i) {
             i += 1;
             continue;

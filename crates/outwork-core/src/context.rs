@@ -45,6 +45,9 @@ pub struct Context {
     domain_brand: HashMap<String, usize>,
     /// Every brand keyword in one automaton over folded text.
     pub brand_matcher: crate::brand::Matcher,
+    /// `.com` label of a most-impersonated brand's domain → brand ("UPS
+    /// Support" names ups.com).
+    com_label_brand: HashMap<String, usize>,
     /// Target labels of 6+ characters and target domains, pattern i →
     /// target index.
     target_label_ac: Option<AhoCorasick>,
@@ -199,11 +202,24 @@ impl Context {
         }
         let domain_pats: Vec<&str> = targets.iter().map(|t| t.domain.as_str()).collect();
         let brand_matcher = crate::brand::Matcher::new(&brands);
+        let mut com_label_brand = HashMap::new();
+        for (i, b) in brands
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.lookalike_target)
+        {
+            for d in b.domains.iter().filter(|d| d.ends_with(".com")) {
+                com_label_brand
+                    .entry(registrable_label(d).to_string())
+                    .or_insert(i);
+            }
+        }
         let target_label_ac = automaton(&label_pats);
         let target_domain_ac = automaton(&domain_pats);
         Context {
             domain_brand,
             brand_matcher,
+            com_label_brand,
             target_label_ac,
             target_label_idx: label_idx,
             target_domain_ac,
@@ -298,6 +314,11 @@ impl Context {
                 _ => return None,
             }
         }
+    }
+
+    /// The most-impersonated brand whose `.com` domain has this label.
+    pub fn brand_of_com_label(&self, label: &str) -> Option<usize> {
+        self.com_label_brand.get(label).copied()
     }
 
     /// Targets whose label (6+ characters) occurs inside `label`.

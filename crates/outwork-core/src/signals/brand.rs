@@ -106,7 +106,14 @@ pub fn is_forward(facts: &Facts) -> bool {
     ]
     .iter()
     .any(|p| s.starts_with(p));
-    let t = facts.reader_text.to_lowercase();
+    if !prefixed {
+        return false;
+    }
+    let head = match facts.reader_text.char_indices().nth(4096) {
+        Some((i, _)) => &facts.reader_text[..i],
+        None => &facts.reader_text,
+    };
+    let t = head.to_lowercase();
     let marked = [
         "forwarded message",
         "original message",

@@ -119,14 +119,9 @@ pub fn generic_display_brand(name: &str, ctx: &Context) -> Option<usize> {
     if core.len() < 3 {
         return None;
     }
-    ctx.brand_matcher.generic_name(&core).or_else(|| {
-        ctx.brands.iter().position(|b| {
-            b.lookalike_target
-                && b.domains
-                    .iter()
-                    .any(|d| crate::domain::registrable_label(d) == core && d.ends_with(".com"))
-        })
-    })
+    ctx.brand_matcher
+        .generic_name(&core)
+        .or_else(|| ctx.brand_of_com_label(&core))
 }
 
 pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
