@@ -780,6 +780,8 @@ fn serve_cmd(config: Option<PathBuf>, intel: Option<PathBuf>) -> Result<u8> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // No colour codes in the journal (or any file) under a service manager.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     // The embedded store's file, for outwork_intel_age_seconds (none with Redis).
     let intel_path = {
