@@ -431,7 +431,8 @@ if command -v nginx >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then
   # test's HTTP port differ.
   {
     echo "pid $work/nginx.pid; error_log $work/nginx-error.log; events {}"
-    echo "http { access_log off; client_body_temp_path $work; proxy_temp_path $work;"
+    echo "http { access_log off; client_body_temp_path $work/nx-body; proxy_temp_path $work/nx-proxy;"
+    echo "  fastcgi_temp_path $work/nx-fcgi; scgi_temp_path $work/nx-scgi; uwsgi_temp_path $work/nx-uwsgi;"
     sed -e "s#listen 443 ssl;#listen 127.0.0.1:$proxy_port ssl;#" \
       -e "s#/etc/ssl/certs/outwork.example.org.pem#$work/proxy.pem#" \
       -e "s#/etc/ssl/private/outwork.example.org.key#$work/proxy.key#" \
