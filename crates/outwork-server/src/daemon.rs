@@ -157,6 +157,12 @@ pub async fn run_until(
     {
         tracing::info!(target: LOG, "HTTP API listening on http://{a}");
     }
+    // Everything is bound: under systemd (Type=notify) the unit is now
+    // started, so an MTA ordered after it finds the milter listening.
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("serving"),
+    ]);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -189,6 +195,10 @@ pub async fn run_until(
         }
     }
     tracing::info!(target: LOG, "shutting down: draining in-flight messages");
+    notify(&[
+        sd_notify::NotifyState::Stopping,
+        sd_notify::NotifyState::Status("draining in-flight messages"),
+    ]);
     let _ = stop_tx.send(true);
     hup.abort();
     if let Some(p) = pruner {
@@ -238,7 +248,27 @@ async fn reload_on_sighup(reloader: Arc<Reloader>) {
     };
     while hup.recv().await.is_some() {
         tracing::info!(target: LOG, "SIGHUP: reloading");
-        let _ = reloader.reload().await;
+        let mut reloading = vec![sd_notify::NotifyState::Reloading];
+        if let Ok(t) = sd_notify::NotifyState::monotonic_usec_now() {
+            reloading.push(t);
+        }
+        notify(&reloading);
+        let status = match reloader.reload().await {
+            Ok(()) => "serving".to_string(),
+            Err(e) => format!("serving; last reload failed: {e}"),
+        };
+        notify(&[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status(&status),
+        ]);
+    }
+}
+
+/// Tell the service manager (systemd's `NOTIFY_SOCKET`; nothing without
+/// one) how the service is doing.
+fn notify(state: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(state) {
+        tracing::warn!(target: LOG, "sd_notify: {e}");
     }
 }
 

@@ -1247,3 +1247,74 @@ fn integration_doc_quotes_the_packaged_snippets_exactly() {
         );
     }
 }
+
+/// outwork.service is Type=notify: `serve` says READY=1 once it listens,
+/// RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 on SIGTERM.
+#[test]
+fn serve_notifies_the_service_manager() {
+    use std::os::unix::net::{UnixDatagram, UnixStream};
+    let d = tmp("notify");
+    let notify = d.join("notify.sock");
+    let sock = UnixDatagram::bind(&notify).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let milter = d.join("milter.sock");
+    let cfg = d.join("outwork.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[milter]\nlisten = [\"unix:{}\"]\nquarantine_dir = \"{}\"\n\
+             [http]\nlisten = \"127.0.0.1:0\"\n[dashboard]\nenabled = false\n",
+            milter.display(),
+            d.join("quarantine").display()
+        ),
+    )
+    .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Kill(
+        bin()
+            .args(["serve", "--config"])
+            .arg(&cfg)
+            .env("NOTIFY_SOCKET", &notify)
+            .env("XDG_DATA_HOME", &d)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let recv = || {
+        let mut buf = [0u8; 1024];
+        let n = sock.recv(&mut buf).expect("a notification within 60 s");
+        text(&buf[..n])
+    };
+    let signal = |sig: &str| {
+        let s = Command::new("kill")
+            .args([sig, &child.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(s.success());
+    };
+    let m = recv();
+    assert!(m.lines().any(|l| l == "READY=1"), "{m}");
+    assert!(
+        UnixStream::connect(&milter).is_ok(),
+        "listening before READY=1"
+    );
+    signal("-HUP");
+    let m = recv();
+    assert!(m.lines().any(|l| l == "RELOADING=1"), "{m}");
+    assert!(m.contains("MONOTONIC_USEC="), "{m}");
+    let m = recv();
+    assert!(m.lines().any(|l| l == "READY=1"), "{m}");
+    assert!(m.contains("STATUS=serving"), "{m}");
+    signal("-TERM");
+    let m = recv();
+    assert!(m.lines().any(|l| l == "STOPPING=1"), "{m}");
+    assert!(child.0.wait().unwrap().success());
+    let _ = std::fs::remove_dir_all(&d);
+}
