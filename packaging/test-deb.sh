@@ -54,6 +54,7 @@ apt_need postfix postfix
 apt_need swaks swaks
 apt_need curl curl
 apt_need setpriv util-linux
+apt_need ss iproute2
 if [ "${OUTWORK_TEST_NGINX:-0}" = 1 ]; then
   apt_need nginx nginx-light
   apt_need openssl openssl
