@@ -217,8 +217,8 @@ start_daemon() {
     as_unit $start >>"$work/outwork.log" 2>&1 &
     daemon_pid=$!
   fi
-  local i
-  for i in $(seq 1 300); do
+
+  for _ in $(seq 1 300); do
     if [ -S /run/outwork/milter.sock ] && curl -fsS "http://$(http_addr)/healthz" >/dev/null 2>&1; then
       break
     fi
