@@ -157,12 +157,6 @@ pub async fn run_until(
     {
         tracing::info!(target: LOG, "HTTP API listening on http://{a}");
     }
-    // Everything is bound: under systemd (Type=notify) the unit is now
-    // started, so an MTA ordered after it finds the milter listening.
-    notify(&[
-        sd_notify::NotifyState::Ready,
-        sd_notify::NotifyState::Status("serving"),
-    ]);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -179,7 +173,15 @@ pub async fn run_until(
     if let Some(h) = http {
         tasks.spawn(h.run(stopped(stop_rx.clone())));
     }
-    let hup = tokio::spawn(reload_on_sighup(reloader.clone()));
+    // The SIGHUP handler is in place before READY=1: `systemctl reload`
+    // right after start must reload, not kill (SIGHUP's default).
+    let hup = tokio::spawn(reload_on_sighup(reloader.clone(), hangup_signal()));
+    // Everything is bound: under systemd (Type=notify) the unit is now
+    // started, so an MTA ordered after it finds the milter listening.
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("serving"),
+    ]);
     let pruner = verdicts.map(|v| tokio::spawn(prune_hourly(v)));
 
     let mut result = Ok(());
@@ -237,14 +239,21 @@ async fn prune_hourly(log: Arc<VerdictLog>) {
     }
 }
 
-async fn reload_on_sighup(reloader: Arc<Reloader>) {
+/// SIGHUP, registered now (not when a task first runs).
+fn hangup_signal() -> Option<tokio::signal::unix::Signal> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut hup = match signal(SignalKind::hangup()) {
-        Ok(s) => s,
+    match signal(SignalKind::hangup()) {
+        Ok(s) => Some(s),
         Err(e) => {
             tracing::warn!(target: LOG, "no SIGHUP handler ({e}): reload with POST /admin/reload");
-            return;
+            None
         }
+    }
+}
+
+async fn reload_on_sighup(reloader: Arc<Reloader>, hup: Option<tokio::signal::unix::Signal>) {
+    let Some(mut hup) = hup else {
+        return;
     };
     while hup.recv().await.is_some() {
         tracing::info!(target: LOG, "SIGHUP: reloading");
