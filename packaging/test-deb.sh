@@ -509,15 +509,28 @@ sha256sum "${state[@]}" $q_files >"$work/state.sha256"
 stat -c '%n %a %U:%G' /etc/outwork/outwork.toml /var/lib/outwork "${state[@]:1}" >"$work/state.perm"
 ok "state: intel source localfeed, history, quarantine, learned model, verdict log, 3 config edits"
 
-say "upgrade: dpkg -i $(basename "$deb2")"
+# The next version usually ships a changed config too, which the admin has
+# edited: dpkg keeps the admin's file (--force-confold is apt's
+# "keep your version" answer, which a script must give up front) and puts
+# the new one beside it as outwork.toml.dpkg-dist.
+rm -rf "$work/v2x"
+dpkg-deb -R "$deb2" "$work/v2x"
+echo "# a line the next version's config adds" >>"$work/v2x/etc/outwork/outwork.toml"
+if [ -f "$work/v2x/DEBIAN/md5sums" ]; then
+  (cd "$work/v2x" && sed -i "s#^[0-9a-f]*  etc/outwork/outwork.toml\$#$(md5sum etc/outwork/outwork.toml)#" DEBIAN/md5sums)
+fi
+dpkg-deb -b "$work/v2x" "$work/next.deb" >/dev/null
+say "upgrade: dpkg -i --force-confold outwork_${v2} (its outwork.toml changed)"
 if under_systemd; then systemctl start outwork; fi # an upgrade meets a running service
-dpkg -i "$deb2" </dev/null
+dpkg -i --force-confdef --force-confold "$work/next.deb" </dev/null
 [ "$(dpkg-query -W -f='${Version}' outwork)" = "$v2" ] || fail "not upgraded to $v2"
 if under_systemd; then systemctl stop outwork; fi
+has -x "# a line the next version's config adds" /etc/outwork/outwork.toml.dpkg-dist ||
+  fail "the new version's config is not beside the admin's as outwork.toml.dpkg-dist"
 sha256sum -c --quiet "$work/state.sha256" || fail "config or state changed in the upgrade"
 stat -c '%n %a %U:%G' /etc/outwork/outwork.toml /var/lib/outwork "${state[@]:1}" | diff "$work/state.perm" - ||
   fail "owners or modes changed in the upgrade"
-ok "after the upgrade: config edits, intel store, history, quarantine, model, verdict log unchanged"
+ok "after the upgrade: config edits (the new config in outwork.toml.dpkg-dist), intel store, history, quarantine, model, verdict log unchanged"
 
 start_daemon
 # (Output captured first: `| grep -q` closes the pipe early.)
