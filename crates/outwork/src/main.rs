@@ -19,6 +19,8 @@ mod train_cmd;
 #[command(
     name = "outwork",
     version,
+    // Every command's man page (outwork generate man) carries the version.
+    propagate_version = true,
     about = "Phishing defence that judges mail by its context, and explains every verdict"
 )]
 struct Cli {
@@ -126,6 +128,9 @@ enum Cmd {
     /// Run in the mail flow: the milter for Postfix/Sendmail (`[milter]`)
     /// and the HTTP API, Rspamd-compatible (`[http]`).
     Serve {
+        /// Deployment context (outwork.toml); its [milter] and [http]
+        /// tables say what to serve (neither: both on loopback).
+        /// Packaged: /etc/outwork/outwork.toml.
         #[arg(short, long)]
         config: Option<PathBuf>,
         /// Intel store file (as for scan).
