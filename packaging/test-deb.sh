@@ -10,11 +10,14 @@
 #   4. a real Postfix (a private instance on loopback) with the documented
 #      main.cf lines sends mail through the packaged milter socket; the
 #      request Exim's `spam = ... variant=rspamd` makes; the nginx proxy
-#      snippet in front of the dashboard (when nginx is installed);
+#      snippet in front of the dashboard and outwork-intel-update.service
+#      run as its unit with a feed nginx serves (when nginx is installed);
 #      SIGHUP reload,
 #   5. state an admin has after a while — an imported intel source, the
 #      history, a quarantined message, a learned model, config edits — then
-#      upgrade to the second version and check all of it survived and serves,
+#      upgrade to the second version (its config changed too: the admin's is
+#      kept, the new one left as .dpkg-dist) and check all of it survived
+#      and serves,
 #   6. dpkg -r keeps config and state; dpkg --purge leaves nothing behind.
 # Fails loudly (non-zero exit, the daemon's and Postfix's logs) on any
 # difference. Installs what it needs with apt-get (systemd for
