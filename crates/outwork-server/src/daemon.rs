@@ -173,7 +173,15 @@ pub async fn run_until(
     if let Some(h) = http {
         tasks.spawn(h.run(stopped(stop_rx.clone())));
     }
-    let hup = tokio::spawn(reload_on_sighup(reloader.clone()));
+    // The SIGHUP handler is in place before READY=1: `systemctl reload`
+    // right after start must reload, not kill (SIGHUP's default).
+    let hup = tokio::spawn(reload_on_sighup(reloader.clone(), hangup_signal()));
+    // Everything is bound: under systemd (Type=notify) the unit is now
+    // started, so an MTA ordered after it finds the milter listening.
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("serving"),
+    ]);
     let pruner = verdicts.map(|v| tokio::spawn(prune_hourly(v)));
 
     let mut result = Ok(());
@@ -189,6 +197,10 @@ pub async fn run_until(
         }
     }
     tracing::info!(target: LOG, "shutting down: draining in-flight messages");
+    notify(&[
+        sd_notify::NotifyState::Stopping,
+        sd_notify::NotifyState::Status("draining in-flight messages"),
+    ]);
     let _ = stop_tx.send(true);
     hup.abort();
     if let Some(p) = pruner {
@@ -227,18 +239,45 @@ async fn prune_hourly(log: Arc<VerdictLog>) {
     }
 }
 
-async fn reload_on_sighup(reloader: Arc<Reloader>) {
+/// SIGHUP, registered now (not when a task first runs).
+fn hangup_signal() -> Option<tokio::signal::unix::Signal> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut hup = match signal(SignalKind::hangup()) {
-        Ok(s) => s,
+    match signal(SignalKind::hangup()) {
+        Ok(s) => Some(s),
         Err(e) => {
             tracing::warn!(target: LOG, "no SIGHUP handler ({e}): reload with POST /admin/reload");
-            return;
+            None
         }
+    }
+}
+
+async fn reload_on_sighup(reloader: Arc<Reloader>, hup: Option<tokio::signal::unix::Signal>) {
+    let Some(mut hup) = hup else {
+        return;
     };
     while hup.recv().await.is_some() {
         tracing::info!(target: LOG, "SIGHUP: reloading");
-        let _ = reloader.reload().await;
+        let mut reloading = vec![sd_notify::NotifyState::Reloading];
+        if let Ok(t) = sd_notify::NotifyState::monotonic_usec_now() {
+            reloading.push(t);
+        }
+        notify(&reloading);
+        let status = match reloader.reload().await {
+            Ok(()) => "serving".to_string(),
+            Err(e) => format!("serving; last reload failed: {e}"),
+        };
+        notify(&[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status(&status),
+        ]);
+    }
+}
+
+/// Tell the service manager (systemd's `NOTIFY_SOCKET`; nothing without
+/// one) how the service is doing.
+fn notify(state: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(state) {
+        tracing::warn!(target: LOG, "sd_notify: {e}");
     }
 }
 

@@ -110,6 +110,23 @@ pub fn import(
     Ok(0)
 }
 
+/// `outwork intel init`: an empty store where there is none; an existing
+/// one must load (a corrupt store is an error, not replaced).
+pub fn init(path: &Path) -> Result<u8> {
+    if path.exists() {
+        let index = Index::load(path)?;
+        println!(
+            "{}: exists ({} entries), left as it is",
+            path.display(),
+            index.len()
+        );
+        return Ok(0);
+    }
+    Index::default().save(path)?;
+    println!("{}: created an empty store", path.display());
+    Ok(0)
+}
+
 pub fn stats(path: &Path, json: bool) -> Result<u8> {
     let index = Index::load(path)?;
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);

@@ -20,6 +20,8 @@ mod train_cmd;
 #[command(
     name = "outwork",
     version,
+    // Every command's man page (outwork generate man) carries the version.
+    propagate_version = true,
     about = "Phishing defence that judges mail by its context, and explains every verdict"
 )]
 struct Cli {
@@ -130,6 +132,9 @@ enum Cmd {
     /// Run in the mail flow: the milter for Postfix/Sendmail (`[milter]`)
     /// and the HTTP API, Rspamd-compatible (`[http]`).
     Serve {
+        /// Deployment context (outwork.toml); its [milter] and [http]
+        /// tables say what to serve (neither: both on loopback).
+        /// Packaged: /etc/outwork/outwork.toml.
         #[arg(short, long)]
         config: Option<PathBuf>,
         /// Intel store file (as for scan).
@@ -140,6 +145,25 @@ enum Cmd {
     Quarantine {
         #[command(subcommand)]
         cmd: QuarantineCmd,
+    },
+    /// Man pages and shell completions from this command line's own
+    /// definition (for packages: packaging/build-deb.sh runs it).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        cmd: GenerateCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum GenerateCmd {
+    /// One man page per command (outwork.1, outwork-scan.1, …) into DIR.
+    Man { dir: PathBuf },
+    /// The completion script for SHELL into DIR (its usual file name).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+        dir: PathBuf,
     },
 }
 
@@ -227,6 +251,15 @@ enum IntelCmd {
         /// must not block every GitHub link. URL entries are kept.
         #[arg(long)]
         never_block: Option<PathBuf>,
+        #[arg(long)]
+        intel: Option<PathBuf>,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Create an empty store where none is, so a configured `intel.path`
+    /// can serve before the first `intel update` (packages run it at
+    /// install). An existing store is checked and left as it is.
+    Init {
         #[arg(long)]
         intel: Option<PathBuf>,
         #[arg(short, long)]
@@ -389,6 +422,7 @@ fn run(cli: Cli) -> Result<u8> {
                 IntelCmd::Import { intel, config, .. }
                 | IntelCmd::Stats { intel, config, .. }
                 | IntelCmd::Remove { intel, config, .. }
+                | IntelCmd::Init { intel, config }
                 | IntelCmd::Update { intel, config } => (intel, config),
             };
             let ctx = load_context(config.as_ref())?;
@@ -413,6 +447,10 @@ fn run(cli: Cli) -> Result<u8> {
                     ),
                     IntelCmd::Stats { .. } => intel_cmd::stats_redis(&r),
                     IntelCmd::Remove { source, .. } => intel_cmd::remove_redis(&r, &source),
+                    IntelCmd::Init { .. } => {
+                        println!("intel.redis is set: the shared Redis store needs no init");
+                        Ok(EXIT_CLEAN)
+                    }
                     IntelCmd::Update { .. } => anyhow::bail!(
                         "intel update writes the embedded store file; with intel.redis set, import into Redis with `outwork intel import` (or pass --intel FILE)"
                     ),
@@ -436,12 +474,14 @@ fn run(cli: Cli) -> Result<u8> {
                 ),
                 IntelCmd::Stats { json, .. } => intel_cmd::stats(&path, json),
                 IntelCmd::Update { .. } => intel_cmd::update(&path, &ctx.config.intel),
+                IntelCmd::Init { .. } => intel_cmd::init(&path),
                 IntelCmd::Remove { source, .. } => intel_cmd::remove(&path, &source),
             }
         }
         Cmd::History { cmd } => history_cmd(cmd),
         Cmd::Serve { config, intel } => serve_cmd(config, intel),
         Cmd::Quarantine { cmd } => quarantine_cmd(cmd),
+        Cmd::Generate { cmd } => generate_cmd(cmd),
         Cmd::Url {
             cmd:
                 UrlCmd::Check {
@@ -750,6 +790,8 @@ fn serve_cmd(config: Option<PathBuf>, intel: Option<PathBuf>) -> Result<u8> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // No colour codes in the journal (or any file) under a service manager.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     // The embedded store's file, for outwork_intel_age_seconds (none with Redis).
     let intel_path = {
@@ -791,6 +833,28 @@ fn build_scanner(
     scanner.intel = index;
     scanner.intel_error = intel_error;
     Ok(scanner)
+}
+
+/// `outwork generate`: man pages (clap_mangen) and completions
+/// (clap_complete) from the same clap definition the binary parses with.
+fn generate_cmd(cmd: GenerateCmd) -> Result<u8> {
+    use clap::CommandFactory;
+    let dir = match &cmd {
+        GenerateCmd::Man { dir } | GenerateCmd::Completions { dir, .. } => dir,
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    match cmd {
+        GenerateCmd::Man { dir } => {
+            clap_mangen::generate_to(Cli::command(), &dir)
+                .with_context(|| format!("writing man pages to {}", dir.display()))?;
+        }
+        GenerateCmd::Completions { shell, dir } => {
+            let path = clap_complete::generate_to(shell, &mut Cli::command(), "outwork", &dir)
+                .with_context(|| format!("writing {shell} completions to {}", dir.display()))?;
+            println!("{}", path.display());
+        }
+    }
+    Ok(EXIT_CLEAN)
 }
 
 fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {

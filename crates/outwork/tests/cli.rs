@@ -1118,3 +1118,203 @@ fn learn_tunes_a_local_model_that_can_be_audited_and_undone() {
     let (_, undone) = scored(Some(&cfg), &phish);
     assert!((undone - after).abs() < 1e-9, "{undone} vs {after}");
 }
+
+#[test]
+fn generate_man_pages_and_completions_from_the_cli() {
+    let d = tmp("generate");
+    let o = run(bin().args(["generate", "man"]).arg(d.join("man")));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    for page in [
+        "outwork.1",
+        "outwork-scan.1",
+        "outwork-serve.1",
+        "outwork-intel-update.1",
+        "outwork-intel-init.1",
+        "outwork-quarantine-release.1",
+    ] {
+        let t = std::fs::read_to_string(d.join("man").join(page)).expect(page);
+        assert!(
+            t.starts_with(".ie") || t.contains(".TH"),
+            "{page}: {t:.200}"
+        );
+    }
+    let serve = std::fs::read_to_string(d.join("man/outwork-serve.1")).unwrap();
+    assert!(serve.contains("config"), "{serve}");
+    // The hidden command documents nothing.
+    assert!(!d.join("man/outwork-generate.1").exists());
+    for (shell, file, needle) in [
+        ("bash", "outwork.bash", "complete -F"),
+        ("zsh", "_outwork", "#compdef outwork"),
+        ("fish", "outwork.fish", "complete -c outwork"),
+    ] {
+        let o = run(bin()
+            .args(["generate", "completions", shell])
+            .arg(d.join("comp")));
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let t = std::fs::read_to_string(d.join("comp").join(file)).expect(file);
+        assert!(t.contains(needle) && t.contains("quarantine"), "{shell}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn intel_init_creates_an_empty_store_and_keeps_an_existing_one() {
+    let d = tmp("intel-init");
+    let store = d.join("state/intel.owi");
+    let cfg = d.join("outwork.toml");
+    std::fs::write(
+        &cfg,
+        format!("[intel]\npath = {:?}\n", store.display().to_string()),
+    )
+    .unwrap();
+    // A configured store that doesn't exist is an error for a scan...
+    let legit = repo().join("samples/legit-paypal-receipt.eml");
+    let o = run(bin().args(["scan", "-q", "--config"]).arg(&cfg).arg(&legit));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    // ... until `intel init` creates it empty.
+    let o = run(bin().args(["intel", "init", "--config"]).arg(&cfg));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("created an empty store"));
+    let o = run(bin().args(["scan", "-q", "--config"]).arg(&cfg).arg(&legit));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // An existing store is left as it is.
+    let feed = d.join("feed.txt");
+    std::fs::write(&feed, "http://phish.example.test/login\n").unwrap();
+    let o = run(bin()
+        .args([
+            "intel", "import", "--format", "urls", "--source", "t", "--config",
+        ])
+        .arg(&cfg)
+        .arg(&feed));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let before = std::fs::read(&store).unwrap();
+    let o = run(bin().args(["intel", "init", "--config"]).arg(&cfg));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("exists (1 entries)"),
+        "{}",
+        text(&o.stdout)
+    );
+    assert_eq!(std::fs::read(&store).unwrap(), before);
+    // A corrupt one is refused, not replaced.
+    std::fs::write(&store, b"not a store").unwrap();
+    let o = run(bin().args(["intel", "init", "--config"]).arg(&cfg));
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(&store).unwrap(), b"not a store");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// The config the Debian package installs: the commented example with the
+/// package's state paths (packaging/make-config.sh fails if the example
+/// changed under it) — and it must pass `config check`.
+#[test]
+fn packaged_config_is_the_example_with_package_paths() {
+    let o = run(Command::new("bash").arg(repo().join("packaging/make-config.sh")));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let cfg = text(&o.stdout);
+    for line in [
+        "path = \"/var/lib/outwork/intel.owi\"",
+        "listen = [\"unix:/run/outwork/milter.sock\"]",
+        "quarantine_dir = \"/var/lib/outwork/quarantine\"",
+        "path = \"/var/lib/outwork/verdicts.jsonl\"",
+        "path = \"/var/lib/outwork/history.owh\"",
+        "# path = \"/var/lib/outwork/model.owml\"",
+    ] {
+        assert!(
+            cfg.lines().any(|l| l.starts_with(line)),
+            "{line} not in the packaged config"
+        );
+    }
+    let d = tmp("packaged-config");
+    let f = d.join("outwork.toml");
+    std::fs::write(&f, &cfg).unwrap();
+    let o = run(bin().args(["config", "check"]).arg(&f));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains(": ok"), "{}", text(&o.stdout));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// docs/INTEGRATION.md shows each integration snippet exactly as the
+/// package installs it (and packaging/test-deb.sh tests those files).
+#[test]
+fn integration_doc_quotes_the_packaged_snippets_exactly() {
+    let doc = std::fs::read_to_string(repo().join("docs/INTEGRATION.md")).unwrap();
+    for f in ["postfix-main.cf", "exim-outwork.conf", "nginx-outwork.conf"] {
+        let snippet = std::fs::read_to_string(repo().join("packaging/examples").join(f)).unwrap();
+        assert!(
+            doc.contains(&format!("```\n{snippet}```\n")),
+            "docs/INTEGRATION.md does not quote packaging/examples/{f} verbatim"
+        );
+    }
+}
+
+/// outwork.service is Type=notify: `serve` says READY=1 once it listens,
+/// RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 on SIGTERM.
+#[test]
+fn serve_notifies_the_service_manager() {
+    use std::os::unix::net::{UnixDatagram, UnixStream};
+    let d = tmp("notify");
+    let notify = d.join("notify.sock");
+    let sock = UnixDatagram::bind(&notify).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let milter = d.join("milter.sock");
+    let cfg = d.join("outwork.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[milter]\nlisten = [\"unix:{}\"]\nquarantine_dir = \"{}\"\n\
+             [http]\nlisten = \"127.0.0.1:0\"\n[dashboard]\nenabled = false\n",
+            milter.display(),
+            d.join("quarantine").display()
+        ),
+    )
+    .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Kill(
+        bin()
+            .args(["serve", "--config"])
+            .arg(&cfg)
+            .env("NOTIFY_SOCKET", &notify)
+            .env("XDG_DATA_HOME", &d)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let recv = || {
+        let mut buf = [0u8; 1024];
+        let n = sock.recv(&mut buf).expect("a notification within 60 s");
+        text(&buf[..n])
+    };
+    let signal = |sig: &str| {
+        let s = Command::new("kill")
+            .args([sig, &child.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(s.success());
+    };
+    let m = recv();
+    assert!(m.lines().any(|l| l == "READY=1"), "{m}");
+    assert!(
+        UnixStream::connect(&milter).is_ok(),
+        "listening before READY=1"
+    );
+    signal("-HUP");
+    let m = recv();
+    assert!(m.lines().any(|l| l == "RELOADING=1"), "{m}");
+    assert!(m.contains("MONOTONIC_USEC="), "{m}");
+    let m = recv();
+    assert!(m.lines().any(|l| l == "READY=1"), "{m}");
+    assert!(m.contains("STATUS=serving"), "{m}");
+    signal("-TERM");
+    let m = recv();
+    assert!(m.lines().any(|l| l == "STOPPING=1"), "{m}");
+    assert!(child.0.wait().unwrap().success());
+    let _ = std::fs::remove_dir_all(&d);
+}
