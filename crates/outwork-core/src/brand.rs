@@ -129,6 +129,11 @@ pub struct Folded {
 
 fn fold_char(c: char, after_lower: bool, leet_ok: bool, out: &mut String) {
     let leet = |c: char| if leet_ok { leet(c) } else { None };
+    // A capital I after a small letter stands in for an l (PayPaI).
+    if c == 'I' && after_lower {
+        out.push('l');
+        return;
+    }
     // Most text is ASCII: no normalisation tables to consult.
     if c.is_ascii() {
         if let Some(l) = leet(c) {
@@ -138,9 +143,23 @@ fn fold_char(c: char, after_lower: bool, leet_ok: bool, out: &mut String) {
         }
         return;
     }
-    // A capital I after a small letter stands in for an l (PayPaI).
-    if c == 'I' && after_lower {
-        out.push('l');
+    // Latin letters with diacritics (é, ç, ã, ø is not one): the base
+    // letter, without the tables below.
+    let mut base = None;
+    let mut marks_only = true;
+    unicode_normalization::char::decompose_canonical(c, |d| {
+        if base.is_none() {
+            base = Some(d);
+        } else if !is_combining_mark(d) {
+            marks_only = false;
+        }
+    });
+    if let Some(b) = base
+        && b != c
+        && marks_only
+        && b.is_ascii_alphanumeric()
+    {
+        out.push(b.to_ascii_lowercase());
         return;
     }
     // Case first (so Б and б agree), compatibility forms (mathematical
@@ -213,6 +232,7 @@ pub fn fold(text: &str, max_bytes: usize) -> Folded {
         })
         .collect();
     let inside = |j: usize| inside[j];
+    let mut word = String::new();
     let mut i = 0;
     while i < chars.len() {
         if !inside(i) {
@@ -222,7 +242,7 @@ pub fn fold(text: &str, max_bytes: usize) -> Folded {
         let start = f.compact.len();
         let raw_start = chars[i].0;
         let (mut upper, mut lower) = (false, false);
-        let mut word = String::new();
+        word.clear();
         let mut after_lower = false;
         // Digits are letters only in words that have letters (P4yP4l, not
         // "Sep 3").
@@ -329,7 +349,14 @@ struct Pattern {
 
 /// The automaton over every keyword of every brand.
 pub struct Matcher {
+    /// Keywords of six letters or more (and native-script ones), which may
+    /// sit inside a run-together word: pattern i of the automaton is
+    /// `patterns[ac_pattern[i]]`.
     ac: Option<AhoCorasick>,
+    ac_pattern: Vec<usize>,
+    /// Shorter keywords, which must fill whole words: looked up by the
+    /// words' folded text instead of reported at every position.
+    short: HashMap<String, usize>,
     patterns: Vec<Pattern>,
     /// Folded common-word names → brand: claimed only by a whole display
     /// name.
@@ -339,6 +366,8 @@ pub struct Matcher {
 impl Matcher {
     pub fn new(brands: &[Brand]) -> Matcher {
         let mut pats: Vec<String> = Vec::new();
+        let mut ac_pattern = Vec::new();
+        let mut short = HashMap::new();
         let mut patterns = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut generic = HashMap::new();
@@ -351,15 +380,21 @@ impl Matcher {
                     continue;
                 }
                 seen.insert(f.clone(), i);
+                let native = !f.is_ascii();
+                if len >= 6 || native {
+                    ac_pattern.push(patterns.len());
+                    pats.push(f);
+                } else {
+                    short.insert(f, patterns.len());
+                }
                 patterns.push(Pattern {
                     brand: i,
                     len,
-                    native: !f.is_ascii(),
+                    native,
                     plain: plain(k),
                     multiword: k.contains(|c: char| !c.is_alphanumeric()),
                     keyword: k.clone(),
                 });
-                pats.push(f);
             }
             for g in b
                 .generic
@@ -377,13 +412,18 @@ impl Matcher {
         } else {
             // Built from the catalogue and config only; a failure leaves
             // matching off rather than the scanner down.
+            // The contiguous NFA: a third of the memory of the default
+            // for this many patterns and twice as fast here.
             AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
+                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
                 .build(&pats)
                 .ok()
         };
         Matcher {
             ac,
+            ac_pattern,
+            short,
             patterns,
             generic,
         }
@@ -433,9 +473,6 @@ impl Matcher {
     /// asks and are not inside another brand's longer name: (pattern,
     /// first token, last token).
     fn accepted(&self, f: &Folded) -> Vec<(usize, usize, usize)> {
-        let Some(ac) = &self.ac else {
-            return Vec::new();
-        };
         if f.tokens.is_empty() {
             return Vec::new();
         }
@@ -447,9 +484,30 @@ impl Matcher {
         };
         // (pattern, compact start, end, first token, last token)
         let mut cands: Vec<(usize, usize, usize, usize, usize)> = Vec::new();
-        for m in ac.find_overlapping_iter(&f.compact) {
-            let p = &self.patterns[m.pattern().as_usize()];
-            let (s, e) = (m.start(), m.end());
+        let mut raw: Vec<(usize, usize, usize)> = Vec::new();
+        if let Some(ac) = &self.ac {
+            for m in ac.find_overlapping_iter(&f.compact) {
+                if let Some(&pi) = self.ac_pattern.get(m.pattern().as_usize()) {
+                    raw.push((pi, m.start(), m.end()));
+                }
+            }
+        }
+        for (i, t) in f.tokens.iter().enumerate() {
+            for u in &f.tokens[i..] {
+                if u.end - t.start > 5 {
+                    break;
+                }
+                if let Some(&pi) = f
+                    .compact
+                    .get(t.start..u.end)
+                    .and_then(|w| self.short.get(w))
+                {
+                    raw.push((pi, t.start, u.end));
+                }
+            }
+        }
+        for (pi, s, e) in raw {
+            let p = &self.patterns[pi];
             let (ts, te) = (token_at(s), token_at(e.saturating_sub(1)));
             let (Some(t0), Some(t1)) = (f.tokens.get(ts), f.tokens.get(te)) else {
                 continue;
@@ -499,7 +557,7 @@ impl Matcher {
                 false
             };
             if ok {
-                cands.push((m.pattern().as_usize(), s, e, ts, te));
+                cands.push((pi, s, e, ts, te));
             }
         }
         let mut out = Vec::new();
@@ -564,6 +622,7 @@ mod tests {
         // Full-width.
         assert_eq!(pp("ＰａｙＰａｌ"), Some(("PayPal".into(), true)));
         assert_eq!(pp("P4yP@l security"), Some(("PayPal".into(), true)));
+        assert_eq!(pp("PayPaI security"), Some(("PayPal".into(), true)));
         assert_eq!(pp("P a y P a l"), Some(("PayPal".into(), true)));
         assert_eq!(pp("P.a.y.P.a.l"), Some(("PayPal".into(), true)));
         assert_eq!(pp("Pay_Pal service"), Some(("PayPal".into(), false)));
@@ -632,6 +691,11 @@ mod tests {
     #[test]
     fn bundled_catalogue_is_large_and_sane() {
         let b = bundled();
+        let m = Matcher::new(b);
+        assert!(m.ac.is_some(), "the automaton must build");
+        let mut out = Vec::new();
+        m.find("Your PayPal and TK notice", Place::Subject, 4096, &mut out);
+        assert_eq!(out.len(), 2, "{out:?}");
         assert!(b.len() >= 2000, "{}", b.len());
         for x in b {
             assert!(!x.domains.is_empty(), "{}", x.name);

@@ -44,6 +44,31 @@ fn main() {
         }
         brand_s.push(t.elapsed().as_secs_f64());
     }
+    if std::env::var_os("BRAND_COST_SPLIT").is_some() {
+        for (label, which) in [("claims", 0), ("first_lines fold", 1), ("display name", 2)] {
+            let t = Instant::now();
+            for _ in 0..5 {
+                for f in &facts {
+                    match which {
+                        0 => {
+                            std::hint::black_box(brand::claims(f, &ctx));
+                        }
+                        1 => {
+                            std::hint::black_box(outwork_core::brand::fold(&f.reader_text, 600));
+                        }
+                        _ => {
+                            if let Some(n) = f.from.as_ref().and_then(|m| m.name.as_deref()) {
+                                std::hint::black_box(outwork_core::signals::sender::claimed_brand(
+                                    n, &ctx,
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            println!("{label}: {:.4}s per pass", t.elapsed().as_secs_f64() / 5.0);
+        }
+    }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]

@@ -74,26 +74,34 @@ pub fn claims(facts: &Facts, ctx: &Context) -> Vec<Claim> {
         FIRST_LINES_BYTES,
         &mut out,
     );
-    for a in facts.alt_texts.iter().take(MAX_ALTS) {
-        m.find(a, Place::AltText, NAME_BYTES, &mut out);
-    }
-    for t in facts
-        .urls
-        .iter()
-        .filter_map(|u| u.anchor_text.as_deref())
-        .filter(|t| !t.trim().is_empty() && !url_like(t))
-        .take(MAX_LINK_TEXTS)
-    {
-        m.find(t, Place::LinkText, NAME_BYTES, &mut out);
-    }
-    for a in facts
-        .attachments
-        .iter()
-        .filter_map(|a| a.name.as_deref())
-        .take(MAX_ATTACHMENTS)
-    {
-        m.find(a, Place::Attachment, NAME_BYTES, &mut out);
-    }
+    // Each place's texts in one pass (one line each): a claim is per place.
+    let joined = |texts: &mut dyn Iterator<Item = &str>| {
+        let mut s = String::new();
+        for t in texts {
+            s.push_str(t.get(..NAME_BYTES).unwrap_or(t));
+            s.push('\n');
+        }
+        s
+    };
+    let alts = joined(&mut facts.alt_texts.iter().map(String::as_str).take(MAX_ALTS));
+    m.find(&alts, Place::AltText, usize::MAX, &mut out);
+    let links = joined(
+        &mut facts
+            .urls
+            .iter()
+            .filter_map(|u| u.anchor_text.as_deref())
+            .filter(|t| !t.trim().is_empty() && !url_like(t))
+            .take(MAX_LINK_TEXTS),
+    );
+    m.find(&links, Place::LinkText, usize::MAX, &mut out);
+    let files = joined(
+        &mut facts
+            .attachments
+            .iter()
+            .filter_map(|a| a.name.as_deref())
+            .take(MAX_ATTACHMENTS),
+    );
+    m.find(&files, Place::Attachment, usize::MAX, &mut out);
     out
 }
 
