@@ -1,6 +1,10 @@
 //! The CLI as a user drives it: exit codes, output formats, config check,
 //! and the intel workflow (import → url check → scan → stats → remove).
 
+#[path = "../../test_gates.rs"]
+#[allow(dead_code)]
+mod gates;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -372,21 +376,9 @@ fn intel_update_fetches_configured_feeds() {
     assert_eq!(o.status.code(), Some(1));
 }
 
-/// Whether redis-server is on PATH. Missing: the test is skipped with a
-/// note, or fails when `OUTWORK_REQUIRE_REDIS=1` (CI sets it).
+/// Whether redis-server is here (crates/test_gates.rs).
 fn have_redis() -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("redis-server").is_file()));
-    if !found {
-        assert!(
-            std::env::var("OUTWORK_REQUIRE_REDIS").as_deref() != Ok("1"),
-            "OUTWORK_REQUIRE_REDIS=1 but redis-server is not on PATH (apt-get install redis-server)"
-        );
-        eprintln!(
-            "SKIPPED: redis-server not found (apt-get install redis-server; OUTWORK_REQUIRE_REDIS=1 makes this an error)"
-        );
-    }
-    found
+    gates::check(&gates::REDIS)
 }
 
 /// A redis-server of the test's own on a free loopback port; stopped on drop.
@@ -437,6 +429,10 @@ impl Drop for Redis {
 }
 
 #[test]
+#[cfg_attr(
+    outwork_no_redis,
+    ignore = "needs redis-server (OUTWORK_REQUIRE_REDIS=1 makes this a failure)"
+)]
 fn redis_store_end_to_end_and_outage() {
     if !have_redis() {
         return;
@@ -729,6 +725,10 @@ fn history_first_contact_file_store() {
 }
 
 #[test]
+#[cfg_attr(
+    outwork_no_redis,
+    ignore = "needs redis-server (OUTWORK_REQUIRE_REDIS=1 makes this a failure)"
+)]
 fn history_first_contact_redis_store() {
     if !have_redis() {
         return;
