@@ -8,8 +8,24 @@ mod gates;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// outwork with a home of its own: its default data files (verdict log,
+/// intel store, model, history) go to a throw-away directory, never the
+/// user's `~/.local/share/outwork`.
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_outwork"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_outwork"));
+    c.env("HOME", sandbox_home())
+        .env("XDG_DATA_HOME", sandbox_home().join(".local/share"));
+    c
+}
+
+fn sandbox_home() -> &'static Path {
+    static HOME: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("outwork-cli-home-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("sandbox home");
+        d
+    })
 }
 
 fn repo() -> PathBuf {
@@ -1117,4 +1133,44 @@ fn learn_tunes_a_local_model_that_can_be_audited_and_undone() {
     assert_eq!(o.status.code(), Some(0));
     let (_, undone) = scored(Some(&cfg), &phish);
     assert!((undone - after).abs() < 1e-9, "{undone} vs {after}");
+}
+
+/// Issue "what a new mail admin tripped over", item 2: test runs showed up
+/// in the real dashboard. `serve` with the dashboard on and no `[dashboard]
+/// path` logs to the data directory: under the tests' sandbox home, the
+/// verdict lands there.
+#[test]
+fn tests_keep_the_verdict_log_out_of_the_users_data_dir() {
+    let d = tmp("sandbox-log");
+    let config = d.join("outwork.toml");
+    std::fs::write(&config, "[http]\nlisten = \"127.0.0.1:0\"\n").expect("config");
+    let store = d.join("intel.owi");
+    let feed = d.join("feed.txt");
+    std::fs::write(&feed, "https://login.evil.example/verify/\n").expect("write");
+    let o = run(bin()
+        .args([
+            "intel", "import", "--format", "urls", "--source", "s", "--intel",
+        ])
+        .arg(&store)
+        .arg(&feed));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let srv = Serve::start(&config, &store, d.join("serve.log"));
+    let msg = b"From: <a@sender.example>\r\nTo: <b@example.org>\r\nSubject: sandbox probe\r\nMessage-ID: <sandbox-probe@example.org>\r\n\r\nhello\r\n";
+    let (st, body) = http(&srv.addr, "POST", "/checkv2", &[], msg);
+    assert_eq!(st, 200, "{body}");
+    let log = sandbox_home().join(".local/share/outwork/verdicts.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let l = std::fs::read_to_string(&log).unwrap_or_default();
+        if l.contains("sandbox-probe@example.org") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} has no record: {l}\n{}",
+            log.display(),
+            srv.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }

@@ -4,8 +4,24 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// outwork with a home of its own: its default data files (verdict log,
+/// intel store, model, history) go to a throw-away directory, never the
+/// user's `~/.local/share/outwork`.
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_outwork"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_outwork"));
+    c.env("HOME", sandbox_home())
+        .env("XDG_DATA_HOME", sandbox_home().join(".local/share"));
+    c
+}
+
+fn sandbox_home() -> &'static Path {
+    static HOME: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("outwork-rt-home-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("sandbox home");
+        d
+    })
 }
 
 fn tmp(name: &str) -> PathBuf {
