@@ -64,6 +64,10 @@ pub struct EvalArgs {
     /// sample the anchors scanned.
     #[arg(long)]
     subset: Option<PathBuf>,
+    /// At most N messages, spread evenly over the corpus (as `redteam
+    /// --limit` and `assess --limit`), so every label and source is in.
+    #[arg(long)]
+    limit: Option<usize>,
     /// Rspamd/SpamAssassin verdicts from ../shared/anchors/scan.sh (JSONL),
     /// shown side by side on the messages they cover.
     #[arg(long)]
@@ -234,6 +238,12 @@ pub fn run(a: EvalArgs) -> Result<u8> {
             .map(|s| s.rel)
             .collect();
         samples.retain(|s| keep.contains(&s.rel));
+    }
+    if a.limit == Some(0) {
+        bail!("--limit 0: nothing to evaluate");
+    }
+    if let Some(n) = a.limit {
+        samples = crate::redteam::spread(samples, n);
     }
     if samples.is_empty() {
         bail!("no messages to evaluate in {}", a.corpus.display());

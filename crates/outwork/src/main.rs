@@ -798,7 +798,26 @@ fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
     let text = config_text(config.as_ref())?;
     let milter =
         outwork_server::MilterConfig::from_outwork_toml(&text).context("invalid [milter] table")?;
+    // Errors name where outwork looked, and where that came from.
+    let dir = milter.quarantine_dir.clone();
+    let whence = match config {
+        Some(p) => format!("[milter] quarantine_dir of {}", p.display()),
+        None => "the default; --config FILE reads [milter] quarantine_dir".to_string(),
+    };
+    // Reading commands don't create the milter's directory.
+    if !dir.is_dir() {
+        anyhow::bail!("no quarantine directory {} ({whence})", dir.display());
+    }
     let store = outwork_server::QuarantineStore::open(&milter.quarantine_dir)?;
+    let located = move |e: outwork_server::quarantine::QuarantineError| -> anyhow::Error {
+        match e {
+            outwork_server::quarantine::QuarantineError::NotFound(id) => anyhow::anyhow!(
+                "no quarantined message {id} in {} ({whence})",
+                dir.display()
+            ),
+            e => e.into(),
+        }
+    };
     match cmd {
         QuarantineCmd::List { json, .. } => {
             let entries = store.list()?;
@@ -823,7 +842,7 @@ fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
             Ok(EXIT_CLEAN)
         }
         QuarantineCmd::Show { id, raw, .. } => {
-            let (entry, bytes) = store.get(&id)?;
+            let (entry, bytes) = store.get(&id).map_err(located)?;
             if raw {
                 std::io::stdout().write_all(&bytes)?;
             } else {
@@ -837,12 +856,11 @@ fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
             stdout,
             ..
         } => {
+            let (entry, bytes) = store.get(&id).map_err(located)?;
             if stdout {
-                let (_, bytes) = store.get(&id)?;
                 std::io::stdout().write_all(&bytes)?;
                 return Ok(EXIT_CLEAN);
             }
-            let (entry, bytes) = store.get(&id)?;
             let env = &entry.envelope;
             if env.rcpt_to.is_empty() {
                 anyhow::bail!(
@@ -873,7 +891,7 @@ fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
             Ok(EXIT_CLEAN)
         }
         QuarantineCmd::Delete { id, .. } => {
-            store.delete(&id)?;
+            store.delete(&id).map_err(located)?;
             eprintln!("deleted {id}");
             Ok(EXIT_CLEAN)
         }

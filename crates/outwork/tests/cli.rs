@@ -172,14 +172,40 @@ fn intel_import_check_scan_stats_remove() {
         "http://www.paypa1.com/\nhttps://login.evil.example/verify/\nnot a url at all ::\n",
     )
     .expect("write");
-    // One line in three is junk: detection refuses to guess...
+    // One line in three is junk: the format is still detected (the README's
+    // first example), the line reported, as with `--format urls`.
     let o = run(bin()
         .args(["intel", "import", "--source", "openphish", "--intel"])
         .arg(&store)
         .arg(&feed));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("imported 2 entries") && text(&o.stdout).contains("(urls)"),
+        "{}",
+        text(&o.stdout)
+    );
+    assert!(
+        text(&o.stderr).contains(":3: malformed"),
+        "malformed line reported with its number: {}",
+        text(&o.stderr)
+    );
+    // Two junk lines in four stay ambiguous: the user says the format.
+    let mixed = d.join("mixed.txt");
+    std::fs::write(
+        &mixed,
+        "http://a.example/x
+note one
+note two
+http://b.example/y
+",
+    )
+    .expect("write");
+    let o = run(bin()
+        .args(["intel", "import", "--source", "openphish", "--intel"])
+        .arg(d.join("other.owi"))
+        .arg(&mixed));
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--format"), "{}", text(&o.stderr));
-    // ...so the user says the format.
     let o = run(bin()
         .args([
             "intel",
@@ -835,6 +861,23 @@ fn quarantine_list_show_release_delete() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let o = run(bin().args(["quarantine", "list", "--config"]).arg(&cfg));
     assert!(text(&o.stdout).contains("is empty"), "{}", text(&o.stdout));
+    // A message that isn't there: the error names where outwork looked,
+    // and where that came from.
+    let o = run(bin()
+        .args(["quarantine", "show", &id2, "--config"])
+        .arg(&cfg));
+    assert_eq!(o.status.code(), Some(2));
+    let e = text(&o.stderr);
+    assert!(
+        e.contains(&format!(
+            "no quarantined message {id2} in {}",
+            qdir.display()
+        )) && e.contains("[milter] quarantine_dir of"),
+        "{e}"
+    );
+    let o = run(bin().args(["quarantine", "show", &id2]));
+    let e = text(&o.stderr);
+    assert!(e.contains("--config"), "{e}");
 }
 
 /// One HTTP/1.1 request on a new connection (`Connection: close`):

@@ -310,3 +310,31 @@ fn early_warning_fails_when_nothing_was_measured() {
         .arg(&rates));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
 }
+
+/// README commands as written: `redteam --list-ops` needs no corpus;
+/// `eval --limit N` scans N messages, both labels represented.
+#[test]
+fn readme_commands_list_ops_and_eval_limit() {
+    let out = run(bin().args(["redteam", "--list-ops"]));
+    let so = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(so.lines().count() >= 10 && so.contains("homoglyph"), "{so}");
+    // Without --list-ops a corpus is still required.
+    let out = run(bin().arg("redteam"));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+
+    let d = tmp("eval-limit");
+    let c = corpus(&d);
+    let j = d.join("eval.json");
+    let out = run(bin()
+        .arg("eval")
+        .arg(&c)
+        .args(["--limit", "4", "--json"])
+        .arg(&j));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let e = &json(&j)["engines"][0];
+    let pos = e["tp"].as_u64().unwrap() + e["fn_"].as_u64().unwrap();
+    let neg = e["fp"].as_u64().unwrap() + e["tn"].as_u64().unwrap();
+    assert_eq!(pos + neg, 4, "{e}");
+    assert!(pos >= 1 && neg >= 1, "both labels in the spread: {e}");
+}
