@@ -294,14 +294,47 @@ enum ModelCmd {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
+        // `outwork … | head`: the reader has what it wanted.
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_CLEAN),
         Err(e) => {
             eprintln!("outwork: error: {e:#}");
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// Did `e` come from writing to a pipe whose reader has gone?
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `println!` panics when stdout's reader has gone (Rust ignores SIGPIPE,
+/// so the write fails instead of killing the process): end quietly then,
+/// as `cat` does, on whichever thread was printing. Every other panic is
+/// reported as before. (Restoring SIGPIPE's default instead would kill
+/// `serve` on a peer's closed socket and `quarantine release` on a
+/// sendmail that exits early, without a word.)
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(i32::from(EXIT_CLEAN));
+        }
+        default(info);
+    }));
 }
 
 pub fn load_context(config: Option<&PathBuf>) -> Result<Context> {

@@ -1217,3 +1217,55 @@ fn tests_keep_the_verdict_log_out_of_the_users_data_dir() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// `outwork … | head`: the reader closes the pipe; every command must end
+/// quietly (no panic, no error), exit 0.
+#[test]
+fn every_command_ends_quietly_on_a_closed_pipe() {
+    let d = tmp("pipe");
+    let qdir = d.join("q");
+    let cfg = d.join("outwork.toml");
+    std::fs::write(
+        &cfg,
+        format!("[milter]\nquarantine_dir = \"{}\"\n", qdir.display()),
+    )
+    .expect("cfg");
+    let store = outwork_server::QuarantineStore::open(&qdir).expect("store");
+    let raw = std::fs::read(repo().join("samples/phish-typosquat.eml")).expect("sample");
+    let verdict = outwork_engine::scan_message(&raw, &outwork_core::Context::default());
+    let id = store
+        .put(&raw, &verdict, &outwork_engine::Envelope::default())
+        .expect("put");
+    let samples = repo().join("samples").display().to_string();
+    let cfg = cfg.display().to_string();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["quarantine", "show", &id, "--config", &cfg],
+        vec!["quarantine", "show", "--raw", &id, "--config", &cfg],
+        vec!["quarantine", "list", "--config", &cfg],
+        vec!["scan", "--no-progress", &samples],
+        vec!["scan", "--no-progress", "-f", "json", &samples],
+        vec!["scan", "--no-progress", "-f", "jsonl", &samples],
+        vec!["symbols"],
+        vec!["redteam", "--list-ops"],
+        vec!["model", "info"],
+    ];
+    for args in cases {
+        for _ in 0..3 {
+            let mut child = bin()
+                .args(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn");
+            // The reader goes away before the first byte is written.
+            drop(child.stdout.take());
+            let o = child.wait_with_output().expect("wait");
+            let err = text(&o.stderr);
+            assert!(
+                !err.contains("panicked") && !err.contains("error"),
+                "{args:?}: {err}"
+            );
+            assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+        }
+    }
+}
