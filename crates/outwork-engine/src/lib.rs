@@ -25,6 +25,55 @@ pub struct Outcome {
     pub input_bytes: u64,
     pub verdict: Option<Verdict>,
     pub error: Option<String>,
+    /// Which message this is, for people: set when the scanner's
+    /// [`Scanner::headlines`] is on.
+    pub headline: Option<Headline>,
+}
+
+/// The headers that tell a person which message a verdict is about
+/// (decoded, control characters replaced, long values cut).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headline {
+    pub subject: Option<String>,
+    /// As written: `"Name" <address>`, or the address alone.
+    pub from: Option<String>,
+    /// Without its angle brackets.
+    pub message_id: Option<String>,
+}
+
+/// Read the [`Headline`] of a message: its header section only.
+pub fn headline(data: &[u8]) -> Headline {
+    const MAX: usize = 200;
+    fn clean(s: &str) -> Option<String> {
+        let mut out = String::new();
+        for (n, c) in s.trim().chars().enumerate() {
+            if n == MAX {
+                out.push('…');
+                break;
+            }
+            // Attacker text on a terminal: no escapes, no line breaks.
+            out.push(if c.is_control() { ' ' } else { c });
+        }
+        (!out.is_empty()).then_some(out)
+    }
+    let data = strip_postmark(data);
+    let Some(m) = mail_parser::MessageParser::new().parse_headers(data) else {
+        return Headline::default();
+    };
+    let from = m.from().and_then(|a| a.first()).and_then(|a| {
+        let addr = a.address();
+        match (a.name(), addr) {
+            (Some(n), Some(ad)) => clean(&format!("\"{n}\" <{ad}>")),
+            (None, Some(ad)) => clean(ad),
+            (Some(n), None) => clean(n),
+            (None, None) => None,
+        }
+    });
+    Headline {
+        subject: m.subject().and_then(clean),
+        from,
+        message_id: m.message_id().and_then(clean),
+    }
 }
 
 /// Strip an mbox "From " postmark line some single-message files keep.
@@ -123,6 +172,9 @@ pub struct Scanner {
     /// The envelope [`Scanner::scan`] assumes (the CLI's `--envelope-ip`,
     /// `--helo`, `--mail-from`); servers pass each message's own.
     pub envelope: Envelope,
+    /// [`scan_all`] fills each [`Outcome::headline`] (a second, header-only
+    /// parse: the CLI's human output asks for it, machines don't).
+    pub headlines: bool,
 }
 
 impl Scanner {
@@ -137,6 +189,7 @@ impl Scanner {
             verifier: None,
             history: None,
             envelope: Envelope::default(),
+            headlines: false,
         }
     }
 
@@ -335,6 +388,7 @@ fn scan_item(item: Item, scanner: &Scanner) -> Outcome {
                 input_bytes: item.input_bytes,
                 verdict: Some(verdict),
                 error: None,
+                headline: scanner.headlines.then(|| headline(&data)),
             }
         }
         Err(e) => Outcome {
@@ -344,6 +398,7 @@ fn scan_item(item: Item, scanner: &Scanner) -> Outcome {
             input_bytes: item.input_bytes,
             verdict: None,
             error: Some(e),
+            headline: None,
         },
     }
 }

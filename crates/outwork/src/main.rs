@@ -404,6 +404,7 @@ fn run(cli: Cli) -> Result<u8> {
                 };
             scanner.intel = index;
             scanner.intel_error = intel_error;
+            scanner.headlines = format == Format::Human;
             scan(
                 paths,
                 Arc::new(scanner),

@@ -1269,3 +1269,42 @@ fn every_command_ends_quietly_on_a_closed_pipe() {
         }
     }
 }
+
+/// Human output names each message by Subject, From and Message-ID under
+/// its path (decoded; attacker control characters can't reach the
+/// terminal); JSON output is unchanged.
+#[test]
+fn human_output_says_which_message() {
+    let d = tmp("headline");
+    let m = d.join("m.eml");
+    std::fs::write(
+        &m,
+        "From: =?utf-8?Q?Acc=C3=B6unts?= <ap@vendor.example>\r\nTo: b@example.org\r\nSubject: =?gb2312?B?t6LGsdLRtb3G2g==?= \x1b[2J now\r\nMessage-ID: <inv-42@vendor.example>\r\n\r\nhello\r\n",
+    )
+    .expect("write");
+    let o = run(bin().args(["scan", "--no-progress"]).arg(&m));
+    let out = text(&o.stdout);
+    let mut lines = out.lines();
+    assert!(lines.next().is_some_and(|l| l.ends_with("m.eml")), "{out}");
+    assert_eq!(
+        lines.next(),
+        Some("  Subject: 发票已到期  [2J now"),
+        "{out}"
+    );
+    assert_eq!(
+        lines.next(),
+        Some("  From: \"Accöunts\" <ap@vendor.example>"),
+        "{out}"
+    );
+    assert_eq!(
+        lines.next(),
+        Some("  Message-ID: inv-42@vendor.example"),
+        "{out}"
+    );
+    assert!(
+        lines.next().is_some_and(|l| l.starts_with("  action: ")),
+        "{out}"
+    );
+    let o = run(bin().args(["scan", "--no-progress", "-f", "jsonl"]).arg(&m));
+    assert!(!text(&o.stdout).contains("Subject"), "{}", text(&o.stdout));
+}
