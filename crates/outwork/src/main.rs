@@ -779,6 +779,9 @@ fn serve_cmd(config: Option<PathBuf>, intel: Option<PathBuf>) -> Result<u8> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours for a person at a terminal; plain text for journald, a
+        // log file or a pipe (NO_COLOR too).
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
     // The embedded store's file, for outwork_intel_age_seconds (none with Redis).
     let intel_path = {

@@ -1308,3 +1308,59 @@ fn human_output_says_which_message() {
     let o = run(bin().args(["scan", "--no-progress", "-f", "jsonl"]).arg(&m));
     assert!(!text(&o.stdout).contains("Subject"), "{}", text(&o.stdout));
 }
+
+/// What an operator reads: plain log lines when stderr is a file (no ANSI
+/// colours, no `Some(…)`), the dashboard's URL at start, every documented
+/// counter exported at 0 from start-up, and a bind failure said once with
+/// the key to change.
+#[test]
+fn serve_logs_and_metrics_for_operators() {
+    let d = tmp("operator");
+    let store = d.join("intel.owi");
+    let feed = d.join("feed.txt");
+    std::fs::write(&feed, "https://login.evil.example/verify/\n").expect("write");
+    let o = run(bin()
+        .args([
+            "intel", "import", "--format", "urls", "--source", "s", "--intel",
+        ])
+        .arg(&store)
+        .arg(&feed));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let config = d.join("outwork.toml");
+    std::fs::write(&config, "[http]\nlisten = \"127.0.0.1:0\"\n").expect("config");
+    let srv = Serve::start(&config, &store, d.join("serve.log"));
+    let (st, metrics) = http(&srv.addr, "GET", "/metrics", &[], b"");
+    assert_eq!(st, 200);
+    for line in [
+        "outwork_scan_failures_total{source=\"http\",reason=\"timeout\"} 0",
+        "outwork_scan_failures_total{source=\"milter\",reason=\"busy\"} 0",
+        "outwork_reloads_total{result=\"ok\"} 0",
+        "outwork_reloads_total{result=\"error\"} 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
+    let log = srv.log();
+    assert!(
+        log.contains(&format!("dashboard at http://{}/dashboard/", srv.addr)),
+        "{log}"
+    );
+    assert!(!log.contains('\x1b'), "ANSI escapes in a log file: {log:?}");
+    assert!(!log.contains("Some("), "{log}");
+    assert!(log.contains("verdict log loaded records=0 path="), "{log}");
+
+    // The same port again: taken.
+    let busy = d.join("busy.toml");
+    std::fs::write(&busy, format!("[http]\nlisten = \"{}\"\n", srv.addr)).expect("config");
+    let o = run(bin()
+        .args(["serve", "--config"])
+        .arg(&busy)
+        .arg("--intel")
+        .arg(&store));
+    assert_eq!(o.status.code(), Some(2));
+    let e = text(&o.stderr);
+    assert_eq!(e.matches("Address already in use").count(), 1, "{e}");
+    assert!(
+        e.contains(&format!("can't listen on {}", srv.addr)) && e.contains("set [http] listen"),
+        "{e}"
+    );
+}
