@@ -345,14 +345,15 @@ pub fn load_context(config: Option<&PathBuf>) -> Result<Context> {
             let issues = Config::check(&text);
             let unknown: Vec<_> = issues
                 .iter()
-                .filter(|i| i.message == "unknown key")
+                .filter(|i| i.message.starts_with("unknown key"))
                 .collect();
             for i in &unknown {
                 eprintln!(
-                    "outwork: warning: {}:{}: unknown key {}",
+                    "outwork: warning: {}:{}: {}: {}",
                     p.display(),
                     i.line.map(|l| l.to_string()).unwrap_or("?".into()),
-                    i.path
+                    i.path,
+                    i.message
                 );
             }
             Config::from_toml(&text).with_context(|| format!("invalid config {}", p.display()))?
@@ -492,35 +493,11 @@ fn run(cli: Cli) -> Result<u8> {
         } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
+            // Everything at once: the core tables, then the servers' own
+            // ([milter], [http], [dashboard] belong to outwork-server).
             let mut issues = Config::check(&text);
-            // [milter] belongs to outwork-server, which checks its own keys.
-            if issues.is_empty()
-                && let Err(e) = outwork_server::MilterConfig::from_outwork_toml(&text)
-            {
-                issues.push(outwork_core::config::ConfigIssue {
-                    line: None,
-                    path: "milter".into(),
-                    message: e.to_string(),
-                });
-            }
-            if issues.is_empty()
-                && let Err(e) = outwork_server::HttpConfig::from_outwork_toml(&text)
-            {
-                issues.push(outwork_core::config::ConfigIssue {
-                    line: None,
-                    path: "http".into(),
-                    message: e.to_string(),
-                });
-            }
-            if issues.is_empty()
-                && let Err(e) = outwork_server::config::DashboardConfig::from_outwork_toml(&text)
-            {
-                issues.push(outwork_core::config::ConfigIssue {
-                    line: None,
-                    path: "dashboard".into(),
-                    message: e.to_string(),
-                });
-            }
+            issues.extend(outwork_server::config::check(&text));
+            outwork_core::config::sort_issues(&mut issues);
             if issues.is_empty() {
                 // Valid, but exposed: said, not failed (the admin may have
                 // a firewall or proxy the file can't show).

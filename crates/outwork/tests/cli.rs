@@ -1364,3 +1364,39 @@ fn serve_logs_and_metrics_for_operators() {
         "{e}"
     );
 }
+
+/// One pass over a broken config: every problem at once, in file order,
+/// with "did you mean" for keys (core and server tables) and symbols.
+#[test]
+fn config_check_reports_every_problem_at_once() {
+    let d = tmp("config-all");
+    let f = d.join("broken.toml");
+    std::fs::write(
+        &f,
+        "[thresholds]\ntag = \"five\"\nrejct = 20\n\n[weights]\nLINK_TEXT_TYPOSQAT = 3\nURL_BLOCKLISTED = \"high\"\n\n[inspekt]\nqr = true\n\n[milter]\nlisen = [\"inet:127.0.0.1:11339\"]\n\n[http]\nlisten = \"nonsense\"\nadmin_tokn = \"x\"\n\n[dashboard]\nkeep = 0\n",
+    )
+    .expect("write");
+    let o = run(bin().args(["config", "check"]).arg(&f));
+    assert_eq!(o.status.code(), Some(2));
+    let out = text(&o.stdout);
+    let name = f.display().to_string();
+    let expect = [
+        ":2: thresholds.tag: invalid type: string \"five\", expected f64",
+        ":3: thresholds.rejct: unknown key (did you mean `reject`?)",
+        ":6: weights.LINK_TEXT_TYPOSQAT: no such symbol (did you mean `LINK_TEXT_TYPOSQUAT`?)",
+        ":7: weights.URL_BLOCKLISTED: invalid type: string \"high\", expected f64",
+        ":9: inspekt: unknown key (did you mean `inspect`?)",
+        ":13: milter.lisen: unknown key (did you mean `listen`?)",
+        ":16: http.listen: \"nonsense\": expected IP:PORT",
+        ":17: http.admin_tokn: unknown key (did you mean `admin_token`?)",
+        ":20: dashboard.keep: must be between 1 and 10000000",
+    ];
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), expect.len(), "{out}");
+    for (l, e) in lines.iter().zip(expect) {
+        assert!(
+            l.starts_with(&format!("{name}{e}")),
+            "{l}\nexpected {e}\n{out}"
+        );
+    }
+}
