@@ -193,6 +193,41 @@ impl Scanner {
         }
     }
 
+    /// What [`Scanner::from_config`] would refuse in `cfg`, found without
+    /// opening anything (no history store, no DNS): the YARA rules (which
+    /// need a build with the `yara` feature), the clamd address, the model
+    /// file. `config check` reports these, so it agrees with `scan`.
+    pub fn check_config(cfg: &outwork_core::Config) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let ic = &cfg.inspect;
+        if let Some(p) = &ic.yara_rules
+            && let Err(e) = outwork_inspect::YaraRules::load(
+                std::path::Path::new(p),
+                std::time::Duration::from_millis(ic.yara_timeout_ms.max(1)),
+            )
+        {
+            out.push(("inspect.yara_rules", e));
+        }
+        if let Some(a) = &ic.clamd
+            && let Err(e) = clamd::ClamdAddr::parse(a)
+        {
+            out.push(("inspect.clamd", e));
+        }
+        if cfg.model.enabled
+            && let Some(p) = &cfg.model.path
+        {
+            let r = std::fs::read(p).map_err(|e| e.to_string()).and_then(|b| {
+                outwork_core::model::Model::from_bytes(&b)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            });
+            if let Err(e) = r {
+                out.push(("model.path", format!("model {p}: {e}")));
+            }
+        }
+        out
+    }
+
     /// A scanner with the config's `[inspect]` scanners set up: YARA
     /// rules compiled (each rule's symbol registered with its weight) and
     /// the clamd address checked. Intel is added by the caller.

@@ -15,10 +15,20 @@ mod redteam;
 mod render;
 mod train_cmd;
 
+/// `outwork --version`: says whether YARA is built in.
+const VERSION: &str = if cfg!(feature = "yara") {
+    concat!(env!("CARGO_PKG_VERSION"), " (with YARA)")
+} else {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (without YARA: --features yara)"
+    )
+};
+
 #[derive(Parser)]
 #[command(
     name = "outwork",
-    version,
+    version = VERSION,
     about = "Phishing defence that judges mail by its context, and explains every verdict"
 )]
 struct Cli {
@@ -497,6 +507,17 @@ fn run(cli: Cli) -> Result<u8> {
             // ([milter], [http], [dashboard] belong to outwork-server).
             let mut issues = Config::check(&text);
             issues.extend(outwork_server::config::check(&text));
+            // What `scan` and `serve` would refuse at start: YARA rules (and
+            // a build without YARA), the clamd address, the model file.
+            if let Ok(cfg) = Config::from_toml(&text) {
+                for (path, message) in outwork_engine::Scanner::check_config(&cfg) {
+                    issues.push(outwork_core::config::ConfigIssue {
+                        line: outwork_core::config::find_key_line(&text, path),
+                        path: path.into(),
+                        message,
+                    });
+                }
+            }
             outwork_core::config::sort_issues(&mut issues);
             if issues.is_empty() {
                 // Valid, but exposed: said, not failed (the admin may have

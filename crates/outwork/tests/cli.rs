@@ -1400,3 +1400,77 @@ fn config_check_reports_every_problem_at_once() {
         );
     }
 }
+
+/// `config check` and `scan` agree about YARA: a build without the `yara`
+/// feature refuses a config with `yara_rules` in both (saying how to
+/// rebuild); a build with it accepts good rules in both. A rule file that
+/// does not compile, or a model file that isn't one, fails both.
+#[test]
+fn config_check_agrees_with_scan_about_yara_and_the_model() {
+    let d = tmp("yara-check");
+    let rules = d.join("rules.yar");
+    std::fs::write(
+        &rules,
+        "rule Invoice_Dropper { strings: $a = \"INVOICE-DROPPER\" condition: $a }\n",
+    )
+    .expect("rules");
+    let cfg = d.join("outwork.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[inspect]\nyara_rules = {:?}\n",
+            rules.display().to_string()
+        ),
+    )
+    .expect("cfg");
+    let sample = repo().join("samples/legit-paypal-receipt.eml");
+    let check = run(bin().args(["config", "check"]).arg(&cfg));
+    let scan = run(bin()
+        .args(["scan", "-q", "--config"])
+        .arg(&cfg)
+        .arg(&sample));
+    let (c, s) = (text(&check.stdout), text(&scan.stderr));
+    let version = text(&run(bin().arg("--version")).stdout);
+    if cfg!(feature = "yara") {
+        assert!(version.contains("(with YARA)"), "{version}");
+        assert_eq!(check.status.code(), Some(0), "{c}");
+        assert_eq!(scan.status.code(), Some(0), "{s}");
+    } else {
+        assert!(version.contains("(without YARA"), "{version}");
+        assert_eq!(
+            check.status.code(),
+            Some(2),
+            "config check called it ok: {c}"
+        );
+        assert!(
+            c.contains(":2: inspect.yara_rules: ") && c.contains("--features yara"),
+            "{c}"
+        );
+        assert_eq!(scan.status.code(), Some(2), "{s}");
+        assert!(s.contains("--features yara"), "{s}");
+    }
+
+    // Broken rules and a model that isn't one: refused by both, either build.
+    std::fs::write(&rules, "rule Broken { condition: $nope }\n").expect("rules");
+    let model = d.join("model.owml");
+    std::fs::write(&model, "not a model").expect("model");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[inspect]\nyara_rules = {:?}\n[model]\npath = {:?}\n",
+            rules.display().to_string(),
+            model.display().to_string()
+        ),
+    )
+    .expect("cfg");
+    let check = run(bin().args(["config", "check"]).arg(&cfg));
+    let c = text(&check.stdout);
+    assert_eq!(check.status.code(), Some(2), "{c}");
+    assert!(c.contains(":2: inspect.yara_rules: "), "{c}");
+    assert!(c.contains(":4: model.path: model "), "{c}");
+    let scan = run(bin()
+        .args(["scan", "-q", "--config"])
+        .arg(&cfg)
+        .arg(&sample));
+    assert_eq!(scan.status.code(), Some(2), "{}", text(&scan.stderr));
+}
