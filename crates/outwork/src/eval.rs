@@ -811,7 +811,6 @@ fn html_report(corpus: &str, all: &[EngineSummary], elapsed: f64) -> String {
         .map(|s| {
             vec![
                 s.engine.clone(),
-                s.describe.clone(),
                 format!(
                     "{} ({}–{})",
                     pct(s.recall),
@@ -840,11 +839,15 @@ fn html_report(corpus: &str, all: &[EngineSummary], elapsed: f64) -> String {
             ]
         })
         .collect();
-    r.table(
+    // What each engine is (a long sentence): a row of its own below.
+    let details: Vec<Vec<(&str, String)>> = all
+        .iter()
+        .map(|s| vec![("what", s.describe.clone())])
+        .collect();
+    r.table_with_details(
         "Phishing (positive) against ham (negative), 95% Wilson intervals",
         &[
             "engine",
-            "what",
             "recall",
             "ham FP rate",
             "precision",
@@ -856,6 +859,7 @@ fn html_report(corpus: &str, all: &[EngineSummary], elapsed: f64) -> String {
             "errors",
         ],
         &rows,
+        &details,
     );
     let roc: Vec<Series> = all
         .iter()

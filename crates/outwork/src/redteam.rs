@@ -562,13 +562,22 @@ fn redteam_html(corpus: &str, n: usize, m: &Mutator, all: &[VariantStats]) -> St
                     ),
                     v.new_evasions.to_string(),
                     format!("{:+.2}", v.score_change),
-                    syms(&v.lost, 5),
-                    syms(&v.held, 5),
                     v.errors.to_string(),
                 ]
             })
             .collect();
-        r.table(
+        // The symbol lists are long: a row of their own under each variant.
+        let details: Vec<Vec<(&str, String)>> = rows
+            .iter()
+            .map(|v| {
+                [("stopped firing", &v.lost), ("still caught by", &v.held)]
+                    .into_iter()
+                    .filter(|(_, l)| !l.is_empty())
+                    .map(|(k, l)| (k, syms(l, 5)))
+                    .collect()
+            })
+            .collect();
+        r.table_with_details(
             "Evasion per operator",
             &[
                 "variant",
@@ -578,11 +587,10 @@ fn redteam_html(corpus: &str, n: usize, m: &Mutator, all: &[VariantStats]) -> St
                 "Δ vs unchanged (points, 95% CI)",
                 "new evasions",
                 "mean score change",
-                "stopped firing",
-                "still caught by",
                 "errors",
             ],
             &table,
+            &details,
         );
     }
     r.render()

@@ -117,6 +117,21 @@ fn eval_json_html_and_two_engines_side_by_side() {
     let html = std::fs::read_to_string(&h).unwrap();
     assert!(html.contains("<svg") && html.contains("Content-Security-Policy"));
     assert!(!html.contains("<script"));
+    // The side-by-side table keeps to numbers (ROC AUC in view); what each
+    // engine is goes in a full-width row under it.
+    let side = &html[html.find("Side by side").unwrap()..];
+    let side = &side[..side.find("</table>").unwrap()];
+    let head = &side[side.find("<thead>").unwrap()..side.find("</thead>").unwrap()];
+    assert!(
+        head.contains("ROC AUC") && !head.contains(">what<"),
+        "{head}"
+    );
+    assert_eq!(
+        side.matches("<tr class=\"detail\"><td colspan=\"10\"><b>what:</b> ")
+            .count(),
+        2,
+        "{side}"
+    );
 }
 
 #[test]
@@ -198,6 +213,18 @@ fn redteam_operators_rates_and_early_warning() {
             .find(|x| x["variant"] == name)
             .unwrap_or_else(|| panic!("{name} in {v}"))
     };
+    // Symbol lists get a row of their own, not columns that stretch
+    // every row.
+    let html = std::fs::read_to_string(d.join("rt.html")).unwrap();
+    let head = &html[html.find("<thead>").unwrap()..html.find("</thead>").unwrap()];
+    assert!(
+        !head.contains("stopped firing") && head.contains("errors"),
+        "{head}"
+    );
+    assert!(
+        html.contains("<tr class=\"detail\"><td colspan=\"8\"><b>still caught by:</b> "),
+        "{html}"
+    );
     assert_eq!(get("identity")["n"], 6);
     assert_eq!(
         get("identity")["evaded"],
