@@ -41,6 +41,49 @@ pub struct Headline {
     pub message_id: Option<String>,
 }
 
+/// A Subject written as raw 8-bit bytes (no RFC 2047 encoded words), read
+/// in the charset the message's Content-Type declares: `parsed` (the
+/// parser's reading, which takes such bytes as UTF-8) shows `�` where a
+/// GB2312 or ISO-8859-1 subject was. `None` when `parsed` is fine, there
+/// is no declared charset, or the bytes don't decode in it.
+pub fn subject_in_declared_charset(raw: &[u8], parsed: &str) -> Option<String> {
+    if !parsed.contains('\u{FFFD}') {
+        return None;
+    }
+    let raw = strip_postmark(raw);
+    let head = &raw[..raw.len().min(64 << 10)];
+    let end = memchr::memmem::find(head, b"\r\n\r\n")
+        .or_else(|| memchr::memmem::find(head, b"\n\n"))
+        .unwrap_or(head.len());
+    // Unfolded header fields: a line starting with blank space continues.
+    let mut fields: Vec<Vec<u8>> = Vec::new();
+    for line in head[..end].split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match (line.first(), fields.last_mut()) {
+            (Some(b' ' | b'\t'), Some(f)) => f.extend_from_slice(line),
+            _ => fields.push(line.to_vec()),
+        }
+    }
+    let value = |f: &[u8], name: &str| -> Option<Vec<u8>> {
+        let colon = f.iter().position(|&b| b == b':')?;
+        f[..colon]
+            .trim_ascii()
+            .eq_ignore_ascii_case(name.as_bytes())
+            .then(|| f[colon + 1..].trim_ascii().to_vec())
+    };
+    let subject = fields.iter().find_map(|f| value(f, "subject"))?;
+    let ctype = fields.iter().find_map(|f| value(f, "content-type"))?;
+    let ctype = String::from_utf8_lossy(&ctype).to_ascii_lowercase();
+    let charset = ctype
+        .split(';')
+        .filter_map(|p| p.trim().strip_prefix("charset="))
+        .next()?
+        .trim_matches(['"', '\'', ' ']);
+    let enc = encoding_rs::Encoding::for_label(charset.as_bytes())?;
+    let (text, _, bad) = enc.decode(&subject);
+    (!bad).then(|| text.trim().to_string())
+}
+
 /// Read the [`Headline`] of a message: its header section only.
 pub fn headline(data: &[u8]) -> Headline {
     const MAX: usize = 200;
@@ -69,8 +112,11 @@ pub fn headline(data: &[u8]) -> Headline {
             (None, None) => None,
         }
     });
+    let subject = m
+        .subject()
+        .map(|s| subject_in_declared_charset(data, s).unwrap_or_else(|| s.to_string()));
     Headline {
-        subject: m.subject().and_then(clean),
+        subject: subject.as_deref().and_then(clean),
         from,
         message_id: m.message_id().and_then(clean),
     }
@@ -497,4 +543,42 @@ where
             sink(o);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(subject: &[u8], ctype: &str) -> Vec<u8> {
+        let mut m = b"From: a@b.example\r\nSubject: ".to_vec();
+        m.extend_from_slice(subject);
+        m.extend_from_slice(format!("\r\n{ctype}\r\n\r\nbody\r\n").as_bytes());
+        m
+    }
+
+    #[test]
+    fn raw_8bit_subjects_read_in_the_declared_charset() {
+        // "发票已到期" in GB2312, unencoded, with the charset on Content-Type.
+        let gb = [0xb7, 0xa2, 0xc6, 0xb1, 0xd2, 0xd1, 0xb5, 0xbd, 0xc6, 0xda];
+        let m = msg(&gb, "Content-Type: text/plain; charset=\"GB2312\"");
+        let h = headline(&m);
+        assert_eq!(h.subject.as_deref(), Some("发票已到期"));
+        assert_eq!(
+            subject_in_declared_charset(&m, "\u{FFFD}\u{FFFD}").as_deref(),
+            Some("发票已到期")
+        );
+        // Latin-1, folded over two lines.
+        let m = msg(
+            b"R\xe9sum\xe9\r\n of the week",
+            "Content-Type: text/html; charset=iso-8859-1",
+        );
+        assert_eq!(
+            subject_in_declared_charset(&m, "R\u{FFFD}sum\u{FFFD} of the week").as_deref(),
+            Some("Résumé of the week")
+        );
+        // A clean parse is kept; no declared charset, no guess.
+        assert_eq!(subject_in_declared_charset(&m, "Résumé"), None);
+        let m = msg(&gb, "X-Other: 1");
+        assert_eq!(subject_in_declared_charset(&m, "\u{FFFD}"), None);
+    }
 }

@@ -39,6 +39,19 @@ fn dashboard_in_a_real_browser() {
     common::write_intel(dir.path());
     let d = start(dir.path(), |_, _| {});
     seed(&d);
+    // A long subject on a flagged message: the list must still fit 1400 px.
+    let long = String::from_utf8(common::sample("phish-typosquat.eml"))
+        .unwrap()
+        .replace(
+            "Subject: Your account has been limited",
+            "Subject: Your account has been limited until you confirm every one of the details we hold, the billing address, the card and the security questions, within 24 hours",
+        );
+    let r = common::agent()
+        .post(d.url("/checkv2"))
+        .header("Queue-Id", "QLONG1")
+        .send(long.as_bytes())
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let subject = "Browser test: release me";
     let id = quarantine_one(&d, subject);
 
