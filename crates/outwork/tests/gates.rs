@@ -85,3 +85,29 @@ fn build_time_detection_matches_this_machine() {
         gates::missing(&gates::REDIS)
     );
 }
+
+/// Test runs must not reach the user's `~/.local/share/outwork` (verdict
+/// log, intel store, model, history): every test file that runs the
+/// `outwork` binary gives it a throw-away home.
+#[test]
+fn every_test_that_runs_outwork_sandboxes_its_data_dir() {
+    let mut found = 0;
+    for f in test_files() {
+        let src = std::fs::read_to_string(&f).expect("read");
+        if src.contains("CARGO_BIN_EXE_outwork") {
+            found += 1;
+            assert!(
+                src.contains(".env(\"XDG_DATA_HOME\"") && src.contains(".env(\"HOME\""),
+                "{} runs outwork without a sandboxed HOME/XDG_DATA_HOME",
+                f.display()
+            );
+            assert_eq!(
+                src.matches("CARGO_BIN_EXE_outwork").count(),
+                1,
+                "{}: start outwork through the one sandboxed bin()",
+                f.display()
+            );
+        }
+    }
+    assert!(found >= 2, "{found}");
+}
