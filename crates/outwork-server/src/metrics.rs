@@ -97,6 +97,10 @@ fn describe() {
 /// at 0: a rate over a missing series is no data, not zero.
 fn zeros() {
     for source in ["milter", "http"] {
+        for action in ["accept", "tag", "quarantine", "reject"] {
+            metrics::counter!("outwork_messages_total", "source" => source, "action" => action)
+                .absolute(0);
+        }
         for reason in ["busy", "timeout", "panic", "buffered_budget"] {
             metrics::counter!("outwork_scan_failures_total", "source" => source, "reason" => reason)
                 .absolute(0);

@@ -1336,6 +1336,7 @@ fn serve_logs_and_metrics_for_operators() {
         "outwork_scan_failures_total{source=\"milter\",reason=\"busy\"} 0",
         "outwork_reloads_total{result=\"ok\"} 0",
         "outwork_reloads_total{result=\"error\"} 0",
+        "outwork_messages_total{source=\"milter\",action=\"reject\"} 0",
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
     }
