@@ -309,7 +309,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         // `outwork … | head`: the reader has what it wanted.
-        Err(e) if is_broken_pipe(&e) => ExitCode::from(EXIT_CLEAN),
+        Err(e) if e.downcast_ref::<StdoutClosed>().is_some() => ExitCode::from(EXIT_CLEAN),
         Err(e) => {
             eprintln!("outwork: error: {e:#}");
             ExitCode::from(EXIT_ERROR)
@@ -317,11 +317,27 @@ fn main() -> ExitCode {
     }
 }
 
-/// Did `e` come from writing to a pipe whose reader has gone?
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+/// Stdout's reader has gone (`| head`). Only writes to stdout say this:
+/// a broken pipe to a child (sendmail) or a socket stays an error.
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// A write to stdout: a broken pipe becomes [`StdoutClosed`].
+pub fn to_stdout<T>(r: std::io::Result<T>) -> Result<T> {
+    r.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            anyhow::Error::new(StdoutClosed)
+        } else {
+            e.into()
+        }
     })
 }
 
@@ -643,7 +659,7 @@ fn scan(
         Some(e) => return Err(e.into()),
         None => {}
     }
-    out.flush()?;
+    to_stdout(out.flush())?;
     keep.save_history()
         .map_err(|e| anyhow::anyhow!("saving the history: {e}"))?;
     if !quiet && (many || format == Format::Human) {
@@ -879,7 +895,7 @@ fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
         QuarantineCmd::Show { id, raw, .. } => {
             let (entry, bytes) = store.get(&id).map_err(located)?;
             if raw {
-                std::io::stdout().write_all(&bytes)?;
+                to_stdout(std::io::stdout().write_all(&bytes))?;
             } else {
                 println!("{}", serde_json::to_string_pretty(&entry)?);
             }
@@ -893,7 +909,7 @@ fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
         } => {
             let (entry, bytes) = store.get(&id).map_err(located)?;
             if stdout {
-                std::io::stdout().write_all(&bytes)?;
+                to_stdout(std::io::stdout().write_all(&bytes))?;
                 return Ok(EXIT_CLEAN);
             }
             let env = &entry.envelope;
@@ -911,13 +927,22 @@ fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
                 .stdin(std::process::Stdio::piped())
                 .spawn()
                 .with_context(|| format!("running {}", sendmail.display()))?;
-            if let Some(mut stdin) = child.stdin.take() {
-                stdin.write_all(&bytes)?;
-            }
+            // A sendmail that exits early closes its end: say how it
+            // ended (its status), not "broken pipe".
+            let written = match child.stdin.take() {
+                Some(mut stdin) => stdin.write_all(&bytes).map_err(|e| e.to_string()),
+                None => Err("no stdin".into()),
+            };
             let status = child.wait()?;
             if !status.success() {
                 anyhow::bail!(
                     "{} exited with {status}; {id} stays in quarantine",
+                    sendmail.display()
+                );
+            }
+            if let Err(e) = written {
+                anyhow::bail!(
+                    "{} did not take the whole message ({e}); {id} stays in quarantine",
                     sendmail.display()
                 );
             }

@@ -1238,7 +1238,25 @@ fn every_command_ends_quietly_on_a_closed_pipe() {
         .expect("put");
     let samples = repo().join("samples").display().to_string();
     let cfg = cfg.display().to_string();
+    let store_path = d.join("intel.owi");
+    let feed = d.join("feed.txt");
+    std::fs::write(&feed, "https://login.evil.example/verify/\n").expect("feed");
+    let o = run(bin()
+        .args([
+            "intel", "import", "--format", "urls", "--source", "s", "--intel",
+        ])
+        .arg(&store_path)
+        .arg(&feed));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let store_path = store_path.display().to_string();
     let cases: Vec<Vec<&str>> = vec![
+        vec![
+            "url",
+            "check",
+            "--intel",
+            &store_path,
+            "https://login.evil.example/verify/x",
+        ],
         vec!["quarantine", "show", &id, "--config", &cfg],
         vec!["quarantine", "show", "--raw", &id, "--config", &cfg],
         vec!["quarantine", "list", "--config", &cfg],
@@ -1267,6 +1285,52 @@ fn every_command_ends_quietly_on_a_closed_pipe() {
             );
             assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
         }
+    }
+}
+
+/// A closed pipe to a *child* is no reason to go quiet: a sendmail that
+/// exits without reading the message fails the release (exit 2, said on
+/// stderr) and the message stays in the quarantine.
+#[test]
+fn release_to_a_sendmail_that_stops_reading_fails_loudly() {
+    let d = tmp("release-early-exit");
+    let qdir = d.join("q");
+    let cfg = d.join("outwork.toml");
+    std::fs::write(
+        &cfg,
+        format!("[milter]\nquarantine_dir = \"{}\"\n", qdir.display()),
+    )
+    .expect("cfg");
+    let store = outwork_server::QuarantineStore::open(&qdir).expect("store");
+    // Bigger than a pipe's buffer, so the write meets the closed end.
+    let mut raw = b"From: <a@evil.example>\r\nTo: <b@example.org>\r\nSubject: big\r\n\r\n".to_vec();
+    raw.extend(std::iter::repeat_n(b'x', 1 << 20));
+    let verdict = outwork_engine::scan_message(&raw, &outwork_core::Context::default());
+    let env = outwork_engine::Envelope {
+        mail_from: Some("a@evil.example".into()),
+        rcpt_to: vec!["b@example.org".into()],
+        ..Default::default()
+    };
+    let id = store.put(&raw, &verdict, &env).expect("put");
+    for (script, says) in [
+        ("#!/bin/sh\nexit 75\n", "exited with"),
+        (
+            "#!/bin/sh\nexec 0<&-\nsleep 1\nexit 0\n",
+            "did not take the whole message",
+        ),
+    ] {
+        let fake = d.join("sendmail");
+        std::fs::write(&fake, script).expect("fake sendmail");
+        run(Command::new("chmod").arg("+x").arg(&fake));
+        let o = run(bin()
+            .args(["quarantine", "release", &id, "--sendmail"])
+            .arg(&fake)
+            .arg("--config")
+            .arg(&cfg));
+        let e = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{e}");
+        assert!(e.contains(says) && e.contains("stays in quarantine"), "{e}");
+        assert_eq!(store.list().expect("list").len(), 1, "the message was kept");
     }
 }
 
