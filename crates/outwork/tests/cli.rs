@@ -1181,7 +1181,8 @@ fn learn_tunes_a_local_model_that_can_be_audited_and_undone() {
 /// Issue "what a new mail admin tripped over", item 2: test runs showed up
 /// in the real dashboard. `serve` with the dashboard on and no `[dashboard]
 /// path` logs to the data directory: under the tests' sandbox home, the
-/// verdict lands there.
+/// verdict lands there. (The only test here that uses the default log
+/// path: two servers sharing one log would rewrite it under each other.)
 #[test]
 fn tests_keep_the_verdict_log_out_of_the_users_data_dir() {
     let d = tmp("sandbox-log");
@@ -1391,7 +1392,16 @@ fn serve_logs_and_metrics_for_operators() {
         .arg(&feed));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let config = d.join("outwork.toml");
-    std::fs::write(&config, "[http]\nlisten = \"127.0.0.1:0\"\n").expect("config");
+    // Its own verdict log: the sandbox's default one belongs to
+    // tests_keep_the_verdict_log_out_of_the_users_data_dir.
+    std::fs::write(
+        &config,
+        format!(
+            "[http]\nlisten = \"127.0.0.1:0\"\n[dashboard]\npath = {:?}\n",
+            d.join("verdicts.jsonl").display().to_string()
+        ),
+    )
+    .expect("config");
     let srv = Serve::start(&config, &store, d.join("serve.log"));
     let (st, metrics) = http(&srv.addr, "GET", "/metrics", &[], b"");
     assert_eq!(st, 200);
@@ -1415,7 +1425,14 @@ fn serve_logs_and_metrics_for_operators() {
 
     // The same port again: taken.
     let busy = d.join("busy.toml");
-    std::fs::write(&busy, format!("[http]\nlisten = \"{}\"\n", srv.addr)).expect("config");
+    std::fs::write(
+        &busy,
+        format!(
+            "[http]\nlisten = \"{}\"\n[dashboard]\npath = \"\"\n",
+            srv.addr
+        ),
+    )
+    .expect("config");
     let o = run(bin()
         .args(["serve", "--config"])
         .arg(&busy)
