@@ -83,6 +83,36 @@ try {
   await shot('verdicts');
   await cspCheck('verdicts');
 
+  step('verdicts fit 1400 px');
+  await page.setViewportSize({ width: 1400, height: 900 });
+  const fit = await page.evaluate(() => {
+    const t = document.querySelector('#verdicts-table');
+    const heads = [...t.querySelectorAll('thead th')].map((h) => h.textContent);
+    const symHead = [...t.querySelectorAll('thead th')].find((h) => h.textContent === 'Symbols');
+    const long = [...t.querySelectorAll('td.subject')].find((c) => c.textContent.includes('security questions'));
+    const cs = long ? getComputedStyle(long) : null;
+    return {
+      heads,
+      overflow: t.scrollWidth - t.parentElement.clientWidth,
+      pageOverflow: document.documentElement.scrollWidth - window.innerWidth,
+      symRight: symHead ? symHead.getBoundingClientRect().right : 1e9,
+      ellipsis: !!cs && cs.textOverflow === 'ellipsis' && long.scrollWidth > long.clientWidth,
+      title: long ? long.title : '',
+      symbols: [...t.querySelectorAll('td.symbols')].map((c) => c.textContent).join(' '),
+      sources: [...t.querySelectorAll('td.source')].map((c) => c.textContent),
+      since: document.querySelector('label[for=f-since]').textContent,
+    };
+  });
+  if (fit.overflow > 1 || fit.pageOverflow > 1) fail('verdict table overflows at 1400 px: ' + JSON.stringify(fit));
+  if (fit.symRight > 1400) fail('Symbols column off-screen: ' + fit.symRight);
+  if (!fit.ellipsis || !fit.title.includes('security questions')) fail('long subject not ellipsised with a tooltip');
+  if (!/LINK_TEXT_TYPOSQUAT\(\d+\.\d\d\)/.test(fit.symbols)) fail('symbols without scores: ' + fit.symbols);
+  if (fit.heads.join('|') !== 'Time|Source|Action|Score|From|To|Subject|Symbols') fail('columns: ' + fit.heads.join('|'));
+  if (!fit.sources.includes('checkv2') || !fit.sources.includes('scan')) fail('sources: ' + fit.sources);
+  if (fit.since !== 'Since') fail('date filter named ' + fit.since);
+  await shot('verdicts-1400');
+  await page.setViewportSize({ width: 1280, height: 900 });
+
   step('filter by action');
   await page.selectOption('#f-action', 'accept');
   await page.click('#filters button[type=submit]');
@@ -124,6 +154,16 @@ try {
   const cfg = await page.locator('#status-config').textContent();
   if (cfg.includes(token)) fail('the token appears on the status page');
   if ((await page.locator('#intel-table tr.stale').count()) < 1) fail('no stale intel source highlighted');
+  // Round y-axis ticks (1, 2 or 5 × 10^k apart, from 0), and the hourly
+  // chart names the time zone its hours are in.
+  for (const id of ['#chart-throughput', '#chart-days']) {
+    const ticks = (await page.locator(id + ' svg text.tick').allTextContents()).map(Number);
+    const step = ticks[1] - ticks[0];
+    const round = step >= 1 && /^[125]0*$/.test(String(step));
+    if (ticks[0] !== 0 || !round || ticks.some((v, i) => v !== i * step)) fail(id + ' ticks not round: ' + ticks);
+  }
+  const hh = await page.locator('#hours-heading').textContent();
+  if (!/your time: .*UTC[+−]\d\d:\d\d/.test(hh)) fail('hourly chart without its time zone: ' + hh);
   await shot('status');
   await cspCheck('status');
 
@@ -139,6 +179,10 @@ try {
   const visible = await page.evaluate(() => document.cookie);
   if (visible.includes('outwork_session')) fail('session cookie readable by script');
   await shot('quarantine');
+  // Each quarantined message says why it is there: its action and what
+  // weighed most.
+  const whys = await page.locator('#quarantine-table tbody td[data-label=Why]').allTextContents();
+  if (!whys.length || !whys.every((w) => /^(accept|tag|quarantine|reject):/.test(w))) fail('quarantine reasons: ' + JSON.stringify(whys));
   const row = page.locator('#quarantine-table tbody tr', { hasText: releaseSubject });
   if ((await row.count()) !== 1) fail('quarantined message ' + releaseSubject + ' not listed');
   await row.getByRole('button', { name: 'Release' }).click();

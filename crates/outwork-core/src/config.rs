@@ -391,9 +391,11 @@ impl Config {
     /// Everything wrong with a config file: parse errors, unknown keys (with
     /// line numbers), unknown symbols, inconsistent thresholds.
     pub fn check(text: &str) -> Vec<ConfigIssue> {
-        let (cfg, unknown) = match Self::parse_collecting(text) {
-            Ok(x) => x,
-            Err(ConfigError::Toml(e)) => {
+        let doc: toml::Table = match toml::from_str(text) {
+            Ok(d) => d,
+            // A syntax error stops the reading: the one place a check
+            // can't go on.
+            Err(e) => {
                 let line = e
                     .span()
                     .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
@@ -403,31 +405,34 @@ impl Config {
                     message: e.message().to_string(),
                 }];
             }
+        };
+        // Every key on its own: each wrong value and unknown key is said.
+        let (mut issues, good) = crate::keys::check_each_key::<Config>(text, &doc, None);
+        let cfg: Config = match serde_ignored::deserialize(toml::Value::Table(good), |_| {}) {
+            Ok(c) => c,
             Err(e) => {
-                return vec![ConfigIssue {
+                issues.push(ConfigIssue {
                     line: None,
                     path: String::new(),
                     message: e.to_string(),
-                }];
+                });
+                return issues;
             }
         };
-        let mut issues: Vec<ConfigIssue> = unknown
-            .into_iter()
-            .map(|path| ConfigIssue {
-                line: find_key_line(text, &path),
-                message: "unknown key".into(),
-                path,
-            })
-            .collect();
         for name in cfg.weights.keys() {
             if crate::symbol::lookup(name).is_none()
                 && !name.starts_with(crate::symbol::RULE_PREFIX)
             {
                 let path = format!("weights.{name}");
+                let hint =
+                    crate::keys::did_you_mean(name, crate::symbol::SYMBOLS.iter().map(|s| s.name));
                 issues.push(ConfigIssue {
                     line: find_key_line(text, &path),
                     path,
-                    message: "no such symbol".into(),
+                    message: match hint {
+                        Some(h) => format!("no such symbol (did you mean `{h}`?)"),
+                        None => "no such symbol (`outwork symbols` lists them)".into(),
+                    },
                 });
             }
         }
@@ -440,13 +445,19 @@ impl Config {
                 message,
             });
         }
+        sort_issues(&mut issues);
         issues
     }
 }
 
+/// In file order; issues without a line last.
+pub fn sort_issues(issues: &mut [ConfigIssue]) {
+    issues.sort_by_key(|i| (i.line.is_none(), i.line, i.path.clone()));
+}
+
 /// Line (1-based) where a dotted key path is defined: as `[a.b]` table
 /// header or as `key =` inside its table.
-fn find_key_line(text: &str, path: &str) -> Option<usize> {
+pub fn find_key_line(text: &str, path: &str) -> Option<usize> {
     let (table, key) = match path.rsplit_once('.') {
         Some((t, k)) => (t, k),
         None => ("", path),

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod evidence;
 pub mod facts;
 pub mod html;
+pub mod keys;
 pub mod lists;
 pub mod model;
 pub mod policy;

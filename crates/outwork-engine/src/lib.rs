@@ -25,6 +25,101 @@ pub struct Outcome {
     pub input_bytes: u64,
     pub verdict: Option<Verdict>,
     pub error: Option<String>,
+    /// Which message this is, for people: set when the scanner's
+    /// [`Scanner::headlines`] is on.
+    pub headline: Option<Headline>,
+}
+
+/// The headers that tell a person which message a verdict is about
+/// (decoded, control characters replaced, long values cut).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headline {
+    pub subject: Option<String>,
+    /// As written: `"Name" <address>`, or the address alone.
+    pub from: Option<String>,
+    /// Without its angle brackets.
+    pub message_id: Option<String>,
+}
+
+/// A Subject written as raw 8-bit bytes (no RFC 2047 encoded words), read
+/// in the charset the message's Content-Type declares: `parsed` (the
+/// parser's reading, which takes such bytes as UTF-8) shows `�` where a
+/// GB2312 or ISO-8859-1 subject was. `None` when `parsed` is fine, there
+/// is no declared charset, or the bytes don't decode in it.
+pub fn subject_in_declared_charset(raw: &[u8], parsed: &str) -> Option<String> {
+    if !parsed.contains('\u{FFFD}') {
+        return None;
+    }
+    let raw = strip_postmark(raw);
+    let head = &raw[..raw.len().min(64 << 10)];
+    let end = memchr::memmem::find(head, b"\r\n\r\n")
+        .or_else(|| memchr::memmem::find(head, b"\n\n"))
+        .unwrap_or(head.len());
+    // Unfolded header fields: a line starting with blank space continues.
+    let mut fields: Vec<Vec<u8>> = Vec::new();
+    for line in head[..end].split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match (line.first(), fields.last_mut()) {
+            (Some(b' ' | b'\t'), Some(f)) => f.extend_from_slice(line),
+            _ => fields.push(line.to_vec()),
+        }
+    }
+    let value = |f: &[u8], name: &str| -> Option<Vec<u8>> {
+        let colon = f.iter().position(|&b| b == b':')?;
+        f[..colon]
+            .trim_ascii()
+            .eq_ignore_ascii_case(name.as_bytes())
+            .then(|| f[colon + 1..].trim_ascii().to_vec())
+    };
+    let subject = fields.iter().find_map(|f| value(f, "subject"))?;
+    let ctype = fields.iter().find_map(|f| value(f, "content-type"))?;
+    let ctype = String::from_utf8_lossy(&ctype).to_ascii_lowercase();
+    let charset = ctype
+        .split(';')
+        .filter_map(|p| p.trim().strip_prefix("charset="))
+        .next()?
+        .trim_matches(['"', '\'', ' ']);
+    let enc = encoding_rs::Encoding::for_label(charset.as_bytes())?;
+    let (text, _, bad) = enc.decode(&subject);
+    (!bad).then(|| text.trim().to_string())
+}
+
+/// Read the [`Headline`] of a message: its header section only.
+pub fn headline(data: &[u8]) -> Headline {
+    const MAX: usize = 200;
+    fn clean(s: &str) -> Option<String> {
+        let mut out = String::new();
+        for (n, c) in s.trim().chars().enumerate() {
+            if n == MAX {
+                out.push('…');
+                break;
+            }
+            // Attacker text on a terminal: no escapes, no line breaks.
+            out.push(if c.is_control() { ' ' } else { c });
+        }
+        (!out.is_empty()).then_some(out)
+    }
+    let data = strip_postmark(data);
+    let Some(m) = mail_parser::MessageParser::new().parse_headers(data) else {
+        return Headline::default();
+    };
+    let from = m.from().and_then(|a| a.first()).and_then(|a| {
+        let addr = a.address();
+        match (a.name(), addr) {
+            (Some(n), Some(ad)) => clean(&format!("\"{n}\" <{ad}>")),
+            (None, Some(ad)) => clean(ad),
+            (Some(n), None) => clean(n),
+            (None, None) => None,
+        }
+    });
+    let subject = m
+        .subject()
+        .map(|s| subject_in_declared_charset(data, s).unwrap_or_else(|| s.to_string()));
+    Headline {
+        subject: subject.as_deref().and_then(clean),
+        from,
+        message_id: m.message_id().and_then(clean),
+    }
 }
 
 /// Strip an mbox "From " postmark line some single-message files keep.
@@ -123,6 +218,9 @@ pub struct Scanner {
     /// The envelope [`Scanner::scan`] assumes (the CLI's `--envelope-ip`,
     /// `--helo`, `--mail-from`); servers pass each message's own.
     pub envelope: Envelope,
+    /// [`scan_all`] fills each [`Outcome::headline`] (a second, header-only
+    /// parse: the CLI's human output asks for it, machines don't).
+    pub headlines: bool,
 }
 
 impl Scanner {
@@ -137,7 +235,43 @@ impl Scanner {
             verifier: None,
             history: None,
             envelope: Envelope::default(),
+            headlines: false,
         }
+    }
+
+    /// What [`Scanner::from_config`] would refuse in `cfg`, found without
+    /// opening anything (no history store, no DNS): the YARA rules (which
+    /// need a build with the `yara` feature), the clamd address, the model
+    /// file. `config check` reports these, so it agrees with `scan`.
+    pub fn check_config(cfg: &outwork_core::Config) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let ic = &cfg.inspect;
+        if let Some(p) = &ic.yara_rules
+            && let Err(e) = outwork_inspect::YaraRules::load(
+                std::path::Path::new(p),
+                std::time::Duration::from_millis(ic.yara_timeout_ms.max(1)),
+            )
+        {
+            out.push(("inspect.yara_rules", e));
+        }
+        if let Some(a) = &ic.clamd
+            && let Err(e) = clamd::ClamdAddr::parse(a)
+        {
+            out.push(("inspect.clamd", e));
+        }
+        if cfg.model.enabled
+            && let Some(p) = &cfg.model.path
+        {
+            let r = std::fs::read(p).map_err(|e| e.to_string()).and_then(|b| {
+                outwork_core::model::Model::from_bytes(&b)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            });
+            if let Err(e) = r {
+                out.push(("model.path", format!("model {p}: {e}")));
+            }
+        }
+        out
     }
 
     /// A scanner with the config's `[inspect]` scanners set up: YARA
@@ -335,6 +469,7 @@ fn scan_item(item: Item, scanner: &Scanner) -> Outcome {
                 input_bytes: item.input_bytes,
                 verdict: Some(verdict),
                 error: None,
+                headline: scanner.headlines.then(|| headline(&data)),
             }
         }
         Err(e) => Outcome {
@@ -344,6 +479,7 @@ fn scan_item(item: Item, scanner: &Scanner) -> Outcome {
             input_bytes: item.input_bytes,
             verdict: None,
             error: Some(e),
+            headline: None,
         },
     }
 }
@@ -407,4 +543,42 @@ where
             sink(o);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(subject: &[u8], ctype: &str) -> Vec<u8> {
+        let mut m = b"From: a@b.example\r\nSubject: ".to_vec();
+        m.extend_from_slice(subject);
+        m.extend_from_slice(format!("\r\n{ctype}\r\n\r\nbody\r\n").as_bytes());
+        m
+    }
+
+    #[test]
+    fn raw_8bit_subjects_read_in_the_declared_charset() {
+        // "发票已到期" in GB2312, unencoded, with the charset on Content-Type.
+        let gb = [0xb7, 0xa2, 0xc6, 0xb1, 0xd2, 0xd1, 0xb5, 0xbd, 0xc6, 0xda];
+        let m = msg(&gb, "Content-Type: text/plain; charset=\"GB2312\"");
+        let h = headline(&m);
+        assert_eq!(h.subject.as_deref(), Some("发票已到期"));
+        assert_eq!(
+            subject_in_declared_charset(&m, "\u{FFFD}\u{FFFD}").as_deref(),
+            Some("发票已到期")
+        );
+        // Latin-1, folded over two lines.
+        let m = msg(
+            b"R\xe9sum\xe9\r\n of the week",
+            "Content-Type: text/html; charset=iso-8859-1",
+        );
+        assert_eq!(
+            subject_in_declared_charset(&m, "R\u{FFFD}sum\u{FFFD} of the week").as_deref(),
+            Some("Résumé of the week")
+        );
+        // A clean parse is kept; no declared charset, no guess.
+        assert_eq!(subject_in_declared_charset(&m, "Résumé"), None);
+        let m = msg(&gb, "X-Other: 1");
+        assert_eq!(subject_in_declared_charset(&m, "\u{FFFD}"), None);
+    }
 }

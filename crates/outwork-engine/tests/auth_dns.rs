@@ -7,6 +7,10 @@
 //! Needs `nsd` on PATH. Without it the NSD tests say so and pass, unless
 //! OUTWORK_REQUIRE_NSD is set (.ci/run installs nsd and sets it).
 
+#[path = "../../test_gates.rs"]
+#[allow(dead_code)]
+mod gates;
+
 use mail_auth::common::crypto::Ed25519Key;
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::{AuthenticatedMessage, AuthenticationResults, MessageAuthenticator};
@@ -33,15 +37,7 @@ impl Drop for Nsd {
 }
 
 fn nsd_available() -> bool {
-    let found = Command::new("nsd").arg("-v").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("OUTWORK_REQUIRE_NSD").is_none(),
-            "nsd is required (OUTWORK_REQUIRE_NSD is set) but not installed"
-        );
-        eprintln!("nsd not installed: DNS tests skipped (apt-get install nsd)");
-    }
-    found
+    gates::check(&gates::NSD)
 }
 
 fn free_udp_port() -> u16 {
@@ -270,6 +266,10 @@ fn forward_with_arc(original: &str, footer: &str, k: &Keys, port: u16) -> String
 /// Everything that needs NSD, against one server (it starts in ~0.2 s,
 /// but one guard that drops is what stops it).
 #[test]
+#[cfg_attr(
+    outwork_no_nsd,
+    ignore = "needs nsd (OUTWORK_REQUIRE_NSD=1 makes this a failure)"
+)]
 fn spf_dkim_dmarc_arc_against_a_real_dns_server() {
     if !nsd_available() {
         return;

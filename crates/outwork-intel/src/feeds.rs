@@ -1242,7 +1242,8 @@ fn classify(t: &[u8]) -> Class {
 /// JSON (`[{` or `{`) is PhishTank JSON; a header row decides the CSV / TSV
 /// formats; a `[Adblock...]` header, `!` comments or `||` rules mean ABP;
 /// otherwise each data line is classified (hosts, IP/CIDR, hash, URL, host/path,
-/// domain) and one kind must cover at least 90% of them.
+/// domain) and one kind must cover at least 90% of them, or all but one
+/// (of at least three).
 pub fn detect(head: &[u8]) -> Option<Format> {
     let mut head = strip_bom(head);
     if head.len() > DETECT_LIMIT {
@@ -1311,7 +1312,9 @@ pub fn detect(head: &[u8]) -> Option<Format> {
     }
     let c = |k: Class| counts[k as usize];
     let n: usize = counts.iter().sum();
-    let most = |x: usize| n > 0 && x * 10 >= n * 9;
+    // One odd line in a short feed (a stray note, a truncated entry) must
+    // not make it ambiguous: the import reports it as malformed.
+    let most = |x: usize| n > 0 && (x * 10 >= n * 9 || (x >= 2 && n - x <= 1));
     if urlhaus_header && (n == 0 || c(Class::UrlhausRow) > 0) {
         return Some(Format::UrlhausCsv);
     }

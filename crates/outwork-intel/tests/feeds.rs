@@ -402,6 +402,26 @@ fn detect_ambiguous_or_unknown() {
     );
 }
 
+/// A short feed with one junk line is still a URL list (the import reports
+/// the line as malformed) — it used to be "can't tell the format".
+#[test]
+fn detect_tolerates_one_junk_line_in_a_short_feed() {
+    let feed =
+        b"https://login.evil.example/verify/\nhttp://paypa1.example/signin\nnot a url, a note\n";
+    assert_eq!(detect(feed), Some(Format::UrlList));
+    let p = parse(feed, Format::UrlList);
+    assert_eq!(p.entries.len(), 2);
+    assert_eq!(bad_lines(&p), [3]);
+    let hosts = b"evil.example\nphish.example\nsee the site for terms\n";
+    assert_eq!(detect(hosts), Some(Format::DomainList));
+    // Two junk lines in four, or one in two, stay ambiguous.
+    assert_eq!(
+        detect(b"https://a.example/x\nnote one\nnote two\nhttps://b.example/y\n"),
+        None
+    );
+    assert_eq!(detect(b"https://a.example/x\nnot a url\n"), None);
+}
+
 /// `\n` → `\r\n`, and a UTF-8 BOM in front.
 fn crlf_bom(data: &[u8]) -> Vec<u8> {
     let mut out = b"\xEF\xBB\xBF".to_vec();

@@ -5,6 +5,10 @@
 //! Needs `redis-server` on PATH (CI installs it); without it these tests
 //! fail with a message saying so.
 
+#[path = "../../test_gates.rs"]
+#[allow(dead_code)]
+mod gates;
+
 use outwork_intel::feeds::{self, Entry, Format, Parsed, Value};
 use outwork_intel::redis_store::RedisStore;
 use outwork_intel::store::{EntryType, Hit, ImportStats, Index, Kind, Lookup, SourceInfo};
@@ -22,21 +26,9 @@ struct Server {
     dir: PathBuf,
 }
 
-/// Whether redis-server is on PATH. Missing: the test is skipped with a
-/// note, or fails when `OUTWORK_REQUIRE_REDIS=1` (CI sets it).
+/// Whether redis-server is here (crates/test_gates.rs).
 fn have_redis() -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("redis-server").is_file()));
-    if !found {
-        assert!(
-            std::env::var("OUTWORK_REQUIRE_REDIS").as_deref() != Ok("1"),
-            "OUTWORK_REQUIRE_REDIS=1 but redis-server is not on PATH (apt-get install redis-server)"
-        );
-        eprintln!(
-            "SKIPPED: redis-server not found (apt-get install redis-server; OUTWORK_REQUIRE_REDIS=1 makes this an error)"
-        );
-    }
-    found
+    gates::check(&gates::REDIS)
 }
 
 fn free_port() -> u16 {
@@ -491,6 +483,10 @@ fn suite_on_the_index() {
 }
 
 #[test]
+#[cfg_attr(
+    outwork_no_redis,
+    ignore = "needs redis-server (OUTWORK_REQUIRE_REDIS=1 makes this a failure)"
+)]
 fn suite_on_redis() {
     if !have_redis() {
         return;
@@ -514,6 +510,10 @@ fn suite_on_redis() {
 /// exactly the same hits in the same order (sources imported in name order,
 /// which is the order both report them in).
 #[test]
+#[cfg_attr(
+    outwork_no_redis,
+    ignore = "needs redis-server (OUTWORK_REQUIRE_REDIS=1 makes this a failure)"
+)]
 fn redis_gives_the_same_hits_as_the_index() {
     if !have_redis() {
         return;
@@ -669,6 +669,10 @@ fn recovers(store: &RedisStore, want: &[Hit]) -> Duration {
 }
 
 #[test]
+#[cfg_attr(
+    outwork_no_redis,
+    ignore = "needs redis-server (OUTWORK_REQUIRE_REDIS=1 makes this a failure)"
+)]
 fn killed_redis_fails_fast_then_recovers() {
     if !have_redis() {
         return;
@@ -694,6 +698,10 @@ fn killed_redis_fails_fast_then_recovers() {
 }
 
 #[test]
+#[cfg_attr(
+    outwork_no_redis,
+    ignore = "needs redis-server (OUTWORK_REQUIRE_REDIS=1 makes this a failure)"
+)]
 fn hung_redis_times_out_then_recovers() {
     if !have_redis() {
         return;
@@ -746,6 +754,10 @@ fn nothing_listening_fails_fast() {
 }
 
 #[test]
+#[cfg_attr(
+    outwork_no_redis,
+    ignore = "needs redis-server (OUTWORK_REQUIRE_REDIS=1 makes this a failure)"
+)]
 fn shared_across_threads() {
     if !have_redis() {
         return;

@@ -47,7 +47,7 @@ const CSS: &str = "\
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
 body{margin:0;background:#fff;color:var(--fg);font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,\"Helvetica Neue\",Arial,sans-serif}
-header,main{max-width:62rem;margin:0 auto;padding:0 1rem}
+header,main{max-width:100rem;margin:0 auto;padding:0 1rem}
 header{padding-top:1rem;border-bottom:2px solid var(--fg)}
 h1{font-size:1.75rem;line-height:1.2;margin:.5rem 0}
 h2{font-size:1.35rem;margin:2rem 0 .5rem;padding-bottom:.2rem;border-bottom:1px solid var(--line)}
@@ -65,6 +65,11 @@ th,td{padding:.3rem .6rem;border-bottom:1px solid var(--line);text-align:left;ve
 thead th{border-bottom:2px solid var(--fg);white-space:nowrap}
 tbody th{font-weight:600}
 tbody tr:nth-child(even){background:var(--stripe)}
+table.details tbody tr:nth-child(even){background:none}
+table.details tbody tr:nth-child(4n+1),table.details tbody tr:nth-child(4n+2){background:var(--stripe)}
+table.details tr.row>*{border-bottom:none}
+tr.detail td{padding-top:0;font-size:.875rem;color:var(--muted);overflow-wrap:anywhere}
+tr.detail b{color:var(--fg);font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 figure{margin:1rem 0}
 figure svg{display:block;width:100%;max-width:40rem;height:auto}
@@ -159,7 +164,23 @@ impl Report {
     pub fn table(&mut self, caption: &str, header: &[&str], rows: &[Vec<String>]) {
         let id = self.id("t");
         let mut s = String::new();
-        let _ = write_table(&mut s, &id, caption, header, rows);
+        let _ = write_table(&mut s, &id, caption, header, rows, &[]);
+        self.blocks.push(s);
+    }
+
+    /// [`Report::table`] whose rows each have long lists (`(label, text)`,
+    /// e.g. the symbols that stopped firing) in a row of their own below,
+    /// across the whole width, so they don't stretch every column.
+    pub fn table_with_details(
+        &mut self,
+        caption: &str,
+        header: &[&str],
+        rows: &[Vec<String>],
+        details: &[Vec<(&str, String)>],
+    ) {
+        let id = self.id("t");
+        let mut s = String::new();
+        let _ = write_table(&mut s, &id, caption, header, rows, details);
         self.blocks.push(s);
     }
 
@@ -216,6 +237,7 @@ fn write_table(
     caption: &str,
     header: &[&str],
     rows: &[Vec<String>],
+    details: &[Vec<(&str, String)>],
 ) -> fmt::Result {
     let cols = rows
         .iter()
@@ -240,9 +262,15 @@ fn write_table(
         s,
         "<div class=\"table-wrap\" role=\"region\" aria-labelledby=\"{id}\" tabindex=\"0\">"
     )?;
+    let with_details = !details.is_empty();
     writeln!(
         s,
-        "<table>\n<caption id=\"{id}\">{}</caption>",
+        "<table{}>\n<caption id=\"{id}\">{}</caption>",
+        if with_details {
+            " class=\"details\""
+        } else {
+            ""
+        },
         escape(caption)
     )?;
     if !header.is_empty() {
@@ -261,8 +289,12 @@ fn write_table(
             "<tr><td colspan=\"{cols}\" class=\"note\">(no rows)</td></tr>"
         )?;
     }
-    for row in rows {
-        s.push_str("<tr>");
+    for (i, row) in rows.iter().enumerate() {
+        s.push_str(if with_details {
+            "<tr class=\"row\">"
+        } else {
+            "<tr>"
+        });
         for c in 0..cols {
             let text = row.get(c).map(String::as_str).unwrap_or("");
             let num = looks_numeric(text);
@@ -273,6 +305,18 @@ fn write_table(
             }
         }
         s.push_str("</tr>\n");
+        if with_details {
+            // Always there (empty when none), so row stripes stay paired.
+            write!(s, "<tr class=\"detail\"><td colspan=\"{cols}\">")?;
+            let parts = details.get(i).map(Vec::as_slice).unwrap_or(&[]);
+            for (j, (label, text)) in parts.iter().enumerate() {
+                if j > 0 {
+                    s.push_str(" · ");
+                }
+                write!(s, "<b>{}:</b> {}", escape(label), escape(text))?;
+            }
+            s.push_str("</td></tr>\n");
+        }
     }
     s.push_str("</tbody>\n</table>\n</div>");
     Ok(())
@@ -1135,6 +1179,52 @@ mod tests {
         let html = r.render();
         assert!(html.contains("<nav aria-label=\"Contents\">"));
         assert!(html.contains("<li><a href=\"#s3\">C</a></li>"));
+    }
+
+    #[test]
+    fn long_lists_get_a_row_of_their_own() {
+        let mut r = Report::new("t");
+        r.table_with_details(
+            "Per operator",
+            &["variant", "messages", "evasion"],
+            &[
+                vec!["qr".into(), "6".into(), "50.0%".into()],
+                vec!["homoglyph".into(), "6".into(), "0.0%".into()],
+            ],
+            &[
+                vec![
+                    ("stopped firing", "URL_BLOCKLISTED×3 <b>".into()),
+                    ("still caught by", "FROM_DISPLAY_BRAND×6".into()),
+                ],
+                vec![],
+            ],
+        );
+        let html = r.render();
+        assert!(html.contains("<table class=\"details\">"));
+        assert!(html.contains(
+            "<tr class=\"detail\"><td colspan=\"3\"><b>stopped firing:</b> URL_BLOCKLISTED×3 &lt;b&gt; · <b>still caught by:</b> FROM_DISPLAY_BRAND×6</td></tr>"
+        ));
+        // A row without details still has its (empty) detail row: stripes
+        // stay paired.
+        assert_eq!(html.matches("<tr class=\"detail\">").count(), 2);
+        assert_eq!(html.matches("<tr class=\"row\">").count(), 2);
+    }
+
+    /// Reports use the window's width (a wide table must not scroll inside
+    /// a narrow column); prose keeps a readable measure.
+    #[test]
+    fn reports_use_the_width() {
+        let max = |sel: &str| -> f64 {
+            let rule = &CSS[CSS.find(&format!("{sel}{{")).expect(sel)..];
+            let rule = &rule[..rule.find('}').unwrap_or(rule.len())];
+            rule.split("max-width:")
+                .nth(1)
+                .and_then(|v| v.split("rem").next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::INFINITY)
+        };
+        assert!(max("header,main") * 16.0 >= 1400.0, "{CSS}");
+        assert!(max("p,ul") <= 60.0, "{CSS}");
     }
 
     #[test]

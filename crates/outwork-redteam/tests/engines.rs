@@ -2,6 +2,10 @@
 //! and a real Rspamd and SpamAssassin spamd from `../shared/anchors` when
 //! `OUTWORK_ANCHORS=1` (CI starts them with `anchors/setup.sh`).
 
+#[path = "../../test_gates.rs"]
+#[allow(dead_code)]
+mod gates;
+
 use outwork_redteam::engines::{CheckV2, Engine, InProcess, Spamd};
 use outwork_server::config::HttpConfig;
 use outwork_server::{Running, Services};
@@ -63,13 +67,7 @@ fn outwork_over_checkv2_agrees_with_outwork_in_process() {
 }
 
 fn anchors() -> bool {
-    let on = std::env::var("OUTWORK_ANCHORS").is_ok_and(|v| v == "1");
-    if !on {
-        eprintln!(
-            "SKIPPED: real Rspamd/spamd (run ../shared/anchors/setup.sh and set OUTWORK_ANCHORS=1)"
-        );
-    }
-    on
+    gates::check(&gates::ANCHORS)
 }
 
 const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
@@ -82,6 +80,10 @@ fn gtube() -> Vec<u8> {
 }
 
 #[test]
+#[cfg_attr(
+    outwork_no_anchors,
+    ignore = "needs a real Rspamd and spamd (../shared/anchors/setup.sh; OUTWORK_ANCHORS=1 runs it)"
+)]
 fn real_rspamd_over_checkv2() {
     if !anchors() {
         return;
@@ -97,6 +99,10 @@ fn real_rspamd_over_checkv2() {
 }
 
 #[test]
+#[cfg_attr(
+    outwork_no_anchors,
+    ignore = "needs a real Rspamd and spamd (../shared/anchors/setup.sh; OUTWORK_ANCHORS=1 runs it)"
+)]
 fn real_spamd() {
     if !anchors() {
         return;

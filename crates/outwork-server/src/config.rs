@@ -626,6 +626,71 @@ pub fn check_smtp_reply(s: &str) -> Result<(), String> {
     }
 }
 
+/// `config check` for the tables this crate owns (`[milter]`, `[http]`,
+/// `[dashboard]`): every key on its own (a wrong value or unknown key each
+/// said, with "did you mean"), then each table whole for what one value
+/// says about another. Syntax errors are the core check's to report.
+pub fn check(text: &str) -> Vec<outwork_core::config::ConfigIssue> {
+    use outwork_core::config::{ConfigIssue, find_key_line};
+    use outwork_core::keys::check_each_key;
+    #[derive(Deserialize)]
+    struct M {
+        #[allow(dead_code)]
+        milter: Option<MilterConfig>,
+    }
+    #[derive(Deserialize)]
+    struct H {
+        #[allow(dead_code)]
+        http: Option<HttpConfig>,
+    }
+    #[derive(Deserialize)]
+    struct D {
+        #[allow(dead_code)]
+        dashboard: Option<DashboardConfig>,
+    }
+    let Ok(doc) = toml::from_str::<toml::Table>(text) else {
+        return Vec::new();
+    };
+    let whole = |table: &str, r: Result<(), ConfigError>| -> Option<ConfigIssue> {
+        let e = r.err()?;
+        let (path, message) = match &e {
+            ConfigError::Invalid { key, msg } => (format!("milter.{key}"), msg.clone()),
+            ConfigError::InvalidHttp { key, msg } => (format!("http.{key}"), msg.clone()),
+            ConfigError::InvalidDashboard { key, msg } => (format!("dashboard.{key}"), msg.clone()),
+            ConfigError::Toml(t) => (table.to_string(), t.message().to_string()),
+        };
+        Some(ConfigIssue {
+            line: find_key_line(text, &path),
+            path,
+            message,
+        })
+    };
+    // The whole-table checks read the keys that passed on their own.
+    let rest = |good: &toml::Table| toml::to_string(good).unwrap_or_default();
+    let mut issues = Vec::new();
+    let (i, good) = check_each_key::<M>(text, &doc, Some(&["milter"]));
+    issues.extend(i);
+    if doc.contains_key("milter") {
+        issues.extend(whole(
+            "milter",
+            MilterConfig::from_outwork_toml(&rest(&good)).map(|_| ()),
+        ));
+    }
+    let (i, good) = check_each_key::<H>(text, &doc, Some(&["http"]));
+    issues.extend(i);
+    issues.extend(whole(
+        "http",
+        HttpConfig::from_outwork_toml(&rest(&good)).map(|_| ()),
+    ));
+    let (i, good) = check_each_key::<D>(text, &doc, Some(&["dashboard"]));
+    issues.extend(i);
+    issues.extend(whole(
+        "dashboard",
+        DashboardConfig::from_outwork_toml(&rest(&good)).map(|_| ()),
+    ));
+    issues
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,7 +99,10 @@ pub async fn run_until(
                 }
                 Err(e) => return Err(ServeError::VerdictLog(e)),
             };
-            tracing::info!(target: LOG, records = log.len(), path = ?d.log_path(), "verdict log loaded");
+            let path = d
+                .log_path()
+                .map_or_else(|| "memory only".to_string(), |p| p.display().to_string());
+            tracing::info!(target: LOG, records = log.len(), path = %path, "verdict log loaded");
             Some(Arc::new(log))
         }
         None => None,
@@ -130,6 +133,7 @@ pub async fn run_until(
     if let (Some(m), Some(v)) = (&milter, &verdicts) {
         m.record_verdicts(v.clone());
     }
+    let dashboard_on = dashboard.is_some();
     let http = match http_cfg {
         Some(h) => Some(
             HttpServer::bind(
@@ -156,6 +160,9 @@ pub async fn run_until(
         && let Ok(a) = h.local_addr()
     {
         tracing::info!(target: LOG, "HTTP API listening on http://{a}");
+        if dashboard_on {
+            tracing::info!(target: LOG, "dashboard at http://{a}/dashboard/");
+        }
     }
 
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -139,9 +139,10 @@ impl Running {
             .map_err(ServeError::Runtime)?;
         let listen = cfg.listen.clone();
         let srv = rt.block_on(HttpServer::bind(cfg, svc))?;
-        let addr = srv.local_addr().map_err(|source| ServeError::Bind {
+        let addr = srv.local_addr().map_err(|error| ServeError::Bind {
             addr: listen,
-            source,
+            key: "[http] listen",
+            error,
         })?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = rt.spawn(srv.run(async {
@@ -193,9 +194,10 @@ impl HttpServer {
         crate::metrics::loaded_now();
         let listener = TcpListener::bind(&cfg.listen)
             .await
-            .map_err(|source| ServeError::Bind {
+            .map_err(|error| ServeError::Bind {
                 addr: cfg.listen.clone(),
-                source,
+                key: "[http] listen",
+                error,
             })?;
         let state = Arc::new(AppState {
             sessions: dashboard::Sessions::default(),
@@ -474,7 +476,7 @@ async fn api_guard(State(st): St, req: Request, next: Next) -> Response {
         if let Some(ip) = peer.map(|p| p.ip())
             && let Some(wait) = st.sessions.locked_out(ip)
         {
-            tracing::warn!(target: LOG, peer = ?peer, path, "bearer token refused: too many wrong tokens from this address");
+            tracing::warn!(target: LOG, peer = %peer.map_or_else(|| "unknown".to_string(), |p| p.to_string()), path, "bearer token refused: too many wrong tokens from this address");
             return locked_out_response(wait);
         }
         if token_matches(presented.trim_ascii(), token.as_bytes()) {
@@ -482,7 +484,7 @@ async fn api_guard(State(st): St, req: Request, next: Next) -> Response {
                 st.sessions.login_ok(p.ip());
             }
         } else {
-            tracing::warn!(target: LOG, peer = ?peer, path, "wrong bearer token");
+            tracing::warn!(target: LOG, peer = %peer.map_or_else(|| "unknown".to_string(), |p| p.to_string()), path, "wrong bearer token");
             if let Some(p) = peer {
                 st.sessions.login_failed(p.ip());
             }

@@ -40,6 +40,7 @@ pub fn install() -> Option<&'static PrometheusHandle> {
             match b.install_recorder() {
                 Ok(h) => {
                     describe();
+                    zeros();
                     Some(h)
                 }
                 Err(e) => {
@@ -90,6 +91,24 @@ fn describe() {
         "outwork_intel_age_seconds",
         "Seconds since the intel store file was last written"
     );
+}
+
+/// The counters a dashboard or an alert rule watches exist from start-up,
+/// at 0: a rate over a missing series is no data, not zero.
+fn zeros() {
+    for source in ["milter", "http"] {
+        for action in ["accept", "tag", "quarantine", "reject"] {
+            metrics::counter!("outwork_messages_total", "source" => source, "action" => action)
+                .absolute(0);
+        }
+        for reason in ["busy", "timeout", "panic", "buffered_budget"] {
+            metrics::counter!("outwork_scan_failures_total", "source" => source, "reason" => reason)
+                .absolute(0);
+        }
+    }
+    for result in ["ok", "error"] {
+        metrics::counter!("outwork_reloads_total", "result" => result).absolute(0);
+    }
 }
 
 /// One verdict.

@@ -42,10 +42,14 @@ const LOG: &str = "outwork::milter";
 pub enum ServeError {
     #[error("invalid [milter] config: {0}")]
     Config(#[from] ConfigError),
-    #[error("listen {addr}: {source}")]
+    /// Said once (the I/O error is part of the message, not a second
+    /// link in the chain), with the config key that sets the address.
+    #[error("can't listen on {addr}: {error}; {}", bind_hint(key, addr, error))]
     Bind {
         addr: String,
-        source: std::io::Error,
+        /// `[http] listen` or `[milter] listen`.
+        key: &'static str,
+        error: std::io::Error,
     },
     #[error("quarantine: {0}")]
     Quarantine(#[from] QuarantineError),
@@ -55,6 +59,22 @@ pub enum ServeError {
     Scanner(String),
     #[error("dashboard verdict log: {0}")]
     VerdictLog(std::io::Error),
+}
+
+/// What to do about a listener that would not bind.
+fn bind_hint(key: &str, addr: &str, e: &std::io::Error) -> String {
+    let mut h = format!("set {key} in outwork.toml to another address");
+    if e.kind() == std::io::ErrorKind::AddrInUse {
+        h = format!("another process has it; {h}");
+        // The HTTP default is Rspamd's normal worker port, where rspamc
+        // and MTAs' Rspamd clients look: beside Rspamd it is taken.
+        if addr.ends_with(":11333") {
+            h.push_str(
+                " (11333 is Rspamd's default too: beside a running Rspamd, use e.g. 127.0.0.1:11335)",
+            );
+        }
+    }
+    h
 }
 
 enum Listener {
@@ -97,9 +117,10 @@ impl Milter {
         let store = QuarantineStore::open(&cfg.quarantine_dir)?;
         let mut listeners = Vec::new();
         for l in &cfg.listen {
-            let bind_err = |source| ServeError::Bind {
+            let bind_err = |error| ServeError::Bind {
                 addr: l.clone(),
-                source,
+                key: "[milter] listen",
+                error,
             };
             match ListenAddr::parse(l)? {
                 ListenAddr::Inet(a) => listeners.push(Listener::Tcp(
@@ -602,5 +623,40 @@ pub(crate) async fn shutdown_signal() {
         Err(_) => {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_port_names_the_key_and_rspamds_default() {
+        let in_use = || std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        let e = ServeError::Bind {
+            addr: "127.0.0.1:11333".into(),
+            key: "[http] listen",
+            error: in_use(),
+        }
+        .to_string();
+        assert!(e.starts_with("can't listen on 127.0.0.1:11333: "), "{e}");
+        assert!(e.contains("set [http] listen in outwork.toml"), "{e}");
+        assert!(e.contains("Rspamd's default"), "{e}");
+        // Not Rspamd's port, or not "in use": no word about Rspamd.
+        let h = bind_hint("[milter] listen", "inet:127.0.0.1:11339", &in_use());
+        assert!(
+            h.contains("[milter] listen") && !h.contains("Rspamd"),
+            "{h}"
+        );
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let h = bind_hint("[http] listen", "0.0.0.0:80", &denied);
+        assert!(!h.contains("another process"), "{h}");
+        // The I/O error is in the message, not a second link to print.
+        let e = ServeError::Bind {
+            addr: "x".into(),
+            key: "[http] listen",
+            error: in_use(),
+        };
+        assert!(std::error::Error::source(&e).is_none());
     }
 }

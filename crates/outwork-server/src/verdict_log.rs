@@ -165,7 +165,10 @@ impl VerdictRecord {
                 .take(MAX_ITEMS)
                 .map(|r| cap(r, MAX_FIELD))
                 .collect(),
-            subject: (!facts.subject.is_empty()).then(|| cap(&facts.subject, MAX_FIELD)),
+            subject: (!facts.subject.is_empty()).then(|| {
+                let s = outwork_engine::subject_in_declared_charset(raw, &facts.subject);
+                cap(s.as_deref().unwrap_or(&facts.subject), MAX_FIELD)
+            }),
             message_id: message_id.map(|m| cap(&m, MAX_FIELD)),
             size: raw.len() as u64,
             action: verdict.action.as_str().to_string(),

@@ -151,12 +151,16 @@ fn scanned_messages_are_listed_filtered_and_shown() {
             .any(|r| r["queue_id"] == "QTYPO1")
     );
     // By symbol: every row carries it.
-    let sym = typo["symbols"][0].as_str().unwrap().to_string();
+    let sym = typo["symbols"][0]["name"].as_str().unwrap().to_string();
     let by_sym = get(&d, &format!("/dashboard/api/verdicts?symbol={sym}"));
     assert!(by_sym["total"].as_u64().unwrap() >= 1);
     for r in by_sym["verdicts"].as_array().unwrap() {
         assert!(
-            r["symbols"].as_array().unwrap().iter().any(|s| s == &sym),
+            r["symbols"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["name"] == sym.as_str()),
             "{r}"
         );
     }
@@ -906,4 +910,59 @@ fn wrong_bearer_tokens_are_throttled_per_address() {
     assert_eq!(status_from("127.0.0.4", &d, &admin(TOKEN)), 200);
     assert_eq!(status_from("127.0.0.4", &d, &dash(TOKEN)), 200);
     assert_eq!(status_from("127.0.0.4", &d, &login), 200);
+}
+
+/// The lists say what an admin asks first: which entry point scanned the
+/// message (source), each symbol with its score as Rspamd's history shows
+/// them (highest first), why a message sits in the quarantine, and a
+/// subject written in raw GB2312 read in the charset the message declares.
+#[test]
+fn lists_carry_source_scores_reasons_and_8bit_subjects() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = start(dir.path(), |_, _| {});
+    seed(&d);
+    let mut gb = b"From: <sales@vendor.example>\r\nTo: <erin@example.org>\r\nSubject: ".to_vec();
+    // "发票已到期" (invoice due) in GB2312, unencoded.
+    gb.extend_from_slice(&[0xb7, 0xa2, 0xc6, 0xb1, 0xd2, 0xd1, 0xb5, 0xbd, 0xc6, 0xda]);
+    gb.extend_from_slice(
+        b" 2024\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=gb2312\r\n\r\nhi\r\n",
+    );
+    let r = agent()
+        .post(d.url("/checkv2"))
+        .header("Queue-Id", "QGB1")
+        .send(&gb[..])
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let l = get(&d, "/dashboard/api/verdicts");
+    let rows = l["verdicts"].as_array().unwrap();
+    let row = |q: &str| rows.iter().find(|r| r["queue_id"] == q).unwrap();
+    assert_eq!(row("QGB1")["subject"], "发票已到期 2024", "{l}");
+    assert_eq!(row("QTYPO1")["source"], "checkv2");
+    assert_eq!(row("QLEGIT1")["source"], "scan");
+    let syms = row("QTYPO1")["symbols"].as_array().unwrap();
+    assert!(syms.len() >= 2, "{syms:?}");
+    let scores: Vec<f64> = syms.iter().map(|s| s["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(syms.iter().all(|s| s["name"].is_string()));
+
+    let raw = common::sample("phish-typosquat.eml");
+    let v = common::scanner().scan(&raw);
+    d.quarantine
+        .put(&raw, &v, &outwork_engine::Envelope::default())
+        .unwrap();
+    let mut r = agent()
+        .get(d.url("/dashboard/api/quarantine"))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .call()
+        .unwrap();
+    let q = json(&mut r);
+    let m = &q["messages"][0];
+    assert!(m["action"].is_string(), "{m}");
+    assert_eq!(m["action"], v.action.as_str(), "{m}");
+    let qs = m["symbols"].as_array().unwrap();
+    assert!(
+        qs.len() >= 2 && qs.iter().all(|s| s["score"].is_number()),
+        "{m}"
+    );
+    assert_eq!(qs[0]["name"], "LINK_TEXT_TYPOSQUAT", "highest first: {m}");
 }

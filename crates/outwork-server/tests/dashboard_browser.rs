@@ -8,54 +8,24 @@
 //! tests/browser; skips with a note when they are missing, unless
 //! OUTWORK_REQUIRE_BROWSER=1 (CI) makes that a failure.
 
+#[path = "../../test_gates.rs"]
+#[allow(dead_code)]
+mod gates;
+
 mod common;
 
 use common::{TOKEN, quarantine_one, repo, seed, start};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
-
-/// What is missing to run the browser test, if anything.
-fn missing() -> Option<String> {
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !node {
-        return Some("node not found".into());
-    }
-    if chromium().is_none() {
-        return Some("chromium not found (apt-get install chromium)".into());
-    }
-    let pw = repo().join("tests/browser/node_modules/playwright-core");
-    if !pw.is_dir() {
-        return Some(format!(
-            "{} missing (cd tests/browser && npm install --no-save playwright-core)",
-            pw.display()
-        ));
-    }
-    None
-}
-
 #[test]
+#[cfg_attr(
+    outwork_no_browser,
+    ignore = "needs node, chromium and playwright-core (OUTWORK_REQUIRE_BROWSER=1 makes this a failure)"
+)]
 fn dashboard_in_a_real_browser() {
-    if let Some(m) = missing() {
-        assert!(
-            std::env::var("OUTWORK_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "OUTWORK_REQUIRE_BROWSER=1 but {m}"
-        );
-        eprintln!("SKIPPED: {m} (OUTWORK_REQUIRE_BROWSER=1 makes this an error)");
+    if !gates::check(&gates::BROWSER) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -69,6 +39,19 @@ fn dashboard_in_a_real_browser() {
     common::write_intel(dir.path());
     let d = start(dir.path(), |_, _| {});
     seed(&d);
+    // A long subject on a flagged message: the list must still fit 1400 px.
+    let long = String::from_utf8(common::sample("phish-typosquat.eml"))
+        .unwrap()
+        .replace(
+            "Subject: Your account has been limited",
+            "Subject: Your account has been limited until you confirm every one of the details we hold, the billing address, the card and the security questions, within 24 hours",
+        );
+    let r = common::agent()
+        .post(d.url("/checkv2"))
+        .header("Queue-Id", "QLONG1")
+        .send(long.as_bytes())
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let subject = "Browser test: release me";
     let id = quarantine_one(&d, subject);
 
@@ -83,7 +66,7 @@ fn dashboard_in_a_real_browser() {
         .env("DASH_TOKEN", TOKEN)
         .env("RELEASE_SUBJECT", subject)
         .env("SCREENSHOT_DIR", &shots)
-        .env("CHROMIUM", chromium().unwrap_or_default())
+        .env("CHROMIUM", gates::chromium().unwrap_or_default())
         .spawn()
         .expect("node");
     let deadline = Instant::now() + Duration::from_secs(180);

@@ -439,6 +439,13 @@ fn health_and_metrics() {
     ] {
         assert!(t.contains(want), "missing {want} in:\n{t}");
     }
+    // Exported at 0 from start-up, so the reject must have counted.
+    let rejects: f64 = t
+        .lines()
+        .find_map(|l| l.strip_prefix("outwork_messages_total{source=\"http\",action=\"reject\"} "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    assert!(rejects >= 1.0, "{t}");
     let r = a.get(srv.url("/nope")).call().unwrap();
     assert_eq!(r.status(), 404);
     let r = a.get(srv.url("/checkv2")).call().unwrap();

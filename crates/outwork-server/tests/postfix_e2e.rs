@@ -11,6 +11,10 @@
 //! = `Local only`). Without them the test is skipped with a message,
 //! unless `OUTWORK_REQUIRE_POSTFIX=1` (CI), which makes it fail instead.
 
+#[path = "../../test_gates.rs"]
+#[allow(dead_code)]
+mod gates;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -46,21 +50,6 @@ fn milter_child() {
         std::io::stdout().flush().unwrap();
         m.run(std::future::pending()).await.unwrap();
     });
-}
-
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn id_of(flag: &str, name: &str) -> String {
@@ -414,23 +403,12 @@ Content-Type: text/html\r
 ";
 
 #[test]
+#[cfg_attr(
+    outwork_no_postfix,
+    ignore = "needs postfix, swaks and root (OUTWORK_REQUIRE_POSTFIX=1 makes this a failure)"
+)]
 fn postfix_end_to_end() {
-    let required = std::env::var("OUTWORK_REQUIRE_POSTFIX").is_ok_and(|v| v == "1");
-    let missing: Vec<&str> = ["postfix", "swaks", "postqueue"]
-        .into_iter()
-        .filter(|c| !have(c))
-        .collect();
-    if !missing.is_empty() || !is_root() {
-        let why = if missing.is_empty() {
-            "not running as root (Postfix's master needs root)".to_string()
-        } else {
-            format!("{} not installed", missing.join(", "))
-        };
-        assert!(!required, "OUTWORK_REQUIRE_POSTFIX=1 but {why}");
-        eprintln!(
-            "SKIPPED postfix_end_to_end: {why} (apt-get install postfix swaks; \
-             set OUTWORK_REQUIRE_POSTFIX=1 to make this a failure)"
-        );
+    if !gates::check(&gates::POSTFIX) {
         return;
     }
 

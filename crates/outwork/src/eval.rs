@@ -64,6 +64,10 @@ pub struct EvalArgs {
     /// sample the anchors scanned.
     #[arg(long)]
     subset: Option<PathBuf>,
+    /// At most N messages, spread evenly over the corpus (as `redteam
+    /// --limit` and `assess --limit`), so every label and source is in.
+    #[arg(long)]
+    limit: Option<usize>,
     /// Rspamd/SpamAssassin verdicts from ../shared/anchors/scan.sh (JSONL),
     /// shown side by side on the messages they cover.
     #[arg(long)]
@@ -234,6 +238,12 @@ pub fn run(a: EvalArgs) -> Result<u8> {
             .map(|s| s.rel)
             .collect();
         samples.retain(|s| keep.contains(&s.rel));
+    }
+    if a.limit == Some(0) {
+        bail!("--limit 0: nothing to evaluate");
+    }
+    if let Some(n) = a.limit {
+        samples = crate::redteam::spread(samples, n);
     }
     if samples.is_empty() {
         bail!("no messages to evaluate in {}", a.corpus.display());
@@ -801,7 +811,6 @@ fn html_report(corpus: &str, all: &[EngineSummary], elapsed: f64) -> String {
         .map(|s| {
             vec![
                 s.engine.clone(),
-                s.describe.clone(),
                 format!(
                     "{} ({}–{})",
                     pct(s.recall),
@@ -830,11 +839,15 @@ fn html_report(corpus: &str, all: &[EngineSummary], elapsed: f64) -> String {
             ]
         })
         .collect();
-    r.table(
+    // What each engine is (a long sentence): a row of its own below.
+    let details: Vec<Vec<(&str, String)>> = all
+        .iter()
+        .map(|s| vec![("what", s.describe.clone())])
+        .collect();
+    r.table_with_details(
         "Phishing (positive) against ham (negative), 95% Wilson intervals",
         &[
             "engine",
-            "what",
             "recall",
             "ham FP rate",
             "precision",
@@ -846,6 +859,7 @@ fn html_report(corpus: &str, all: &[EngineSummary], elapsed: f64) -> String {
             "errors",
         ],
         &rows,
+        &details,
     );
     let roc: Vec<Series> = all
         .iter()

@@ -241,22 +241,26 @@ pub fn url_check(
     for u in &urls {
         let hits = index.lookup_url(u)?;
         any |= !hits.is_empty();
-        if jsonl {
-            serde_json::to_writer(
-                &mut out,
-                &serde_json::json!({"url": u, "listed": !hits.is_empty(), "hits": hits}),
-            )?;
-            writeln!(out)?;
-        } else if hits.is_empty() {
-            writeln!(out, "{u}: not listed")?;
-        } else {
-            writeln!(out, "{u}: LISTED")?;
-            for h in &hits {
-                writeln!(out, "  {}", hit_text(h))?;
+        let written = (|| -> std::io::Result<()> {
+            if jsonl {
+                serde_json::to_writer(
+                    &mut out,
+                    &serde_json::json!({"url": u, "listed": !hits.is_empty(), "hits": hits}),
+                )?;
+                writeln!(out)
+            } else if hits.is_empty() {
+                writeln!(out, "{u}: not listed")
+            } else {
+                writeln!(out, "{u}: LISTED")?;
+                for h in &hits {
+                    writeln!(out, "  {}", hit_text(h))?;
+                }
+                Ok(())
             }
-        }
+        })();
+        crate::to_stdout(written)?;
     }
-    out.flush()?;
+    crate::to_stdout(out.flush())?;
     Ok(if any { 1 } else { 0 })
 }
 

@@ -16,10 +16,20 @@ mod redteam;
 mod render;
 mod train_cmd;
 
+/// `outwork --version`: says whether YARA is built in.
+const VERSION: &str = if cfg!(feature = "yara") {
+    concat!(env!("CARGO_PKG_VERSION"), " (with YARA)")
+} else {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (without YARA: --features yara)"
+    )
+};
+
 #[derive(Parser)]
 #[command(
     name = "outwork",
-    version,
+    version = VERSION,
     // Every command's man page (outwork generate man) carries the version.
     propagate_version = true,
     about = "Phishing defence that judges mail by its context, and explains every verdict"
@@ -331,14 +341,63 @@ enum ModelCmd {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
+        // `outwork … | head`: the reader has what it wanted.
+        Err(e) if e.downcast_ref::<StdoutClosed>().is_some() => ExitCode::from(EXIT_CLEAN),
         Err(e) => {
             eprintln!("outwork: error: {e:#}");
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// Stdout's reader has gone (`| head`). Only writes to stdout say this:
+/// a broken pipe to a child (sendmail) or a socket stays an error.
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// A write to stdout: a broken pipe becomes [`StdoutClosed`].
+pub fn to_stdout<T>(r: std::io::Result<T>) -> Result<T> {
+    r.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            anyhow::Error::new(StdoutClosed)
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// `println!` panics when stdout's reader has gone (Rust ignores SIGPIPE,
+/// so the write fails instead of killing the process): end quietly then,
+/// as `cat` does, on whichever thread was printing. Every other panic is
+/// reported as before. (Restoring SIGPIPE's default instead would kill
+/// `serve` on a peer's closed socket and `quarantine release` on a
+/// sendmail that exits early, without a word.)
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(i32::from(EXIT_CLEAN));
+        }
+        default(info);
+    }));
 }
 
 pub fn load_context(config: Option<&PathBuf>) -> Result<Context> {
@@ -349,14 +408,15 @@ pub fn load_context(config: Option<&PathBuf>) -> Result<Context> {
             let issues = Config::check(&text);
             let unknown: Vec<_> = issues
                 .iter()
-                .filter(|i| i.message == "unknown key")
+                .filter(|i| i.message.starts_with("unknown key"))
                 .collect();
             for i in &unknown {
                 eprintln!(
-                    "outwork: warning: {}:{}: unknown key {}",
+                    "outwork: warning: {}:{}: {}: {}",
                     p.display(),
                     i.line.map(|l| l.to_string()).unwrap_or("?".into()),
-                    i.path
+                    i.path,
+                    i.message
                 );
             }
             Config::from_toml(&text).with_context(|| format!("invalid config {}", p.display()))?
@@ -408,6 +468,7 @@ fn run(cli: Cli) -> Result<u8> {
                 };
             scanner.intel = index;
             scanner.intel_error = intel_error;
+            scanner.headlines = format == Format::Human;
             scan(
                 paths,
                 Arc::new(scanner),
@@ -502,35 +563,22 @@ fn run(cli: Cli) -> Result<u8> {
         } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
+            // Everything at once: the core tables, then the servers' own
+            // ([milter], [http], [dashboard] belong to outwork-server).
             let mut issues = Config::check(&text);
-            // [milter] belongs to outwork-server, which checks its own keys.
-            if issues.is_empty()
-                && let Err(e) = outwork_server::MilterConfig::from_outwork_toml(&text)
-            {
-                issues.push(outwork_core::config::ConfigIssue {
-                    line: None,
-                    path: "milter".into(),
-                    message: e.to_string(),
-                });
+            issues.extend(outwork_server::config::check(&text));
+            // What `scan` and `serve` would refuse at start: YARA rules (and
+            // a build without YARA), the clamd address, the model file.
+            if let Ok(cfg) = Config::from_toml(&text) {
+                for (path, message) in outwork_engine::Scanner::check_config(&cfg) {
+                    issues.push(outwork_core::config::ConfigIssue {
+                        line: outwork_core::config::find_key_line(&text, path),
+                        path: path.into(),
+                        message,
+                    });
+                }
             }
-            if issues.is_empty()
-                && let Err(e) = outwork_server::HttpConfig::from_outwork_toml(&text)
-            {
-                issues.push(outwork_core::config::ConfigIssue {
-                    line: None,
-                    path: "http".into(),
-                    message: e.to_string(),
-                });
-            }
-            if issues.is_empty()
-                && let Err(e) = outwork_server::config::DashboardConfig::from_outwork_toml(&text)
-            {
-                issues.push(outwork_core::config::ConfigIssue {
-                    line: None,
-                    path: "dashboard".into(),
-                    message: e.to_string(),
-                });
-            }
+            outwork_core::config::sort_issues(&mut issues);
             if issues.is_empty() {
                 // Valid, but exposed: said, not failed (the admin may have
                 // a firewall or proxy the file can't show).
@@ -656,7 +704,7 @@ fn scan(
         Some(e) => return Err(e.into()),
         None => {}
     }
-    out.flush()?;
+    to_stdout(out.flush())?;
     keep.save_history()
         .map_err(|e| anyhow::anyhow!("saving the history: {e}"))?;
     if !quiet && (many || format == Format::Human) {
@@ -790,8 +838,9 @@ fn serve_cmd(config: Option<PathBuf>, intel: Option<PathBuf>) -> Result<u8> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
-        // No colour codes in the journal (or any file) under a service manager.
-        .with_ansi(std::io::stderr().is_terminal())
+        // Colours for a person at a terminal; plain text for journald, a
+        // log file or a pipe (NO_COLOR too).
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
     // The embedded store's file, for outwork_intel_age_seconds (none with Redis).
     let intel_path = {
@@ -867,7 +916,26 @@ fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
     let text = config_text(config.as_ref())?;
     let milter =
         outwork_server::MilterConfig::from_outwork_toml(&text).context("invalid [milter] table")?;
+    // Errors name where outwork looked, and where that came from.
+    let dir = milter.quarantine_dir.clone();
+    let whence = match config {
+        Some(p) => format!("[milter] quarantine_dir of {}", p.display()),
+        None => "the default; --config FILE reads [milter] quarantine_dir".to_string(),
+    };
+    // Reading commands don't create the milter's directory.
+    if !dir.is_dir() {
+        anyhow::bail!("no quarantine directory {} ({whence})", dir.display());
+    }
     let store = outwork_server::QuarantineStore::open(&milter.quarantine_dir)?;
+    let located = move |e: outwork_server::quarantine::QuarantineError| -> anyhow::Error {
+        match e {
+            outwork_server::quarantine::QuarantineError::NotFound(id) => anyhow::anyhow!(
+                "no quarantined message {id} in {} ({whence})",
+                dir.display()
+            ),
+            e => e.into(),
+        }
+    };
     match cmd {
         QuarantineCmd::List { json, .. } => {
             let entries = store.list()?;
@@ -892,9 +960,9 @@ fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
             Ok(EXIT_CLEAN)
         }
         QuarantineCmd::Show { id, raw, .. } => {
-            let (entry, bytes) = store.get(&id)?;
+            let (entry, bytes) = store.get(&id).map_err(located)?;
             if raw {
-                std::io::stdout().write_all(&bytes)?;
+                to_stdout(std::io::stdout().write_all(&bytes))?;
             } else {
                 println!("{}", serde_json::to_string_pretty(&entry)?);
             }
@@ -906,12 +974,11 @@ fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
             stdout,
             ..
         } => {
+            let (entry, bytes) = store.get(&id).map_err(located)?;
             if stdout {
-                let (_, bytes) = store.get(&id)?;
-                std::io::stdout().write_all(&bytes)?;
+                to_stdout(std::io::stdout().write_all(&bytes))?;
                 return Ok(EXIT_CLEAN);
             }
-            let (entry, bytes) = store.get(&id)?;
             let env = &entry.envelope;
             if env.rcpt_to.is_empty() {
                 anyhow::bail!(
@@ -927,13 +994,22 @@ fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
                 .stdin(std::process::Stdio::piped())
                 .spawn()
                 .with_context(|| format!("running {}", sendmail.display()))?;
-            if let Some(mut stdin) = child.stdin.take() {
-                stdin.write_all(&bytes)?;
-            }
+            // A sendmail that exits early closes its end: say how it
+            // ended (its status), not "broken pipe".
+            let written = match child.stdin.take() {
+                Some(mut stdin) => stdin.write_all(&bytes).map_err(|e| e.to_string()),
+                None => Err("no stdin".into()),
+            };
             let status = child.wait()?;
             if !status.success() {
                 anyhow::bail!(
                     "{} exited with {status}; {id} stays in quarantine",
+                    sendmail.display()
+                );
+            }
+            if let Err(e) = written {
+                anyhow::bail!(
+                    "{} did not take the whole message ({e}); {id} stays in quarantine",
                     sendmail.display()
                 );
             }
@@ -942,7 +1018,7 @@ fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
             Ok(EXIT_CLEAN)
         }
         QuarantineCmd::Delete { id, .. } => {
-            store.delete(&id)?;
+            store.delete(&id).map_err(located)?;
             eprintln!("deleted {id}");
             Ok(EXIT_CLEAN)
         }

@@ -64,8 +64,9 @@ impl RewriterArgs {
 #[derive(clap::Args)]
 pub struct RedteamArgs {
     /// Corpus root; its phishing messages are mutated (MANIFEST.tsv label
-    /// `phish`, or the phish/ folder).
-    corpus: PathBuf,
+    /// `phish`, or the phish/ folder). Not needed with --list-ops.
+    #[arg(required_unless_present = "list_ops")]
+    corpus: Option<PathBuf>,
     /// Operators, comma-separated; join with `+` to combine
     /// (`homoglyph+qr`). Default: every operator. `outwork redteam --list-ops`
     /// describes them.
@@ -161,16 +162,21 @@ fn attack_set(root: &Path, limit: Option<usize>) -> Result<Vec<rt::Sample>> {
     if v.is_empty() {
         bail!("{}: no phishing messages", root.display());
     }
-    if let Some(n) = limit
-        && n < v.len()
-    {
-        // Evenly spread, so every source is represented.
-        let step = v.len() as f64 / n as f64;
-        v = (0..n)
-            .filter_map(|i| v.get((i as f64 * step) as usize).cloned())
-            .collect();
+    if let Some(n) = limit {
+        v = spread(v, n);
     }
     Ok(v)
+}
+
+/// At most `n` of `v`, evenly spread, so every source is represented.
+pub fn spread<T: Clone>(v: Vec<T>, n: usize) -> Vec<T> {
+    if n >= v.len() {
+        return v;
+    }
+    let step = v.len() as f64 / n as f64;
+    (0..n)
+        .filter_map(|i| v.get((i as f64 * step) as usize).cloned())
+        .collect()
 }
 
 fn plain_folder(root: &Path) -> Result<Vec<rt::Sample>> {
@@ -251,9 +257,12 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
         }
         return Ok(0);
     }
+    let Some(corpus_root) = a.corpus.clone() else {
+        bail!("a corpus is needed (or --list-ops)");
+    };
     let sc = scanner(a.run.config.as_ref(), a.run.intel.as_ref(), false)?;
     let engines = engines(&a.run.engines, &sc, a.run.timeout_ms)?;
-    let samples = attack_set(&a.corpus, a.limit)?;
+    let samples = attack_set(&corpus_root, a.limit)?;
     let mut variants: Vec<String> = vec!["identity".into()];
     let requested: Vec<String> = if a.ops.is_empty() {
         Op::ALL.iter().map(|o| o.name().to_string()).collect()
@@ -295,7 +304,7 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
         }
     }
     let threads = a.run.threads();
-    let corpus = a.corpus.display().to_string();
+    let corpus = corpus_root.display().to_string();
     let (ckpt, done) = checkpoint(
         a.run.resume.as_ref(),
         &[
@@ -553,13 +562,22 @@ fn redteam_html(corpus: &str, n: usize, m: &Mutator, all: &[VariantStats]) -> St
                     ),
                     v.new_evasions.to_string(),
                     format!("{:+.2}", v.score_change),
-                    syms(&v.lost, 5),
-                    syms(&v.held, 5),
                     v.errors.to_string(),
                 ]
             })
             .collect();
-        r.table(
+        // The symbol lists are long: a row of their own under each variant.
+        let details: Vec<Vec<(&str, String)>> = rows
+            .iter()
+            .map(|v| {
+                [("stopped firing", &v.lost), ("still caught by", &v.held)]
+                    .into_iter()
+                    .filter(|(_, l)| !l.is_empty())
+                    .map(|(k, l)| (k, syms(l, 5)))
+                    .collect()
+            })
+            .collect();
+        r.table_with_details(
             "Evasion per operator",
             &[
                 "variant",
@@ -569,11 +587,10 @@ fn redteam_html(corpus: &str, n: usize, m: &Mutator, all: &[VariantStats]) -> St
                 "Δ vs unchanged (points, 95% CI)",
                 "new evasions",
                 "mean score change",
-                "stopped firing",
-                "still caught by",
                 "errors",
             ],
             &table,
+            &details,
         );
     }
     r.render()

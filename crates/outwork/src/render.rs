@@ -8,6 +8,19 @@ use std::time::Duration;
 
 pub fn human(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
     writeln!(out, "{}", o.path)?;
+    if let Some(h) = &o.headline {
+        // Which message this is (rspamc prints the Message-ID, spamc -R a
+        // preview): a path alone says little in a Maildir or an mbox.
+        for (k, v) in [
+            ("Subject", &h.subject),
+            ("From", &h.from),
+            ("Message-ID", &h.message_id),
+        ] {
+            if let Some(v) = v {
+                writeln!(out, "  {k}: {v}")?;
+            }
+        }
+    }
     if let Some(e) = &o.error {
         writeln!(out, "  error: {e}")?;
         return writeln!(out);

@@ -4,8 +4,24 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// outwork with a home of its own: its default data files (verdict log,
+/// intel store, model, history) go to a throw-away directory, never the
+/// user's `~/.local/share/outwork`.
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_outwork"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_outwork"));
+    c.env("HOME", sandbox_home())
+        .env("XDG_DATA_HOME", sandbox_home().join(".local/share"));
+    c
+}
+
+fn sandbox_home() -> &'static Path {
+    static HOME: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("outwork-rt-home-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("sandbox home");
+        d
+    })
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -101,6 +117,21 @@ fn eval_json_html_and_two_engines_side_by_side() {
     let html = std::fs::read_to_string(&h).unwrap();
     assert!(html.contains("<svg") && html.contains("Content-Security-Policy"));
     assert!(!html.contains("<script"));
+    // The side-by-side table keeps to numbers (ROC AUC in view); what each
+    // engine is goes in a full-width row under it.
+    let side = &html[html.find("Side by side").unwrap()..];
+    let side = &side[..side.find("</table>").unwrap()];
+    let head = &side[side.find("<thead>").unwrap()..side.find("</thead>").unwrap()];
+    assert!(
+        head.contains("ROC AUC") && !head.contains(">what<"),
+        "{head}"
+    );
+    assert_eq!(
+        side.matches("<tr class=\"detail\"><td colspan=\"10\"><b>what:</b> ")
+            .count(),
+        2,
+        "{side}"
+    );
 }
 
 #[test]
@@ -182,6 +213,18 @@ fn redteam_operators_rates_and_early_warning() {
             .find(|x| x["variant"] == name)
             .unwrap_or_else(|| panic!("{name} in {v}"))
     };
+    // Symbol lists get a row of their own, not columns that stretch
+    // every row.
+    let html = std::fs::read_to_string(d.join("rt.html")).unwrap();
+    let head = &html[html.find("<thead>").unwrap()..html.find("</thead>").unwrap()];
+    assert!(
+        !head.contains("stopped firing") && head.contains("errors"),
+        "{head}"
+    );
+    assert!(
+        html.contains("<tr class=\"detail\"><td colspan=\"8\"><b>still caught by:</b> "),
+        "{html}"
+    );
     assert_eq!(get("identity")["n"], 6);
     assert_eq!(
         get("identity")["evaded"],
@@ -293,4 +336,32 @@ fn early_warning_fails_when_nothing_was_measured() {
         .args(["--ops", "homoglyph", "--max-evasion"])
         .arg(&rates));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
+
+/// README commands as written: `redteam --list-ops` needs no corpus;
+/// `eval --limit N` scans N messages, both labels represented.
+#[test]
+fn readme_commands_list_ops_and_eval_limit() {
+    let out = run(bin().args(["redteam", "--list-ops"]));
+    let so = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(so.lines().count() >= 10 && so.contains("homoglyph"), "{so}");
+    // Without --list-ops a corpus is still required.
+    let out = run(bin().arg("redteam"));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+
+    let d = tmp("eval-limit");
+    let c = corpus(&d);
+    let j = d.join("eval.json");
+    let out = run(bin()
+        .arg("eval")
+        .arg(&c)
+        .args(["--limit", "4", "--json"])
+        .arg(&j));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let e = &json(&j)["engines"][0];
+    let pos = e["tp"].as_u64().unwrap() + e["fn_"].as_u64().unwrap();
+    let neg = e["fp"].as_u64().unwrap() + e["tn"].as_u64().unwrap();
+    assert_eq!(pos + neg, 4, "{e}");
+    assert!(pos >= 1 && neg >= 1, "both labels in the spread: {e}");
 }

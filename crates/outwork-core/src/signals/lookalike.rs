@@ -12,6 +12,11 @@ use crate::url::UrlSource;
 enum Role {
     Url,
     Sender,
+    /// The envelope sender (Return-Path): a bounce address nobody reads.
+    /// Mailing lists name their hosts after projects
+    /// (`example.sourceforge.net`), so a protected label alone in its
+    /// subdomain is no imitation; the whole domain there still is.
+    Bounce,
 }
 
 pub fn signals(facts: &Facts, ctx: &Context, authenticated: Option<&str>, hits: &mut Hits) {
@@ -57,11 +62,11 @@ pub fn signals(facts: &Facts, ctx: &Context, authenticated: Option<&str>, hits: 
             senders.push((d, "Reply-To"));
         }
     }
-    if let Some(d) = facts.return_path.as_ref().and_then(|f| f.domain.as_ref()) {
-        senders.push((d, "Return-Path"));
-    }
     for (h, w) in senders {
         check(h, Role::Sender, &w, hits);
+    }
+    if let Some(d) = facts.return_path.as_ref().and_then(|f| f.domain.as_ref()) {
+        check(d, Role::Bounce, &"Return-Path", hits);
     }
 }
 
@@ -107,7 +112,7 @@ fn check_host(
             match (t.brand, role) {
                 (None, _) => hits.add("LOOKALIKE_PROTECTED", ev),
                 (Some(_), Role::Url) => hits.add("LOOKALIKE_BRAND_URL", ev),
-                (Some(_), Role::Sender) => hits.add("LOOKALIKE_BRAND_SENDER", ev),
+                (Some(_), Role::Sender | Role::Bounce) => hits.add("LOOKALIKE_BRAND_SENDER", ev),
             }
             return Some(ti);
         }
@@ -147,10 +152,14 @@ fn check_host(
     if sub.is_empty() {
         return None;
     }
+    let labels = (role != Role::Bounce)
+        .then(|| sub.split(['.', '-']).filter_map(|l| ctx.target_by_label(l)))
+        .into_iter()
+        .flatten();
     let first = ctx
         .targets_with_domain_in(sub)
         .into_iter()
-        .chain(sub.split(['.', '-']).filter_map(|l| ctx.target_by_label(l)))
+        .chain(labels)
         .min();
     if let Some(i) = first {
         let t = &ctx.targets[i];

@@ -621,9 +621,18 @@ fn summary(r: &VerdictRecord) -> Value {
         "subject": r.subject,
         "action": r.action,
         "score": r.score,
-        "symbols": r.symbols.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        "symbols": scored(&r.symbols),
         "quarantine_id": r.quarantine_id,
     })
+}
+
+/// Symbols as Rspamd's history lists them: name and score, highest first.
+fn scored(symbols: &[crate::quarantine::StoredSymbol]) -> Vec<Value> {
+    let mut v: Vec<&crate::quarantine::StoredSymbol> = symbols.iter().collect();
+    v.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(&b.name)));
+    v.iter()
+        .map(|s| json!({"name": s.name, "score": s.score}))
+        .collect()
 }
 
 fn full(r: &VerdictRecord) -> Value {
@@ -925,7 +934,8 @@ fn subject_and_from(raw: &[u8]) -> (Option<String>, Option<String>) {
         Some(n) if !n.is_empty() => format!("{n} <{}>", m.address),
         _ => m.address,
     });
-    ((!f.subject.is_empty()).then_some(f.subject), from)
+    let subject = outwork_engine::subject_in_declared_charset(raw, &f.subject).unwrap_or(f.subject);
+    ((!subject.is_empty()).then_some(subject), from)
 }
 
 /// Where a message's header block ends (after its last header line).
@@ -959,7 +969,7 @@ async fn quarantine_list(State(st): St, headers: HeaderMap) -> Response {
                 json!({
                     "id": e.id, "time": e.time, "size": e.size, "action": e.action,
                     "score": e.score,
-                    "symbols": e.symbols.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+                    "symbols": scored(&e.symbols),
                     "mail_from": e.envelope.mail_from, "rcpt_to": e.envelope.rcpt_to,
                     "subject": subject, "from": from,
                 })

@@ -155,6 +155,16 @@ function filterParams() {
   return p;
 }
 
+// Symbols as Rspamd's history shows them: NAME(score), highest first.
+function symbolList(symbols) {
+  return (symbols || []).map((x) => {
+    const name = typeof x === 'string' ? x : x.name;
+    const score = typeof x === 'string' ? null : Number(x.score);
+    const text = score === null ? name : name + '(' + score.toFixed(2) + ')';
+    return el('span', { class: 'sym' + (score !== null && score < 0 ? ' neg' : '') }, text);
+  });
+}
+
 async function loadVerdicts(append) {
   const p = filterParams();
   p.set('limit', '100');
@@ -167,15 +177,16 @@ async function loadVerdicts(append) {
     const link = el('a', { href: '#/message/' + encodeURIComponent(v.id) }, v.subject || '(no subject)');
     tbody.append(el('tr', {},
       el('td', { class: 'num', 'data-label': 'Time', text: fmtTime(v.time_ms) }),
+      el('td', { class: 'source', 'data-label': 'Source', text: v.source || '' }),
       el('td', { 'data-label': 'Action' }, actionBadge(v.action)),
       el('td', { class: 'num', 'data-label': 'Score', text: Number(v.score).toFixed(2) }),
       el('td', { class: 'wrap', 'data-label': 'From', text: v.from || v.mail_from || '' }),
       el('td', { class: 'wrap', 'data-label': 'To', text: (v.rcpt_to || []).join(', ') }),
-      el('td', { class: 'wrap', 'data-label': 'Subject' }, link),
-      el('td', { class: 'wrap mono', 'data-label': 'Symbols', text: (v.symbols || []).join(' ') })));
+      el('td', { class: 'subject', 'data-label': 'Subject', title: v.subject || null }, link),
+      el('td', { class: 'symbols mono', 'data-label': 'Symbols' }, symbolList(v.symbols))));
   }
   if (!append && data.verdicts.length === 0) {
-    tbody.append(el('tr', {}, el('td', { colspan: 7, text: 'No messages match.' })));
+    tbody.append(el('tr', {}, el('td', { colspan: 8, text: 'No messages match.' })));
   }
   const last = data.verdicts[data.verdicts.length - 1];
   state.verdictsBefore = last ? last.id : null;
@@ -242,15 +253,21 @@ async function loadQuarantine() {
     const release = el('button', { type: 'button', class: 'secondary', 'data-action': 'release', 'data-id': m.id,
       disabled: !canRelease, title: canRelease ? null : 'No [http] release_command: use outwork quarantine release' }, 'Release');
     const del = el('button', { type: 'button', class: 'danger', 'data-action': 'delete', 'data-id': m.id }, 'Delete');
+    // Why it is here: the action it got and what weighed most.
+    const top = (m.symbols || []).filter((x) => typeof x === 'string' || x.score > 0).slice(0, 3);
+    const why = el('td', { class: 'symbols mono', 'data-label': 'Why' },
+      el('span', { class: 'sym' }, (m.action || 'quarantine') + ':'),
+      top.length ? symbolList(top) : el('span', { class: 'sym', text: 'no symbols (held by policy)' }));
     tbody.append(el('tr', {},
       el('td', { class: 'num', 'data-label': 'Time', text: fmtTime(m.time * 1000) }),
       el('td', { class: 'wrap', 'data-label': 'From', text: m.from || m.mail_from || '' }),
       el('td', { class: 'wrap', 'data-label': 'To', text: (m.rcpt_to || []).join(', ') }),
-      el('td', { class: 'wrap', 'data-label': 'Subject' }, el('a', { href: '#/quarantine/' + encodeURIComponent(m.id) }, m.subject || '(no subject)')),
+      el('td', { class: 'subject', 'data-label': 'Subject', title: m.subject || null }, el('a', { href: '#/quarantine/' + encodeURIComponent(m.id) }, m.subject || '(no subject)')),
       el('td', { class: 'num', 'data-label': 'Score', text: Number(m.score).toFixed(2) }),
+      why,
       el('td', { 'data-label': 'Actions' }, release, ' ', del)));
   }
-  if (data.messages.length === 0) tbody.append(el('tr', {}, el('td', { colspan: 6, text: 'The quarantine is empty.' })));
+  if (data.messages.length === 0) tbody.append(el('tr', {}, el('td', { colspan: 7, text: 'The quarantine is empty.' })));
 }
 
 async function loadQMessage(id) {
@@ -276,19 +293,38 @@ async function loadQMessage(id) {
   $('#q-toggle-headers').textContent = 'Show raw headers';
 }
 
+// Axis ticks at round numbers (1, 2 or 5 × a power of ten, whole
+// messages): [step, top], top a multiple of step at or above max.
+function niceTicks(max, want) {
+  const raw = Math.max(1, max) / (want || 4);
+  const pow = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = Math.max(1, [1, 2, 5, 10].map((m) => m * pow).find((x) => x >= raw));
+  return [step, Math.max(step, Math.ceil(Math.max(1, max) / step) * step)];
+}
+
+// The browser's time zone, as the hourly chart's times are in it.
+function zoneName() {
+  const off = -new Date().getTimezoneOffset();
+  const p = (n) => String(Math.floor(Math.abs(n))).padStart(2, '0');
+  const utc = 'UTC' + (off < 0 ? '−' : '+') + p(off / 60) + ':' + p(off % 60);
+  let name = '';
+  try { name = Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (_) { name = ''; }
+  return name && name !== 'UTC' ? name + ', ' + utc : utc;
+}
+
 // Stacked bars by action; label(start, i) names every third bar.
 function bars(container, hours, what, label) {
   clear(container);
   const W = 720, H = 220, L = 40, B = 28, T = 8;
   const totals = hours.map((h) => ACTIONS.reduce((s, a) => s + (h[a] || 0), 0));
-  const max = Math.max(1, ...totals);
+  const [step, max] = niceTicks(Math.max(...totals, 1), 4);
   const bw = (W - L - 4) / hours.length;
   const s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-labelledby': container.id + '-title' });
   s.append(svg('title', { id: container.id + '-title' }, 'Messages per ' + what + ' by action; ' + totals.reduce((a, b) => a + b, 0) + ' in all'));
-  for (let i = 0; i <= 4; i++) {
-    const y = T + (H - T - B) * (1 - i / 4);
+  for (let v = 0; v <= max; v += step) {
+    const y = T + (H - T - B) * (1 - v / max);
     s.append(svg('line', { class: 'grid', x1: L, x2: W, y1: y, y2: y }));
-    s.append(svg('text', { x: L - 6, y: y + 4, 'text-anchor': 'end' }, String(Math.round(max * i / 4))));
+    s.append(svg('text', { class: 'tick', x: L - 6, y: y + 4, 'text-anchor': 'end' }, String(v)));
   }
   hours.forEach((h, i) => {
     let y = H - B;
@@ -335,6 +371,7 @@ async function loadStatus() {
   if (v) {
     bars($('#chart-throughput'), v.hours, 'hour',
       (t, i) => (i % 3 === 0 ? String(new Date(t * 1000).getHours()).padStart(2, '0') + 'h' : ''));
+    $('#hours-heading').textContent = 'Messages per hour, last 24 hours (your time: ' + zoneName() + ')';
     const step = Math.ceil(v.days.length / 10);
     bars($('#chart-days'), v.days, 'day',
       (t, i) => (i % step === 0 ? new Date(t * 1000).toISOString().slice(5, 10) : ''));

@@ -1,0 +1,191 @@
+// Which real servers the integration tests can use on this machine.
+//
+// One file, two users:
+// - each crate's build.rs includes it (`#[path]`) and calls `emit`: a tool that is
+//   missing (and not required) sets the cfg `outwork_no_<name>`, and its
+//   tests carry `#[cfg_attr(outwork_no_<name>, ignore = "<reason>")]`, so
+//   cargo's summary counts them as *ignored* and prints the reason
+//   (`test x ... ignored, needs redis-server (...)`). A test that returns
+//   early would be counted as *passed*, its note hidden by cargo.
+// - the tests `#[path]`-include it and call `check` first thing: the
+//   run-time answer (a tool removed after the build skips with a
+//   `SKIPPED:` line; `OUTWORK_REQUIRE_*=1` turns a missing tool into a
+//   failure, as CI needs).
+//
+// The build script re-runs when PATH, a PATH directory (a tool installed),
+// tests/browser (playwright-core installed) or one of the variables below
+// changes.
+
+use std::path::{Path, PathBuf};
+
+/// A real server some tests need.
+pub struct Gate {
+    /// `outwork_no_<name>` is the cfg; the `#[ignore]` reason names it.
+    pub name: &'static str,
+    /// Set to `1`: a missing tool fails the test instead of skipping it.
+    pub env: &'static str,
+    /// What it needs, for the reason: "redis-server".
+    pub needs: &'static str,
+    /// How to get it.
+    pub install: &'static str,
+}
+
+pub const REDIS: Gate = Gate {
+    name: "redis",
+    env: "OUTWORK_REQUIRE_REDIS",
+    needs: "redis-server",
+    install: "apt-get install redis-server",
+};
+pub const CLAMD: Gate = Gate {
+    name: "clamd",
+    env: "OUTWORK_REQUIRE_CLAMD",
+    needs: "clamd",
+    install: "apt-get install clamav-daemon",
+};
+pub const NSD: Gate = Gate {
+    name: "nsd",
+    env: "OUTWORK_REQUIRE_NSD",
+    needs: "nsd",
+    install: "apt-get install nsd",
+};
+pub const POSTFIX: Gate = Gate {
+    name: "postfix",
+    env: "OUTWORK_REQUIRE_POSTFIX",
+    needs: "postfix, swaks and root",
+    install: "apt-get install postfix swaks; run as root",
+};
+pub const RSPAMC: Gate = Gate {
+    name: "rspamc",
+    env: "OUTWORK_REQUIRE_RSPAMC",
+    needs: "rspamc",
+    install: "apt-get install rspamd",
+};
+pub const BROWSER: Gate = Gate {
+    name: "browser",
+    env: "OUTWORK_REQUIRE_BROWSER",
+    needs: "node, chromium and playwright-core",
+    install: "apt-get install nodejs chromium; cd tests/browser && npm install --no-save playwright-core",
+};
+/// Not a tool but servers started by hand: on only when asked.
+pub const ANCHORS: Gate = Gate {
+    name: "anchors",
+    env: "OUTWORK_ANCHORS",
+    needs: "a real Rspamd and spamd",
+    install: "../shared/anchors/setup.sh",
+};
+
+pub const ALL: [&Gate; 7] = [&REDIS, &CLAMD, &NSD, &POSTFIX, &RSPAMC, &BROWSER, &ANCHORS];
+
+/// The `#[ignore]` reason of a test behind `g`, word for word.
+pub fn reason(g: &Gate) -> String {
+    if g.name == "anchors" {
+        format!("needs {} ({}; {}=1 runs it)", g.needs, g.install, g.env)
+    } else {
+        format!("needs {} ({}=1 makes this a failure)", g.needs, g.env)
+    }
+}
+
+/// Is `g`'s variable set to 1?
+pub fn required(g: &Gate) -> bool {
+    std::env::var(g.env).is_ok_and(|v| v == "1")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn on_path(cmd: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Chromium for the browser test: `$CHROMIUM`, else Debian's.
+pub fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// What of `g` this machine lacks (`None`: all there).
+pub fn missing(g: &Gate) -> Option<String> {
+    let absent = |cmds: &[&str]| -> Option<String> {
+        let m: Vec<&str> = cmds.iter().copied().filter(|c| !on_path(c)).collect();
+        (!m.is_empty()).then(|| format!("{} not found", m.join(", ")))
+    };
+    match g.name {
+        "redis" => absent(&["redis-server"]),
+        "clamd" => absent(&["clamd"]),
+        "nsd" => absent(&["nsd"]),
+        "rspamc" => absent(&["rspamc"]),
+        "postfix" => absent(&["postfix", "swaks", "postqueue"])
+            .or_else(|| (!is_root()).then(|| "not running as root".to_string())),
+        "browser" => absent(&["node"])
+            .or_else(|| {
+                chromium()
+                    .is_none()
+                    .then(|| "chromium not found".to_string())
+            })
+            .or_else(|| {
+                let pw = repo().join("tests/browser/node_modules/playwright-core");
+                (!pw.is_dir()).then(|| format!("{} not found", pw.display()))
+            }),
+        "anchors" => (!required(g)).then(|| format!("{} is not 1", g.env)),
+        _ => Some(format!("unknown gate {}", g.name)),
+    }
+}
+
+/// In a test, first thing: `true` to go on. A missing tool panics when
+/// `g`'s variable is 1, else prints one `SKIPPED:` line and gives `false`.
+pub fn check(g: &Gate) -> bool {
+    let Some(what) = missing(g) else {
+        return true;
+    };
+    assert!(
+        !required(g) || g.name == "anchors",
+        "{}=1 but {what} ({})",
+        g.env,
+        g.install
+    );
+    eprintln!("SKIPPED: {}: {what} ({})", reason(g), g.install);
+    false
+}
+
+/// In build.rs: declare every gate's cfg and set it for the gates in
+/// `gates` that this machine lacks.
+pub fn emit(gates: &[&Gate]) {
+    for g in ALL {
+        println!("cargo::rustc-check-cfg=cfg(outwork_no_{})", g.name);
+    }
+    println!("cargo::rerun-if-env-changed=PATH");
+    println!("cargo::rerun-if-env-changed=CHROMIUM");
+    // A tool installed later changes its directory's mtime: re-detect.
+    if let Some(p) = std::env::var_os("PATH") {
+        for d in std::env::split_paths(&p) {
+            if d.is_absolute() && d.is_dir() {
+                println!("cargo::rerun-if-changed={}", d.display());
+            }
+        }
+    }
+    let browser = repo().join("tests/browser");
+    if gates.iter().any(|g| g.name == "browser") && browser.is_dir() {
+        println!("cargo::rerun-if-changed={}", browser.display());
+    }
+    for g in gates {
+        println!("cargo::rerun-if-env-changed={}", g.env);
+        // Required: the test runs, and fails on what is missing.
+        if !required(g) && missing(g).is_some() {
+            println!("cargo::rustc-cfg=outwork_no_{}", g.name);
+        }
+    }
+}
