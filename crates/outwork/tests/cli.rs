@@ -1756,3 +1756,50 @@ fn serve_notifies_the_service_manager() {
     assert!(child.0.wait().unwrap().success());
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn brands_lookup_claims_and_stats() {
+    // A disguised regional brand resolves to its catalogue entry.
+    let o = run(bin().args(["brands", "lookup", "TF-Bank"]));
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("TF Bank") && out.contains("tfbank.de"),
+        "{out}"
+    );
+    let o = run(bin().args(["brands", "lookup", "tk.de"]));
+    assert!(text(&o.stdout).contains("Techniker Krankenkasse"));
+    let o = run(bin().args(["brands", "lookup", "Ｐａｙｐａｌ"]));
+    assert!(text(&o.stdout).contains("disguised"), "{}", text(&o.stdout));
+    let o = run(bin().args(["brands", "lookup", "nothing-like-a-brand-xyz"]));
+    assert_eq!(o.status.code(), Some(1));
+
+    // Claims: where each brand was claimed and what fires.
+    let cases = repo().join("tests/cases");
+    let o = run(bin()
+        .args(["brands", "claims"])
+        .arg(cases.join("phish_brand_invisible_chars.eml"))
+        .arg(cases.join("legit_brand_forwarded_receipt.eml")));
+    let out = text(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("HTML title") && out.contains("(disguised)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("fires: BRAND_IMPERSONATION, BRAND_DISGUISED"),
+        "{out}"
+    );
+    assert!(out.contains("a forward"), "{out}");
+    assert!(
+        out.contains("2 messages; 2 (100.0%) claim a catalogued brand; 1 of those (50.0%)"),
+        "{out}"
+    );
+
+    let o = run(bin().args(["brands", "stats"]));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("brands,") && out.contains("by sector:"),
+        "{out}"
+    );
+}
