@@ -249,7 +249,12 @@ pub fn fold(text: &str, max_bytes: usize) -> Folded {
         let end = (i..chars.len())
             .find(|&j| !inside(j))
             .unwrap_or(chars.len());
-        let leet_ok = chars[i..end].iter().any(|(_, c)| c.is_alphabetic());
+        // …and only a few of them: N3x0 and N310 are product names.
+        let digits = chars[i..end]
+            .iter()
+            .filter(|(_, c)| c.is_ascii_digit())
+            .count();
+        let leet_ok = chars[i..end].iter().any(|(_, c)| c.is_alphabetic()) && digits * 3 <= end - i;
         while i < chars.len() && inside(i) {
             let c = chars[i].1;
             upper |= c.is_uppercase();
@@ -650,6 +655,13 @@ mod tests {
         assert!(claims("Tk is lower case").is_empty());
         assert!(claims("apaypalb").is_empty());
         assert!(claims("We moved the pay pallets").is_empty());
+        // A product name with digits is not leetspeak for a brand.
+        let c = Matcher::new(&parse_tsv(
+            "name\tk\td\tc\ts\n Nexo\tnexo\tnexo.com\tglobal\tcrypto\n",
+        ));
+        let mut out = Vec::new();
+        c.find("USRP N3x0 firmware", Place::Subject, 4096, &mut out);
+        assert!(out.is_empty(), "{out:?}");
     }
 
     #[test]
