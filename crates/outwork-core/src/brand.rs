@@ -214,10 +214,12 @@ pub fn fold(text: &str, max_bytes: usize) -> Folded {
     let inside: Vec<bool> = (0..chars.len())
         .map(|j| {
             let c = chars[j].1;
-            let between = j > 0
-                && j + 1 < chars.len()
-                && chars[j - 1].1.is_alphanumeric()
-                && chars[j + 1].1.is_alphanumeric();
+            let between = || {
+                j > 0
+                    && j + 1 < chars.len()
+                    && chars[j - 1].1.is_alphanumeric()
+                    && chars[j + 1].1.is_alphanumeric()
+            };
             // An @ is a letter in P@yPal, not in hyatt@mozilla (a handle).
             let short_tail = || {
                 chars[j + 1..]
@@ -227,8 +229,8 @@ pub fn fold(text: &str, max_bytes: usize) -> Folded {
                     <= 4
             };
             word_char(c)
-                || (matches!(c, '$' | '!' | '|') && between)
-                || (c == '@' && between && short_tail())
+                || (matches!(c, '$' | '!' | '|') && between())
+                || (c == '@' && between() && short_tail())
         })
         .collect();
     let inside = |j: usize| inside[j];
@@ -352,6 +354,38 @@ struct Pattern {
     keyword: String,
 }
 
+/// Up to seven ASCII bytes and their count as one integer (a short
+/// keyword's key).
+fn pack(w: &str) -> Option<u64> {
+    (w.len() <= 7 && w.is_ascii())
+        .then(|| w.bytes().fold(0u64, |k, b| (k << 8) | u64::from(b)) | ((w.len() as u64) << 56))
+}
+
+/// The packed key is its own hash, spread by one multiply.
+#[derive(Default, Clone)]
+pub struct PackedHasher(u64);
+
+impl std::hash::Hasher for PackedHasher {
+    fn finish(&self) -> u64 {
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+impl std::hash::BuildHasher for PackedHasher {
+    type Hasher = PackedHasher;
+    fn build_hasher(&self) -> PackedHasher {
+        PackedHasher(0)
+    }
+}
+
 /// The automaton over every keyword of every brand.
 pub struct Matcher {
     /// Keywords of six letters or more (and native-script ones), which may
@@ -359,9 +393,10 @@ pub struct Matcher {
     /// `patterns[ac_pattern[i]]`.
     ac: Option<AhoCorasick>,
     ac_pattern: Vec<usize>,
-    /// Shorter keywords, which must fill whole words: looked up by the
-    /// words' folded text instead of reported at every position.
-    short: HashMap<String, usize>,
+    /// Shorter keywords (ASCII, five letters at most), which must fill
+    /// whole words: looked up by the words' folded text, packed into an
+    /// integer, instead of reported by the automaton at every position.
+    short: HashMap<u64, usize, PackedHasher>,
     patterns: Vec<Pattern>,
     /// Folded common-word names → brand: claimed only by a whole display
     /// name.
@@ -372,7 +407,7 @@ impl Matcher {
     pub fn new(brands: &[Brand]) -> Matcher {
         let mut pats: Vec<String> = Vec::new();
         let mut ac_pattern = Vec::new();
-        let mut short = HashMap::new();
+        let mut short = HashMap::with_hasher(PackedHasher::default());
         let mut patterns = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut generic = HashMap::new();
@@ -389,8 +424,8 @@ impl Matcher {
                 if len >= 6 || native {
                     ac_pattern.push(patterns.len());
                     pats.push(f);
-                } else {
-                    short.insert(f, patterns.len());
+                } else if let Some(key) = pack(&f) {
+                    short.insert(key, patterns.len());
                 }
                 patterns.push(Pattern {
                     brand: i,
@@ -505,7 +540,8 @@ impl Matcher {
                 if let Some(&pi) = f
                     .compact
                     .get(t.start..u.end)
-                    .and_then(|w| self.short.get(w))
+                    .and_then(pack)
+                    .and_then(|k| self.short.get(&k))
                 {
                     raw.push((pi, t.start, u.end));
                 }

@@ -24,6 +24,17 @@ fn main() {
     // The scan reads authentication results anyway; only the brand step
     // is timed.
     let views: Vec<_> = facts.iter().map(|f| auth::read(f, &ctx)).collect();
+    if std::env::var_os("BRAND_COST_ONLY").is_some() {
+        // For a profiler: the brand step alone, many times.
+        for _ in 0..50 {
+            for (f, view) in facts.iter().zip(&views) {
+                let mut hits = outwork_core::symbol::Hits::default();
+                brand::signals(f, view, &ctx, &mut hits);
+                std::hint::black_box(hits);
+            }
+        }
+        return;
+    }
     let (mut scan_s, mut brand_s) = (Vec::new(), Vec::new());
     let mut fired = 0usize;
     for _ in 0..5 {

@@ -231,16 +231,11 @@ fn sender_is_other_brand(b: usize, facts: &Facts, auth: &AuthView, ctx: &Context
             .is_some_and(|o| o != b)
 }
 
-/// Links to the brand (not on a platform anyone can publish on) and links
-/// elsewhere (not the sender's own domain): registrables, each once.
-fn link_split(b: usize, facts: &Facts, ctx: &Context) -> (Vec<String>, Vec<String>) {
-    let brand = &ctx.brands[b];
-    let from_reg = facts
-        .from
-        .as_ref()
-        .and_then(|f| f.registrable())
-        .unwrap_or("");
-    let (mut to_brand, mut elsewhere): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+/// The message's distinct web link hosts, each once: (host, registrable,
+/// on a platform anyone can publish on). Read once per message, not once
+/// per claimed brand.
+fn link_hosts<'a>(facts: &'a Facts, ctx: &Context) -> Vec<(&'a str, &'a str, bool)> {
+    let mut out: Vec<(&str, &str, bool)> = Vec::new();
     for u in facts.urls.iter().filter(|u| u.is_clickable()) {
         if !matches!(u.url.scheme.as_str(), "http" | "https") {
             continue;
@@ -249,9 +244,33 @@ fn link_split(b: usize, facts: &Facts, ctx: &Context) -> (Vec<String>, Vec<Strin
         let Some(reg) = u.url.registrable() else {
             continue;
         };
-        let platform = Context::host_listed(&ctx.free_hosting, host, "").is_some()
-            || Context::host_listed(&ctx.form_services, host, "").is_some()
-            || ctx.shorteners.contains(reg);
+        if out.iter().any(|(h, _, _)| *h == host) || out.len() >= 64 {
+            continue;
+        }
+        let platform = ctx.shorteners.contains(reg)
+            || Context::host_listed(&ctx.free_hosting, host, "").is_some()
+            || Context::host_listed(&ctx.form_services, host, "").is_some();
+        out.push((host, reg, platform));
+    }
+    out
+}
+
+/// Links to the brand (not on a platform anyone can publish on) and links
+/// elsewhere (not the sender's own domain): registrables, each once.
+fn link_split(
+    b: usize,
+    hosts: &[(&str, &str, bool)],
+    facts: &Facts,
+    ctx: &Context,
+) -> (Vec<String>, Vec<String>) {
+    let brand = &ctx.brands[b];
+    let from_reg = facts
+        .from
+        .as_ref()
+        .and_then(|f| f.registrable())
+        .unwrap_or("");
+    let (mut to_brand, mut elsewhere): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    for &(host, reg, platform) in hosts {
         let list = if !platform && brand.domains.iter().any(|d| is_same_or_subdomain(host, d)) {
             &mut to_brand
         } else if reg == from_reg {
@@ -324,6 +343,7 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
         return;
     }
     let forward = is_forward(facts);
+    let mut hosts: Option<Vec<(&str, &str, bool)>> = None;
     let mut done: Vec<usize> = Vec::new();
     for c in &all {
         if done.contains(&c.brand) {
@@ -346,7 +366,8 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
         if claimed.is_empty() {
             continue;
         }
-        let (to_brand, elsewhere) = link_split(b, facts, ctx);
+        let hosts = hosts.get_or_insert_with(|| link_hosts(facts, ctx));
+        let (to_brand, elsewhere) = link_split(b, hosts, facts, ctx);
         let backed = !to_brand.is_empty() && elsewhere.is_empty();
         let ev = |what: &str| {
             format!(

@@ -58,6 +58,15 @@ const SERVICE_WORDS: &[&str] = &[
     "account-team",
 ];
 
+/// One hash lookup, not a scan of the list, for every word of every
+/// display name.
+fn is_service_word(w: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(|| SERVICE_WORDS.iter().copied().collect())
+        .contains(w)
+}
+
 fn normalise_plain(name: &str) -> String {
     words(&name.to_lowercase())
 }
@@ -113,7 +122,7 @@ pub fn generic_display_brand(name: &str, ctx: &Context) -> Option<usize> {
     let plain_norm = normalise_plain(name);
     let core: Vec<&str> = plain_norm
         .split(' ')
-        .filter(|w| !SERVICE_WORDS.contains(w))
+        .filter(|w| !is_service_word(w))
         .collect();
     let core = core.join(" ");
     if core.len() < 3 {
