@@ -83,14 +83,18 @@ pub fn bundled() -> &'static [Brand] {
     CAT.get_or_init(|| parse_tsv(BUNDLED_TSV))
 }
 
-/// Characters a reader never sees: zero-width, bidi controls, soft hyphen,
-/// variation selectors, tag characters, Hangul fillers.
+/// Characters a reader never sees: the zero-width and bidi characters the
+/// URL checks know ([`crate::domain::is_invisible_char`]), and what else
+/// hides inside a name — combining grapheme joiner, Arabic letter mark,
+/// Hangul and Khmer fillers, Mongolian selectors, the rest of U+2060–206F,
+/// variation selectors, musical formatting, tag characters.
 pub fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
-        | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-        | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}'
-        | '\u{ffa0}' | '\u{1d173}'..='\u{1d17a}' | '\u{e0000}'..='\u{e0fff}')
+    crate::domain::is_invisible_char(c)
+        || matches!(c,
+            '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+            | '\u{180b}'..='\u{180f}' | '\u{2060}'..='\u{206f}' | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}' | '\u{ffa0}' | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e0fff}')
 }
 
 /// Leetspeak and symbol stand-ins, read as the letter they imitate.

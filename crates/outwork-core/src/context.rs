@@ -84,14 +84,6 @@ const GENERIC_LABELS: &[&str] = &[
     "block", "crypto", "ledger", "chase", "delta", "ring", "mint", "audible",
 ];
 
-/// Skeleton of a display name, taken before lower-casing so that a capital
-/// I standing in for an l ("PayPaI") reads as the brand.
-pub fn name_skeleton(s: &str) -> String {
-    unicode_security::skeleton(s)
-        .collect::<String>()
-        .to_lowercase()
-}
-
 fn lower_all<'a>(a: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     a.into_iter()
         .map(|s| s.trim().trim_end_matches('.').to_ascii_lowercase())

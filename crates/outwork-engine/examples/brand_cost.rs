@@ -29,7 +29,8 @@ fn main() {
         for _ in 0..50 {
             for (f, view) in facts.iter().zip(&views) {
                 let mut hits = outwork_core::symbol::Hits::default();
-                brand::signals(f, view, &ctx, &mut hits);
+                let claims = brand::claims(f, &ctx);
+                brand::signals(f, view, &ctx, &claims, &mut hits);
                 std::hint::black_box(hits);
             }
         }
@@ -47,10 +48,8 @@ fn main() {
         fired = 0;
         for (f, view) in facts.iter().zip(&views) {
             let mut hits = outwork_core::symbol::Hits::default();
-            brand::signals(f, view, &ctx, &mut hits);
-            if let Some(name) = f.from.as_ref().and_then(|m| m.name.as_deref()) {
-                std::hint::black_box(outwork_core::signals::sender::claimed_brand(name, &ctx));
-            }
+            let claims = brand::claims(f, &ctx);
+            brand::signals(f, view, &ctx, &claims, &mut hits);
             fired += usize::from(!hits.into_inner().is_empty());
         }
         brand_s.push(t.elapsed().as_secs_f64());

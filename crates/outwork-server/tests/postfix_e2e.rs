@@ -191,27 +191,11 @@ milter_connect_macros = j {{daemon_name}} {{client_addr}} v _
         .unwrap();
         std::fs::write(
             etc.join("master.cf"),
+            // The services every private Postfix of the project's tests and
+            // scripts runs (tests/postfix/master-services.cf).
             format!(
-                "127.0.0.1:{port} inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-virtual   unix  -       n       n       -       -       virtual
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"
+                "127.0.0.1:{port} inet n - n - - smtpd\n{}",
+                include_str!("../../../tests/postfix/master-services.cf")
             ),
         )
         .unwrap();

@@ -1,6 +1,6 @@
 //! `outwork brands`: the brand catalogue and the brands a message claims.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use outwork_core::Context;
 use outwork_core::brand::Place;
@@ -54,16 +54,18 @@ pub fn run(args: BrandsArgs) -> Result<u8> {
         } => claims(&mut out, &paths, config.as_ref(), summary),
         BrandsCmd::Stats { config } => stats(&mut out, config.as_ref()),
     };
-    match r {
-        // A closed pipe (`| head`) ends the command quietly.
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            Ok(0)
+    // Every write here is to stdout: a closed pipe (`| head`) is the
+    // project's StdoutClosed, which ends the command quietly.
+    r.map_err(|e| {
+        let closed = e
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+        if closed {
+            anyhow::Error::new(crate::StdoutClosed)
+        } else {
+            e
         }
-        r => r,
-    }
+    })
 }
 
 fn print_brand(out: &mut impl Write, ctx: &Context, i: usize, why: &str) -> Result<()> {
@@ -120,31 +122,6 @@ fn lookup(out: &mut impl Write, query: &str, config: Option<&PathBuf>) -> Result
     Ok(0)
 }
 
-fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-        if p.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("reading {}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .collect();
-            entries.sort();
-            for e in entries {
-                walk(&e, out)?;
-            }
-        } else if p.is_file() {
-            out.push(p.to_path_buf());
-        } else {
-            anyhow::bail!("{}: no such file or directory", p.display());
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    for p in paths {
-        walk(p, &mut out)?;
-    }
-    Ok(out)
-}
-
 const BRAND_SYMBOLS: &[&str] = &[
     "FROM_DISPLAY_BRAND",
     "FROM_FREEMAIL_BRAND",
@@ -161,22 +138,24 @@ fn claims(
     let ctx = crate::load_context(config)?;
     let (mut messages, mut claiming, mut flagged) = (0usize, 0usize, 0usize);
     let mut by_brand: BTreeMap<String, usize> = BTreeMap::new();
-    for path in files(paths)? {
+    // The scanner's reader: directories, Maildirs, mbox, stdin, each
+    // message read only up to the size limit.
+    let inputs = outwork_engine::Inputs::new(paths.to_vec(), ctx.limits().max_message_bytes);
+    for item in inputs {
         // Manifests and READMEs beside the mail are not messages.
-        if path
-            .extension()
-            .is_some_and(|e| matches!(e.to_str(), Some("tsv" | "md" | "txt" | "json" | "toml")))
-        {
+        let ext = Path::new(&item.path).extension().and_then(|e| e.to_str());
+        if matches!(ext, Some("tsv" | "md" | "txt" | "json" | "toml")) {
             continue;
         }
-        let raw = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let raw = item.data.map_err(anyhow::Error::msg)?;
+        let path = item.path;
         let facts = outwork_core::facts::parse(&raw, ctx.limits());
         let view = auth::read(&facts, &ctx);
         let found = brand::claims(&facts, &ctx);
         messages += 1;
         let mut hits = outwork_core::symbol::Hits::default();
-        outwork_core::signals::sender::signals(&facts, &view, &ctx, &mut hits);
-        brand::signals(&facts, &view, &ctx, &mut hits);
+        outwork_core::signals::sender::signals(&facts, &view, &ctx, &found, &mut hits);
+        brand::signals(&facts, &view, &ctx, &found, &mut hits);
         let fired: Vec<&str> = BRAND_SYMBOLS
             .iter()
             .copied()
@@ -200,7 +179,7 @@ fn claims(
         if summary {
             continue;
         }
-        writeln!(out, "{}", path.display())?;
+        writeln!(out, "{path}")?;
         if found.is_empty() {
             writeln!(out, "  no brand claimed")?;
             continue;

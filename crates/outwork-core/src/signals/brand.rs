@@ -337,15 +337,15 @@ fn authority(facts: &Facts, elsewhere: &[String]) -> String {
     s
 }
 
-pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
-    let all = claims(facts, ctx);
+/// `all`: the message's brand claims ([`claims`]).
+pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, all: &[Claim], hits: &mut Hits) {
     if all.is_empty() {
         return;
     }
     let forward = is_forward(facts);
     let mut hosts: Option<Vec<(&str, &str, bool)>> = None;
     let mut done: Vec<usize> = Vec::new();
-    for c in &all {
+    for c in all {
         if done.contains(&c.brand) {
             continue;
         }
@@ -354,14 +354,11 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
         if owned_by(b, facts, auth, ctx) || vouched_third_party(b, facts, auth, ctx) {
             continue;
         }
-        let passing = sender_is_other_brand(b, facts, auth, ctx);
         let brand = &ctx.brands[b];
-        let mine: Vec<&Claim> = all.iter().filter(|x| x.brand == b).collect();
         // A forward quotes the brand; only the sender's own name claims.
-        let claimed: Vec<&Claim> = mine
+        let claimed: Vec<&Claim> = all
             .iter()
-            .copied()
-            .filter(|x| !forward || x.place == Place::DisplayName)
+            .filter(|x| x.brand == b && (!forward || x.place == Place::DisplayName))
             .collect();
         if claimed.is_empty() {
             continue;
@@ -392,18 +389,20 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
                 ),
             );
         }
-        // The display name's claim is FROM_DISPLAY_BRAND's.
-        if claimed.iter().any(|x| x.place == Place::DisplayName) {
+        // The display name's claim is FROM_DISPLAY_BRAND's; list mail and
+        // another authenticated brand's mail name brands in passing.
+        if claimed.iter().any(|x| x.place == Place::DisplayName)
+            || facts.list_id.is_some()
+            || sender_is_other_brand(b, facts, auth, ctx)
+        {
             continue;
         }
+        // Claims come one per place, in place order.
         let distinct = {
             let mut p: Vec<Place> = claimed.iter().map(|x| x.place).collect();
             p.dedup();
             p.len()
         };
-        if passing {
-            continue;
-        }
         // Presenting as the brand, not discussing it: a title, a logo's
         // alt text or a file named for it, beside another claim (a link
         // named for a company is what news digests have).
@@ -411,9 +410,6 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
         let presented = claimed
             .iter()
             .any(|x| matches!(x.place, Place::Title | Place::AltText | Place::Attachment));
-        if facts.list_id.is_some() {
-            continue;
-        }
         if distinct >= 2 && presented && to_brand.is_empty() {
             hits.add(
                 "BRAND_IMPERSONATION",

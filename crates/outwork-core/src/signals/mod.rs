@@ -66,8 +66,11 @@ pub fn run_full(facts: &Facts, evidence: &Evidence, ctx: &Context, off: Disabled
         lookalike::signals(facts, ctx, authenticated, &mut hits);
     }
     if !off.sender {
-        sender::signals(facts, &auth, ctx, &mut hits);
-        brand::signals(facts, &auth, ctx, &mut hits);
+        // The brand claims, read once: the display name's is
+        // FROM_DISPLAY_BRAND's, the rest BRAND_*'s.
+        let claims = brand::claims(facts, ctx);
+        sender::signals(facts, &auth, ctx, &claims, &mut hits);
+        brand::signals(facts, &auth, ctx, &claims, &mut hits);
         history::signals(facts, evidence, &auth, ctx, &mut hits);
     }
     if !off.html {

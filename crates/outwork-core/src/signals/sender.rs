@@ -133,7 +133,14 @@ pub fn generic_display_brand(name: &str, ctx: &Context) -> Option<usize> {
         .or_else(|| ctx.brand_of_com_label(&core))
 }
 
-pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
+/// `claims`: the message's brand claims ([`super::brand::claims`]).
+pub fn signals(
+    facts: &Facts,
+    auth: &AuthView,
+    ctx: &Context,
+    claims: &[crate::brand::Claim],
+    hits: &mut Hits,
+) {
     let Some(from) = &facts.from else {
         hits.add("FROM_MISSING", "no From header");
         return;
@@ -217,9 +224,11 @@ pub fn signals(facts: &Facts, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
         // A one-word lower-case name is a handle ("hyatt", "mozilla"), not
         // a brand presenting itself, for the wide catalogue.
         let handle = !name.contains(char::is_uppercase) && !name.trim().contains(' ');
-        if let Some(b) =
-            claimed_brand(name, ctx).filter(|&b| ctx.brands[b].lookalike_target || !handle)
-        {
+        let claimed = claims
+            .iter()
+            .find(|c| c.place == crate::brand::Place::DisplayName)
+            .map(|c| c.brand);
+        if let Some(b) = claimed.filter(|&b| ctx.brands[b].lookalike_target || !handle) {
             let brand = &ctx.brands[b];
             let owned = super::brand::owned_by(b, facts, auth, ctx)
                 || super::brand::vouched_third_party(b, facts, auth, ctx);
