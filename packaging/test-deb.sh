@@ -323,27 +323,11 @@ EOF
   # The lines docs/INTEGRATION.md gives, as the package installs them.
   cat /usr/share/doc/outwork/examples/postfix-main.cf
 } >"$pf_etc/main.cf"
-cat >"$pf_etc/master.cf" <<EOF
-127.0.0.1:$smtp_port inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-virtual   unix  -       n       n       -       -       virtual
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+{
+  echo "127.0.0.1:$smtp_port inet n - n - - smtpd"
+  # The services of every private Postfix in the project's tests.
+  cat tests/postfix/master-services.cf
+} >"$pf_etc/master.cf"
 postconf -c "$pf_etc" -n smtpd_milters | has -x 'smtpd_milters = unix:/run/outwork/milter.sock' ||
   fail "the documented main.cf lines did not set smtpd_milters"
 postfix -c "$pf_etc" start >/dev/null 2>&1 || { postfix -c "$pf_etc" start; fail "postfix start"; }
