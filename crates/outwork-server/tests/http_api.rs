@@ -547,7 +547,13 @@ fn admin_needs_the_token() {
     assert_eq!(r.status(), 200);
 
     // Quarantine: list, show, release (through the command), delete.
-    let v = scanner().scan(&sample("phish-double-extension.eml"));
+    let v = scanner()
+        .scan(
+            &sample("phish-double-extension.eml"),
+            &Default::default(),
+            &Default::default(),
+        )
+        .verdict;
     let env = outwork_engine::Envelope {
         mail_from: Some("sender@example.net".into()),
         rcpt_to: vec!["alice@example.org".into(), "bob@example.org".into()],
@@ -626,7 +632,13 @@ fn admin_off_without_a_token() {
 #[test]
 fn release_without_a_command_hands_the_message_back() {
     let srv = start();
-    let v = scanner().scan(b"Subject: x\r\n\r\nx\r\n");
+    let v = scanner()
+        .scan(
+            b"Subject: x\r\n\r\nx\r\n",
+            &Default::default(),
+            &Default::default(),
+        )
+        .verdict;
     let env = outwork_engine::Envelope {
         rcpt_to: vec!["a@b.example".into()],
         ..Default::default()
