@@ -545,8 +545,8 @@ fn deeply_nested_html_and_unterminated_comment() {
 
 #[test]
 fn html_memory_limit() {
-    // An unterminated 1 MB tag is buffered by the HTML parser: past
-    // max_html_memory it stops and says so.
+    // An unterminated 1 MB tag is held whole by the HTML tokenizer (and
+    // then dropped, as a browser drops it): past max_html_memory it says so.
     let ctx = ctx_with(Limits {
         max_html_memory: 64 << 10,
         ..Default::default()

@@ -1809,3 +1809,123 @@ fn offline_scan(raw: &[u8]) -> outwork_core::Verdict {
         .scan(raw, &Default::default(), &Default::default())
         .verdict
 }
+
+/// Per file: the action, score and symbol names `outwork scan` gives.
+fn scan_verdicts(
+    config: Option<&Path>,
+    files: &[PathBuf],
+) -> std::collections::HashMap<PathBuf, (String, f64, Vec<String>)> {
+    let mut c = bin();
+    c.args(["scan", "-f", "jsonl", "--no-progress"]);
+    if let Some(cfg) = config {
+        c.arg("--config").arg(cfg);
+    }
+    let out = c.args(files).output().expect("scan");
+    let mut m = std::collections::HashMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("jsonl");
+        let names = v["symbols"]
+            .as_array()
+            .expect("symbols")
+            .iter()
+            .map(|s| s["name"].as_str().unwrap_or("").to_string())
+            .collect();
+        m.insert(
+            PathBuf::from(v["path"].as_str().expect("path")),
+            (
+                v["action"].as_str().unwrap_or("").to_string(),
+                v["score"].as_f64().expect("score"),
+                names,
+            ),
+        );
+    }
+    m
+}
+
+/// One scan pipeline: eval's verdict on each message is the verdict
+/// `outwork scan` (and so the milter and HTTP API) gives it, on the golden
+/// cases, and on 300 dev-corpus messages with the CI config when
+/// ../shared/corpus is there.
+#[test]
+fn eval_verdicts_are_the_scan_verdicts() {
+    let cases = tmp("eval-scan");
+    for label in ["phish", "ham"] {
+        std::fs::create_dir_all(cases.join(label)).expect("dir");
+    }
+    for e in std::fs::read_dir(repo().join("tests/cases")).expect("cases") {
+        let p = e.expect("entry").path();
+        let name = p.file_name().expect("name").to_string_lossy().to_string();
+        if !name.ends_with(".eml") {
+            continue;
+        }
+        let label = if name.starts_with("phish") {
+            "phish"
+        } else {
+            "ham"
+        };
+        std::fs::copy(&p, cases.join(label).join(&name)).expect("copy");
+    }
+    let mut runs: Vec<(PathBuf, Option<PathBuf>, Option<&str>)> = vec![(cases.clone(), None, None)];
+    let shared = repo().join("../shared/corpus");
+    if shared.join("MANIFEST.tsv").is_file() {
+        runs.push((shared, Some(repo().join("eval/honeypot.toml")), Some("300")));
+    }
+    for (corpus, config, limit) in runs {
+        let ckpt = cases.join("eval.jsonl");
+        let _ = std::fs::remove_file(&ckpt);
+        let mut c = bin();
+        c.arg("eval").arg(&corpus).arg("--resume").arg(&ckpt);
+        if let Some(cfg) = &config {
+            c.arg("--config").arg(cfg);
+        }
+        if let Some(n) = limit {
+            c.args(["--limit", n]);
+        }
+        let out = c.output().expect("eval");
+        assert!(
+            out.status.success(),
+            "eval {}: {}",
+            corpus.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&ckpt).expect("checkpoint");
+        let outcomes: Vec<serde_json::Value> = text
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("outcome"))
+            .collect();
+        let files: Vec<PathBuf> = outcomes
+            .iter()
+            .map(|o| corpus.join(o["id"].as_str().expect("id")))
+            .collect();
+        assert!(
+            files.len() >= 50,
+            "{}: {} outcomes",
+            corpus.display(),
+            files.len()
+        );
+        let scanned = scan_verdicts(config.as_deref(), &files);
+        for (o, f) in outcomes.iter().zip(&files) {
+            let (action, score, symbols) = scanned
+                .get(f)
+                .unwrap_or_else(|| panic!("scan gave no verdict for {}", f.display()));
+            let names: Vec<String> = o["symbols"]
+                .as_array()
+                .expect("symbols")
+                .iter()
+                .map(|s| s.as_str().unwrap_or("").to_string())
+                .collect();
+            assert_eq!(
+                (
+                    o["action"].as_str().expect("action"),
+                    o["score"].as_f64().expect("score"),
+                    &names
+                ),
+                (action.as_str(), *score, symbols),
+                "{}: eval and scan disagree",
+                f.display()
+            );
+        }
+    }
+}

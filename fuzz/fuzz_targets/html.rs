@@ -1,0 +1,19 @@
+//! The HTML reader (html5gum tokenizer, no rewriter) on any text: no panic,
+//! the URL and text bounds hold, every tracked depth unwinds sanely.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let html = String::from_utf8_lossy(data);
+    let f = outwork_core::html::analyse(&html, 50, 4096, 1 << 16);
+    assert!(f.urls.len() <= 50);
+    // The text bound is checked before each push: at most one run over it.
+    assert!(f.visible_text.len() <= 4096 + html.len());
+    assert!(f.alt_texts.len() <= 32);
+    assert!(f.title.as_ref().is_none_or(|t| t.len() <= 200 + 4));
+    for u in &f.urls {
+        assert!(u.anchor_text.as_ref().is_none_or(|t| t.len() <= 512 + html.len()));
+    }
+});
