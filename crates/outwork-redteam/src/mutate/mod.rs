@@ -38,31 +38,45 @@ const MAX_REWRITER_OUTPUT: usize = 4 << 20;
 /// The side of the QR code image, at least (pixels).
 const QR_MIN_SIZE: u32 = 290;
 
+mod debrand;
+mod esp;
+mod hosting;
 mod html;
+mod image_lure;
 mod links;
 mod model;
 mod ops;
 mod payload;
+mod plain;
 mod rewriters;
 mod rng;
 mod sender;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_trace;
 mod text;
+mod thread;
 mod twin;
 
 pub use ops::Op;
 pub use rewriters::{BuiltinRewriter, ChatRewriter, CommandRewriter, Rewriter};
 pub use twin::{TWIN_AUTHSERV_ID, benign_twin};
 
+use debrand::*;
+use esp::*;
+use hosting::*;
 use html::*;
+use image_lure::*;
 use links::*;
 use model::*;
 use payload::*;
+use plain::*;
 use rewriters::*;
 use rng::*;
 use sender::*;
 use text::*;
+use thread::*;
 use twin::*;
 
 // ---- context, result, errors -------------------------------------------------
@@ -148,6 +162,13 @@ fn apply(
         Op::PasswordZip => op_zip(m, &mut rng, notes, true)?,
         Op::DisplayName => op_display_name(m, ctx, &mut rng, notes),
         Op::LookalikeSender => op_lookalike_sender(m, ctx, &mut rng, notes),
+        Op::ReputableHost => op_reputable_host(m, &mut rng, notes),
+        Op::FreshDomain => op_fresh_domain(m, ctx, notes),
+        Op::EspSend => op_esp_send(m, ctx, &mut rng, notes),
+        Op::ThreadHijack => op_thread_hijack(m, &mut rng, notes),
+        Op::ImageLure => op_image_lure(m, &mut rng, notes)?,
+        Op::Debrand => op_debrand(m, notes),
+        Op::PlainText => op_plain_text(m, notes),
         Op::BenignTwin => op_benign_twin(m, ctx, notes)?,
     }
     Ok(())

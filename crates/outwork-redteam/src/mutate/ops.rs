@@ -16,6 +16,13 @@ pub enum Op {
     PasswordZip,
     DisplayName,
     LookalikeSender,
+    ReputableHost,
+    FreshDomain,
+    EspSend,
+    ThreadHijack,
+    ImageLure,
+    Debrand,
+    PlainText,
     /// Not an attack: the benign twin (see [`Op::BENIGN`], [`benign_twin`]).
     BenignTwin,
 }
@@ -35,6 +42,26 @@ impl Op {
         Op::PasswordZip,
         Op::DisplayName,
         Op::LookalikeSender,
+        Op::ReputableHost,
+        Op::FreshDomain,
+        Op::EspSend,
+        Op::ThreadHijack,
+        Op::ImageLure,
+        Op::Debrand,
+        Op::PlainText,
+    ];
+
+    /// The operators that remove traces instead of adding them: what
+    /// campaigns that evade do (look clean). The default pool of
+    /// `redteam --search`.
+    pub const TRACE_REMOVING: &'static [Op] = &[
+        Op::ReputableHost,
+        Op::FreshDomain,
+        Op::EspSend,
+        Op::ThreadHijack,
+        Op::ImageLure,
+        Op::Debrand,
+        Op::PlainText,
     ];
 
     /// Transformations that make legitimate mail, not attacks: parseable by
@@ -58,6 +85,13 @@ impl Op {
             Op::PasswordZip => "password-zip",
             Op::DisplayName => "display-name",
             Op::LookalikeSender => "lookalike-sender",
+            Op::ReputableHost => "reputable-host",
+            Op::FreshDomain => "fresh-domain",
+            Op::EspSend => "esp-send",
+            Op::ThreadHijack => "thread-hijack",
+            Op::ImageLure => "image-lure",
+            Op::Debrand => "debrand",
+            Op::PlainText => "plain-text",
             Op::BenignTwin => "benign-twin",
         }
     }
@@ -107,6 +141,27 @@ impl Op {
             }
             Op::LookalikeSender => {
                 "sends From (and Reply-To) a freshly registered-looking look-alike domain of the brand"
+            }
+            Op::ReputableHost => {
+                "moves each link's target to a page on a platform with a good name: a form or document service, a static-site or serverless host, a cloud-storage share link, an IPFS gateway or a code-hosting page (models campaigns that host the credential page on Google Forms, Firebase, pages.dev, S3/Blob storage, IPFS, GitHub Pages)"
+            }
+            Op::FreshDomain => {
+                "moves each link to a plausible, innocuous, newly made domain: two plain words under .com/.net/.org/.co, no brand, no digits, no abused TLD, path kept (models campaigns that register a clean-looking domain per wave)"
+            }
+            Op::EspSend => {
+                "sends through a bulk-mail provider for a domain the attacker owns: From on that domain, the provider's Received and bounce address, List-Unsubscribe, the original authentication headers gone and a trusted SPF/DKIM/DMARC pass for the domain on top (models phishing sent via SendGrid, Mailchimp, Amazon SES accounts)"
+            }
+            Op::ThreadHijack => {
+                "turns the message into a reply (Re:, In-Reply-To, References) quoting an earlier conversation from the recipient's organisation, the lure as the newest message (models conversation hijacking from a compromised mailbox)"
+            }
+            Op::ImageLure => {
+                "renders the lure text into an inline PNG that links to the call to action; the body keeps no text (models image-only lures that starve text classifiers)"
+            }
+            Op::Debrand => {
+                "removes the brand names (the catalogue's matcher) from subject, display name and text, and the logos (inline images, images named after the brand): a generic lure"
+            }
+            Op::PlainText => {
+                "drops the HTML body and its inline images: one text/plain body with the visible text, links bare (models the plain-text lures that carry no HTML tricks at all)"
             }
             Op::BenignTwin => {
                 "not an attack: the same text sent by the impersonated brand itself (From, Reply-To, Return-Path and every link on the brand's own domain, a trusted passing SPF/DKIM/DMARC Authentication-Results on top, no attachment but inline images, no QR code, no script); does not apply when no brand is identified"

@@ -5,7 +5,7 @@ use mail_parser::{Message, MessageParser};
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 
-const MULTI: &str = "Received: from mail.evil.example (mail.evil.example [203.0.113.5])\r\n\tby mx.victim.example with ESMTP id 4F2A1; Tue, 2 Jan 2024 10:00:00 +0000\r\n\
+pub(super) const MULTI: &str = "Received: from mail.evil.example (mail.evil.example [203.0.113.5])\r\n\tby mx.victim.example with ESMTP id 4F2A1; Tue, 2 Jan 2024 10:00:00 +0000\r\n\
 Return-Path: <bounce@evil.example>\r\n\
 From: \"PayPal Service\" <service@paypal-alerts.example>\r\n\
 Reply-To: help@paypal-alerts.example\r\n\
@@ -39,10 +39,10 @@ Content-Transfer-Encoding: quoted-printable\r\n\
 <p>PayPal Security &copy; 2024</p></body></html>\r\n\
 --b1--\r\n";
 
-const LINK1: &str = "https://www.paypal.com/signin?country=US&locale=en";
-const LINK2: &str = "https://support.paypal.com/help";
+pub(super) const LINK1: &str = "https://www.paypal.com/signin?country=US&locale=en";
+pub(super) const LINK2: &str = "https://support.paypal.com/help";
 
-const TEXT_ONLY: &str = "From: Billing <billing@account-verify.com>\n\
+pub(super) const TEXT_ONLY: &str = "From: Billing <billing@account-verify.com>\n\
 To: bob@victim.example\n\
 Subject: Invoice overdue\n\
 Date: Wed, 3 Jan 2024 08:00:00 +0000\n\
@@ -54,9 +54,9 @@ Your invoice is overdue. Review the payment at http://account-verify.com/login?i
 \n\
 Regards\n";
 
-const TEXT_LINK: &str = "http://account-verify.com/login?id=42";
+pub(super) const TEXT_LINK: &str = "http://account-verify.com/login?id=42";
 
-const WITH_ATTACHMENT: &str = "From: HR <hr@corp-payroll.com>\r\n\
+pub(super) const WITH_ATTACHMENT: &str = "From: HR <hr@corp-payroll.com>\r\n\
 To: carol@victim.example\r\n\
 Subject: Salary review\r\n\
 Date: Thu, 4 Jan 2024 09:00:00 +0000\r\n\
@@ -76,7 +76,7 @@ Content-Transfer-Encoding: base64\r\n\
 JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3RoIDMgMCBSPj4Kc3RyZWFtCg==\r\n\
 --mix--\r\n";
 
-const NO_LINKS: &str = "From: Boss <boss@company.example>\r\n\
+pub(super) const NO_LINKS: &str = "From: Boss <boss@company.example>\r\n\
 To: dave@company.example\r\n\
 Subject: Quick favour\r\n\
 Date: Fri, 5 Jan 2024 11:00:00 +0000\r\n\
@@ -90,21 +90,21 @@ fn garbage() -> Vec<u8> {
         .collect()
 }
 
-fn run_seed(raw: &str, ops: &[Op], seed: u64) -> Mutated {
+pub(super) fn run_seed(raw: &str, ops: &[Op], seed: u64) -> Mutated {
     let rw = BuiltinRewriter { seed: 7 };
     let ctx = MutateCtx::new(&rw, seed);
     mutate(raw.as_bytes(), ops, &ctx).unwrap()
 }
 
-fn run(raw: &str, ops: &[Op]) -> Mutated {
+pub(super) fn run(raw: &str, ops: &[Op]) -> Mutated {
     run_seed(raw, ops, 42)
 }
 
-fn parse(bytes: &[u8]) -> Message<'_> {
+pub(super) fn parse(bytes: &[u8]) -> Message<'_> {
     MessageParser::default().parse(bytes).unwrap()
 }
 
-fn html_of(msg: &Message) -> String {
+pub(super) fn html_of(msg: &Message) -> String {
     msg.html_bodies()
         .find(|p| p.is_text_html())
         .and_then(|p| p.text_contents())
@@ -112,7 +112,7 @@ fn html_of(msg: &Message) -> String {
         .to_string()
 }
 
-fn text_of(msg: &Message) -> String {
+pub(super) fn text_of(msg: &Message) -> String {
     msg.text_bodies()
         .find(|p| matches!(p.body, PartType::Text(_)))
         .and_then(|p| p.text_contents())
@@ -120,7 +120,7 @@ fn text_of(msg: &Message) -> String {
         .to_string()
 }
 
-fn hrefs(html: &str) -> Vec<String> {
+pub(super) fn hrefs(html: &str) -> Vec<String> {
     tokenize(html)
         .into_iter()
         .filter(|s| s.kind == SegKind::Tag && s.name == "a" && !s.closing)
@@ -128,13 +128,13 @@ fn hrefs(html: &str) -> Vec<String> {
         .collect()
 }
 
-fn host(url: &str) -> String {
+pub(super) fn host(url: &str) -> String {
     url_host_range(url).map(|r| url[r].to_string()).unwrap()
 }
 
 #[test]
 fn op_names_round_trip() {
-    assert_eq!(Op::ALL.len(), 12);
+    assert_eq!(Op::ALL.len(), 19);
     assert!(!Op::ALL.contains(&Op::Identity));
     for &op in std::iter::once(&Op::Identity).chain(Op::ALL) {
         assert_eq!(Op::parse(op.name()), Some(op));
