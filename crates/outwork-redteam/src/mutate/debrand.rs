@@ -9,6 +9,8 @@ use super::*;
 /// Rounds of find-and-remove (a removal can uncover nothing new in
 /// practice; the bound keeps hostile text from looping).
 const ROUNDS: usize = 4;
+/// Brand words removed per message at most.
+const MAX_WORDS: usize = 32;
 
 /// The words to remove: how each brand the matcher reads in `texts` was
 /// written, and its catalogue name.
@@ -35,8 +37,10 @@ fn brand_words(texts: &[&str]) -> Vec<String> {
             words.push(b.name.clone());
         }
     }
-    // Longest first: "PayPal Holdings" before "PayPal".
+    // Longest first: "PayPal Holdings" before "PayPal". A message naming
+    // dozens of brands is not a brand lure; the cap bounds the work.
     words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+    words.truncate(MAX_WORDS);
     words
 }
 
