@@ -16,42 +16,102 @@ const MAX_WORDS: usize = 32;
 /// written, and its catalogue name.
 fn brand_words(texts: &[&str]) -> Vec<String> {
     let cctx = catalogue_context();
-    let mut claims = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    let mut brands: Vec<usize> = Vec::new();
+    // The matcher names each brand once per call: one call per text, so
+    // each text's own spelling ("iCloud" here, "𝕚𝕔𝕝𝕠𝕦𝕕" there) is found.
     for t in texts {
+        let mut claims = Vec::new();
         cctx.brand_matcher.find(
             t,
             outwork_core::brand::Place::FirstLines,
             64 * 1024,
             &mut claims,
         );
-    }
-    let mut words: Vec<String> = Vec::new();
-    for c in claims {
-        let found = c.found.trim().to_string();
-        if found.len() >= 2 && !words.contains(&found) {
-            words.push(found);
-        }
-        if let Some(b) = cctx.brands.get(c.brand)
-            && !words.contains(&b.name)
-        {
-            words.push(b.name.clone());
+        for c in claims {
+            let found = c.found.trim().to_string();
+            if found.len() >= 2 && !words.contains(&found) {
+                words.push(found);
+            }
+            if !brands.contains(&c.brand) {
+                brands.push(c.brand);
+            }
         }
     }
-    // Longest first: "PayPal Holdings" before "PayPal". A message naming
-    // dozens of brands is not a brand lure; the cap bounds the work.
-    words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+    // Then the catalogue's name and keywords of each brand found, those
+    // the matcher reads as the brand on their own ("iCloud" for Apple, not
+    // a common word like "wallet").
+    for &i in &brands {
+        let Some(b) = cctx.brands.get(i) else {
+            continue;
+        };
+        for w in std::iter::once(&b.name).chain(&b.keywords) {
+            let own = cctx
+                .brand_matcher
+                .counts(w, 256)
+                .iter()
+                .any(|(x, _)| *x == i);
+            if own && w.len() >= 3 && !words.iter().any(|x| x.eq_ignore_ascii_case(w)) {
+                words.push(w.clone());
+            }
+        }
+    }
+    // A message naming dozens of brands is not a brand lure; the cap
+    // bounds the work. Longest first: "PayPal Holdings" before "PayPal".
     words.truncate(MAX_WORDS);
+    words.sort_by_key(|w| std::cmp::Reverse(w.len()));
     words
 }
 
+/// The byte ranges of `s` that are addresses, not words: its URLs and
+/// its e-mail addresses (any run of non-space characters with an `@`, or
+/// with `://`: a URL glued to the word before it).
+fn address_ranges(s: &str) -> Vec<Range<usize>> {
+    let mut out = find_text_urls(s);
+    let mut start = None;
+    for (i, c) in s.char_indices().chain(std::iter::once((s.len(), ' '))) {
+        match (c.is_whitespace(), start) {
+            (false, None) => start = Some(i),
+            (true, Some(st)) => {
+                if s.get(st..i)
+                    .is_some_and(|w| w.contains('@') || w.contains("://"))
+                {
+                    out.push(st..i);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out.sort_by_key(|r| r.start);
+    out
+}
+
+/// `s` with its addresses (URLs, e-mail addresses) removed.
+pub(super) fn without_addresses(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for r in address_ranges(s) {
+        if r.start >= last {
+            out.push_str(s.get(last..r.start).unwrap_or(""));
+            last = r.end;
+        }
+    }
+    out.push_str(s.get(last..).unwrap_or(""));
+    out
+}
+
 /// `s` without whole-word (ASCII case-insensitive) occurrences of `words`
-/// outside its URLs (links are the link operators' business), and the
-/// spaces a removal leaves doubled.
+/// outside its URLs and e-mail addresses (addresses are the link and
+/// sender operators' business), and the spaces a removal leaves doubled.
 fn strip_words(s: &str, words: &[String]) -> (String, usize) {
     let mut out = String::with_capacity(s.len());
     let mut removed = 0;
     let mut last = 0;
-    for r in find_text_urls(s) {
+    for r in address_ranges(s) {
+        if r.start < last {
+            continue;
+        }
         let (a, n) = strip_words_in(s.get(last..r.start).unwrap_or(""), words);
         out.push_str(&a);
         out.push_str(s.get(r.clone()).unwrap_or(""));
@@ -148,7 +208,8 @@ fn is_logo(words: &[String], text: &str) -> bool {
 }
 
 pub(super) fn op_debrand(m: &mut Model, notes: &mut Vec<String>) {
-    let visible = visible_text(m);
+    // The text body and the HTML's visible text may differ: both count.
+    let visible = format!("{}\n{}", visible_text(m), lure_text(m));
     let display = m
         .new_from
         .as_ref()
@@ -156,7 +217,7 @@ pub(super) fn op_debrand(m: &mut Model, notes: &mut Vec<String>) {
         .and_then(|f| f.name.clone())
         .unwrap_or_default();
     let subject = m.subject.clone().unwrap_or_default();
-    let mut words = brand_words(&[&subject, &display, &visible]);
+    let mut words = brand_words(&[&subject, &display, &without_addresses(&visible)]);
     // A whole display name can claim a common-word brand ("Apple").
     let cctx = catalogue_context();
     if !display.is_empty()
@@ -225,8 +286,20 @@ pub(super) fn op_debrand(m: &mut Model, notes: &mut Vec<String>) {
             match seg.kind {
                 SegKind::Text => {
                     let (a, n) = strip_words(raw, &words);
-                    removed += n;
-                    out.push_str(&a);
+                    // A name written with entities (`S&#1072;msung`) is
+                    // found in the decoded text, which is then re-escaped.
+                    let decoded = decode_entities(raw);
+                    let (d, dn) = match n {
+                        0 if decoded != raw => strip_words(&decoded, &words),
+                        _ => (String::new(), 0),
+                    };
+                    if dn > 0 {
+                        removed += dn;
+                        out.push_str(&esc_text(&d));
+                    } else {
+                        removed += n;
+                        out.push_str(&a);
+                    }
                 }
                 SegKind::Tag if seg.name == "img" && !seg.closing => {
                     let src = attr_value(raw, "src").unwrap_or_default();

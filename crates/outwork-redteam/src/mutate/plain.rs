@@ -1,6 +1,7 @@
-//! `plain-text`: no HTML at all. The visible text becomes the one
-//! text/plain body, each link a bare URL where its anchor was; the HTML's
-//! inline images go with it, attachments stay.
+//! `plain-text`: no HTML at all. The text alternative stays when there is
+//! one; else the HTML's visible text becomes the one text/plain body, each
+//! link a bare URL after its anchor text. The HTML's inline images go with
+//! it, attachments stay.
 
 use super::*;
 
@@ -9,6 +10,17 @@ pub(super) fn op_plain_text(m: &mut Model, notes: &mut Vec<String>) {
         notes.push("plain-text: no HTML body, message unchanged".into());
         return;
     };
+    // The sender's own text alternative, when there is one, is what a
+    // plain-text send carries.
+    if m.text.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        let images = m.related.len();
+        m.related.clear();
+        notes.push(format!(
+            "plain-text: HTML dropped ({} bytes), the text part kept, {images} inline image(s) dropped",
+            html.len()
+        ));
+        return;
+    }
     let mut links = Vec::new();
     let visible = html_visible(&html, &mut links);
     let mut text = String::with_capacity(visible.len() + 64 * links.len());
@@ -34,8 +46,6 @@ pub(super) fn op_plain_text(m: &mut Model, notes: &mut Vec<String>) {
         }
     }
     let text = tidy(&text);
-    // An HTML body that said nothing keeps the text part there was.
-    let had_text = m.text.is_some();
     if text.trim().is_empty() {
         notes.push("plain-text: the HTML body had no visible text; dropped".into());
     } else {
@@ -44,14 +54,9 @@ pub(super) fn op_plain_text(m: &mut Model, notes: &mut Vec<String>) {
     let images = m.related.len();
     m.related.clear();
     notes.push(format!(
-        "plain-text: HTML dropped ({} bytes), {} link(s) bare in a {}-byte text body{}, {images} inline image(s) dropped",
+        "plain-text: HTML dropped ({} bytes), {} link(s) bare in a {}-byte text body made from it, {images} inline image(s) dropped",
         html.len(),
         links.len(),
         m.text.as_ref().map_or(0, String::len),
-        if had_text {
-            " replacing the old text part"
-        } else {
-            ""
-        }
     ));
 }
