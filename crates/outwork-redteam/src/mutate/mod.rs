@@ -11,6 +11,14 @@
 //! from the caller's seed, so the same seed gives the same bytes.
 //! [`Op::Identity`] is the parse-and-rebuild baseline that every operator is
 //! compared with, so rebuilding itself never counts as evasion.
+//!
+//! Where things are: `ops` (the operator list and what each models),
+//! `model` (parse and build), `html` and `links` (scanning and rewriting),
+//! `rng`; operators that add a trace in `links` (homoglyph, typosquat,
+//! shortener, redirect), `payload` (qr, smuggle, zip), `text` (rewrite,
+//! html-obfuscate), `sender` (display-name, lookalike-sender); operators
+//! that remove one in `hosting` (reputable-host, fresh-domain), `esp`,
+//! `thread`, `image_lure`, `debrand`, `plain`; the benign twin in `twin`.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
