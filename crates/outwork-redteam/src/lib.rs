@@ -9,6 +9,7 @@
 //! - [`summary`]: the per-engine evaluation numbers;
 //! - [`mutate`]: attacker transformations of a message;
 //! - [`attack`]: evasion per operator and marginal risk between attack sets;
+//! - [`search`]: the adaptive attacker (operator combinations within a budget);
 //! - [`stats`]: intervals and curves; [`report`]: the offline HTML report.
 
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod mutate;
 pub use mutate::benign_twin;
 pub mod report;
 pub mod run;
+pub mod search;
 pub mod stats;
 pub mod summary;
 pub mod train;

@@ -43,7 +43,7 @@ impl Outcome {
             .map(|(_, s)| s)
     }
 
-    fn failed(id: &str, engine: &str, error: String) -> Outcome {
+    pub(crate) fn failed(id: &str, engine: &str, error: String) -> Outcome {
         Outcome {
             id: id.into(),
             engine: engine.into(),
@@ -244,7 +244,7 @@ pub fn run_all(
         .collect())
 }
 
-fn scan_one(id: &str, engine: &dyn Engine, raw: &[u8], ablate: bool) -> Outcome {
+pub(crate) fn scan_one(id: &str, engine: &dyn Engine, raw: &[u8], ablate: bool) -> Outcome {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         match (ablate, engine.scanner()) {
             (true, Some(scanner)) => engine.scan(raw).map(|v| Outcome {

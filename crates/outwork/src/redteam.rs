@@ -9,6 +9,9 @@ use rt::mutate::{self, Op, Rewriter};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod search;
+use search::{run_assess_search, run_search};
+
 #[derive(clap::Args)]
 pub struct RewriterArgs {
     /// Text rewriter for the `rewrite` operator: `builtin` (deterministic,
@@ -95,6 +98,17 @@ pub struct RedteamArgs {
     /// Write this run's evasion rates (first engine) in --max-evasion form.
     #[arg(long, value_name = "FILE")]
     write_rates: Option<PathBuf>,
+    /// Adaptive search instead of one run per operator: per message and
+    /// engine, at most BUDGET queries (the unchanged message first), over
+    /// combinations of the --ops operators (default: the trace-removing
+    /// ones), stopping at the first variant that is not flagged. Reports
+    /// evasion at each budget, the cheapest evading combinations and the
+    /// operators in them; the gate's rows are `search@B`.
+    #[arg(long, value_name = "BUDGET")]
+    search: Option<usize>,
+    /// Operators per combination at most, with --search.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    search_depth: usize,
 }
 
 /// A variant: "identity" or operators joined by `+`.
@@ -246,7 +260,12 @@ impl Mutator {
 pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
     if a.list_ops {
         for o in Op::ALL {
-            println!("{:<18} {}", o.name(), o.describe());
+            let kind = if Op::TRACE_REMOVING.contains(o) {
+                "(removes traces) "
+            } else {
+                ""
+            };
+            println!("{:<18} {kind}{}", o.name(), o.describe());
         }
         for o in Op::BENIGN {
             println!(
@@ -263,6 +282,9 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
     let sc = scanner(a.run.config.as_ref(), a.run.intel.as_ref(), false)?;
     let engines = engines(&a.run.engines, &sc, a.run.timeout_ms)?;
     let samples = attack_set(&corpus_root, a.limit)?;
+    if let Some(budget) = a.search {
+        return run_search(&a, &corpus_root, &samples, &engines, budget);
+    }
     let mut variants: Vec<String> = vec!["identity".into()];
     let requested: Vec<String> = if a.ops.is_empty() {
         Op::ALL.iter().map(|o| o.name().to_string()).collect()
@@ -390,22 +412,52 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
         write_out(p, &redteam_html(&corpus, n, &mutator, &all))?;
     }
     let first = engines[0].name();
+    let rows: Vec<GateRow> = all
+        .iter()
+        .filter(|v| v.engine == first)
+        .map(|v| GateRow {
+            variant: v.variant.clone(),
+            n: v.n,
+            evaded: v.evaded,
+            evasion: v.evasion,
+            errors: v.errors,
+        })
+        .collect();
+    gate(&rows, a.max_evasion.as_ref(), a.write_rates.as_ref())
+}
+
+/// One rate the early-warning gate checks (the first engine's).
+struct GateRow {
+    variant: String,
+    n: usize,
+    evaded: usize,
+    evasion: f64,
+    errors: usize,
+}
+
+/// Check `rows` against the rates recorded in `max_evasion`, write them to
+/// `write_rates`; 1 when a rate rose above its record (or was not measured).
+fn gate(
+    rows: &[GateRow],
+    max_evasion: Option<&PathBuf>,
+    write_rates: Option<&PathBuf>,
+) -> Result<u8> {
     // The recorded rates are read before --write-rates may overwrite them.
-    let recorded = match &a.max_evasion {
+    let recorded = match max_evasion {
         Some(p) => {
             Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
         }
         None => None,
     };
-    if let Some(p) = &a.write_rates {
-        if all.iter().any(|v| v.engine == first && v.n == 0) {
+    if let Some(p) = write_rates {
+        if rows.iter().any(|v| v.n == 0) {
             bail!(
                 "not writing {}: some variants got no verdict at all (see the errors above)",
                 p.display()
             );
         }
         let mut s = String::from("# variant\tmax evasion rate (outwork redteam --write-rates)\n");
-        for v in all.iter().filter(|v| v.engine == first) {
+        for v in rows {
             // Rounded up, so the run that wrote the file passes its own gate.
             let up = (v.evasion * 10_000.0).ceil() / 10_000.0;
             s.push_str(&format!("{}\t{up:.4}\n", v.variant));
@@ -413,7 +465,7 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
         write_out(p, &s)?;
     }
     let mut fail = false;
-    if let (Some(p), Some(text)) = (&a.max_evasion, recorded) {
+    if let (Some(p), Some(text)) = (max_evasion, recorded) {
         for line in text
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -429,7 +481,7 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
                 fail = true;
                 continue;
             };
-            match all.iter().find(|s| s.engine == first && s.variant == v) {
+            match rows.iter().find(|s| s.variant == v) {
                 // Nothing measured is not a pass.
                 Some(s) if s.n == 0 => {
                     eprintln!(
@@ -609,7 +661,10 @@ pub struct AssessArgs {
     #[arg(long)]
     new: Option<PathBuf>,
     /// Make the new set from the baseline with these operators (joined
-    /// with `+`), e.g. `rewrite` with `--rewriter chat:URL`.
+    /// with `+`), e.g. `rewrite` with `--rewriter chat:URL`, or `esp-send`.
+    /// `search` is the adaptive attacker (`redteam --search`, see
+    /// --search) against the unchanged messages; `search+OPS` that
+    /// attacker with OPS against the same attacker without them.
     #[arg(long)]
     capability: Option<String>,
     /// What the new capability is, in words, for the report.
@@ -626,6 +681,12 @@ pub struct AssessArgs {
     limit: Option<usize>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Query budget per message when --capability is a search.
+    #[arg(long, default_value_t = 8, value_name = "BUDGET")]
+    search: usize,
+    /// Operators per combination at most when --capability is a search.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    search_depth: usize,
 }
 
 /// One section of the report: a heading (a step of the framework) and lines.
@@ -638,25 +699,17 @@ pub fn run_assess(a: AssessArgs) -> Result<u8> {
     let sc = scanner(a.run.config.as_ref(), a.run.intel.as_ref(), false)?;
     let engines = engines(&a.run.engines, &sc, a.run.timeout_ms)?;
     let base = attack_set(&a.baseline, a.limit)?;
+    if let Some(c) = a.capability.as_deref()
+        && (c == "search" || c.starts_with("search+"))
+    {
+        return run_assess_search(&a, c, &sc, &engines, &base);
+    }
     let (new_samples, ops): (Vec<rt::Sample>, Option<Vec<Op>>) = match (&a.new, &a.capability) {
         (Some(dir), None) => (attack_set(dir, None)?, None),
         (None, Some(c)) => (base.clone(), Some(parse_variant(c)?)),
         _ => bail!("give either --new DIR or --capability OPS"),
     };
-    let ham: Vec<rt::Sample> = match &a.ham {
-        Some(p) => match rt::load_corpus(p) {
-            Ok(s) => s.into_iter().filter(|s| s.label == "ham").collect(),
-            Err(rt::EvalError::NotACorpus(_)) => plain_folder(p)?
-                .into_iter()
-                .map(|mut s| {
-                    s.label = "ham".into();
-                    s
-                })
-                .collect(),
-            Err(e) => return Err(e.into()),
-        },
-        None => vec![],
-    };
+    let ham = ham_set(&a)?;
     let capability = a
         .name
         .clone()
@@ -784,6 +837,24 @@ pub fn run_assess(a: AssessArgs) -> Result<u8> {
         write_out(p, &assess_html(&capability, &steps, &results))?;
     }
     Ok(0)
+}
+
+/// The ham of `--ham` (a corpus' ham, or every file of a folder).
+fn ham_set(a: &AssessArgs) -> Result<Vec<rt::Sample>> {
+    Ok(match &a.ham {
+        Some(p) => match rt::load_corpus(p) {
+            Ok(s) => s.into_iter().filter(|s| s.label == "ham").collect(),
+            Err(rt::EvalError::NotACorpus(_)) => plain_folder(p)?
+                .into_iter()
+                .map(|mut s| {
+                    s.label = "ham".into();
+                    s
+                })
+                .collect(),
+            Err(e) => return Err(e.into()),
+        },
+        None => vec![],
+    })
 }
 
 /// The cheapest fix to price: lowering the flag threshold until half the

@@ -273,6 +273,126 @@ fn redteam_operators_rates_and_early_warning() {
 }
 
 #[test]
+fn redteam_search_curves_gate_and_assess() {
+    let d = tmp("search");
+    let c = corpus(&d);
+    let (j, h, rates) = (d.join("s.json"), d.join("s.html"), d.join("s.tsv"));
+    // A second engine that is down: its searches have no verdict, the run
+    // goes on and the report still puts the engines side by side.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = run(bin()
+        .arg("redteam")
+        .arg(&c)
+        .args(["--search", "6", "--engine", "outwork", "--engine"])
+        .arg(format!("down=checkv2:http://127.0.0.1:{dead}"))
+        .args(["--timeout-ms", "2000", "--json"])
+        .arg(&j)
+        .arg("--html")
+        .arg(&h)
+        .arg("--write-rates")
+        .arg(&rates));
+    let (so, se) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{so}\n{se}");
+    assert!(
+        se.contains("search outwork: 6/6 messages"),
+        "progress: {se}"
+    );
+    let v = json(&j);
+    let s = &v["search"][0];
+    assert_eq!(s["summary"]["engine"], "outwork");
+    assert_eq!(s["summary"]["n"], 6);
+    let curve = s["summary"]["curve"].as_array().unwrap();
+    assert_eq!(curve.len(), 6);
+    let evaded: Vec<u64> = curve
+        .iter()
+        .map(|c| c["evaded"].as_u64().unwrap())
+        .collect();
+    assert!(evaded.windows(2).all(|w| w[0] <= w[1]), "{evaded:?}");
+    for m in s["messages"].as_array().unwrap() {
+        let q = m["queries"].as_u64().unwrap();
+        assert!((1..=6).contains(&q), "{m}");
+        // Stopped at the first evasion, which names its combination.
+        match m["evaded_at"].as_u64() {
+            Some(at) => {
+                assert_eq!(at, q, "{m}");
+                assert!(m["cheapest"].is_string(), "{m}");
+                assert_eq!(m["outcome"]["flagged"], false, "{m}");
+            }
+            None => assert_eq!(q, 6, "{m}"),
+        }
+    }
+    assert_eq!(v["search"][1]["summary"]["errors"], 6);
+    let html = std::fs::read_to_string(&h).unwrap();
+    assert!(html.contains("Evasion rate by query budget") && html.contains("<svg"));
+    assert!(
+        html.contains(
+            "<th scope=\"col\">budget</th><th scope=\"col\">outwork</th><th scope=\"col\">down</th>"
+        ),
+        "side by side"
+    );
+    // The gate reads the search rows.
+    let recorded = std::fs::read_to_string(&rates).unwrap();
+    assert!(
+        recorded.contains("search@1\t") && recorded.contains("search@6\t"),
+        "{recorded}"
+    );
+    let again = |rates: &Path| {
+        run(bin()
+            .arg("redteam")
+            .arg(&c)
+            .args(["--search", "6", "--max-evasion"])
+            .arg(rates))
+    };
+    assert_eq!(again(&rates).status.code(), Some(0));
+    if evaded[5] > 0 {
+        std::fs::write(&rates, "search@6\t0.0\n").unwrap();
+        let bad = again(&rates);
+        assert_eq!(bad.status.code(), Some(1));
+        assert!(text(&bad.stderr).contains("early warning: search@6"));
+    }
+    // A search combines single operators itself.
+    let bad =
+        run(bin()
+            .arg("redteam")
+            .arg(&c)
+            .args(["--search", "4", "--ops", "debrand+esp-send"]));
+    assert_ne!(bad.status.code(), Some(0));
+    assert!(
+        text(&bad.stderr).contains("single operators"),
+        "{}",
+        text(&bad.stderr)
+    );
+
+    // The marginal risk of esp-send for the adaptive attacker.
+    let out = run(bin()
+        .args(["assess", "--baseline"])
+        .arg(&c)
+        .args(["--capability", "search+esp-send", "--search", "4", "--json"])
+        .arg(d.join("a.json")));
+    let so = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{so}\n{}", text(&out.stderr));
+    assert!(so.contains("4. Evidence of marginal risk"), "{so}");
+    assert!(so.contains("esp-send for an adaptive attacker"), "{so}");
+    let v = json(&d.join("a.json"));
+    let m = &v["engines"][0]["marginal"];
+    assert_eq!(
+        (m["baseline_n"].as_u64(), m["new_n"].as_u64()),
+        (Some(6), Some(6))
+    );
+    assert!(m["method"].as_str().unwrap().starts_with("paired"), "{m}");
+    // (Within a fixed budget more operators need not help: the attacker
+    // spends queries on them.)
+    assert_eq!(m["paired"], 6, "{m}");
+    let pool = |k: &str| v[k][0]["pool"].as_array().unwrap().clone();
+    assert!(pool("search_with").contains(&serde_json::json!("esp-send")));
+    assert!(!pool("search_without").contains(&serde_json::json!("esp-send")));
+}
+
+#[test]
 fn assess_lays_out_the_marginal_risk_steps() {
     let d = tmp("assess");
     let c = corpus(&d);
