@@ -266,7 +266,8 @@ fn esp_send_is_believed_by_outwork_behind_a_trusted_edge() {
         outwork_engine::Scanner::from_config(outwork_core::context::Context::new(cfg)).unwrap();
     let syms = |raw: &[u8]| -> Vec<String> {
         scanner
-            .scan(raw)
+            .scan(raw, &Default::default(), &Default::default())
+            .verdict
             .symbols
             .iter()
             .map(|s| s.name.to_string())
