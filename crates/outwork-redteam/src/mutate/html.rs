@@ -312,34 +312,17 @@ pub(super) fn starts_with_ci(s: &str, prefix: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
 }
 
+/// Text as a browser reads it: the scanner's own decoder, so a variant is
+/// read the way outwork reads it.
 pub(super) fn decode_entities(s: &str) -> Cow<'_, str> {
     if !s.contains('&') {
         return Cow::Borrowed(s);
     }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(p) = rest.find('&') {
-        out.push_str(rest.get(..p).unwrap_or(""));
-        let after = rest.get(p + 1..).unwrap_or("");
-        let semi = after
-            .char_indices()
-            .take(12)
-            .find(|&(_, c)| c == ';')
-            .map(|(i, _)| i);
-        if let Some(e) = semi
-            && let Some(ch) = entity_char(after.get(..e).unwrap_or(""))
-        {
-            out.push(ch);
-            rest = after.get(e + 1..).unwrap_or("");
-            continue;
-        }
-        out.push('&');
-        rest = after;
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
+    Cow::Owned(outwork_core::html::decode_entities(s))
 }
 
+/// Whether `&ent;` names a character (a short table: enough to tell an
+/// entity from a bare `&` when rewriting text).
 pub(super) fn entity_char(ent: &str) -> Option<char> {
     if let Some(num) = ent.strip_prefix('#') {
         let v = match num.strip_prefix(['x', 'X']) {
