@@ -22,8 +22,8 @@
 //! OOXML part inspected both through its package and on its own is
 //! reported once). Hitting a content cap is silent: it is routine for large
 //! benign files and is not a `Finding::Limit`. The whole dispatch runs
-//! under `catch_unwind` as a last line of defence against parser panics
-//! on hostile input (reported as `Malformed`).
+//! under [`crate::guard`] as a last line of defence against parser panics
+//! on hostile input (reported as `Malformed`, see [`Finding::is_failure`]).
 //!
 //! Paths: findings about a part of an OOXML package are reported as
 //! `"doc.docm!word/vbaProject.bin"`; everything else uses the path given.
@@ -93,17 +93,12 @@ pub const AUTORUN_NAMES: &[&str] = &[
 /// append what it carries to `out`. Never panics, never errors.
 pub fn inspect_content(path: &str, data: &[u8], out: &mut Vec<Finding>) {
     let mut sink = Sink { out, added: 0 };
-    let ok = guarded(|| dispatch(path, data, &mut sink)).is_some();
-    if !ok {
+    if crate::guard::run(|| dispatch(path, data, &mut sink)).is_err() {
         sink.push(Finding::Malformed {
             path: path.to_string(),
-            what: "content inspector failed on hostile input".into(),
+            what: format!("{} (content) on hostile input", crate::guard::FAILED),
         });
     }
-}
-
-fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
 }
 
 /// Collects one file's findings: capped and deduplicated against `out`.
