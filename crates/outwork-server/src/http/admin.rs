@@ -1,0 +1,377 @@
+//! The admin endpoints (`/admin/*`, bearer token): reload, and the
+//! quarantine list, get, delete and release, shared with the dashboard.
+
+use super::*;
+
+/// Constant-time comparison of the presented and configured tokens.
+pub(super) fn token_matches(presented: &[u8], expected: &[u8]) -> bool {
+    if presented.len() != expected.len() {
+        return false;
+    }
+    presented
+        .iter()
+        .zip(expected)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
+}
+
+fn admin_auth(st: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(token) = st.cfg.token() else {
+        return Err(err(
+            StatusCode::FORBIDDEN,
+            "admin endpoints are disabled: set [http] admin_token",
+        ));
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+        .map(|t| t.trim_ascii());
+    match presented {
+        Some(t) if token_matches(t, token.as_bytes()) => Ok(()),
+        _ => {
+            let mut r = err(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"outwork\""),
+            );
+            Err(r)
+        }
+    }
+}
+
+pub(super) async fn admin_reload(State(st): St, headers: HeaderMap) -> Response {
+    if let Err(r) = admin_auth(&st, &headers) {
+        return r;
+    }
+    // In its own task: a client that gives up must not cancel the swap.
+    let reloader = st.svc.reloader.clone();
+    let r = match tokio::spawn(async move { reloader.reload().await }).await {
+        Ok(r) => r,
+        Err(_) => Err("reload task failed".to_string()),
+    };
+    match r {
+        Ok(()) => ok_json(json!({"reloaded": true})),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(json!({
+                "reloaded": false,
+                "error": format!("reload failed (still serving the previous config): {e}"),
+            })),
+        )
+            .into_response(),
+    }
+}
+
+pub(super) fn store(st: &AppState) -> Result<QuarantineStore, Response> {
+    st.svc.quarantine.clone().ok_or_else(|| {
+        err(
+            StatusCode::NOT_FOUND,
+            "no quarantine store (the milter's [milter] quarantine_dir)",
+        )
+    })
+}
+
+fn q_err(e: QuarantineError) -> Response {
+    match e {
+        QuarantineError::NotFound(_) => err(StatusCode::NOT_FOUND, e.to_string()),
+        QuarantineError::BadId(_) => err(StatusCode::BAD_REQUEST, e.to_string()),
+        _ => {
+            tracing::error!(target: LOG, "quarantine: {e}");
+            err(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "quarantine store error (see the log)",
+            )
+        }
+    }
+}
+
+/// Run a store operation on the blocking pool.
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, QuarantineError> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(q_err),
+        Err(_) => Err(err(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "quarantine task failed",
+        )),
+    }
+}
+
+pub(super) async fn admin_list(State(st): St, headers: HeaderMap) -> Response {
+    if let Err(r) = admin_auth(&st, &headers) {
+        return r;
+    }
+    let q = match store(&st) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    match blocking(move || q.list()).await {
+        Ok(l) => ok_json(json!({"count": l.len(), "messages": l})),
+        Err(r) => r,
+    }
+}
+
+fn rfc822(raw: Vec<u8>) -> Response {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("message/rfc822"),
+        )],
+        raw,
+    )
+        .into_response()
+}
+
+pub(super) async fn admin_get(
+    State(st): St,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    if let Err(r) = admin_auth(&st, &headers) {
+        return r;
+    }
+    let q = match store(&st) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    match blocking(move || q.get(&id)).await {
+        Ok((_, raw)) => rfc822(raw),
+        Err(r) => r,
+    }
+}
+
+pub(super) async fn admin_delete(
+    State(st): St,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    if let Err(r) = admin_auth(&st, &headers) {
+        return r;
+    }
+    let q = match store(&st) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let id2 = id.clone();
+    match blocking(move || q.delete(&id2)).await {
+        Ok(()) => {
+            tracing::info!(target: LOG, id, "quarantined message deleted");
+            ok_json(json!({"deleted": id}))
+        }
+        Err(r) => r,
+    }
+}
+
+/// An address safe to pass as one argv element after `--` (or as `-f`'s
+/// value): no leading `-`, no controls or spaces.
+fn argv_address(a: &str) -> Option<&str> {
+    (!a.starts_with('-') && !a.chars().any(|c| c.is_control() || c.is_whitespace())).then_some(a)
+}
+
+/// `release_command` with `{mail_from}` and `{rcpt_to}` filled in.
+pub fn release_argv(
+    template: &[String],
+    mail_from: &str,
+    rcpts: &[String],
+) -> Result<Vec<String>, String> {
+    let from = argv_address(mail_from).ok_or_else(|| format!("unsafe sender {mail_from:?}"))?;
+    let mut out = Vec::new();
+    for t in template {
+        if t == "{rcpt_to}" {
+            for r in rcpts {
+                out.push(
+                    argv_address(r)
+                        .ok_or_else(|| format!("unsafe recipient {r:?}"))?
+                        .to_string(),
+                );
+            }
+        } else {
+            out.push(t.replace("{mail_from}", if from.is_empty() { "<>" } else { from }));
+        }
+    }
+    if rcpts.is_empty() {
+        return Err("no recipients recorded".into());
+    }
+    Ok(out)
+}
+
+pub(super) async fn admin_release(
+    State(st): St,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Err(r) = admin_auth(&st, &headers) {
+        return r;
+    }
+    let mut rcpts = Vec::new();
+    for (k, v) in q {
+        match k.as_str() {
+            "rcpt" => rcpts.push(v),
+            other => {
+                return err(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown parameter {other:?} (rcpt)"),
+                );
+            }
+        }
+    }
+    release(&st, id, rcpts).await
+}
+
+/// The To and Cc addresses of a message (suggested recipients when none
+/// was recorded; never used on their own: the sender wrote them).
+fn header_recipients(raw: &[u8]) -> Vec<String> {
+    // The header block only (bounded): no need to parse the body.
+    let head = &raw[..raw.len().min(256 * 1024)];
+    let end = head
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .or_else(|| head.windows(2).position(|w| w == b"\n\n"))
+        .map_or(head.len(), |i| i + 2);
+    let facts = outwork_core::facts::parse(&head[..end], &outwork_core::config::Limits::default());
+    let mut out: Vec<String> = Vec::new();
+    for m in facts.recipients {
+        if out.len() < 20 && !m.address.is_empty() && !out.contains(&m.address) {
+            out.push(m.address);
+        }
+    }
+    out
+}
+
+/// Release a quarantined message (the admin endpoint and the dashboard)
+/// to its recorded envelope recipients, or to `rcpts` when given (a
+/// message scanned over HTTP without `Rcpt` has none recorded: the admin
+/// names them; its To/Cc are only suggested, since the sender wrote them).
+pub(super) async fn release(st: &AppState, id: String, rcpts: Vec<String>) -> Response {
+    let q = match store(st) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let (q2, id2) = (q.clone(), id.clone());
+    let mut rel = match blocking(move || q2.release(&id2)).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if !rcpts.is_empty() {
+        rel.envelope.rcpt_to = rcpts;
+    }
+    if st.cfg.release_command.is_empty() {
+        // No way to deliver configured: hand the message back; the entry
+        // stays until DELETE.
+        return rfc822(rel.raw);
+    }
+    if rel.envelope.rcpt_to.is_empty() {
+        let suggested = header_recipients(&rel.raw);
+        let mut r = (
+            StatusCode::CONFLICT,
+            axum::Json(json!({
+                "error": format!(
+                    "cannot release {id}: no envelope recipient recorded (scanned over HTTP without Rcpt); name them: ?rcpt=ADDRESS (repeatable), or {{\"rcpt\": [...]}} from the dashboard"
+                ),
+                "header_recipients": suggested,
+            })),
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return r;
+    }
+    let from = rel.envelope.mail_from.clone().unwrap_or_default();
+    let argv = match release_argv(&st.cfg.release_command, &from, &rel.envelope.rcpt_to) {
+        Ok(a) => a,
+        Err(e) => return err(StatusCode::CONFLICT, format!("cannot release {id}: {e}")),
+    };
+    match run_release(&argv, rel.raw).await {
+        Ok(()) => {
+            let id2 = id.clone();
+            if let Err(r) = blocking(move || q.delete(&id2)).await {
+                return r;
+            }
+            tracing::info!(target: LOG, id, rcpts = %rel.envelope.rcpt_to.join(","), "quarantined message released");
+            ok_json(json!({"released": id, "rcpt_to": rel.envelope.rcpt_to}))
+        }
+        Err(e) => {
+            tracing::error!(target: LOG, id, "release failed: {e}");
+            err(
+                StatusCode::BAD_GATEWAY,
+                format!("release command failed: {e}"),
+            )
+        }
+    }
+}
+
+/// Pipe the message into the release command (60 s at most).
+async fn run_release(argv: &[String], raw: Vec<u8>) -> Result<(), String> {
+    use tokio::io::AsyncWriteExt;
+    let Some((prog, args)) = argv.split_first() else {
+        return Err("empty release_command".into());
+    };
+    let mut child = tokio::process::Command::new(prog)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("{prog}: {e}"))?;
+    let run = async {
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(&raw)
+                .await
+                .map_err(|e| format!("writing to {prog}: {e}"))?;
+            drop(stdin);
+        }
+        let out = child.wait_with_output().await.map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            let e = String::from_utf8_lossy(&out.stderr);
+            Err(format!("{prog} exited with {}: {}", out.status, e.trim()))
+        }
+    };
+    match tokio::time::timeout(Duration::from_secs(60), run).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("{prog} did not finish within 60 s")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_arguments() {
+        let t: Vec<String> = [
+            "/usr/sbin/sendmail",
+            "-i",
+            "-f",
+            "{mail_from}",
+            "--",
+            "{rcpt_to}",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let a = release_argv(&t, "a@b", &["c@d".into(), "e@f".into()]).unwrap();
+        assert_eq!(
+            a,
+            ["/usr/sbin/sendmail", "-i", "-f", "a@b", "--", "c@d", "e@f"]
+        );
+        let a = release_argv(&t, "", &["c@d".into()]).unwrap();
+        assert_eq!(a[3], "<>");
+        assert!(release_argv(&t, "-oQ/tmp", &["c@d".into()]).is_err());
+        assert!(release_argv(&t, "a@b", &["-X".into()]).is_err());
+        assert!(release_argv(&t, "a@b", &[]).is_err());
+    }
+
+    #[test]
+    fn tokens() {
+        assert!(token_matches(b"0123456789abcdef", b"0123456789abcdef"));
+        assert!(!token_matches(b"0123456789abcdeX", b"0123456789abcdef"));
+        assert!(!token_matches(b"0123", b"0123456789abcdef"));
+    }
+}
