@@ -363,7 +363,7 @@ pub(super) async fn scan_raw(
 /// `POST /v1/scan/text` body.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct TextReq {
+struct TextReq {
     text: String,
     /// Who sent it: an address, a phone number or a display name.
     #[serde(default)]

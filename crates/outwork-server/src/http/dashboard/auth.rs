@@ -20,9 +20,7 @@ pub(in crate::http) struct Sessions {
 }
 
 impl Sessions {
-    fn failures(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<std::net::IpAddr, (Instant, u32)>> {
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<std::net::IpAddr, (Instant, u32)>> {
         self.failures.lock().unwrap_or_else(|e| e.into_inner())
     }
 

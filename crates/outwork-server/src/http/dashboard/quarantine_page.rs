@@ -9,7 +9,7 @@ pub(super) fn store(st: &AppState) -> Result<QuarantineStore, Response> {
 
 /// Subject and From of a message (or its first bytes), decoded as the
 /// scanner sees them (RFC 2047 words and all).
-pub(super) fn subject_and_from(raw: &[u8]) -> (Option<String>, Option<String>) {
+fn subject_and_from(raw: &[u8]) -> (Option<String>, Option<String>) {
     let f = outwork_core::facts::parse(raw, &outwork_core::config::Limits::default());
     let from = f.from.map(|m| match m.name {
         Some(n) if !n.is_empty() => format!("{n} <{}>", m.address),
@@ -20,7 +20,7 @@ pub(super) fn subject_and_from(raw: &[u8]) -> (Option<String>, Option<String>) {
 }
 
 /// Where a message's header block ends (after its last header line).
-pub(super) fn header_end(raw: &[u8]) -> Option<usize> {
+fn header_end(raw: &[u8]) -> Option<usize> {
     raw.windows(4)
         .position(|w| w == b"\r\n\r\n")
         .map(|i| i + 2)
@@ -109,7 +109,7 @@ pub(super) async fn quarantine_one(
 /// none recorded, or instead of the recorded ones.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub(super) struct ReleaseReq {
+struct ReleaseReq {
     #[serde(default)]
     rcpt: Vec<String>,
 }

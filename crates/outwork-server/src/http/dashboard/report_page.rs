@@ -3,7 +3,7 @@
 use super::*;
 
 /// A report file name: no paths, HTML only.
-pub(super) fn report_name_ok(n: &str) -> bool {
+fn report_name_ok(n: &str) -> bool {
     !n.is_empty()
         && n.len() <= 200
         && !n.starts_with('.')

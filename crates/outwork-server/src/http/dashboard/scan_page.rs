@@ -46,7 +46,7 @@ pub(super) async fn scan_upload(
 }
 
 #[derive(Deserialize)]
-pub(super) struct UrlReq {
+struct UrlReq {
     url: String,
 }
 

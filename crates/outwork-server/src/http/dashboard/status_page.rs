@@ -3,17 +3,17 @@
 
 use super::*;
 
-pub(super) fn now_secs() -> u64 {
+fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
-pub(super) const ACTIONS: [&str; 4] = ["accept", "tag", "quarantine", "reject"];
+const ACTIONS: [&str; 4] = ["accept", "tag", "quarantine", "reject"];
 
 /// Hourly message counts by action over the last 24 hours, all-time
 /// counts, latency percentiles and the most frequent symbols.
-pub(super) fn stats(st: &AppState) -> Value {
+fn stats(st: &AppState) -> Value {
     let Some(log) = &st.svc.verdicts else {
         return Value::Null;
     };
@@ -86,7 +86,7 @@ pub(super) fn stats(st: &AppState) -> Value {
 }
 
 /// The intel store's sources (the embedded file; read once per change).
-pub(super) fn intel_sources(st: &AppState) -> Value {
+fn intel_sources(st: &AppState) -> Value {
     static CACHE: Mutex<Option<(std::path::PathBuf, SystemTime, Value)>> = Mutex::new(None);
     let stale_after = st
         .svc
@@ -138,7 +138,7 @@ pub(super) fn intel_sources(st: &AppState) -> Value {
 }
 
 /// Keys whose values are secrets.
-pub(super) fn secret_key(k: &str) -> bool {
+fn secret_key(k: &str) -> bool {
     let k = k.to_ascii_lowercase();
     ["token", "password", "passwd", "secret", "key", "credential"]
         .iter()
@@ -146,7 +146,7 @@ pub(super) fn secret_key(k: &str) -> bool {
 }
 
 /// `scheme://user:pass@host` → `scheme://***@host`.
-pub(super) fn redact_userinfo(s: &str) -> String {
+fn redact_userinfo(s: &str) -> String {
     if let Some((scheme, rest)) = s.split_once("://")
         && let Some((_, host)) = rest.split_once('@')
         && !rest.split('@').next().unwrap_or("").contains('/')
@@ -156,7 +156,7 @@ pub(super) fn redact_userinfo(s: &str) -> String {
     s.to_string()
 }
 
-pub(super) fn redact(v: &mut toml::Value) {
+fn redact(v: &mut toml::Value) {
     match v {
         toml::Value::Table(t) => {
             for (k, v) in t.iter_mut() {

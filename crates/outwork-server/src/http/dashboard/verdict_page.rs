@@ -7,7 +7,7 @@ pub(super) fn symbol_description(name: &str) -> &'static str {
 }
 
 /// The list view's row: no headers or evidence.
-pub(super) fn summary(r: &VerdictRecord) -> Value {
+fn summary(r: &VerdictRecord) -> Value {
     json!({
         "id": r.id,
         "time_ms": r.time_ms,
@@ -33,7 +33,7 @@ pub(super) fn scored(symbols: &[crate::quarantine::StoredSymbol]) -> Vec<Value> 
         .collect()
 }
 
-pub(super) fn full(r: &VerdictRecord) -> Value {
+fn full(r: &VerdictRecord) -> Value {
     let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
     if let Value::Object(o) = &mut v {
         let mut syms = r.symbols.clone();
@@ -51,7 +51,7 @@ pub(super) fn full(r: &VerdictRecord) -> Value {
     v
 }
 
-pub(super) fn no_log() -> Response {
+fn no_log() -> Response {
     err(StatusCode::NOT_FOUND, "no verdict log")
 }
 
