@@ -67,8 +67,8 @@ mod scanning;
 
 pub use admin::release_argv;
 use admin::{
-    admin_delete, admin_get, admin_list, admin_release, admin_reload, blocking, release, store,
-    token_matches,
+    admin_delete, admin_get, admin_list, admin_release, admin_reload, blocking, delete_quarantined,
+    get_quarantined, release, store, token_matches,
 };
 use scanning::{
     check_url, checkv2, deadline_of, log_verdict, read_body, record, scan, scan_raw, scan_text,

@@ -2,6 +2,7 @@
 //! quarantine list, get, delete and release, shared with the dashboard.
 
 use super::*;
+use crate::quarantine::QuarantineEntry;
 
 /// Constant-time comparison of the presented and configured tokens.
 pub(super) fn token_matches(presented: &[u8], expected: &[u8]) -> bool {
@@ -39,17 +40,15 @@ fn admin_auth(st: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     }
 }
 
-pub(super) async fn admin_reload(State(st): St, headers: HeaderMap) -> Response {
-    if let Err(r) = admin_auth(&st, &headers) {
-        return r;
-    }
+pub(super) async fn admin_reload(State(st): St, headers: HeaderMap) -> Result<Response, Response> {
+    admin_auth(&st, &headers)?;
     // In its own task: a client that gives up must not cancel the swap.
     let reloader = st.svc.reloader.clone();
     let r = match tokio::spawn(async move { reloader.reload().await }).await {
         Ok(r) => r,
         Err(_) => Err("reload task failed".to_string()),
     };
-    match r {
+    Ok(match r {
         Ok(()) => ok_json(json!({"reloaded": true})),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -59,7 +58,7 @@ pub(super) async fn admin_reload(State(st): St, headers: HeaderMap) -> Response 
             })),
         )
             .into_response(),
-    }
+    })
 }
 
 pub(super) fn store(st: &AppState) -> Result<QuarantineStore, Response> {
@@ -98,18 +97,11 @@ pub(super) async fn blocking<T: Send + 'static>(
     }
 }
 
-pub(super) async fn admin_list(State(st): St, headers: HeaderMap) -> Response {
-    if let Err(r) = admin_auth(&st, &headers) {
-        return r;
-    }
-    let q = match store(&st) {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
-    match blocking(move || q.list()).await {
-        Ok(l) => ok_json(json!({"count": l.len(), "messages": l})),
-        Err(r) => r,
-    }
+pub(super) async fn admin_list(State(st): St, headers: HeaderMap) -> Result<Response, Response> {
+    admin_auth(&st, &headers)?;
+    let q = store(&st)?;
+    let l = blocking(move || q.list()).await?;
+    Ok(ok_json(json!({"count": l.len(), "messages": l})))
 }
 
 fn rfc822(raw: Vec<u8>) -> Response {
@@ -128,40 +120,40 @@ pub(super) async fn admin_get(
     State(st): St,
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
-) -> Response {
-    if let Err(r) = admin_auth(&st, &headers) {
-        return r;
-    }
-    let q = match store(&st) {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
-    match blocking(move || q.get(&id)).await {
-        Ok((_, raw)) => rfc822(raw),
-        Err(r) => r,
-    }
+) -> Result<Response, Response> {
+    admin_auth(&st, &headers)?;
+    let (_, raw) = get_quarantined(&st, &id).await?;
+    Ok(rfc822(raw))
 }
 
 pub(super) async fn admin_delete(
     State(st): St,
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
-) -> Response {
-    if let Err(r) = admin_auth(&st, &headers) {
-        return r;
-    }
-    let q = match store(&st) {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
-    let id2 = id.clone();
-    match blocking(move || q.delete(&id2)).await {
-        Ok(()) => {
-            tracing::info!(target: LOG, id, "quarantined message deleted");
-            ok_json(json!({"deleted": id}))
-        }
-        Err(r) => r,
-    }
+) -> Result<Response, Response> {
+    admin_auth(&st, &headers)?;
+    delete_quarantined(&st, &id).await?;
+    tracing::info!(target: LOG, id, "quarantined message deleted");
+    Ok(ok_json(json!({"deleted": id})))
+}
+
+/// One quarantined message, its entry and raw bytes (`/admin/quarantine/{id}`
+/// and the dashboard): 404 without a store or that id, 400 for a bad id.
+pub(super) async fn get_quarantined(
+    st: &AppState,
+    id: &str,
+) -> Result<(QuarantineEntry, Vec<u8>), Response> {
+    let q = store(st)?;
+    let id = id.to_string();
+    blocking(move || q.get(&id)).await
+}
+
+/// Delete one quarantined message (the admin API and the dashboard; each
+/// logs it for its own audience): errors as [`get_quarantined`].
+pub(super) async fn delete_quarantined(st: &AppState, id: &str) -> Result<(), Response> {
+    let q = store(st)?;
+    let id = id.to_string();
+    blocking(move || q.delete(&id)).await
 }
 
 /// An address safe to pass as one argv element after `--` (or as `-f`'s
@@ -202,19 +194,17 @@ pub(super) async fn admin_release(
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
     Query(q): Query<Vec<(String, String)>>,
-) -> Response {
-    if let Err(r) = admin_auth(&st, &headers) {
-        return r;
-    }
+) -> Result<Response, Response> {
+    admin_auth(&st, &headers)?;
     let mut rcpts = Vec::new();
     for (k, v) in q {
         match k.as_str() {
             "rcpt" => rcpts.push(v),
             other => {
-                return err(
+                return Err(err(
                     StatusCode::BAD_REQUEST,
                     format!("unknown parameter {other:?} (rcpt)"),
-                );
+                ));
             }
         }
     }
@@ -245,23 +235,21 @@ fn header_recipients(raw: &[u8]) -> Vec<String> {
 /// to its recorded envelope recipients, or to `rcpts` when given (a
 /// message scanned over HTTP without `Rcpt` has none recorded: the admin
 /// names them; its To/Cc are only suggested, since the sender wrote them).
-pub(super) async fn release(st: &AppState, id: String, rcpts: Vec<String>) -> Response {
-    let q = match store(st) {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
+pub(super) async fn release(
+    st: &AppState,
+    id: String,
+    rcpts: Vec<String>,
+) -> Result<Response, Response> {
+    let q = store(st)?;
     let (q2, id2) = (q.clone(), id.clone());
-    let mut rel = match blocking(move || q2.release(&id2)).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+    let mut rel = blocking(move || q2.release(&id2)).await?;
     if !rcpts.is_empty() {
         rel.envelope.rcpt_to = rcpts;
     }
     if st.cfg.release_command.is_empty() {
         // No way to deliver configured: hand the message back; the entry
         // stays until DELETE.
-        return rfc822(rel.raw);
+        return Ok(rfc822(rel.raw));
     }
     if rel.envelope.rcpt_to.is_empty() {
         let suggested = header_recipients(&rel.raw);
@@ -277,28 +265,33 @@ pub(super) async fn release(st: &AppState, id: String, rcpts: Vec<String>) -> Re
             .into_response();
         r.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        return r;
+        return Err(r);
     }
     let from = rel.envelope.mail_from.clone().unwrap_or_default();
     let argv = match release_argv(&st.cfg.release_command, &from, &rel.envelope.rcpt_to) {
         Ok(a) => a,
-        Err(e) => return err(StatusCode::CONFLICT, format!("cannot release {id}: {e}")),
+        Err(e) => {
+            return Err(err(
+                StatusCode::CONFLICT,
+                format!("cannot release {id}: {e}"),
+            ));
+        }
     };
     match run_release(&argv, rel.raw).await {
         Ok(()) => {
             let id2 = id.clone();
-            if let Err(r) = blocking(move || q.delete(&id2)).await {
-                return r;
-            }
+            blocking(move || q.delete(&id2)).await?;
             tracing::info!(target: LOG, id, rcpts = %rel.envelope.rcpt_to.join(","), "quarantined message released");
-            ok_json(json!({"released": id, "rcpt_to": rel.envelope.rcpt_to}))
+            Ok(ok_json(
+                json!({"released": id, "rcpt_to": rel.envelope.rcpt_to}),
+            ))
         }
         Err(e) => {
             tracing::error!(target: LOG, id, "release failed: {e}");
-            err(
+            Err(err(
                 StatusCode::BAD_GATEWAY,
                 format!("release command failed: {e}"),
-            )
+            ))
         }
     }
 }

@@ -28,10 +28,10 @@
 //! `nosniff` and `no-referrer`; the shell `no-store`.
 
 use super::{
-    AppState, Deadline, Peer, St, blocking, check_url, deadline_of, err, locked_out_response,
-    ok_json, read_body, release, scan, store, token_matches, verdict_json,
+    AppState, Deadline, Peer, St, blocking, check_url, deadline_of, delete_quarantined, err,
+    get_quarantined, locked_out_response, ok_json, read_body, release, scan, store, token_matches,
+    verdict_json,
 };
-use crate::quarantine::QuarantineStore;
 use crate::verdict_log::{Filter, VerdictRecord};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -61,7 +61,7 @@ use quarantine_page::{quarantine_delete, quarantine_list, quarantine_one, quaran
 use report_page::{report_file, reports};
 use scan_page::{scan_upload, scan_url};
 use status_page::status;
-use verdict_page::{scored, symbol_description, verdict_one, verdicts};
+use verdict_page::{described, scored, verdict_one, verdicts};
 
 const LOG: &str = "outwork::dashboard";
 

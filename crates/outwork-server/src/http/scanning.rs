@@ -3,6 +3,7 @@
 //! messages they share with the dashboard and the legacy protocol.
 
 use super::*;
+use outwork_core::report;
 
 /// 503 with `Retry-After`: the buffered-bytes budget has no room.
 fn over_budget(e: Exhausted) -> Response {
@@ -282,28 +283,20 @@ pub(super) fn log_verdict(
     );
 }
 
-/// outwork's own verdict JSON (the CLI's `--format json` shape, plus the
-/// thresholds and timing).
+/// outwork's own verdict JSON: the CLI's `--format json` shape
+/// ([`outwork_core::report`], symbols with their descriptions) plus the
+/// thresholds, URLs, Message-ID and timing.
 pub(super) fn verdict_json(s: &Scanned) -> Value {
-    let v = &s.verdict;
-    let mut syms: Vec<_> = v.symbols.iter().collect();
-    syms.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(b.name)));
+    let mut m = report::verdict_json(&s.verdict, report::Detail::Described);
     let t = &s.scanner.ctx.config.thresholds;
-    json!({
-        "action": v.action.as_str(),
-        "score": v.score,
-        "symbols": syms.iter().map(|s| json!({
-            "name": s.name,
-            "score": s.score,
-            "description": outwork_core::symbol::lookup(s.name).map(|d| d.description).unwrap_or(""),
-            "evidence": s.evidence,
-        })).collect::<Vec<_>>(),
-        "authentication_results": v.authentication_results,
-        "thresholds": {"tag": t.tag, "quarantine": t.quarantine, "reject": t.reject},
-        "urls": s.info.urls,
-        "message_id": s.info.message_id,
-        "time_ms": s.took.as_secs_f64() * 1000.0,
-    })
+    m.insert(
+        "thresholds".into(),
+        json!({"tag": t.tag, "quarantine": t.quarantine, "reject": t.reject}),
+    );
+    m.insert("urls".into(), json!(s.info.urls));
+    m.insert("message_id".into(), json!(s.info.message_id));
+    m.insert("time_ms".into(), json!(s.took.as_secs_f64() * 1000.0));
+    Value::Object(m)
 }
 
 /// `POST /v1/scan`: the body is the raw message; the envelope comes from

@@ -291,23 +291,18 @@ pub(in crate::http) async fn login(
     dl: Option<axum::Extension<Deadline>>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, Response> {
     let Some(token) = st.cfg.token() else {
-        return no_token_configured();
+        return Err(no_token_configured());
     };
-    if let Err(r) = csrf_guard(&headers) {
-        return r;
-    }
+    csrf_guard(&headers)?;
     let deadline = super::deadline_of(dl, &st);
-    let raw = match read_body(&st, &headers, body, deadline).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let raw = read_body(&st, &headers, body, deadline).await?;
     let Ok(req) = serde_json::from_slice::<LoginReq>(&raw) else {
-        return err(
+        return Err(err(
             StatusCode::BAD_REQUEST,
             "expected JSON {\"token\": \"...\"}",
-        );
+        ));
     };
     let from = peer_of(&peer);
     let ip = peer.as_ref().map(|axum::Extension(Peer(a))| a.ip());
@@ -315,14 +310,14 @@ pub(in crate::http) async fn login(
         && let Some(wait) = st.sessions.locked_out(ip)
     {
         tracing::warn!(target: LOG, from, "dashboard login refused: too many wrong tokens");
-        return super::locked_out_response(wait);
+        return Err(super::locked_out_response(wait));
     }
     if !token_matches(req.token.trim().as_bytes(), token.as_bytes()) {
         tracing::warn!(target: LOG, from, "dashboard login failed: wrong token");
         if let Some(ip) = ip {
             st.sessions.login_failed(ip);
         }
-        return err(StatusCode::UNAUTHORIZED, "wrong token");
+        return Err(err(StatusCode::UNAUTHORIZED, "wrong token"));
     }
     if let Some(ip) = ip {
         st.sessions.login_ok(ip);
@@ -330,10 +325,10 @@ pub(in crate::http) async fn login(
     let hours = st.svc.dashboard.as_ref().map_or(12, |d| d.session_hours);
     let ttl = Duration::from_secs(hours.saturating_mul(3600));
     let Some((id, csrf)) = st.sessions.create(ttl) else {
-        return err(
+        return Err(err(
             StatusCode::INTERNAL_SERVER_ERROR,
             "no randomness for a session",
-        );
+        ));
     };
     tracing::info!(target: LOG, actor = %format!("session {} from {from}", &id[..8]), "dashboard login");
     let c = format!(
@@ -346,17 +341,18 @@ pub(in crate::http) async fn login(
     }
     // From now on writes need the token bound to this session.
     set_csrf_cookie(&mut r, &csrf);
-    r
+    Ok(r)
 }
 
-pub(in crate::http) async fn logout(State(st): St, headers: HeaderMap) -> Response {
+pub(in crate::http) async fn logout(
+    State(st): St,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
     let guard = match session_of(&st, &headers) {
         Some(s) => session_csrf_guard(&st, &headers, s),
         None => csrf_guard(&headers),
     };
-    if let Err(r) = guard {
-        return r;
-    }
+    guard?;
     if let Some(s) = cookie(&headers, SESSION_COOKIE) {
         st.sessions.remove(s);
     }
@@ -367,5 +363,5 @@ pub(in crate::http) async fn logout(State(st): St, headers: HeaderMap) -> Respon
             "outwork_session=; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=0",
         ),
     );
-    r
+    Ok(r)
 }

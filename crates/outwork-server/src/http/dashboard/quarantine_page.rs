@@ -3,10 +3,6 @@
 
 use super::*;
 
-pub(super) fn store(st: &AppState) -> Result<QuarantineStore, Response> {
-    super::store(st)
-}
-
 /// Subject and From of a message (or its first bytes), decoded as the
 /// scanner sees them (RFC 2047 words and all).
 fn subject_and_from(raw: &[u8]) -> (Option<String>, Option<String>) {
@@ -27,15 +23,13 @@ fn header_end(raw: &[u8]) -> Option<usize> {
         .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| i + 1))
 }
 
-pub(super) async fn quarantine_list(State(st): St, headers: HeaderMap) -> Response {
-    if let Err(r) = admin_read_guard(&st, &headers) {
-        return r;
-    }
-    let q = match store(&st) {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
-    let list = match super::blocking(move || {
+pub(super) async fn quarantine_list(
+    State(st): St,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    admin_read_guard(&st, &headers)?;
+    let q = store(&st)?;
+    let list = super::blocking(move || {
         let entries = q.list()?;
         // Subject and From from each message's header block (its first 64 KiB).
         Ok(entries
@@ -57,31 +51,17 @@ pub(super) async fn quarantine_list(State(st): St, headers: HeaderMap) -> Respon
             })
             .collect::<Vec<_>>())
     })
-    .await
-    {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    ok_json(json!({"count": list.len(), "messages": list}))
+    .await?;
+    Ok(ok_json(json!({"count": list.len(), "messages": list})))
 }
 
 pub(super) async fn quarantine_one(
     State(st): St,
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
-) -> Response {
-    if let Err(r) = admin_read_guard(&st, &headers) {
-        return r;
-    }
-    let q = match store(&st) {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
-    let id2 = id.clone();
-    let (entry, raw) = match super::blocking(move || q.get(&id2)).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    admin_read_guard(&st, &headers)?;
+    let (entry, raw) = get_quarantined(&st, &id).await?;
     let end = header_end(&raw).unwrap_or(raw.len());
     let hb = &raw[..end.min(crate::verdict_log::MAX_HEADER_BYTES)];
     let (subject, from) = subject_and_from(&raw[..end]);
@@ -91,18 +71,15 @@ pub(super) async fn quarantine_one(
         .as_ref()
         .and_then(|l| l.by_quarantine_id(&id))
         .map(|r| r.id);
-    let mut syms = entry.symbols.clone();
-    syms.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(&b.name)));
-    ok_json(json!({
+    Ok(ok_json(json!({
         "id": entry.id, "time": entry.time, "size": entry.size, "action": entry.action,
         "score": entry.score, "envelope": entry.envelope,
-        "symbols": syms.iter().map(|s| json!({"name": s.name, "score": s.score,
-            "evidence": s.evidence, "description": symbol_description(&s.name)})).collect::<Vec<_>>(),
+        "symbols": described(&entry.symbols),
         "subject": subject,
         "from": from,
         "headers": String::from_utf8_lossy(hb),
         "verdict_id": record,
-    }))
+    })))
 }
 
 /// `POST .../release` body (optional): recipients for a message that has
@@ -121,41 +98,35 @@ pub(super) async fn quarantine_release(
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
     body: Body,
-) -> Response {
-    let actor = match write_guard(&st, &headers, &peer) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let actor = write_guard(&st, &headers, &peer)?;
     let deadline = super::deadline_of(dl, &st);
-    let raw = match read_body(&st, &headers, body, deadline).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let raw = read_body(&st, &headers, body, deadline).await?;
     let req = if raw.iter().all(u8::is_ascii_whitespace) {
         ReleaseReq::default()
     } else {
         match serde_json::from_slice::<ReleaseReq>(&raw) {
             Ok(r) => r,
             Err(_) => {
-                return err(
+                return Err(err(
                     StatusCode::BAD_REQUEST,
                     "expected no body or JSON {\"rcpt\": [\"address\", ...]}",
-                );
+                ));
             }
         }
     };
     if st.cfg.release_command.is_empty() {
-        return err(
+        return Err(err(
             StatusCode::CONFLICT,
             "no [http] release_command configured: release with `outwork quarantine release`",
-        );
+        ));
     }
     tracing::info!(target: LOG, actor = %actor.0, id, "dashboard: release requested");
-    let r = super::release(&st, id.clone(), req.rcpt).await;
+    let r = super::release(&st, id.clone(), req.rcpt).await?;
     if r.status().is_success() {
         tracing::info!(target: LOG, actor = %actor.0, id, "dashboard: quarantined message released");
     }
-    r
+    Ok(r)
 }
 
 pub(super) async fn quarantine_delete(
@@ -163,21 +134,9 @@ pub(super) async fn quarantine_delete(
     peer: Option<axum::Extension<Peer>>,
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
-) -> Response {
-    let actor = match write_guard(&st, &headers, &peer) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let q = match store(&st) {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
-    let id2 = id.clone();
-    match super::blocking(move || q.delete(&id2)).await {
-        Ok(()) => {
-            tracing::info!(target: LOG, actor = %actor.0, id, "dashboard: quarantined message deleted");
-            ok_json(json!({"deleted": id}))
-        }
-        Err(r) => r,
-    }
+) -> Result<Response, Response> {
+    let actor = write_guard(&st, &headers, &peer)?;
+    delete_quarantined(&st, &id).await?;
+    tracing::info!(target: LOG, actor = %actor.0, id, "dashboard: quarantined message deleted");
+    Ok(ok_json(json!({"deleted": id})))
 }

@@ -12,17 +12,15 @@ fn report_name_ok(n: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-pub(super) async fn reports(State(st): St, headers: HeaderMap) -> Response {
-    if let Err(r) = read_guard(&st, &headers) {
-        return r;
-    }
+pub(super) async fn reports(State(st): St, headers: HeaderMap) -> Result<Response, Response> {
+    read_guard(&st, &headers)?;
     let Some(dir) = st
         .svc
         .dashboard
         .as_ref()
         .and_then(|d| d.reports_dir.clone())
     else {
-        return ok_json(json!({"dir": null, "reports": []}));
+        return Ok(ok_json(json!({"dir": null, "reports": []})));
     };
     let d2 = dir.clone();
     let list = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<Value>> {
@@ -47,9 +45,14 @@ pub(super) async fn reports(State(st): St, headers: HeaderMap) -> Response {
     })
     .await;
     match list {
-        Ok(Ok(l)) => ok_json(json!({"dir": dir, "reports": l})),
-        Ok(Err(e)) => ok_json(json!({"dir": dir, "error": e.to_string(), "reports": []})),
-        Err(_) => err(StatusCode::INTERNAL_SERVER_ERROR, "listing reports failed"),
+        Ok(Ok(l)) => Ok(ok_json(json!({"dir": dir, "reports": l}))),
+        Ok(Err(e)) => Ok(ok_json(
+            json!({"dir": dir, "error": e.to_string(), "reports": []}),
+        )),
+        Err(_) => Err(err(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "listing reports failed",
+        )),
     }
 }
 
@@ -57,24 +60,22 @@ pub(super) async fn report_file(
     State(st): St,
     headers: HeaderMap,
     UrlPath(name): UrlPath<String>,
-) -> Response {
-    if let Err(r) = read_guard(&st, &headers) {
-        return r;
-    }
+) -> Result<Response, Response> {
+    read_guard(&st, &headers)?;
     let Some(dir) = st
         .svc
         .dashboard
         .as_ref()
         .and_then(|d| d.reports_dir.clone())
     else {
-        return err(StatusCode::NOT_FOUND, "no [dashboard] reports_dir");
+        return Err(err(StatusCode::NOT_FOUND, "no [dashboard] reports_dir"));
     };
     if !report_name_ok(&name) {
-        return err(StatusCode::BAD_REQUEST, "bad report name");
+        return Err(err(StatusCode::BAD_REQUEST, "bad report name"));
     }
     let p = dir.join(&name);
     match tokio::task::spawn_blocking(move || std::fs::read(p)).await {
-        Ok(Ok(b)) => (
+        Ok(Ok(b)) => Ok((
             StatusCode::OK,
             [
                 (
@@ -88,8 +89,8 @@ pub(super) async fn report_file(
             ],
             Bytes::from(b),
         )
-            .into_response(),
-        _ => err(StatusCode::NOT_FOUND, "no such report"),
+            .into_response()),
+        _ => Err(err(StatusCode::NOT_FOUND, "no such report")),
     }
 }
 

@@ -8,31 +8,21 @@ pub(super) async fn scan_upload(
     dl: Option<axum::Extension<Deadline>>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    let actor = match write_guard(&st, &headers, &peer) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let actor = write_guard(&st, &headers, &peer)?;
     let deadline = super::deadline_of(dl, &st);
-    let raw = match read_body(&st, &headers, body, deadline).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let raw = read_body(&st, &headers, body, deadline).await?;
     if raw.is_empty() {
-        return err(StatusCode::BAD_REQUEST, "empty message");
+        return Err(err(StatusCode::BAD_REQUEST, "empty message"));
     }
-    let mut s = match super::scan(
+    let mut s = super::scan(
         &st,
         raw,
         outwork_engine::Envelope::default(),
         deadline,
         Some("dashboard"),
     )
-    .await
-    {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    .await?;
     let mut id = None;
     if let (Some(r), Some(log)) = (s.record.take(), st.svc.verdicts.clone()) {
         id = tokio::task::spawn_blocking(move || log.push(r)).await.ok();
@@ -42,7 +32,7 @@ pub(super) async fn scan_upload(
     if let Value::Object(o) = &mut v {
         o.insert("verdict_id".into(), json!(id));
     }
-    ok_json(v)
+    Ok(ok_json(v))
 }
 
 #[derive(Deserialize)]
@@ -56,17 +46,15 @@ pub(super) async fn scan_url(
     dl: Option<axum::Extension<Deadline>>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    if let Err(r) = write_guard(&st, &headers, &peer) {
-        return r;
-    }
+) -> Result<Response, Response> {
+    write_guard(&st, &headers, &peer)?;
     let deadline = super::deadline_of(dl, &st);
-    let raw = match read_body(&st, &headers, body, deadline).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let raw = read_body(&st, &headers, body, deadline).await?;
     let Ok(req) = serde_json::from_slice::<UrlReq>(&raw) else {
-        return err(StatusCode::BAD_REQUEST, "expected JSON {\"url\": \"...\"}");
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "expected JSON {\"url\": \"...\"}",
+        ));
     };
-    super::check_url(&st, req.url.trim().to_string(), deadline).await
+    Ok(super::check_url(&st, req.url.trim().to_string(), deadline).await)
 }

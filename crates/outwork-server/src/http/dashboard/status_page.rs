@@ -185,19 +185,17 @@ pub fn redacted_config(text: &str) -> String {
     }
 }
 
-pub(super) async fn status(State(st): St, headers: HeaderMap) -> Response {
-    if let Err(r) = read_guard(&st, &headers) {
-        return r;
-    }
+pub(super) async fn status(State(st): St, headers: HeaderMap) -> Result<Response, Response> {
+    read_guard(&st, &headers)?;
     let st2 = st.clone();
     let (stats, intel) =
         match tokio::task::spawn_blocking(move || (stats(&st2), intel_sources(&st2))).await {
             Ok(x) => x,
-            Err(_) => return err(StatusCode::INTERNAL_SERVER_ERROR, "status failed"),
+            Err(_) => return Err(err(StatusCode::INTERNAL_SERVER_ERROR, "status failed")),
         };
     let scanner = st.cell().get();
     let c = &st.cfg;
-    ok_json(json!({
+    Ok(ok_json(json!({
         "now": now_secs(),
         "verdicts": stats,
         "intel": {
@@ -220,7 +218,7 @@ pub(super) async fn status(State(st): St, headers: HeaderMap) -> Response {
             "rspamd_quarantine_action": c.rspamd_quarantine_action.as_str(),
         },
         "config_file": redacted_config(&st.svc.config_text),
-    }))
+    })))
 }
 
 #[cfg(test)]

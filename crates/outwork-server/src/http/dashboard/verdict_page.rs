@@ -2,10 +2,6 @@
 
 use super::*;
 
-pub(super) fn symbol_description(name: &str) -> &'static str {
-    outwork_core::symbol::lookup(name).map_or("", |d| d.description)
-}
-
 /// The list view's row: no headers or evidence.
 fn summary(r: &VerdictRecord) -> Value {
     json!({
@@ -33,22 +29,30 @@ pub(super) fn scored(symbols: &[crate::quarantine::StoredSymbol]) -> Vec<Value> 
         .collect()
 }
 
+/// One record: as stored, its symbols in the verdict's shape with their
+/// descriptions ([`outwork_core::report`]).
 fn full(r: &VerdictRecord) -> Value {
     let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
     if let Value::Object(o) = &mut v {
-        let mut syms = r.symbols.clone();
-        syms.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(&b.name)));
-        o.insert(
-            "symbols".into(),
-            syms.iter()
-                .map(|s| {
-                    json!({"name": s.name, "score": s.score, "evidence": s.evidence,
-                           "description": symbol_description(&s.name)})
-                })
-                .collect(),
-        );
+        o.insert("symbols".into(), described(&r.symbols));
     }
     v
+}
+
+/// Stored symbols as [`outwork_core::report::symbol_json`] writes a
+/// verdict's, in the order they were stored (the verdict's).
+pub(super) fn described(symbols: &[crate::quarantine::StoredSymbol]) -> Value {
+    symbols
+        .iter()
+        .map(|s| {
+            outwork_core::report::symbol_json(
+                &s.name,
+                s.score,
+                &s.evidence,
+                outwork_core::report::Detail::Described,
+            )
+        })
+        .collect()
 }
 
 fn no_log() -> Response {
@@ -59,43 +63,42 @@ pub(super) async fn verdicts(
     State(st): St,
     headers: HeaderMap,
     q: Result<Query<Filter>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    if let Err(r) = read_guard(&st, &headers) {
-        return r;
-    }
+) -> Result<Response, Response> {
+    read_guard(&st, &headers)?;
     let f = match q {
         Ok(Query(f)) => f,
-        Err(e) => return err(StatusCode::BAD_REQUEST, e.body_text()),
+        Err(e) => return Err(err(StatusCode::BAD_REQUEST, e.body_text())),
     };
     let Some(log) = st.svc.verdicts.clone() else {
-        return no_log();
+        return Err(no_log());
     };
     let (rows, total) = match tokio::task::spawn_blocking(move || log.list(&f)).await {
         Ok(x) => x,
-        Err(_) => return err(StatusCode::INTERNAL_SERVER_ERROR, "listing failed"),
+        Err(_) => return Err(err(StatusCode::INTERNAL_SERVER_ERROR, "listing failed")),
     };
-    ok_json(json!({
+    Ok(ok_json(json!({
         "total": total,
         "verdicts": rows.iter().map(|r| summary(r)).collect::<Vec<_>>(),
-    }))
+    })))
 }
 
 pub(super) async fn verdict_one(
     State(st): St,
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
-) -> Response {
-    if let Err(r) = read_guard(&st, &headers) {
-        return r;
-    }
+) -> Result<Response, Response> {
+    read_guard(&st, &headers)?;
     let Ok(id) = id.parse::<u64>() else {
-        return err(StatusCode::BAD_REQUEST, "bad verdict id");
+        return Err(err(StatusCode::BAD_REQUEST, "bad verdict id"));
     };
     let Some(log) = &st.svc.verdicts else {
-        return no_log();
+        return Err(no_log());
     };
     match log.get(id) {
-        Some(r) => ok_json(full(&r)),
-        None => err(StatusCode::NOT_FOUND, "no such verdict (past retention?)"),
+        Some(r) => Ok(ok_json(full(&r))),
+        None => Err(err(
+            StatusCode::NOT_FOUND,
+            "no such verdict (past retention?)",
+        )),
     }
 }
