@@ -39,7 +39,7 @@ pub mod verdict_log;
 
 pub use config::{ConfigError, HttpConfig, MilterConfig};
 pub use daemon::{RunOptions, run, run_until};
-pub use http::{HttpServer, Running, Services};
+pub use http::{HttpServer, Services};
 pub use quarantine::QuarantineStore;
 pub use reload::{BuildScanner, Reloader, ScannerCell};
 pub use server::{Milter, ServeError, serve, serve_until};

@@ -3,20 +3,16 @@
 
 use outwork_server::config::HttpConfig;
 use outwork_server::reload::{BuildScanner, Reloader, ScannerCell};
-use outwork_server::{QuarantineStore, Running, Services};
+use outwork_server::{QuarantineStore, Services};
+use outwork_test_support::{Running, repo};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "test-token-0123456789";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn sample(name: &str) -> Vec<u8> {
     std::fs::read(repo().join("samples").join(name)).unwrap()
