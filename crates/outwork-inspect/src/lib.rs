@@ -13,7 +13,7 @@ pub mod pdfimg;
 pub mod qr;
 pub mod yara;
 
-pub use yara::YaraRules;
+pub use yara::{YaraError, YaraRules};
 
 /// Bounds for one attachment's inspection.
 #[derive(Debug, Clone, Copy)]

@@ -65,7 +65,7 @@ mod dashboard;
 mod legacy;
 mod scanning;
 
-pub use admin::release_argv;
+pub use admin::{ReleaseError, release_argv};
 use admin::{
     admin_delete, admin_get, admin_list, admin_release, admin_reload, blocking, delete_quarantined,
     get_quarantined, release, store, token_matches,

@@ -442,15 +442,33 @@ pub struct LegacyHead {
     pub content_length: Option<usize>,
 }
 
+/// Why a legacy request head was refused (answered 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LegacyHeadError {
+    #[error("not an RSPAMC request line")]
+    NotRspamc,
+    #[error("header line without a colon")]
+    NoColon,
+    #[error("header name is not UTF-8")]
+    NameNotUtf8,
+    #[error("bad header name")]
+    BadName,
+    #[error("bad Content-length")]
+    BadContentLength,
+    #[error("too many header lines")]
+    TooManyHeaders,
+}
+
 /// Parse a legacy request head (request line and headers, without the
 /// blank line).
-pub fn parse_legacy_head(head: &[u8]) -> Result<LegacyHead, String> {
+pub fn parse_legacy_head(head: &[u8]) -> Result<LegacyHead, LegacyHeadError> {
     let mut lines = head
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let first = lines.next().unwrap_or_default();
     if !is_legacy_request_line(first) {
-        return Err("not an RSPAMC request line".into());
+        return Err(LegacyHeadError::NotRspamc);
     }
     let command = String::from_utf8_lossy(first.split(|&b| b == b' ').next().unwrap_or_default())
         .to_ascii_uppercase();
@@ -461,25 +479,25 @@ pub fn parse_legacy_head(head: &[u8]) -> Result<LegacyHead, String> {
             continue;
         }
         let Some(colon) = l.iter().position(|&b| b == b':') else {
-            return Err("header line without a colon".into());
+            return Err(LegacyHeadError::NoColon);
         };
         let name = std::str::from_utf8(&l[..colon])
-            .map_err(|_| "header name is not UTF-8".to_string())?
+            .map_err(|_| LegacyHeadError::NameNotUtf8)?
             .trim()
             .to_string();
         if name.is_empty() || name.contains(char::is_whitespace) {
-            return Err("bad header name".into());
+            return Err(LegacyHeadError::BadName);
         }
         let value = l[colon + 1..].trim_ascii().to_vec();
         if name.eq_ignore_ascii_case("content-length") {
             let n = std::str::from_utf8(&value)
                 .ok()
                 .and_then(|s| s.parse::<usize>().ok())
-                .ok_or_else(|| "bad Content-length".to_string())?;
+                .ok_or(LegacyHeadError::BadContentLength)?;
             content_length = Some(n);
         }
         if headers.len() >= MAX_RCPTS + 64 {
-            return Err("too many header lines".into());
+            return Err(LegacyHeadError::TooManyHeaders);
         }
         headers.push((name, value));
     }
@@ -577,9 +595,18 @@ mod tests {
         let r = parse_request_headers(h.headers.iter().map(|(n, v)| (n.as_str(), &v[..]))).unwrap();
         assert_eq!(r.envelope.rcpt_to, vec!["c@d.example"]);
         assert_eq!(r.envelope.queue_id.as_deref(), Some("1abc"));
-        assert!(parse_legacy_head(b"CHECK RSPAMC/1.3\r\nContent-length: x").is_err());
-        assert!(parse_legacy_head(b"CHECK RSPAMC/1.3\r\nno colon").is_err());
-        assert!(parse_legacy_head(b"GET / HTTP/1.1").is_err());
+        assert_eq!(
+            parse_legacy_head(b"CHECK RSPAMC/1.3\r\nContent-length: x"),
+            Err(LegacyHeadError::BadContentLength)
+        );
+        assert_eq!(
+            parse_legacy_head(b"CHECK RSPAMC/1.3\r\nno colon"),
+            Err(LegacyHeadError::NoColon)
+        );
+        assert_eq!(
+            parse_legacy_head(b"GET / HTTP/1.1"),
+            Err(LegacyHeadError::NotRspamc)
+        );
     }
 
     #[test]

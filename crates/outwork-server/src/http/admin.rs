@@ -46,7 +46,7 @@ pub(super) async fn admin_reload(State(st): St, headers: HeaderMap) -> Result<Re
     let reloader = st.svc.reloader.clone();
     let r = match tokio::spawn(async move { reloader.reload().await }).await {
         Ok(r) => r,
-        Err(_) => Err("reload task failed".to_string()),
+        Err(_) => Err(crate::reload::ReloadError::Cancelled),
     };
     Ok(match r {
         Ok(()) => ok_json(json!({"reloaded": true})),
@@ -162,20 +162,34 @@ fn argv_address(a: &str) -> Option<&str> {
     (!a.starts_with('-') && !a.chars().any(|c| c.is_control() || c.is_whitespace())).then_some(a)
 }
 
+/// Why a quarantined message cannot be handed to `release_command`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReleaseError {
+    /// The envelope sender would read as an option (or holds spaces).
+    #[error("unsafe sender {0:?}")]
+    UnsafeSender(String),
+    #[error("unsafe recipient {0:?}")]
+    UnsafeRecipient(String),
+    #[error("no recipients recorded")]
+    NoRecipients,
+}
+
 /// `release_command` with `{mail_from}` and `{rcpt_to}` filled in.
 pub fn release_argv(
     template: &[String],
     mail_from: &str,
     rcpts: &[String],
-) -> Result<Vec<String>, String> {
-    let from = argv_address(mail_from).ok_or_else(|| format!("unsafe sender {mail_from:?}"))?;
+) -> Result<Vec<String>, ReleaseError> {
+    let from =
+        argv_address(mail_from).ok_or_else(|| ReleaseError::UnsafeSender(mail_from.into()))?;
     let mut out = Vec::new();
     for t in template {
         if t == "{rcpt_to}" {
             for r in rcpts {
                 out.push(
                     argv_address(r)
-                        .ok_or_else(|| format!("unsafe recipient {r:?}"))?
+                        .ok_or_else(|| ReleaseError::UnsafeRecipient(r.clone()))?
                         .to_string(),
                 );
             }
@@ -184,7 +198,7 @@ pub fn release_argv(
         }
     }
     if rcpts.is_empty() {
-        return Err("no recipients recorded".into());
+        return Err(ReleaseError::NoRecipients);
     }
     Ok(out)
 }
@@ -356,9 +370,18 @@ mod tests {
         );
         let a = release_argv(&t, "", &["c@d".into()]).unwrap();
         assert_eq!(a[3], "<>");
-        assert!(release_argv(&t, "-oQ/tmp", &["c@d".into()]).is_err());
-        assert!(release_argv(&t, "a@b", &["-X".into()]).is_err());
-        assert!(release_argv(&t, "a@b", &[]).is_err());
+        assert_eq!(
+            release_argv(&t, "-oQ/tmp", &["c@d".into()]),
+            Err(ReleaseError::UnsafeSender("-oQ/tmp".into()))
+        );
+        assert_eq!(
+            release_argv(&t, "a@b", &["-X".into()]),
+            Err(ReleaseError::UnsafeRecipient("-X".into()))
+        );
+        assert_eq!(
+            release_argv(&t, "a@b", &[]),
+            Err(ReleaseError::NoRecipients)
+        );
     }
 
     #[test]
