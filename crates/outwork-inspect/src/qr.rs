@@ -12,6 +12,7 @@ const MAX_ALLOC: u64 = 64 << 20;
 /// are large and clean, and detection time grows with the pixel count.
 const MAX_PIXELS: u32 = 1_500_000;
 
+/// PNG, JPEG or GIF, by magic bytes (the formats decoded for QR codes).
 pub fn is_image(data: &[u8]) -> bool {
     data.starts_with(b"\x89PNG") || data.starts_with(b"\xFF\xD8\xFF") || data.starts_with(b"GIF8")
 }

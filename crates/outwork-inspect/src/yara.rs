@@ -11,8 +11,11 @@ use std::time::Duration;
 /// One rule that matched.
 #[derive(Debug, Clone, PartialEq)]
 pub struct YaraMatch {
+    /// The rule's identifier.
     pub rule: String,
+    /// Its namespace: the rule file's stem.
     pub namespace: String,
+    /// The rule's tags.
     pub tags: Vec<String>,
     /// The rule's `score` metadata, when it has one (numbers only).
     pub score: Option<f64>,
@@ -22,8 +25,11 @@ pub struct YaraMatch {
 /// register a symbol for it before any message is scanned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleInfo {
+    /// The rule's identifier.
     pub rule: String,
+    /// Its namespace: the rule file's stem.
     pub namespace: String,
+    /// The rule's `score` metadata, when it has one.
     pub score: Option<f64>,
 }
 
@@ -36,7 +42,9 @@ pub struct YaraRules {
     rules: &'static yara_x::Rules,
     #[cfg_attr(not(feature = "yara"), allow(dead_code))]
     timeout: Duration,
+    /// The rule files compiled, in namespace order.
     pub files: Vec<PathBuf>,
+    /// Every compiled rule (to register its symbol before scanning).
     pub rules_info: Vec<RuleInfo>,
 }
 
@@ -56,7 +64,9 @@ pub enum YaraError {
     /// A rule file or directory could not be read.
     #[error("{}: {source}", path.display())]
     Read {
+        /// The file or directory.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
     /// A directory without any `.yar`/`.yara` file.
@@ -149,6 +159,7 @@ impl YaraRules {
         })
     }
 
+    /// Without the `yara` feature: always [`YaraError::NotBuilt`].
     #[cfg(not(feature = "yara"))]
     pub fn load(path: &Path, _timeout: Duration) -> Result<YaraRules, YaraError> {
         Err(YaraError::NotBuilt(path.to_path_buf()))
@@ -189,6 +200,7 @@ impl YaraRules {
         })
     }
 
+    /// Without the `yara` feature: no rules, no matches.
     #[cfg(not(feature = "yara"))]
     pub fn scan(&self, _data: &[u8]) -> Result<Vec<YaraMatch>, YaraError> {
         Ok(Vec::new())
