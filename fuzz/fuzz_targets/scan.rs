@@ -1,17 +1,20 @@
-//! Whole-message fuzzing: any bytes through `scan_message` with the default
-//! deployment context.
+//! Whole-message fuzzing: any bytes through `Scanner::scan` (the one scan
+//! pipeline) with the default deployment context, offline.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use outwork_core::Context;
-use std::sync::OnceLock;
+use outwork_engine::{Envelope, Options, Scanner};
+use std::sync::{Arc, OnceLock};
 
-static CTX: OnceLock<Context> = OnceLock::new();
+static SCANNER: OnceLock<Scanner> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
-    let ctx = CTX.get_or_init(Context::default);
-    let v = outwork_engine::scan_message(data, ctx);
+    let scanner = SCANNER.get_or_init(|| Scanner::offline(Arc::new(Context::default())));
+    let v = scanner
+        .scan(data, &Envelope::default(), &Options::default())
+        .verdict;
     assert!(v.score.is_finite());
     for s in &v.symbols {
         assert!(!s.evidence.is_empty(), "{} fired without evidence", s.name);

@@ -24,9 +24,3 @@ pub use config::Config;
 pub use context::Context;
 pub use facts::Facts;
 pub use policy::{Action, Verdict};
-
-/// parse → signals → policy, for callers that have no enrichment to add.
-pub fn scan_bytes(raw: &[u8], ctx: &Context) -> Verdict {
-    let facts = facts::parse(raw, ctx.limits());
-    policy::decide_with(signals::run(&facts, ctx), ctx, &facts, &[])
-}

@@ -41,7 +41,7 @@ fn main() {
     for _ in 0..5 {
         let t = Instant::now();
         for d in &items {
-            std::hint::black_box(scanner.scan(d));
+            std::hint::black_box(scanner.scan(d, &Default::default(), &Default::default()));
         }
         scan_s.push(t.elapsed().as_secs_f64());
         let t = Instant::now();

@@ -1,7 +1,11 @@
-//! outwork-engine: inputs → parse → signals → verdict, on every core.
+//! outwork-engine: inputs → parse → enrich → signals → verdict, on every
+//! core.
 //!
-//! Enrichment with I/O (intel, DNS) plugs in between parse and signals in
-//! later stages; today the scan is offline and pure.
+//! [`Scanner::scan`] is the one place a message becomes a verdict: the
+//! CLI, the milter, the HTTP API, eval, the red team, training, the golden
+//! tests and the fuzz targets all call it. Enrichment is where the I/O is
+//! (intel store, clamd, DNS for sender authentication, the history store);
+//! each part is optional and configured.
 
 #![forbid(unsafe_code)]
 
@@ -11,9 +15,11 @@ pub mod enrich;
 pub mod history;
 pub mod input;
 
-use outwork_core::{Context, Verdict};
+use outwork_core::signals::{Families, Family};
+use outwork_core::{Context, Facts, Verdict};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 pub use input::{Inputs, Item};
 
@@ -132,17 +138,6 @@ pub fn strip_postmark(data: &[u8]) -> &[u8] {
     data
 }
 
-/// Scan one message offline: no intel store, everything else (attachment
-/// inspection included).
-pub fn scan_message(data: &[u8], ctx: &Context) -> Verdict {
-    let mut facts = outwork_core::facts::parse(strip_postmark(data), ctx.limits());
-    let mut evidence = outwork_core::evidence::Evidence::default();
-    let qr = ctx.config.inspect.qr;
-    enrich::inspect(&mut facts, ctx.limits(), qr, None, None, &mut evidence);
-    let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, Default::default());
-    outwork_core::policy::decide_with(hits, ctx, &facts, &[])
-}
-
 /// What the MTA knows about a message beyond its bytes: the SMTP
 /// envelope. Sender authentication (SPF) needs the connecting IP, HELO
 /// and MAIL FROM; servers pass them from the MTA, the CLI from flags.
@@ -215,8 +210,9 @@ pub struct Scanner {
     pub verifier: Option<Arc<auth::Verifier>>,
     /// First-contact history, when `[history] enabled`.
     pub history: Option<Arc<history::History>>,
-    /// The envelope [`Scanner::scan`] assumes (the CLI's `--envelope-ip`,
-    /// `--helo`, `--mail-from`); servers pass each message's own.
+    /// The envelope [`scan_all`] passes to [`Scanner::scan`] (the CLI's
+    /// `--envelope-ip`, `--helo`, `--mail-from`); servers pass each
+    /// message's own.
     pub envelope: Envelope,
     /// [`scan_all`] fills each [`Outcome::headline`] (a second, header-only
     /// parse: the CLI's human output asks for it, machines don't).
@@ -330,33 +326,32 @@ impl Scanner {
         Ok(s)
     }
 
-    /// parse → enrich → signals → policy, for a message without an
-    /// envelope (a file, an export).
-    pub fn scan(&self, data: &[u8]) -> Verdict {
-        self.scan_envelope(data, &self.envelope)
-    }
-
-    /// [`Scanner::scan`] with the SMTP envelope the MTA saw.
-    pub fn scan_envelope(&self, data: &[u8], envelope: &Envelope) -> Verdict {
-        self.scan_until(data, envelope, None)
-    }
-
-    /// [`Scanner::scan_envelope`] that stops its costly steps (attachment
-    /// inspection, image decoding) at `deadline` and still returns a
-    /// verdict, with INSPECT_BUDGET saying what went unread. Servers pass
-    /// their scan deadline so a hostile message can't hold a scan slot.
-    pub fn scan_until(
-        &self,
-        data: &[u8],
-        envelope: &Envelope,
-        deadline: Option<std::time::Instant>,
-    ) -> Verdict {
+    /// The scan: parse → enrich → signals → policy.
+    ///
+    /// Enrichment runs every configured part: attachment inspection (which
+    /// may add URLs found inside attachments to the facts), YARA on the
+    /// parts and on the raw message, clamd, intel lookups of URLs, sender
+    /// domains and file hashes, sender authentication with DNS, and the
+    /// first-contact history. `opts` switches families of signals off and
+    /// sets the deadline for the costly steps.
+    pub fn scan(&self, raw: &[u8], envelope: &Envelope, opts: &Options) -> Scan {
         let ctx = &*self.ctx;
-        let mut facts = outwork_core::facts::parse(strip_postmark(data), ctx.limits());
-        let mut evidence = self.enrich_until(&mut facts, deadline);
+        let mut facts = outwork_core::facts::parse(strip_postmark(raw), ctx.limits());
+        let mut evidence = outwork_core::evidence::Evidence {
+            intel_unavailable: self.intel_error.clone(),
+            ..Default::default()
+        };
+        let extracted = enrich::inspect(
+            &mut facts,
+            ctx.limits(),
+            ctx.config.inspect.qr,
+            self.yara.as_deref(),
+            opts.deadline,
+            &mut evidence,
+        );
         // YARA also sees the message as it came (rules written for raw mail).
         if let Some(rules) = &self.yara {
-            match rules.scan(data) {
+            match rules.scan(raw) {
                 Ok(ms) => {
                     for m in ms {
                         evidence.yara.push(enrich::yara_hit("the message", &m));
@@ -370,10 +365,17 @@ impl Scanner {
                     }),
             }
         }
+        if let Some(c) = &self.clamd {
+            enrich::clamav(&facts, c, &mut evidence);
+        }
+        if let Some(index) = &self.intel {
+            enrich::intel(&facts, index.as_ref(), self.intel_as_of_date, &mut evidence);
+            enrich::extracted_hashes(&extracted, index.as_ref(), &mut evidence);
+        }
         if let Some(v) = &self.verifier {
             // The same header cut as the parse (a flood of fields must not
             // be held twice over by mail-auth's parser).
-            let d = strip_postmark(data);
+            let d = strip_postmark(raw);
             let cut = outwork_core::facts::cut_headers(d, ctx.limits().max_headers);
             let d = cut.as_ref().map_or(d, |c| &c.raw[..]);
             evidence.verified_auth = Some(v.verify(d, envelope));
@@ -391,13 +393,15 @@ impl Scanner {
             }
             Some((h, from.address.clone(), domain, rcpts))
         });
-        let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, Default::default());
+        let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, opts.off);
         let mut verdict = outwork_core::policy::decide_with(hits, ctx, &facts, &envelope.rcpt_to);
-        // Learn only from mail that was accepted and whose authentication
-        // does not contradict its From: otherwise a persistent attacker (or
-        // a forger) would become a "known correspondent".
+        // Learn only from mail that was accepted by the whole scan and whose
+        // authentication does not contradict its From: otherwise a
+        // persistent attacker (or a forger) would become a "known
+        // correspondent".
         if let Some((h, address, domain, rcpts)) = correspondents
             && ctx.config.history.learn
+            && opts.off.is_empty()
             && verdict.action == outwork_core::Action::Accept
             && !verdict
                 .symbols
@@ -412,7 +416,24 @@ impl Scanner {
             });
         }
         verdict.authentication_results = evidence.verified_auth.map(|v| v.header);
-        verdict
+        Scan { verdict, facts }
+    }
+
+    /// Flagged (action other than accept) with each family switched off in
+    /// turn, in [`Family::ALL`] order: each is a full [`Scanner::scan`]
+    /// with that family in [`Options::off`].
+    pub fn ablation(&self, raw: &[u8], envelope: &Envelope) -> Vec<(Family, bool)> {
+        Family::ALL
+            .into_iter()
+            .map(|f| {
+                let opts = Options {
+                    off: Families::only(f),
+                    ..Options::default()
+                };
+                let v = self.scan(raw, envelope, &opts).verdict;
+                (f, v.action != outwork_core::Action::Accept)
+            })
+            .collect()
     }
 
     /// Save what the history learned (embedded store; Redis needs nothing).
@@ -422,47 +443,36 @@ impl Scanner {
             None => Ok(()),
         }
     }
+}
 
-    /// The enrich stage: deep attachment inspection (which may add URLs
-    /// found inside attachments to the facts), then intel lookups of URLs,
-    /// sender domains and every attachment and extracted file hash.
-    pub fn enrich(&self, facts: &mut outwork_core::Facts) -> outwork_core::evidence::Evidence {
-        self.enrich_until(facts, None)
-    }
+/// How one [`Scanner::scan`] runs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Families of signals left out (ablation, what-if). A scan with any
+    /// family off never teaches the history store.
+    pub off: Families,
+    /// When the costly steps (attachment inspection, image decoding) stop:
+    /// the scan still returns a verdict, with INSPECT_BUDGET saying what
+    /// went unread. Servers pass their scan deadline so a hostile message
+    /// can't hold a scan slot.
+    pub deadline: Option<Instant>,
+}
 
-    /// [`Scanner::enrich`] with inspection stopped at `deadline`.
-    pub fn enrich_until(
-        &self,
-        facts: &mut outwork_core::Facts,
-        deadline: Option<std::time::Instant>,
-    ) -> outwork_core::evidence::Evidence {
-        let mut evidence = outwork_core::evidence::Evidence {
-            intel_unavailable: self.intel_error.clone(),
-            ..Default::default()
-        };
-        let extracted = enrich::inspect(
-            facts,
-            self.ctx.limits(),
-            self.ctx.config.inspect.qr,
-            self.yara.as_deref(),
-            deadline,
-            &mut evidence,
-        );
-        if let Some(c) = &self.clamd {
-            enrich::clamav(facts, c, &mut evidence);
-        }
-        if let Some(index) = &self.intel {
-            enrich::intel(facts, index.as_ref(), self.intel_as_of_date, &mut evidence);
-            enrich::extracted_hashes(&extracted, index.as_ref(), &mut evidence);
-        }
-        evidence
-    }
+/// What [`Scanner::scan`] found: the verdict, and the facts it was read
+/// from (after enrichment: URLs found inside attachments included), for
+/// callers that store or show more than the verdict.
+#[derive(Debug)]
+pub struct Scan {
+    pub verdict: Verdict,
+    pub facts: Facts,
 }
 
 fn scan_item(item: Item, scanner: &Scanner) -> Outcome {
     match item.data {
         Ok(data) => {
-            let verdict = scanner.scan(&data);
+            let verdict = scanner
+                .scan(&data, &scanner.envelope, &Options::default())
+                .verdict;
             Outcome {
                 seq: item.seq,
                 path: item.path,

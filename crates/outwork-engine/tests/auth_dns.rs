@@ -286,7 +286,7 @@ fn spf_dkim_dmarc_arc_against_a_real_dns_server() {
         &k.example,
         "example.test",
     );
-    let v = sc.scan_envelope(good.as_bytes(), &env("192.0.2.10", "alice@example.test"));
+    let v = sc.scan_env(good.as_bytes(), &env("192.0.2.10", "alice@example.test"));
     has_all(
         &v,
         &[
@@ -310,7 +310,7 @@ fn spf_dkim_dmarc_arc_against_a_real_dns_server() {
 
     // 2. An exact-domain spoof: unsigned, from an IP SPF forbids.
     let spoof = message("alice@example.test", "Please wire the payment today.");
-    let v = sc.scan_envelope(spoof.as_bytes(), &env("198.51.100.7", "alice@example.test"));
+    let v = sc.scan_env(spoof.as_bytes(), &env("198.51.100.7", "alice@example.test"));
     has_all(
         &v,
         &["SPF_FAIL", "DKIM_NONE", "DMARC_FAIL", "DMARC_POLICY_REJECT"],
@@ -319,7 +319,7 @@ fn spf_dkim_dmarc_arc_against_a_real_dns_server() {
 
     // 3. Body changed after signing: DKIM fails; SPF still aligns.
     let tampered = good.replace("figures below", "new bank details below");
-    let v = sc.scan_envelope(
+    let v = sc.scan_env(
         tampered.as_bytes(),
         &env("192.0.2.10", "alice@example.test"),
     );
@@ -327,7 +327,7 @@ fn spf_dkim_dmarc_arc_against_a_real_dns_server() {
 
     // 4. A subdomain without its own record: the parent's sp= applies.
     let sub = message("payroll@hr.example.test", "Please confirm your details.");
-    let v = sc.scan_envelope(
+    let v = sc.scan_env(
         sub.as_bytes(),
         &env("198.51.100.7", "payroll@hr.example.test"),
     );
@@ -339,7 +339,7 @@ fn spf_dkim_dmarc_arc_against_a_real_dns_server() {
 
     // 5. softfail and p=quarantine.
     let soft = message("news@soft.test", "Please read our news.");
-    let v = sc.scan_envelope(soft.as_bytes(), &env("198.51.100.7", "news@soft.test"));
+    let v = sc.scan_env(soft.as_bytes(), &env("198.51.100.7", "news@soft.test"));
     has_all(
         &v,
         &["SPF_SOFTFAIL", "DMARC_FAIL", "DMARC_POLICY_QUARANTINE"],
@@ -348,7 +348,7 @@ fn spf_dkim_dmarc_arc_against_a_real_dns_server() {
 
     // 6. No SPF record, DMARC p=none: none, and a failure without policy.
     let np = message("info@nopolicy.test", "Please see attached.");
-    let v = sc.scan_envelope(np.as_bytes(), &env("198.51.100.7", "info@nopolicy.test"));
+    let v = sc.scan_env(np.as_bytes(), &env("198.51.100.7", "info@nopolicy.test"));
     has_all(
         &v,
         &["SPF_NONE", "DMARC_FAIL"],
@@ -357,14 +357,14 @@ fn spf_dkim_dmarc_arc_against_a_real_dns_server() {
 
     // 7. A broken SPF record: permerror (once evaluation reaches it).
     let br = message("it@broken.test", "Please update.");
-    let v = sc.scan_envelope(br.as_bytes(), &env("198.51.100.7", "it@broken.test"));
+    let v = sc.scan_env(br.as_bytes(), &env("198.51.100.7", "it@broken.test"));
     has_all(&v, &["SPF_PERMERROR"], &["SPF_PASS", "SPF_FAIL"]);
 
     // 8. Forwarded through a list that adds a footer (DKIM breaks) and
     //    re-sends from its own IP (SPF fails), sealing an ARC chain.
     let forwarded = forward_with_arc(&good, "-- sent via the team list --", &k, nsd.port);
     let fwd_env = env("203.0.113.5", "alice@example.test");
-    let v = sc.scan_envelope(forwarded.as_bytes(), &fwd_env);
+    let v = sc.scan_env(forwarded.as_bytes(), &fwd_env);
     has_all(
         &v,
         &["ARC_VALID", "SPF_FAIL", "DMARC_FAIL"],
@@ -372,7 +372,7 @@ fn spf_dkim_dmarc_arc_against_a_real_dns_server() {
     );
     //    The same with the forwarder trusted: not held against the sender.
     let trusting = scanner(nsd.port, "trusted_arc_sealers = [\"forwarder.test\"]\n");
-    let v = trusting.scan_envelope(forwarded.as_bytes(), &fwd_env);
+    let v = trusting.scan_env(forwarded.as_bytes(), &fwd_env);
     has_all(
         &v,
         &["ARC_VALID", "ARC_TRUSTED_FORWARDER"],
@@ -387,7 +387,7 @@ fn spf_dkim_dmarc_arc_against_a_real_dns_server() {
     );
     //    An ARC chain altered after sealing is invalid.
     let altered = forwarded.replace("Quarterly figures", "Urgent: new bank details");
-    let v = trusting.scan_envelope(altered.as_bytes(), &fwd_env);
+    let v = trusting.scan_env(altered.as_bytes(), &fwd_env);
     has_all(
         &v,
         &["ARC_INVALID"],
@@ -395,7 +395,7 @@ fn spf_dkim_dmarc_arc_against_a_real_dns_server() {
     );
 
     // 9. No client IP (an exported file): SPF not evaluated, DKIM still is.
-    let v = sc.scan_envelope(good.as_bytes(), &Envelope::default());
+    let v = sc.scan_env(good.as_bytes(), &Envelope::default());
     has_all(&v, &["DKIM_PASS", "DMARC_PASS"], &["SPF_PASS", "SPF_FAIL"]);
     drop(nsd);
 }
@@ -413,7 +413,7 @@ fn silent_dns_is_temperror_within_the_deadline() {
         "Please log in at http://198.51.100.7/login",
     );
     let t0 = Instant::now();
-    let v = sc.scan_envelope(raw.as_bytes(), &env("192.0.2.10", "alice@example.test"));
+    let v = sc.scan_env(raw.as_bytes(), &env("192.0.2.10", "alice@example.test"));
     let took = t0.elapsed();
     has_all(
         &v,
@@ -428,7 +428,18 @@ fn silent_dns_is_temperror_within_the_deadline() {
     assert!(took < Duration::from_secs(2), "took {took:?}");
     // Per-query timeout alone (no tight deadline) also ends in temperror.
     let sc = scanner(port, "");
-    let v = sc.scan_envelope(raw.as_bytes(), &env("192.0.2.10", "alice@example.test"));
+    let v = sc.scan_env(raw.as_bytes(), &env("192.0.2.10", "alice@example.test"));
     has_all(&v, &["SPF_TEMPERROR"], &["SPF_PASS"]);
     drop(silent);
+}
+
+/// The scan with an SMTP envelope, as the milter runs it.
+trait ScanEnv {
+    fn scan_env(&self, raw: &[u8], envelope: &Envelope) -> outwork_core::Verdict;
+}
+
+impl ScanEnv for Scanner {
+    fn scan_env(&self, raw: &[u8], envelope: &Envelope) -> outwork_core::Verdict {
+        self.scan(raw, envelope, &Default::default()).verdict
+    }
 }

@@ -88,7 +88,9 @@ fn signature_found_over_unix_socket_and_tcp(sock: &std::path::Path, tcp: &str) {
         &b64(format!("total due {MARKER} thanks").as_bytes()),
     );
     for addr in [format!("unix:{}", sock.display()), tcp.to_string()] {
-        let v = scanner(&addr, 5000).scan(&infected);
+        let v = scanner(&addr, 5000)
+            .scan(&infected, &Default::default(), &Default::default())
+            .verdict;
         let s = symbols(&v);
         let hit = s
             .iter()
@@ -109,11 +111,17 @@ fn clamd_unpacks_archives_and_passes_clean_files(sock: &std::path::Path) {
         "application/zip",
         &b64(&zip_with("inner/readme.txt", MARKER.as_bytes())),
     );
-    let s = symbols(&sc.scan(&zipped));
+    let s = symbols(
+        &sc.scan(&zipped, &Default::default(), &Default::default())
+            .verdict,
+    );
     assert!(s.iter().any(|(n, _)| *n == "CLAMAV_VIRUS"), "{s:?}");
 
     let clean = message("notes.txt", "text/plain", &b64(b"nothing to see here"));
-    let s = symbols(&sc.scan(&clean));
+    let s = symbols(
+        &sc.scan(&clean, &Default::default(), &Default::default())
+            .verdict,
+    );
     assert!(
         !s.iter()
             .any(|(n, _)| *n == "CLAMAV_VIRUS" || *n == "CLAMAV_UNAVAILABLE"),
@@ -126,7 +134,13 @@ fn clamd_down_is_a_symbol_not_an_error() {
     // No clamd needed: nothing listens at this socket.
     let missing = std::env::temp_dir().join("outwork-no-such-clamd.sock");
     let sc = scanner(&format!("unix:{}", missing.display()), 500);
-    let v = sc.scan(&message("a.txt", "text/plain", &b64(b"hello")));
+    let v = sc
+        .scan(
+            &message("a.txt", "text/plain", &b64(b"hello")),
+            &Default::default(),
+            &Default::default(),
+        )
+        .verdict;
     let s = symbols(&v);
     let u = s
         .iter()
@@ -147,7 +161,13 @@ fn silent_clamd_is_bounded_by_the_deadline() {
     });
     let sc = scanner(&addr, 300);
     let t0 = Instant::now();
-    let v = sc.scan(&message("a.txt", "text/plain", &b64(b"hello")));
+    let v = sc
+        .scan(
+            &message("a.txt", "text/plain", &b64(b"hello")),
+            &Default::default(),
+            &Default::default(),
+        )
+        .verdict;
     let took = t0.elapsed();
     let s = symbols(&v);
     assert!(s.iter().any(|(n, _)| *n == "CLAMAV_UNAVAILABLE"), "{s:?}");

@@ -22,6 +22,7 @@
 //! (with `-- --nocapture`) to print every verdict.
 
 use outwork_core::{Config, Context, Verdict};
+use outwork_engine::{Envelope, Options, Scanner};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
@@ -194,12 +195,14 @@ fn golden_cases() {
         }
     }
 
-    let mut contexts: BTreeMap<String, Result<Context, String>> = BTreeMap::new();
+    // Each case runs through the scanner a deployment's config builds (the
+    // pipeline the milter and the HTTP API use).
+    let mut contexts: BTreeMap<String, Result<Scanner, String>> = BTreeMap::new();
     let hand_set = |mut c: Config| {
         c.model.enabled = false;
-        Context::new(c)
+        Scanner::from_config(Context::new(c))
     };
-    let default_ctx = hand_set(Config::default());
+    let default_ctx = hand_set(Config::default()).expect("default scanner");
     let mut passed = 0usize;
     // GOLDEN_VERBOSE=1 prints every verdict, passing or not (with --nocapture).
     let verbose = std::env::var_os("GOLDEN_VERBOSE").is_some();
@@ -231,7 +234,7 @@ fn golden_cases() {
                         .map_err(|e| format!("cannot read config {cfg}: {e}"))?;
                     let config =
                         Config::from_toml(&text).map_err(|e| format!("bad config {cfg}: {e}"))?;
-                    Ok(hand_set(config))
+                    hand_set(config)
                 });
                 match entry {
                     Ok(c) => &*c,
@@ -243,7 +246,9 @@ fn golden_cases() {
             }
         };
         let bytes = fs::read(eml).expect("read eml");
-        let verdict = outwork_engine::scan_message(&bytes, ctx);
+        let verdict = ctx
+            .scan(&bytes, &Envelope::default(), &Options::default())
+            .verdict;
         let problems = check(&exp, &verdict);
         if problems.is_empty() {
             passed += 1;

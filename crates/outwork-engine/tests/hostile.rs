@@ -20,9 +20,20 @@ fn ctx_with(limits: Limits) -> Context {
 }
 
 /// Scan, check the time bound and the evidence invariant, return the verdict.
-fn scan_within(what: &str, data: &[u8], ctx: &Context, bound: Duration) -> Verdict {
+fn offline(ctx: Context) -> outwork_engine::Scanner {
+    outwork_engine::Scanner::offline(std::sync::Arc::new(ctx))
+}
+
+fn scan_within(
+    what: &str,
+    data: &[u8],
+    scanner: &outwork_engine::Scanner,
+    bound: Duration,
+) -> Verdict {
     let start = Instant::now();
-    let v = outwork_engine::scan_message(data, ctx);
+    let v = scanner
+        .scan(data, &Default::default(), &Default::default())
+        .verdict;
     let took = start.elapsed();
     assert!(took < bound, "{what}: took {took:?} (bound {bound:?})");
     for s in &v.symbols {
@@ -38,7 +49,7 @@ fn scan_within(what: &str, data: &[u8], ctx: &Context, bound: Duration) -> Verdi
 }
 
 fn scan(what: &str, data: &[u8]) -> Verdict {
-    scan_within(what, data, &Context::default(), BOUND)
+    scan_within(what, data, &offline(Context::default()), BOUND)
 }
 
 fn has(v: &Verdict, name: &str) -> bool {
@@ -116,7 +127,7 @@ impl XorShift {
 
 #[test]
 fn binary_garbage() {
-    let ctx = Context::default();
+    let ctx = offline(Context::default());
     for seed in [1u64, 0xdead_beef, 0x1234_5678_9abc_def0, 42, 7] {
         for size in [0usize, 1, 2, 17, 255, 4096, 65_536, 1 << 20] {
             let mut rng = XorShift(seed);
@@ -227,7 +238,12 @@ fn fifty_megabytes_with_low_limit() {
         max_message_bytes: 1 << 20,
         ..Default::default()
     });
-    let v = scan_within("50 MB, max_message_bytes 1 MiB", &data, &ctx, BOUND);
+    let v = scan_within(
+        "50 MB, max_message_bytes 1 MiB",
+        &data,
+        &offline(ctx),
+        BOUND,
+    );
     assert_fires("50 MB", &v, "MESSAGE_SIZE_LIMIT");
     assert_fires("50 MB", &v, "URL_IP_HOST");
 }
@@ -239,7 +255,7 @@ fn fifty_megabytes_default_limits() {
     let v = scan_within(
         "50 MB, default limits",
         &data,
-        &Context::default(),
+        &offline(Context::default()),
         Duration::from_secs(60),
     );
     assert_fires("50 MB default", &v, "MESSAGE_SIZE_LIMIT");
@@ -540,7 +556,7 @@ fn html_memory_limit() {
         "a".repeat(1 << 20)
     );
     let m = with_body("Content-Type: text/html\r\n", html.as_bytes());
-    let v = scan_within("huge attribute", &m, &ctx, BOUND);
+    let v = scan_within("huge attribute", &m, &offline(ctx), BOUND);
     assert_fires("huge attribute", &v, "PARSE_HTML_LIMIT");
 }
 
@@ -590,7 +606,7 @@ fn header_flood_is_cut_to_max_headers() {
     assert!(text.ends_with("--b--\r\n"));
     // Under the limit nothing is cut or copied.
     assert!(outwork_core::facts::cut_headers(&m, 60_000).is_none());
-    let v = scan_within("header flood", &m, &ctx_with(limits), BOUND);
+    let v = scan_within("header flood", &m, &offline(ctx_with(limits)), BOUND);
     assert_fires("header flood", &v, "HEADER_COUNT_LIMIT");
 }
 
@@ -621,6 +637,6 @@ fn part_flood_is_cut_before_parsing() {
     assert_eq!(cut.len(), 68 + 216 * 10);
     // A message with fewer boundary lines is read whole.
     assert!(outwork_core::facts::cut_boundary_lines(&m, 200_000).is_none());
-    let v = scan_within("part flood", &m, &ctx_with(limits), BOUND);
+    let v = scan_within("part flood", &m, &offline(ctx_with(limits)), BOUND);
     assert_fires("part flood", &v, "MIME_PART_LIMIT");
 }

@@ -4,7 +4,7 @@
 //! outwork until it did).
 
 use base64::Engine as _;
-use outwork_core::{Action, Context};
+use outwork_core::Action;
 use std::io::Write;
 
 const PAGE: &str = "<!DOCTYPE html><html><body><h2>Document Viewer</h2><p>Sign in to view this document.</p>\
@@ -35,7 +35,7 @@ fn message(name: &str, ctype: &str, data: &[u8]) -> Vec<u8> {
 }
 
 fn scan(msg: &[u8]) -> (Action, Vec<(&'static str, Vec<String>)>) {
-    let v = outwork_engine::scan_message(msg, &Context::default());
+    let v = scan_offline(msg);
     (
         v.action,
         v.symbols
@@ -73,4 +73,11 @@ fn loose_login_page_is_flagged_and_a_search_form_is_not() {
         !syms.iter().any(|(n, _)| *n == "ATTACH_CREDENTIAL_FORM"),
         "{syms:?}"
     );
+}
+
+/// A scan through the one pipeline, offline and with the default config.
+fn scan_offline(raw: &[u8]) -> outwork_core::Verdict {
+    outwork_engine::Scanner::offline(std::sync::Arc::new(outwork_core::Context::default()))
+        .scan(raw, &Default::default(), &Default::default())
+        .verdict
 }

@@ -2,7 +2,7 @@
 //! image is flagged, and the QR link meets the same checks as body links.
 
 use base64::Engine as _;
-use outwork_core::{Action, Context};
+use outwork_core::Action;
 
 fn qr_png(text: &str) -> Vec<u8> {
     let code = qrcode::QrCode::new(text.as_bytes()).expect("qr");
@@ -35,7 +35,7 @@ fn message(body: &str, png: &[u8]) -> Vec<u8> {
 fn qr_only_call_to_action_is_flagged_with_the_decoded_link() {
     let png = qr_png("https://micros0ft-login.example/mfa?u=staff");
     let msg = message("Scan the code with your phone to keep your account.", &png);
-    let v = outwork_engine::scan_message(&msg, &Context::default());
+    let v = scan(&msg);
     let names: Vec<&str> = v.symbols.iter().map(|s| s.name).collect();
     assert!(names.contains(&"QR_ONLY_CALL_TO_ACTION"), "{names:?}");
     let qr = v
@@ -67,7 +67,7 @@ fn an_image_without_a_qr_code_adds_nothing() {
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .expect("png");
     let msg = message("Our new office, pictured.", &png);
-    let v = outwork_engine::scan_message(&msg, &Context::default());
+    let v = scan(&msg);
     assert!(
         !v.symbols.iter().any(|s| s.name.starts_with("QR_")),
         "{:?}",
@@ -79,11 +79,18 @@ fn an_image_without_a_qr_code_adds_nothing() {
 fn hostile_images_never_panic() {
     let png = qr_png("https://example.org/");
     for cut in [8, 33, 100, png.len() / 2, png.len() - 1] {
-        let _ = outwork_engine::scan_message(&message("x", &png[..cut]), &Context::default());
+        let _ = scan(&message("x", &png[..cut]));
     }
     // A PNG header claiming a huge image is refused by the decoder's limits.
     let mut huge = png.clone();
     huge[16..20].copy_from_slice(&100_000u32.to_be_bytes());
     huge[20..24].copy_from_slice(&100_000u32.to_be_bytes());
-    let _ = outwork_engine::scan_message(&message("x", &huge), &Context::default());
+    let _ = scan(&message("x", &huge));
+}
+
+/// A scan through the one pipeline, offline and with the default config.
+fn scan(raw: &[u8]) -> outwork_core::Verdict {
+    outwork_engine::Scanner::offline(std::sync::Arc::new(outwork_core::Context::default()))
+        .scan(raw, &Default::default(), &Default::default())
+        .verdict
 }

@@ -54,7 +54,10 @@ impl Engine for InProcess {
     }
     fn scan(&self, raw: &[u8]) -> Result<Verdict, String> {
         let t = Instant::now();
-        let v = self.scanner.scan(raw);
+        let v = self
+            .scanner
+            .scan(raw, &self.scanner.envelope, &Default::default())
+            .verdict;
         Ok(Verdict {
             flagged: v.action != Action::Accept,
             action: v.action.as_str().to_string(),

@@ -24,8 +24,7 @@ pub mod stats;
 pub mod summary;
 pub mod train;
 
-use outwork_core::signals::Disabled;
-use outwork_core::{Action, facts, policy, signals};
+use outwork_core::signals::Family;
 use outwork_engine::Scanner;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -115,42 +114,27 @@ pub fn load_manifest(root: &Path, manifest: &Path) -> Result<Vec<Sample>, EvalEr
         .collect())
 }
 
-pub const FAMILIES: [&str; 7] = [
-    "links",
-    "lookalike",
-    "sender",
-    "auth",
-    "html",
-    "attachments",
-    "intel",
-];
-
-fn disabled(i: usize) -> Disabled {
-    let mut d = Disabled::default();
-    match i {
-        0 => d.links = true,
-        1 => d.lookalike = true,
-        2 => d.sender = true,
-        3 => d.auth = true,
-        4 => d.html = true,
-        5 => d.attachments = true,
-        _ => d.intel = true,
+/// The signal families, in the order of [`ablation`]'s answer.
+pub const FAMILIES: [&str; 7] = {
+    let mut names = [""; 7];
+    let mut i = 0;
+    while i < 7 {
+        names[i] = Family::ALL[i].name();
+        i += 1;
     }
-    d
-}
+    names
+};
 
 /// Flagged (action != accept) with each of [`FAMILIES`] switched off in
-/// turn. This pass sees the parsed facts and the enrich stage; the verdict
-/// it is compared with comes from the full scanner (YARA on the whole
-/// message, sender verification and history included).
+/// turn: each a full [`Scanner::scan`] (the same pipeline as the verdict
+/// it is compared with).
 pub fn ablation(data: &[u8], scanner: &Scanner) -> [bool; 7] {
-    let ctx = &*scanner.ctx;
-    let mut f = facts::parse(outwork_engine::strip_postmark(data), ctx.limits());
-    let ev = scanner.enrich(&mut f);
     let mut flagged_without = [false; 7];
-    for (i, slot) in flagged_without.iter_mut().enumerate() {
-        let hits = signals::run_full(&f, &ev, ctx, disabled(i));
-        *slot = policy::decide_with(hits, ctx, &f, &[]).action != Action::Accept;
+    for (slot, (_, flagged)) in flagged_without
+        .iter_mut()
+        .zip(scanner.ablation(data, &scanner.envelope))
+    {
+        *slot = flagged;
     }
     flagged_without
 }

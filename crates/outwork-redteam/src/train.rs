@@ -131,12 +131,9 @@ pub fn extract(
 /// The model's view of one raw message, from the model-less scanner, and
 /// the facts it was read from.
 pub fn features_of(raw: &[u8], scanner: &Scanner, bits: u32) -> (Features, outwork_core::Facts) {
-    let ctx = &*scanner.ctx;
-    let mut f = outwork_core::facts::parse(outwork_engine::strip_postmark(raw), ctx.limits());
-    let ev = scanner.enrich(&mut f);
-    let hits = outwork_core::signals::run_full(&f, &ev, ctx, Default::default());
-    let names: Vec<&'static str> = hits.into_inner().into_iter().map(|(n, _)| n).collect();
-    (model::features(&f, &names, &[], bits), f)
+    let scan = scanner.scan(raw, &scanner.envelope, &Default::default());
+    let names: Vec<&'static str> = scan.verdict.symbols.iter().map(|s| s.name).collect();
+    (model::features(&scan.facts, &names, &[], bits), scan.facts)
 }
 
 /// Settings of one training run.

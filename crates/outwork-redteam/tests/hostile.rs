@@ -29,7 +29,13 @@ fn urls_decoded(v: &Verdict) -> bool {
 #[test]
 fn qr_bomb_zip_is_refused_from_the_image_header() {
     // 600 copies of a 4096×4096 PNG: minutes of decoding before.
-    let v = scanner().scan(&hostile::qr_bomb_zip(600));
+    let v = scanner()
+        .scan(
+            &hostile::qr_bomb_zip(600),
+            &Default::default(),
+            &Default::default(),
+        )
+        .verdict;
     let ev = evidence(&v, "INSPECT_BUDGET");
     assert_eq!(ev.len(), 1, "one finding for all copies: {ev:?}");
     assert!(ev[0].contains("4096×4096"), "{ev:?}");
@@ -41,7 +47,13 @@ fn inline_images_stop_at_the_pixel_budget() {
     let mut config = Config::default();
     config.limits.max_inspect_ms = 600_000;
     let s = Scanner::offline(Arc::new(Context::new(config)));
-    let v = s.scan(&hostile::inline_images(24, 2048));
+    let v = s
+        .scan(
+            &hostile::inline_images(24, 2048),
+            &Default::default(),
+            &Default::default(),
+        )
+        .verdict;
     let ev = evidence(&v, "INSPECT_BUDGET");
     assert!(
         ev.iter().any(|e| e.contains("max_decoded_pixels")),
@@ -59,10 +71,22 @@ fn image_count_budget_and_copies_counted_once() {
     let copies: Vec<(&str, String, Vec<u8>)> = (0..10)
         .map(|i| ("image/png", format!("c{i}.png"), png.clone()))
         .collect();
-    let v = s.scan(&hostile::message_with(&copies));
+    let v = s
+        .scan(
+            &hostile::message_with(&copies),
+            &Default::default(),
+            &Default::default(),
+        )
+        .verdict;
     assert!(evidence(&v, "INSPECT_BUDGET").is_empty(), "{:?}", v.symbols);
     // Five different ones exceed max_images = 3.
-    let v = s.scan(&hostile::inline_images(5, 64));
+    let v = s
+        .scan(
+            &hostile::inline_images(5, 64),
+            &Default::default(),
+            &Default::default(),
+        )
+        .verdict;
     let ev = evidence(&v, "INSPECT_BUDGET");
     assert!(ev.iter().any(|e| e.contains("max_images")), "{ev:?}");
 }
@@ -74,7 +98,13 @@ fn a_qr_code_is_still_read_beside_decoy_images() {
     for i in 0..5 {
         parts.push(("image/png", format!("d{i}.png"), hostile::blank_png(256, i)));
     }
-    let v = scanner().scan(&hostile::message_with(&parts));
+    let v = scanner()
+        .scan(
+            &hostile::message_with(&parts),
+            &Default::default(),
+            &Default::default(),
+        )
+        .verdict;
     assert!(urls_decoded(&v), "QR link not found: {:?}", v.symbols);
     assert!(evidence(&v, "INSPECT_BUDGET").is_empty());
 }
@@ -85,10 +115,16 @@ fn a_passed_deadline_stops_inspection_with_a_verdict() {
     let m = hostile::message_with(&[("image/png", "code.png".to_string(), qr)]);
     let s = scanner();
     let past = std::time::Instant::now();
-    let v = s.scan_until(&m, &Envelope::default(), Some(past));
+    let opts = outwork_engine::Options {
+        deadline: Some(past),
+        ..Default::default()
+    };
+    let v = s.scan(&m, &Envelope::default(), &opts).verdict;
     let ev = evidence(&v, "INSPECT_BUDGET");
     assert!(ev.iter().any(|e| e.contains("time budget")), "{ev:?}");
     assert!(!urls_decoded(&v));
     // The same message with time to spare is read.
-    assert!(urls_decoded(&s.scan(&m)));
+    assert!(urls_decoded(
+        &s.scan(&m, &Default::default(), &Default::default()).verdict
+    ));
 }

@@ -24,7 +24,9 @@ fn score_sum(v: &Verdict) -> f64 {
 
 #[test]
 fn the_verdict_is_explained_by_its_symbols() {
-    let v = scanner().scan(PHISH);
+    let v = scanner()
+        .scan(PHISH, &Default::default(), &Default::default())
+        .verdict;
     assert_ne!(v.action, Action::Accept, "{:?}", v.symbols);
     assert!((score_sum(&v) - v.score).abs() < 0.02, "{v:?}");
     let words = v
@@ -80,8 +82,16 @@ fn rewriting_the_collection_artefacts_changes_no_verdict() {
     );
     assert!(!rewritten.contains("phishing@pot") && !rewritten.contains("X-MS-"));
     let s = scanner();
-    let a = s.scan(PHISH);
-    let b = s.scan(rewritten.as_bytes());
+    let a = s
+        .scan(PHISH, &Default::default(), &Default::default())
+        .verdict;
+    let b = s
+        .scan(
+            rewritten.as_bytes(),
+            &Default::default(),
+            &Default::default(),
+        )
+        .verdict;
     assert_eq!(a.action, b.action);
     assert!(
         (a.score - b.score).abs() < 1e-9,
@@ -95,7 +105,9 @@ fn rewriting_the_collection_artefacts_changes_no_verdict() {
 fn the_benign_twin_is_accepted() {
     let s = scanner();
     let twin = outwork_redteam::benign_twin(PHISH).expect("MetaMask is a catalogued brand");
-    let v = s.scan(&twin);
+    let v = s
+        .scan(&twin, &Default::default(), &Default::default())
+        .verdict;
     assert_eq!(v.action, Action::Accept, "{:?}", v.symbols);
     assert!(
         v.symbols
@@ -109,7 +121,9 @@ fn model_off_is_the_hand_set_scoring() {
     let cfg =
         Config::from_toml("[auth]\ntrust_topmost = 1\n[model]\nenabled = false\n").expect("config");
     let s = Scanner::offline(Arc::new(Context::new(cfg)));
-    let v = s.scan(PHISH);
+    let v = s
+        .scan(PHISH, &Default::default(), &Default::default())
+        .verdict;
     assert!(v.symbols.iter().all(|s| !s.name.starts_with("LEARNED_")));
     for sym in &v.symbols {
         let hand = outwork_core::symbol::lookup(sym.name).map_or(0.0, |d| d.weight);

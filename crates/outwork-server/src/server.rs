@@ -537,12 +537,14 @@ async fn scan(sh: &Shared, m: &Message) -> Result<(Verdict, Option<VerdictRecord
         let _slot = permit;
         let _hold = hold;
         let t = Instant::now();
-        let v = scanner.scan_until(&raw, &env, Some(inspect_by));
+        let opts = outwork_engine::Options {
+            deadline: Some(inspect_by),
+            ..Default::default()
+        };
+        let outwork_engine::Scan { verdict: v, facts } = scanner.scan(&raw, &env, &opts);
         let took = t.elapsed();
         crate::metrics::verdict("milter", &v, took);
-        // Parsed again for the record: the scanner keeps its facts to itself.
         let rec = record.then(|| {
-            let facts = outwork_core::facts::parse(&raw, scanner.ctx.limits());
             VerdictRecord::build(
                 "milter",
                 &raw,

@@ -104,8 +104,7 @@ fn memfind(h: &[u8], n: &[u8]) -> Option<usize> {
 }
 
 impl VerdictRecord {
-    /// Build a record from a scan and the message's parsed facts (the
-    /// scanner does not hand its own out: parse on the blocking pool).
+    /// Build a record from a scan and the facts it was read from.
     pub fn build(
         source: &str,
         raw: &[u8],

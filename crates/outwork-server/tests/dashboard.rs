@@ -946,7 +946,9 @@ fn lists_carry_source_scores_reasons_and_8bit_subjects() {
     assert!(syms.iter().all(|s| s["name"].is_string()));
 
     let raw = common::sample("phish-typosquat.eml");
-    let v = common::scanner().scan(&raw);
+    let v = common::scanner()
+        .scan(&raw, &Default::default(), &Default::default())
+        .verdict;
     d.quarantine
         .put(&raw, &v, &outwork_engine::Envelope::default())
         .unwrap();

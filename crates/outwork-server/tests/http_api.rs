@@ -266,7 +266,13 @@ fn checkv2_quarantine_as_reject_keeps_a_copy() {
 #[test]
 fn native_scan_has_the_cli_verdict_shape() {
     let raw = sample("phish-typosquat.eml");
-    let v = scanner().scan_envelope(&raw, &outwork_engine::Envelope::default());
+    let v = scanner()
+        .scan(
+            &raw,
+            &outwork_engine::Envelope::default(),
+            &outwork_engine::Options::default(),
+        )
+        .verdict;
     let want = Value::Object(outwork_core::report::verdict_json(
         &v,
         outwork_core::report::Detail::Described,
@@ -579,7 +585,13 @@ fn admin_needs_the_token() {
     assert_eq!(r.status(), 200);
 
     // Quarantine: list, show, release (through the command), delete.
-    let v = scanner().scan(&sample("phish-double-extension.eml"));
+    let v = scanner()
+        .scan(
+            &sample("phish-double-extension.eml"),
+            &Default::default(),
+            &Default::default(),
+        )
+        .verdict;
     let env = outwork_engine::Envelope {
         mail_from: Some("sender@example.net".into()),
         rcpt_to: vec!["alice@example.org".into(), "bob@example.org".into()],
@@ -658,7 +670,13 @@ fn admin_off_without_a_token() {
 #[test]
 fn release_without_a_command_hands_the_message_back() {
     let srv = start();
-    let v = scanner().scan(b"Subject: x\r\n\r\nx\r\n");
+    let v = scanner()
+        .scan(
+            b"Subject: x\r\n\r\nx\r\n",
+            &Default::default(),
+            &Default::default(),
+        )
+        .verdict;
     let env = outwork_engine::Envelope {
         rcpt_to: vec!["a@b.example".into()],
         ..Default::default()

@@ -723,8 +723,7 @@ fn quarantine_list_show_release_delete() {
     // Quarantine two messages the way the milter does.
     let store = outwork_server::QuarantineStore::open(&qdir).expect("store");
     let raw = std::fs::read(repo().join("samples/phish-typosquat.eml")).expect("sample");
-    let ctx = outwork_core::Context::default();
-    let verdict = outwork_engine::scan_message(&raw, &ctx);
+    let verdict = offline_scan(&raw);
     let env = outwork_engine::Envelope {
         mail_from: Some("bounce@attacker.example".into()),
         rcpt_to: vec![
@@ -1163,7 +1162,7 @@ fn every_command_ends_quietly_on_a_closed_pipe() {
     .expect("cfg");
     let store = outwork_server::QuarantineStore::open(&qdir).expect("store");
     let raw = std::fs::read(repo().join("samples/phish-typosquat.eml")).expect("sample");
-    let verdict = outwork_engine::scan_message(&raw, &outwork_core::Context::default());
+    let verdict = offline_scan(&raw);
     let id = store
         .put(&raw, &verdict, &outwork_engine::Envelope::default())
         .expect("put");
@@ -1236,7 +1235,7 @@ fn release_to_a_sendmail_that_stops_reading_fails_loudly() {
     // Bigger than a pipe's buffer, so the write meets the closed end.
     let mut raw = b"From: <a@evil.example>\r\nTo: <b@example.org>\r\nSubject: big\r\n\r\n".to_vec();
     raw.extend(std::iter::repeat_n(b'x', 1 << 20));
-    let verdict = outwork_engine::scan_message(&raw, &outwork_core::Context::default());
+    let verdict = offline_scan(&raw);
     let env = outwork_engine::Envelope {
         mail_from: Some("a@evil.example".into()),
         rcpt_to: vec!["b@example.org".into()],
@@ -1732,4 +1731,11 @@ fn brands_lookup_claims_and_stats() {
         out.contains("brands,") && out.contains("by sector:"),
         "{out}"
     );
+}
+
+/// The verdict the milter would store, from the one scan pipeline.
+fn offline_scan(raw: &[u8]) -> outwork_core::Verdict {
+    outwork_engine::Scanner::offline(std::sync::Arc::new(outwork_core::Context::default()))
+        .scan(raw, &Default::default(), &Default::default())
+        .verdict
 }

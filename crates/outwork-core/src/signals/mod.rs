@@ -15,30 +15,92 @@ use crate::evidence::Evidence;
 use crate::facts::Facts;
 use crate::symbol::Hits;
 
-/// Families a run can switch off (used by evaluation to measure each).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Disabled {
-    pub links: bool,
-    pub lookalike: bool,
-    pub sender: bool,
-    pub auth: bool,
-    pub html: bool,
-    pub attachments: bool,
-    pub intel: bool,
+/// A family of signals: what a scan can switch off as a whole (evaluation
+/// measures each family's share by switching it off; a deployment can
+/// leave one out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    Links,
+    Lookalike,
+    Sender,
+    Auth,
+    Html,
+    Attachments,
+    Intel,
 }
 
-pub fn run(facts: &Facts, ctx: &Context) -> Hits {
-    run_with(facts, ctx, Disabled::default())
+impl Family {
+    /// Every family, in report order.
+    pub const ALL: [Family; 7] = [
+        Family::Links,
+        Family::Lookalike,
+        Family::Sender,
+        Family::Auth,
+        Family::Html,
+        Family::Attachments,
+        Family::Intel,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Family::Links => "links",
+            Family::Lookalike => "lookalike",
+            Family::Sender => "sender",
+            Family::Auth => "auth",
+            Family::Html => "html",
+            Family::Attachments => "attachments",
+            Family::Intel => "intel",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
 }
 
-/// Without enrichment (no intel): the offline signals only.
-pub fn run_with(facts: &Facts, ctx: &Context, off: Disabled) -> Hits {
-    run_full(facts, &Evidence::default(), ctx, off)
+/// A set of [`Family`]s (the families a run leaves out).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Families(u8);
+
+impl Families {
+    pub const NONE: Families = Families(0);
+
+    pub fn only(f: Family) -> Families {
+        Families(f.bit())
+    }
+
+    pub fn with(self, f: Family) -> Families {
+        Families(self.0 | f.bit())
+    }
+
+    pub fn contains(self, f: Family) -> bool {
+        self.0 & f.bit() != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Family> {
+        Family::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
 }
 
-pub fn run_full(facts: &Facts, evidence: &Evidence, ctx: &Context, off: Disabled) -> Hits {
+impl FromIterator<Family> for Families {
+    fn from_iter<I: IntoIterator<Item = Family>>(it: I) -> Self {
+        it.into_iter().fold(Families::NONE, Families::with)
+    }
+}
+
+/// Every signal of every family not in `off`, from the facts and what
+/// enrichment found (intel, inspection, verified authentication, history).
+pub fn run_full(facts: &Facts, evidence: &Evidence, ctx: &Context, off: Families) -> Hits {
     let mut hits = Hits::default();
-    if !off.intel {
+    if !off.contains(Family::Intel) {
         intel::signals(evidence, ctx, &mut hits);
     }
     for (name, ev) in &facts.anomalies {
@@ -48,24 +110,24 @@ pub fn run_full(facts: &Facts, evidence: &Evidence, ctx: &Context, off: Disabled
         Some(v) => auth::AuthView::from_verified(v),
         None => auth::read(facts, ctx),
     };
-    if !off.auth {
+    if !off.contains(Family::Auth) {
         auth::signals(&auth, facts, ctx, &mut hits);
         auth::forged_signals(facts, ctx, &mut hits);
     }
     // The From domain DMARC authenticated: what it vouches for about itself
     // (its own link text, its own brand's other domains) is not a lie.
-    let authenticated = if auth.dmarc_pass() && !off.auth {
+    let authenticated = if auth.dmarc_pass() && !off.contains(Family::Auth) {
         facts.from.as_ref().and_then(|f| f.registrable())
     } else {
         None
     };
-    if !off.links {
+    if !off.contains(Family::Links) {
         links::signals(facts, ctx, authenticated, &mut hits);
     }
-    if !off.lookalike {
+    if !off.contains(Family::Lookalike) {
         lookalike::signals(facts, ctx, authenticated, &mut hits);
     }
-    if !off.sender {
+    if !off.contains(Family::Sender) {
         // The brand claims, read once: the display name's is
         // FROM_DISPLAY_BRAND's, the rest BRAND_*'s.
         let claims = brand::claims(facts, ctx);
@@ -73,10 +135,10 @@ pub fn run_full(facts: &Facts, evidence: &Evidence, ctx: &Context, off: Disabled
         brand::signals(facts, &auth, ctx, &claims, &mut hits);
         history::signals(facts, evidence, &auth, ctx, &mut hits);
     }
-    if !off.html {
+    if !off.contains(Family::Html) {
         html::signals(facts, ctx, &mut hits);
     }
-    if !off.attachments {
+    if !off.contains(Family::Attachments) {
         attachments::signals(facts, evidence, ctx, &mut hits);
     }
     hits

@@ -122,9 +122,12 @@ pub(super) async fn scan(
     let h = tokio::task::spawn_blocking(move || {
         let _slot = permit;
         let t = Instant::now();
-        let v = s2.scan_until(&raw, &env, Some(inspect_by));
+        let opts = outwork_engine::Options {
+            deadline: Some(inspect_by),
+            ..Default::default()
+        };
+        let outwork_engine::Scan { verdict: v, facts } = s2.scan(&raw, &env, &opts);
         let took = t.elapsed();
-        let facts = outwork_core::facts::parse(&raw, s2.ctx.limits());
         let info = MessageInfo::from_facts(&raw, &facts);
         crate::metrics::verdict("http", &v, took);
         let record = record_as.map(|src| {

@@ -167,7 +167,9 @@ pub fn quarantine_one(d: &Dash, subject: &str) -> String {
     let raw = format!(
         "From: <attacker@evil.example>\r\nTo: <dave@example.org>\r\nSubject: {subject}\r\n\r\nclick http://evil.example/x\r\n"
     );
-    let v = scanner().scan(raw.as_bytes());
+    let v = scanner()
+        .scan(raw.as_bytes(), &Default::default(), &Default::default())
+        .verdict;
     let env = outwork_engine::Envelope {
         mail_from: Some("attacker@evil.example".into()),
         rcpt_to: vec!["dave@example.org".into()],
