@@ -1,6 +1,10 @@
 //! The HTTP API on a free loopback port, exercised with a real HTTP client
 //! (ureq) and, for malformed input, raw TCP.
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
+
 use outwork_server::config::HttpConfig;
 use outwork_server::reload::{BuildScanner, Reloader, ScannerCell};
 use outwork_server::{QuarantineStore, Services};

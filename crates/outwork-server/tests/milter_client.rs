@@ -2,6 +2,10 @@
 //! negotiates like Postfix (or like an MTA without the v6 extensions),
 //! sends real messages and checks the replies.
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
+
 use outwork_server::codec::{Command, Family, Reply, split_frame};
 use outwork_server::config::{FailPolicy, MilterConfig, OversizePolicy};
 use outwork_server::{Milter, QuarantineStore};

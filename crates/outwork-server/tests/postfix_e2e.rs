@@ -11,6 +11,10 @@
 //! = `Local only`). Without them the test is skipped with a message,
 //! unless `OUTWORK_REQUIRE_POSTFIX=1` (CI), which makes it fail instead.
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
+
 use outwork_test_support::{free_port, gates};
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,6 +1,10 @@
 //! `outwork eval`, `outwork redteam` and `outwork assess` as a security team
 //! drives them, on a small labelled corpus the test writes itself.
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
+
 use outwork_test_support::{sandbox_home, temp_dir};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

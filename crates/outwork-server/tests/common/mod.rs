@@ -1,6 +1,9 @@
 //! A real HTTP server with the dashboard on, for tests/dashboard.rs and
 //! tests/dashboard_browser.rs.
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
 // Each test binary uses a different part of this.
 #![allow(dead_code)]
 
