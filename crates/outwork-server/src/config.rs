@@ -141,14 +141,33 @@ impl Default for MilterConfig {
 /// A bad `[milter]` table.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Not TOML, or a value of the wrong type.
     #[error("{0}")]
     Toml(#[from] toml::de::Error),
+    /// A bad `[milter]` value.
     #[error("milter.{key}: {msg}")]
-    Invalid { key: &'static str, msg: String },
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// What is wrong with it.
+        msg: String,
+    },
+    /// A bad `[http]` value.
     #[error("http.{key}: {msg}")]
-    InvalidHttp { key: &'static str, msg: String },
+    InvalidHttp {
+        /// The key.
+        key: &'static str,
+        /// What is wrong with it.
+        msg: String,
+    },
+    /// A bad `[dashboard]` value.
     #[error("dashboard.{key}: {msg}")]
-    InvalidDashboard { key: &'static str, msg: String },
+    InvalidDashboard {
+        /// The key.
+        key: &'static str,
+        /// What is wrong with it.
+        msg: String,
+    },
 }
 
 fn invalid(key: &'static str, msg: impl Into<String>) -> ConfigError {
@@ -161,7 +180,9 @@ fn invalid(key: &'static str, msg: impl Into<String>) -> ConfigError {
 /// Where to listen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListenAddr {
+    /// `host:port` (or `inet:host:port`).
     Inet(String),
+    /// A unix socket path (`unix:/path`).
     Unix(PathBuf),
 }
 
@@ -628,8 +649,10 @@ pub fn check_smtp_reply(s: &str) -> Result<(), SmtpReplyError> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SmtpReplyError {
+    /// It holds a line break or NUL.
     #[error("must be one line")]
     NotOneLine,
+    /// Not `4xx 4.x.x text` or `5xx 5.x.x text`.
     #[error("{0:?}: expected e.g. \"550 5.7.1 text\" (4xx/5xx, enhanced code of the same class)")]
     Malformed(String),
 }

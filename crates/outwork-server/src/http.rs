@@ -80,6 +80,7 @@ const LOG: &str = "outwork::http";
 
 /// What the HTTP API serves besides its config.
 pub struct Services {
+    /// The scanner and how to rebuild it.
     pub reloader: Arc<Reloader>,
     /// The milter's quarantine, for the admin endpoints (`None`: they
     /// answer 404).

@@ -21,6 +21,7 @@
 //! GPL (indymilter), which our Apache-2.0 OR MIT licence can't ship.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod budget;
 pub mod codec;

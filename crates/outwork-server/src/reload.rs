@@ -17,6 +17,7 @@ pub struct ScannerCell {
 }
 
 impl ScannerCell {
+    /// A cell serving `s`.
     pub fn new(s: Arc<Scanner>) -> Arc<ScannerCell> {
         Arc::new(ScannerCell {
             cur: RwLock::new(s),
@@ -39,6 +40,7 @@ impl ScannerCell {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReloadError {
+    /// No [`BuildScanner`] was given.
     #[error("this server was started without a way to reload")]
     NotReloadable,
     /// [`BuildScanner`] failed: its message (config, rules, model…).
@@ -47,8 +49,10 @@ pub enum ReloadError {
     /// The new scanner could not read the intel store the serving one has.
     #[error("intel store unreadable, keeping the previous config and intel: {0}")]
     IntelLost(String),
+    /// Building the scanner panicked.
     #[error("building the scanner panicked")]
     Panicked,
+    /// The reload task did not finish (shutdown).
     #[error("reload cancelled")]
     Cancelled,
 }
@@ -70,6 +74,7 @@ impl Reloader {
         })
     }
 
+    /// The cell it swaps.
     pub fn cell(&self) -> &Arc<ScannerCell> {
         &self.cell
     }

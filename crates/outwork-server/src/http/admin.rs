@@ -169,8 +169,10 @@ pub enum ReleaseError {
     /// The envelope sender would read as an option (or holds spaces).
     #[error("unsafe sender {0:?}")]
     UnsafeSender(String),
+    /// A recipient would read as an option (or holds spaces).
     #[error("unsafe recipient {0:?}")]
     UnsafeRecipient(String),
+    /// No recipient to deliver to.
     #[error("no recipients recorded")]
     NoRecipients,
 }
