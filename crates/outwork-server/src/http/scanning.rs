@@ -179,28 +179,22 @@ pub(super) async fn checkv2(
     dl: Option<axum::Extension<Deadline>>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, Response> {
     let deadline = deadline_of(dl, &st);
     let req = match rspamd::parse_request_headers(header_pairs(&headers)) {
         Ok(r) => r,
         Err(e @ rspamd::HeaderError::Compressed(_)) => {
-            return err(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string());
+            return Err(err(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()));
         }
-        Err(e) => return err(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => return Err(err(StatusCode::BAD_REQUEST, e.to_string())),
     };
-    let raw = match read_body(&st, &headers, body, deadline).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let raw = read_body(&st, &headers, body, deadline).await?;
     if raw.is_empty() {
-        return err(StatusCode::BAD_REQUEST, "empty message");
+        return Err(err(StatusCode::BAD_REQUEST, "empty message"));
     }
     let size = raw.len();
     let keep = raw.clone();
-    let mut s = match scan(&st, raw, req.envelope.clone(), deadline, Some("checkv2")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    let mut s = scan(&st, raw, req.envelope.clone(), deadline, Some("checkv2")).await?;
     let v = &s.verdict;
     let qa = st.cfg.rspamd_quarantine_action;
     // The MTA won't deliver it: keep outwork's copy when there is a store.
@@ -244,7 +238,7 @@ pub(super) async fn checkv2(
         s.took,
         req.log_tag.as_deref(),
     );
-    ok_json(reply)
+    Ok(ok_json(reply))
 }
 
 /// Add a record to the verdict log (on the blocking pool: the append, and
@@ -311,7 +305,7 @@ pub(super) async fn scan_raw(
     Query(q): Query<Vec<(String, String)>>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, Response> {
     let deadline = deadline_of(dl, &st);
     let mut pairs: Vec<(String, Vec<u8>)> = header_pairs(&headers)
         .map(|(n, v)| (n.to_string(), v.to_vec()))
@@ -324,36 +318,29 @@ pub(super) async fn scan_raw(
             "rcpt" | "rcpt_to" => "Rcpt",
             "queue_id" => "Queue-Id",
             other => {
-                return err(
+                return Err(err(
                     StatusCode::BAD_REQUEST,
                     format!("unknown parameter {other:?} (ip, helo, from, rcpt, queue_id)"),
-                );
+                ));
             }
         };
         pairs.push((name.to_string(), v.into_bytes()));
     }
     let req = match rspamd::parse_request_headers(pairs.iter().map(|(n, v)| (n.as_str(), &v[..]))) {
         Ok(r) => r,
-        Err(e) => return err(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => return Err(err(StatusCode::BAD_REQUEST, e.to_string())),
     };
-    let raw = match read_body(&st, &headers, body, deadline).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let raw = read_body(&st, &headers, body, deadline).await?;
     if raw.is_empty() {
-        return err(StatusCode::BAD_REQUEST, "empty message");
+        return Err(err(StatusCode::BAD_REQUEST, "empty message"));
     }
     let size = raw.len();
-    match scan(&st, raw, req.envelope.clone(), deadline, Some("scan")).await {
-        Ok(mut s) => {
-            log_verdict("scan", &req.envelope, size, &s.verdict, s.took, None);
-            if let Some(r) = s.record.take() {
-                record(&st, r).await;
-            }
-            ok_json(verdict_json(&s))
-        }
-        Err(r) => r,
+    let mut s = scan(&st, raw, req.envelope.clone(), deadline, Some("scan")).await?;
+    log_verdict("scan", &req.envelope, size, &s.verdict, s.took, None);
+    if let Some(r) = s.record.take() {
+        record(&st, r).await;
     }
+    Ok(ok_json(verdict_json(&s)))
 }
 
 /// `POST /v1/scan/text` body.
@@ -458,23 +445,20 @@ pub(super) async fn scan_text(
     dl: Option<axum::Extension<Deadline>>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, Response> {
     let deadline = deadline_of(dl, &st);
-    let raw = match read_body(&st, &headers, body, deadline).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let raw = read_body(&st, &headers, body, deadline).await?;
     let t: TextReq = match serde_json::from_slice(&raw) {
         Ok(t) => t,
         Err(e) => {
-            return err(
+            return Err(err(
                 StatusCode::BAD_REQUEST,
                 format!("expected JSON {{\"text\": \"...\", \"sender\": \"...\"}}: {e}"),
-            );
+            ));
         }
     };
     if t.text.trim().is_empty() {
-        return err(StatusCode::BAD_REQUEST, "text is empty");
+        return Err(err(StatusCode::BAD_REQUEST, "text is empty"));
     }
     let msg = synthetic_message(
         &t.text,
@@ -482,10 +466,8 @@ pub(super) async fn scan_text(
         t.channel.as_deref().unwrap_or("text"),
         t.subject.as_deref(),
     );
-    match scan(&st, Bytes::from(msg), Envelope::default(), deadline, None).await {
-        Ok(s) => ok_json(verdict_json(&s)),
-        Err(r) => r,
-    }
+    let s = scan(&st, Bytes::from(msg), Envelope::default(), deadline, None).await?;
+    Ok(ok_json(verdict_json(&s)))
 }
 
 #[derive(Deserialize)]
@@ -499,12 +481,12 @@ pub(super) async fn url_check(
     State(st): St,
     dl: Option<axum::Extension<Deadline>>,
     q: Result<Query<UrlQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+) -> Result<Response, Response> {
     let deadline = deadline_of(dl, &st);
     let u = match q {
         Ok(Query(UrlQuery { u: Some(u) })) => u.trim().to_string(),
-        Ok(_) => return err(StatusCode::BAD_REQUEST, "missing ?u=URL"),
-        Err(e) => return err(StatusCode::BAD_REQUEST, e.body_text()),
+        Ok(_) => return Err(err(StatusCode::BAD_REQUEST, "missing ?u=URL")),
+        Err(e) => return Err(err(StatusCode::BAD_REQUEST, e.body_text())),
     };
     check_url(&st, u, deadline).await
 }
@@ -514,18 +496,15 @@ pub(super) async fn check_url(
     st: &AppState,
     u: String,
     deadline: tokio::time::Instant,
-) -> Response {
+) -> Result<Response, Response> {
     if u.is_empty() || u.len() > 8192 || u.contains(char::is_control) {
-        return err(
+        return Err(err(
             StatusCode::BAD_REQUEST,
             "u must be one URL (at most 8192 bytes)",
-        );
+        ));
     }
     let msg = url_message(&u);
-    let s = match scan(st, Bytes::from(msg), Envelope::default(), deadline, None).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    let s = scan(st, Bytes::from(msg), Envelope::default(), deadline, None).await?;
     let (hits, intel_error) = match &s.scanner.intel {
         Some(i) => {
             let (i, u2) = (i.clone(), u.clone());
@@ -545,7 +524,7 @@ pub(super) async fn check_url(
             json!({"available": s.scanner.intel.is_some(), "hits": hits, "error": intel_error}),
         );
     }
-    ok_json(out)
+    Ok(ok_json(out))
 }
 
 #[cfg(test)]

@@ -56,5 +56,5 @@ pub(super) async fn scan_url(
             "expected JSON {\"url\": \"...\"}",
         ));
     };
-    Ok(super::check_url(&st, req.url.trim().to_string(), deadline).await)
+    super::check_url(&st, req.url.trim().to_string(), deadline).await
 }
