@@ -15,6 +15,7 @@ pub mod keys;
 pub mod lists;
 pub mod model;
 pub mod policy;
+pub mod report;
 pub mod signals;
 pub mod symbol;
 pub mod url;

@@ -248,7 +248,7 @@ impl Scanner {
                 std::time::Duration::from_millis(ic.yara_timeout_ms.max(1)),
             )
         {
-            out.push(("inspect.yara_rules", e));
+            out.push(("inspect.yara_rules", e.to_string()));
         }
         if let Some(a) = &ic.clamd
             && let Err(e) = clamd::ClamdAddr::parse(a)
@@ -280,7 +280,8 @@ impl Scanner {
                 let rules = outwork_inspect::YaraRules::load(
                     std::path::Path::new(p),
                     std::time::Duration::from_millis(ic.yara_timeout_ms.max(1)),
-                )?;
+                )
+                .map_err(|e| e.to_string())?;
                 for r in &rules.rules_info {
                     let name =
                         outwork_core::symbol::intern(&outwork_inspect::yara::symbol_name(&r.rule));

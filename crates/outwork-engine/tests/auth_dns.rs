@@ -7,9 +7,7 @@
 //! Needs `nsd` on PATH. Without it the NSD tests say so and pass, unless
 //! OUTWORK_REQUIRE_NSD is set (.ci/run installs nsd and sets it).
 
-#[path = "../../test_gates.rs"]
-#[allow(dead_code)]
-mod gates;
+use outwork_test_support::gates;
 
 use mail_auth::common::crypto::Ed25519Key;
 use mail_auth::common::headers::HeaderWriter;

@@ -5,92 +5,25 @@
 //! Needs `clamd` on PATH. Without it the tests say so and pass, unless
 //! OUTWORK_REQUIRE_CLAMD is set (.ci/run installs clamd and sets it).
 
-#[path = "../../test_gates.rs"]
-#[allow(dead_code)]
-mod gates;
+use outwork_test_support::{Clamd, gates};
 
 use outwork_core::Context;
 use outwork_core::config::Config;
 use outwork_engine::Scanner;
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// The signature: an .ndb body signature for this marker string.
 const MARKER: &str = "OUTWORK-CLAMD-TEST-MARKER";
 
-struct Clamd {
-    child: Child,
-    dir: PathBuf,
-    sock: PathBuf,
-    tcp: String,
-}
-
-impl Drop for Clamd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 fn clamd_available() -> bool {
     gates::check(&gates::CLAMD)
 }
 
-/// Start clamd; it stops when the returned guard drops.
+/// Start clamd with the marker's signature; it stops when dropped.
 fn start() -> Clamd {
-    let dir = std::env::temp_dir().join(format!("outwork-clamd-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("db")).expect("mkdir");
     let hex: String = MARKER.bytes().map(|b| format!("{b:02x}")).collect();
-    std::fs::write(
-        dir.join("db/outwork-test.ndb"),
-        format!("Outwork.Test.Marker:0:*:{hex}\n"),
-    )
-    .expect("sig");
-    let sock = dir.join("clamd.sock");
-    let port = free_port();
-    let conf = dir.join("clamd.conf");
-    let mut f = std::fs::File::create(&conf).expect("conf");
-    write!(
-        f,
-        "Foreground yes\nLocalSocket {}\nTCPSocket {port}\nTCPAddr 127.0.0.1\nDatabaseDirectory {}\nLogFile {}\nPidFile {}\nStreamMaxLength 10M\n",
-        sock.display(),
-        dir.join("db").display(),
-        dir.join("clamd.log").display(),
-        dir.join("clamd.pid").display(),
-    )
-    .expect("write conf");
-    let child = Command::new("clamd")
-        .arg("-c")
-        .arg(&conf)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn clamd");
-    let tcp = format!("127.0.0.1:{port}");
-    let t0 = Instant::now();
-    while !(sock.exists() && std::net::TcpStream::connect(&tcp).is_ok()) {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "clamd did not start; log: {}",
-            std::fs::read_to_string(dir.join("clamd.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Clamd {
-        child,
-        dir,
-        sock,
-        tcp,
-    }
+    Clamd::start(&format!("Outwork.Test.Marker:0:*:{hex}\n"))
 }
 
 fn scanner(clamd: &str, timeout_ms: u64) -> Scanner {

@@ -3,6 +3,10 @@
 //! attachment inspection must (the red team's `zip` operator evaded
 //! outwork until it did).
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
+
 use base64::Engine as _;
 use outwork_core::Action;
 use std::io::Write;

@@ -5,14 +5,16 @@
 //! (`Finding::Limit`), never an error or an unbounded allocation.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod archive;
 pub mod content;
+pub mod guard;
 pub mod pdfimg;
 pub mod qr;
 pub mod yara;
 
-pub use yara::YaraRules;
+pub use yara::{YaraError, YaraRules};
 
 /// Bounds for one attachment's inspection.
 #[derive(Debug, Clone, Copy)]
@@ -54,65 +56,130 @@ impl Default for Limits {
     }
 }
 
-/// What inspection found. Paths are "outer.zip!inner/doc.docm" style.
+/// What inspection found. Every variant's `path` says where:
+/// `"outer.zip!inner/doc.docm"` style.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Finding {
     /// A file inside an archive (every member, for hashes and names).
     Member {
+        /// Where: `"outer.zip!inner/doc.docm"` style.
         path: String,
+        /// Its size, extracted.
         size: u64,
+        /// Its SHA-256 (looked up in the intel store).
         sha256: [u8; 32],
     },
     /// An archive inside an archive.
-    NestedArchive { path: String, depth: usize },
-    /// An encrypted archive; `password` is the one from the message text
-    /// that opened it, if any did.
-    EncryptedArchive {
+    NestedArchive {
+        /// Where: `"outer.zip!inner/doc.docm"` style.
         path: String,
+        /// Nesting depth (an archive in the attachment is 2).
+        depth: usize,
+    },
+    /// An encrypted archive.
+    EncryptedArchive {
+        /// Where: `"outer.zip!inner/doc.docm"` style.
+        path: String,
+        /// The password from the message text that opened it, if any did.
         password: Option<String>,
     },
     /// A listing-only archive type (rar, 7z, ISO/IMG): members named, not read.
     Listed {
+        /// Where: `"outer.zip!inner/doc.docm"` style.
         path: String,
+        /// `rar`, `7z`, `iso`.
         format: String,
+        /// Member names, as listed.
         members: Vec<String>,
     },
     /// A limit stopped inspection (zip bomb, too deep, too many entries).
-    Limit { path: String, what: String },
-    /// The message's budget (images decoded, pixels, time) stopped a costly
-    /// step: what was not looked at.
-    Budget { path: String, what: String },
-    /// The file claims a format but could not be read as it.
-    Malformed { path: String, what: String },
-    /// VBA macros (OOXML vbaProject.bin or OLE VBA streams), with the
-    /// auto-run procedure names seen.
-    Macro { path: String, autorun: Vec<String> },
-    /// An Office document that loads a remote template or object.
-    RemoteTemplate { path: String, url: String },
-    /// PDF active content: URI, Launch, JavaScript, EmbeddedFile, AcroForm, OpenAction.
-    PdfAction {
+    Limit {
+        /// Where: `"outer.zip!inner/doc.docm"` style.
         path: String,
+        /// Which limit, and what was not inspected.
+        what: String,
+    },
+    /// The message's budget (images decoded, pixels, time) stopped a costly
+    /// step.
+    Budget {
+        /// Where: `"outer.zip!inner/doc.docm"` style.
+        path: String,
+        /// What was not looked at.
+        what: String,
+    },
+    /// The file claims a format but could not be read as it, or a parser
+    /// failed on it ([`Finding::is_failure`]).
+    Malformed {
+        /// Where: `"outer.zip!inner/doc.docm"` style.
+        path: String,
+        /// What could not be read.
+        what: String,
+    },
+    /// VBA macros (OOXML vbaProject.bin or OLE VBA streams).
+    Macro {
+        /// Where: `"outer.zip!inner/doc.docm"` style.
+        path: String,
+        /// The auto-run procedure names seen ([`content::AUTORUN_NAMES`]).
+        autorun: Vec<String>,
+    },
+    /// An Office document that loads a remote template or object.
+    RemoteTemplate {
+        /// Where: `"outer.zip!inner/doc.docm"` style.
+        path: String,
+        /// The remote target.
+        url: String,
+    },
+    /// PDF active content.
+    PdfAction {
+        /// Where: `"outer.zip!inner/doc.docm"` style.
+        path: String,
+        /// URI, Launch, JavaScript, EmbeddedFile, AcroForm or OpenAction.
         action: String,
+        /// The action's target or a snippet of its script.
         detail: String,
     },
     /// HTML/SVG smuggling or script indicators (atob, Blob, msSaveOrOpenBlob…).
-    Smuggling { path: String, indicator: String },
-    /// A link found in a file (PDF /URI, .url, .lnk target, .ics URL…).
-    Link {
+    Smuggling {
+        /// Where: `"outer.zip!inner/doc.docm"` style.
         path: String,
+        /// What was seen.
+        indicator: String,
+    },
+    /// A link found in a file (PDF /URI, .url, .lnk target, .ics URL, QR code…).
+    Link {
+        /// Where: `"outer.zip!inner/doc.docm"` style.
+        path: String,
+        /// The link.
         url: String,
+        /// Where in the file it was found ("QR code", "PDF /URI"…).
         found_in: String,
     },
     /// A configured YARA rule matched this file.
-    Yara { path: String, m: yara::YaraMatch },
+    Yara {
+        /// Where: `"outer.zip!inner/doc.docm"` style.
+        path: String,
+        /// The rule that matched.
+        m: yara::YaraMatch,
+    },
+}
+
+impl Finding {
+    /// A guarded parser panicked on this file ([`guard`]): a bug to fix,
+    /// which tests assert never happens on their inputs.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Finding::Malformed { what, .. } if what.starts_with(guard::FAILED))
+    }
 }
 
 /// Remaining budget shared by everything extracted from one attachment,
 /// and (`msg`) by every attachment of the message.
 #[derive(Debug)]
 pub struct Budget<'m> {
+    /// Bytes that may still be extracted from this attachment.
     pub bytes_left: u64,
+    /// Archive entries that may still be examined.
     pub entries_left: usize,
+    /// The message's budget, shared by all its attachments.
     pub msg: &'m mut MessageBudget,
 }
 
@@ -139,6 +206,7 @@ const NOTED_TIME: u8 = 4;
 const NOTED_SIZE: u8 = 8;
 
 impl MessageBudget {
+    /// A fresh budget from `limits` (one per message).
     pub fn new(limits: &Limits) -> MessageBudget {
         MessageBudget {
             images_left: limits.max_images,
@@ -281,8 +349,11 @@ pub fn inspect_with(
 /// What stays the same for everything extracted from one attachment.
 #[derive(Clone, Copy)]
 pub struct Env<'a> {
+    /// Candidate archive passwords from the message text.
     pub passwords: &'a [String],
+    /// The attachment's bounds.
     pub limits: &'a Limits,
+    /// YARA rules to run on every file, when configured.
     pub yara: Option<&'a YaraRules>,
 }
 

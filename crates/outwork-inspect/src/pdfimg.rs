@@ -143,7 +143,7 @@ fn decode_image(
             .collect()
     };
     match image::GrayImage::from_raw(w as u32, h as u32, grey) {
-        Some(img) => crate::qr::decode_luma(img),
+        Some(img) => crate::qr::or_report(path, crate::qr::decode_luma(img), out),
         None => Vec::new(),
     }
 }

@@ -2,6 +2,7 @@
 //! GIF and report the URLs they carry, so they meet the same link and
 //! intel checks as links in the body.
 
+use crate::guard::Panicked;
 use crate::{Finding, MessageBudget};
 
 /// Largest image side decoded, and the decoder's allocation cap.
@@ -11,19 +12,25 @@ const MAX_ALLOC: u64 = 64 << 20;
 /// are large and clean, and detection time grows with the pixel count.
 const MAX_PIXELS: u32 = 1_500_000;
 
+/// PNG, JPEG or GIF, by magic bytes (the formats decoded for QR codes).
 pub fn is_image(data: &[u8]) -> bool {
     data.starts_with(b"\x89PNG") || data.starts_with(b"\xFF\xD8\xFF") || data.starts_with(b"GIF8")
 }
 
 /// Decoded QR payloads (at most 8) of an image; empty when it has none or
-/// can't be decoded.
+/// can't be decoded (a decoder panic included: see [`try_decode`]).
 pub fn decode(data: &[u8]) -> Vec<String> {
+    try_decode(data).unwrap_or_default()
+}
+
+/// [`decode`], telling a decoder panic apart from "no QR code".
+pub fn try_decode(data: &[u8]) -> Result<Vec<String>, Panicked> {
     if !is_image(data) || data.len() > 16 << 20 {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     // Third-party decoders on hostile bytes: a panic there must not take
     // the scan down.
-    std::panic::catch_unwind(|| decode_inner(data)).unwrap_or_default()
+    crate::guard::run(|| decode_inner(data))
 }
 
 fn decode_inner(data: &[u8]) -> Vec<String> {
@@ -39,12 +46,29 @@ fn decode_inner(data: &[u8]) -> Vec<String> {
     let Ok(img) = reader.decode() else {
         return Vec::new();
     };
-    decode_luma(img.to_luma8())
+    decode_luma_inner(img.to_luma8())
 }
 
-/// QR payloads (at most 8) in an already decoded grey image.
-pub fn decode_luma(luma: image::GrayImage) -> Vec<String> {
-    std::panic::catch_unwind(|| decode_luma_inner(luma)).unwrap_or_default()
+/// QR payloads (at most 8) in an already decoded grey image; a decoder
+/// panic is [`Panicked`].
+pub fn decode_luma(luma: image::GrayImage) -> Result<Vec<String>, Panicked> {
+    crate::guard::run(|| decode_luma_inner(luma))
+}
+
+/// The payloads of a guarded decode; a panic is reported as a
+/// [`Finding::Malformed`] (see [`Finding::is_failure`]) and yields none.
+pub fn or_report(
+    path: &str,
+    decoded: Result<Vec<String>, Panicked>,
+    out: &mut Vec<Finding>,
+) -> Vec<String> {
+    decoded.unwrap_or_else(|_| {
+        out.push(Finding::Malformed {
+            path: path.to_string(),
+            what: format!("{} (QR decoder) on hostile input", crate::guard::FAILED),
+        });
+        Vec::new()
+    })
 }
 
 fn decode_luma_inner(mut luma: image::GrayImage) -> Vec<String> {
@@ -107,7 +131,7 @@ pub fn decode_budgeted(
     if !msg.allow_image(path, u64::from(w), u64::from(h), out) {
         return Vec::new();
     }
-    decode(data)
+    or_report(path, try_decode(data), out)
 }
 
 /// Report the URLs in an image's QR codes as links.

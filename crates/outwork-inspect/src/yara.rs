@@ -11,8 +11,11 @@ use std::time::Duration;
 /// One rule that matched.
 #[derive(Debug, Clone, PartialEq)]
 pub struct YaraMatch {
+    /// The rule's identifier.
     pub rule: String,
+    /// Its namespace: the rule file's stem.
     pub namespace: String,
+    /// The rule's tags.
     pub tags: Vec<String>,
     /// The rule's `score` metadata, when it has one (numbers only).
     pub score: Option<f64>,
@@ -22,8 +25,11 @@ pub struct YaraMatch {
 /// register a symbol for it before any message is scanned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleInfo {
+    /// The rule's identifier.
     pub rule: String,
+    /// Its namespace: the rule file's stem.
     pub namespace: String,
+    /// The rule's `score` metadata, when it has one.
     pub score: Option<f64>,
 }
 
@@ -36,7 +42,9 @@ pub struct YaraRules {
     rules: &'static yara_x::Rules,
     #[cfg_attr(not(feature = "yara"), allow(dead_code))]
     timeout: Duration,
+    /// The rule files compiled, in namespace order.
     pub files: Vec<PathBuf>,
+    /// Every compiled rule (to register its symbol before scanning).
     pub rules_info: Vec<RuleInfo>,
 }
 
@@ -49,17 +57,51 @@ impl std::fmt::Debug for YaraRules {
     }
 }
 
+/// Why rules did not load, or a scan did not finish.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum YaraError {
+    /// A rule file or directory could not be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A directory without any `.yar`/`.yara` file.
+    #[error("{}: no .yar or .yara files", .0.display())]
+    NoRules(PathBuf),
+    /// A rule did not compile: yara-x's message, naming the file and line.
+    #[error("{0}")]
+    Compile(String),
+    /// Rules are configured but this build has no YARA.
+    #[error(
+        "YARA rules configured ({}) but this outwork was built without YARA; \
+         rebuild with `cargo build --release --features yara`",
+        .0.display()
+    )]
+    NotBuilt(PathBuf),
+    /// A scan failed or ran past its timeout.
+    #[error("{0}")]
+    Scan(String),
+}
+
 /// Was this build made with YARA support?
 pub const AVAILABLE: bool = cfg!(feature = "yara");
 
 /// `.yar`/`.yara` files of `path` (a file, or a directory read one level
 /// deep), sorted so namespaces and errors come out in a stable order.
-pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, YaraError> {
+    let read = |source| YaraError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read)?;
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let rd = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let rd = std::fs::read_dir(path).map_err(read)?;
     let mut files: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
@@ -71,7 +113,7 @@ pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, String> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(format!("{}: no .yar or .yara files", path.display()));
+        return Err(YaraError::NoRules(path.to_path_buf()));
     }
     Ok(files)
 }
@@ -81,11 +123,14 @@ impl YaraRules {
     /// namespace (its stem), so two files may reuse a rule name. An error
     /// names the file and line.
     #[cfg(feature = "yara")]
-    pub fn load(path: &Path, timeout: Duration) -> Result<YaraRules, String> {
+    pub fn load(path: &Path, timeout: Duration) -> Result<YaraRules, YaraError> {
         let files = rule_files(path)?;
         let mut compiler = yara_x::Compiler::new();
         for f in &files {
-            let src = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+            let src = std::fs::read_to_string(f).map_err(|source| YaraError::Read {
+                path: f.clone(),
+                source,
+            })?;
             let ns = f
                 .file_stem()
                 .and_then(|s| s.to_str())
@@ -95,7 +140,7 @@ impl YaraRules {
             let origin = f.display().to_string();
             compiler
                 .add_source(yara_x::SourceCode::from(src.as_str()).with_origin(origin.as_str()))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| YaraError::Compile(e.to_string()))?;
         }
         let rules: &'static yara_x::Rules = Box::leak(Box::new(compiler.build()));
         let rules_info = rules
@@ -114,19 +159,16 @@ impl YaraRules {
         })
     }
 
+    /// Without the `yara` feature: always [`YaraError::NotBuilt`].
     #[cfg(not(feature = "yara"))]
-    pub fn load(path: &Path, _timeout: Duration) -> Result<YaraRules, String> {
-        Err(format!(
-            "YARA rules configured ({}) but this outwork was built without YARA; \
-             rebuild with `cargo build --release --features yara`",
-            path.display()
-        ))
+    pub fn load(path: &Path, _timeout: Duration) -> Result<YaraRules, YaraError> {
+        Err(YaraError::NotBuilt(path.to_path_buf()))
     }
 
     /// Rules matching `data`. A timeout or scan error is an `Err` the
     /// caller reports as a limit finding.
     #[cfg(feature = "yara")]
-    pub fn scan(&self, data: &[u8]) -> Result<Vec<YaraMatch>, String> {
+    pub fn scan(&self, data: &[u8]) -> Result<Vec<YaraMatch>, YaraError> {
         use std::cell::RefCell;
         thread_local! {
             static SCANNER: RefCell<Option<(usize, yara_x::Scanner<'static>)>> =
@@ -141,9 +183,11 @@ impl YaraRules {
                 *slot = Some((id, s));
             }
             let Some((_, scanner)) = slot.as_mut() else {
-                return Err("no YARA scanner".to_string());
+                return Err(YaraError::Scan("no YARA scanner".to_string()));
             };
-            let results = scanner.scan(data).map_err(|e| e.to_string())?;
+            let results = scanner
+                .scan(data)
+                .map_err(|e| YaraError::Scan(e.to_string()))?;
             Ok(results
                 .matching_rules()
                 .map(|r| YaraMatch {
@@ -156,8 +200,9 @@ impl YaraRules {
         })
     }
 
+    /// Without the `yara` feature: no rules, no matches.
     #[cfg(not(feature = "yara"))]
-    pub fn scan(&self, _data: &[u8]) -> Result<Vec<YaraMatch>, String> {
+    pub fn scan(&self, _data: &[u8]) -> Result<Vec<YaraMatch>, YaraError> {
         Ok(Vec::new())
     }
 }
@@ -194,6 +239,28 @@ pub fn symbol_name(rule: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rule_file_errors_say_which_path_and_why() {
+        let missing = std::env::temp_dir().join("outwork-no-such-yara-dir");
+        let e = rule_files(&missing).expect_err("missing");
+        assert!(matches!(e, YaraError::Read { .. }), "{e:?}");
+        assert!(e.to_string().contains("outwork-no-such-yara-dir"), "{e}");
+        let empty = std::env::temp_dir().join(format!("outwork-yara-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).expect("mkdir");
+        let e = rule_files(&empty).expect_err("empty");
+        assert!(matches!(e, YaraError::NoRules(_)), "{e:?}");
+        let _ = std::fs::remove_dir_all(&empty);
+    }
+
+    #[cfg(not(feature = "yara"))]
+    #[test]
+    fn without_the_feature_rules_are_refused_with_how_to_get_them() {
+        let e = YaraRules::load(Path::new("/etc/outwork/rules"), Duration::from_secs(1))
+            .expect_err("no yara in this build");
+        assert!(matches!(e, YaraError::NotBuilt(_)), "{e:?}");
+        assert!(e.to_string().contains("--features yara"), "{e}");
+    }
 
     #[test]
     fn symbol_names_are_upper_snake() {

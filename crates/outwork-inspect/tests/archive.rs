@@ -1,6 +1,10 @@
 //! Archive extraction: findings, paths, hashes, and that every limit holds.
 //! Fixtures are built in code (zip's ZipWriter, flate2, tar::Builder).
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::io::{Cursor, Write};
 use std::time::{Duration, Instant};
 

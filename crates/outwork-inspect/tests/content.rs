@@ -1,5 +1,9 @@
 //! Content inspectors: every fixture is built here, findings asserted exactly.
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
+
 use outwork_inspect::Finding;
 use outwork_inspect::content::inspect_content;
 use std::io::{Cursor, Write};

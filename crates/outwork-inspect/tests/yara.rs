@@ -2,7 +2,7 @@
 //! run on the attachment and on every file extracted from it.
 #![cfg(feature = "yara")]
 
-use outwork_inspect::yara::{YaraMatch, YaraRules};
+use outwork_inspect::yara::{YaraError, YaraMatch, YaraRules};
 use outwork_inspect::{Finding, Limits, inspect_with};
 use std::io::Write;
 use std::path::PathBuf;
@@ -133,6 +133,8 @@ fn a_broken_rule_names_its_file_and_line() {
         )],
     );
     let err = YaraRules::load(&dir, Duration::from_secs(1)).expect_err("must fail");
+    assert!(matches!(err, YaraError::Compile(_)), "{err:?}");
+    let err = err.to_string();
     assert!(err.contains("bad.yara"), "{err}");
     assert!(err.contains(":5:"), "{err}");
 }
@@ -141,5 +143,6 @@ fn a_broken_rule_names_its_file_and_line() {
 fn an_empty_directory_is_an_error() {
     let dir = rules_dir("empty", &[]);
     let err = YaraRules::load(&dir, Duration::from_secs(1)).expect_err("must fail");
-    assert!(err.contains("no .yar or .yara files"), "{err}");
+    assert!(matches!(err, YaraError::NoRules(_)), "{err:?}");
+    assert!(err.to_string().contains("no .yar or .yara files"), "{err}");
 }

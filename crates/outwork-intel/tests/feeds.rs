@@ -1,6 +1,10 @@
 //! Feed format detection and parsing: fixtures in tests/feeds/, and the real
 //! snapshots in ../shared/feeds when they are there.
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 

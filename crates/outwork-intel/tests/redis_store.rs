@@ -5,149 +5,19 @@
 //! Needs `redis-server` on PATH (CI installs it); without it these tests
 //! fail with a message saying so.
 
-#[path = "../../test_gates.rs"]
-#[allow(dead_code)]
-mod gates;
+use outwork_test_support::{Redis, free_port, gates};
 
 use outwork_intel::feeds::{self, Entry, Format, Parsed, Value};
 use outwork_intel::redis_store::RedisStore;
 use outwork_intel::store::{EntryType, Hit, ImportStats, Index, Kind, Lookup, SourceInfo};
-use std::io::{Read, Write};
-use std::net::{IpAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+
+use std::net::IpAddr;
+
 use std::time::{Duration, Instant};
 
-// ---- a redis-server of our own ------------------------------------------
-
-struct Server {
-    child: Option<Child>,
-    port: u16,
-    dir: PathBuf,
-}
-
-/// Whether redis-server is here (crates/test_gates.rs).
+/// Whether redis-server is here (outwork_test_support::gates).
 fn have_redis() -> bool {
     gates::check(&gates::REDIS)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-impl Server {
-    fn start(name: &str) -> Server {
-        let dir = std::env::temp_dir().join(format!(
-            "outwork-redis-{name}-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let mut s = Server {
-            child: None,
-            port: free_port(),
-            dir,
-        };
-        s.spawn();
-        s
-    }
-
-    /// Start (or restart) on our port and directory; a `dump.rdb` left
-    /// there by [`Server::save`] is loaded.
-    fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .args(["--dbfilename", "dump.rdb"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let mut child = match child {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-                "redis-server is not installed (not on PATH): these tests need a real \
-                 Redis; install it (e.g. `apt-get install -y redis-server`) and re-run"
-            ),
-            Err(e) => panic!("cannot start redis-server: {e}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if self.raw("PING").is_some_and(|r| r.starts_with("+PONG")) {
-                break;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "redis-server exited at start ({status}); port {} taken?",
-                    self.port
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not answer PING in 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.child = Some(child);
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    /// One inline command, its first reply line.
-    fn raw(&self, cmd: &str) -> Option<String> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        s.write_all(format!("{cmd}\r\n").as_bytes()).ok()?;
-        let mut buf = [0u8; 256];
-        let n = s.read(&mut buf).ok()?;
-        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
-    }
-
-    /// Snapshot the data to disk, so a restart finds it.
-    fn save(&self) {
-        let r = self.raw("SAVE").unwrap_or_default();
-        assert!(r.starts_with("+OK"), "SAVE: {r:?}");
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn signal(&self, sig: &str) {
-        let pid = self.child.as_ref().expect("running").id();
-        let ok = Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(pid.to_string())
-            .status()
-            .expect("kill")
-            .success();
-        assert!(ok, "kill -{sig} {pid}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(c) = self.child.as_ref() {
-            // A stopped server would not die of SIGKILL any slower, but be sure
-            // it is not left stopped.
-            let _ = Command::new("kill")
-                .arg("-CONT")
-                .arg(c.id().to_string())
-                .status();
-        }
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 // ---- one suite, two backends ---------------------------------------------
@@ -471,7 +341,7 @@ fn suite(b: &mut dyn TestBackend) {
     );
 }
 
-fn redis_store(server: &Server, prefix: &str) -> RedisStore {
+fn redis_store(server: &Redis, prefix: &str) -> RedisStore {
     RedisStore::connect(&server.url(), Duration::from_secs(2))
         .expect("connect")
         .with_prefix(prefix)
@@ -491,7 +361,7 @@ fn suite_on_redis() {
     if !have_redis() {
         return;
     }
-    let server = Server::start("suite");
+    let server = Redis::start("suite");
     suite(&mut redis_store(&server, "t-suite:"));
     // A second store under another prefix in the same database sees
     // nothing of the first, and runs the suite just as well.
@@ -518,7 +388,7 @@ fn redis_gives_the_same_hits_as_the_index() {
     if !have_redis() {
         return;
     }
-    let server = Server::start("same");
+    let server = Redis::start("same");
     let mut redis = redis_store(&server, "t-same:");
     let mut index = Index::default();
     let mut feeds_: Vec<(&str, Kind, Parsed)> = Vec::new();
@@ -634,8 +504,8 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     (v, t.elapsed())
 }
 
-fn setup_for_failure(name: &str, prefix: &str) -> (Server, RedisStore, Vec<Hit>) {
-    let server = Server::start(name);
+fn setup_for_failure(name: &str, prefix: &str) -> (Redis, RedisStore, Vec<Hit>) {
+    let server = Redis::start(name);
     let store = RedisStore::connect(&server.url(), Duration::from_millis(300))
         .expect("connect")
         .with_prefix(prefix);
@@ -762,7 +632,7 @@ fn shared_across_threads() {
     if !have_redis() {
         return;
     }
-    let server = Server::start("threads");
+    let server = Redis::start("threads");
     let store = std::sync::Arc::new(redis_store(&server, "t-threads:"));
     store
         .import(

@@ -2,6 +2,10 @@
 //! requests, retries, timeouts, size bounds and the sanity checks that keep
 //! a corrupt download from replacing good data.
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
+
 use outwork_intel::store::{Index, Kind};
 use outwork_intel::update::{
     FeedOutcome, FeedSpec, UpdateOptions, UpdateReport, state_path, update,

@@ -2,20 +2,13 @@
 //! and a real Rspamd and SpamAssassin spamd from `../shared/anchors` when
 //! `OUTWORK_ANCHORS=1` (CI starts them with `anchors/setup.sh`).
 
-#[path = "../../test_gates.rs"]
-#[allow(dead_code)]
-mod gates;
+use outwork_test_support::{Running, gates, repo};
 
 use outwork_redteam::engines::{CheckV2, Engine, InProcess, Spamd};
+use outwork_server::Services;
 use outwork_server::config::HttpConfig;
-use outwork_server::{Running, Services};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn scanner() -> Arc<outwork_engine::Scanner> {
     let ctx = outwork_core::Context::new(outwork_core::Config::default());

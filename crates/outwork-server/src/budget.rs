@@ -43,8 +43,11 @@ impl fmt::Debug for ByteBudget {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("buffered-body budget exhausted: {wanted} more bytes asked, {used} of {limit} in use")]
 pub struct Exhausted {
+    /// Bytes asked for.
     pub wanted: u64,
+    /// Bytes in use.
     pub used: u64,
+    /// The budget.
     pub limit: u64,
 }
 

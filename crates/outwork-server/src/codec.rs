@@ -21,77 +21,136 @@ pub const MAX_BODY_PACKET: usize = 65_536;
 
 /// Commands, MTA → filter.
 pub mod cmd {
+    /// `SMFIC_ABORT`: abort the current message (the connection stays).
     pub const ABORT: u8 = b'A';
+    /// `SMFIC_BODY`: a body chunk.
     pub const BODY: u8 = b'B';
+    /// `SMFIC_CONNECT`: the SMTP client's host, family, port and address.
     pub const CONNECT: u8 = b'C';
+    /// `SMFIC_MACRO`: macros for the command that follows.
     pub const MACRO: u8 = b'D';
+    /// `SMFIC_BODYEOB`: end of the message.
     pub const BODYEOB: u8 = b'E';
+    /// `SMFIC_HELO`: the HELO/EHLO name.
     pub const HELO: u8 = b'H';
+    /// `SMFIC_QUIT_NC`: end of this SMTP session, socket kept for the next.
     pub const QUIT_NC: u8 = b'K';
+    /// `SMFIC_HEADER`: one header.
     pub const HEADER: u8 = b'L';
+    /// `SMFIC_MAIL`: MAIL FROM.
     pub const MAIL: u8 = b'M';
+    /// `SMFIC_EOH`: end of headers.
     pub const EOH: u8 = b'N';
+    /// `SMFIC_OPTNEG`: option negotiation.
     pub const OPTNEG: u8 = b'O';
+    /// `SMFIC_QUIT`: close the connection.
     pub const QUIT: u8 = b'Q';
+    /// `SMFIC_RCPT`: RCPT TO.
     pub const RCPT: u8 = b'R';
+    /// `SMFIC_DATA`: the DATA command.
     pub const DATA: u8 = b'T';
+    /// `SMFIC_UNKNOWN`: an SMTP command the MTA did not recognise.
     pub const UNKNOWN: u8 = b'U';
 }
 
 /// Replies, filter → MTA.
 pub mod reply {
+    /// `SMFIR_ADDRCPT`: add a recipient.
     pub const ADDRCPT: u8 = b'+';
+    /// `SMFIR_DELRCPT`: remove a recipient.
     pub const DELRCPT: u8 = b'-';
+    /// `SMFIR_ACCEPT`: accept the message, no more events.
     pub const ACCEPT: u8 = b'a';
+    /// `SMFIR_CONTINUE`: go on to the next event.
     pub const CONTINUE: u8 = b'c';
+    /// `SMFIR_DISCARD`: accept and silently drop the message.
     pub const DISCARD: u8 = b'd';
+    /// `SMFIR_ADDHEADER`: append a header.
     pub const ADDHEADER: u8 = b'h';
+    /// `SMFIR_INSHEADER`: insert a header at an index.
     pub const INSHEADER: u8 = b'i';
+    /// `SMFIR_CHGHEADER`: change (or, empty, delete) a header.
     pub const CHGHEADER: u8 = b'm';
+    /// `SMFIR_PROGRESS`: still working (resets the MTA's timeout).
     pub const PROGRESS: u8 = b'p';
+    /// `SMFIR_QUARANTINE`: put the message on the MTA's hold queue.
     pub const QUARANTINE: u8 = b'q';
+    /// `SMFIR_REJECT`: reject with the MTA's default 5xx.
     pub const REJECT: u8 = b'r';
+    /// `SMFIR_SKIP`: send no more body chunks.
     pub const SKIP: u8 = b's';
+    /// `SMFIR_TEMPFAIL`: fail temporarily with the MTA's default 4xx.
     pub const TEMPFAIL: u8 = b't';
+    /// `SMFIR_REPLYCODE`: reject or tempfail with this SMTP reply.
     pub const REPLYCODE: u8 = b'y';
+    /// `SMFIC_OPTNEG`'s answer: the filter's version, actions and steps.
     pub const OPTNEG: u8 = b'O';
 }
 
 /// Actions the filter may take at end of message (`SMFIF_*`), negotiated.
 pub mod action {
+    /// `SMFIF_ADDHDRS`: may add headers.
     pub const ADDHDRS: u32 = 0x01;
+    /// `SMFIF_CHGBODY`: may replace the body.
     pub const CHGBODY: u32 = 0x02;
+    /// `SMFIF_ADDRCPT`: may add recipients.
     pub const ADDRCPT: u32 = 0x04;
+    /// `SMFIF_DELRCPT`: may remove recipients.
     pub const DELRCPT: u32 = 0x08;
+    /// `SMFIF_CHGHDRS`: may change or delete headers.
     pub const CHGHDRS: u32 = 0x10;
+    /// `SMFIF_QUARANTINE`: may quarantine (hold) the message.
     pub const QUARANTINE: u32 = 0x20;
+    /// `SMFIF_CHGFROM`: may change the envelope sender.
     pub const CHGFROM: u32 = 0x40;
+    /// `SMFIF_ADDRCPT_PAR`: may add recipients with ESMTP arguments.
     pub const ADDRCPT_PAR: u32 = 0x80;
+    /// `SMFIF_SETSYMLIST`: may choose the macros sent per stage.
     pub const SETSYMLIST: u32 = 0x100;
 }
 
 /// Protocol steps (`SMFIP_*`): events the filter doesn't want, replies it
 /// won't send, and the header leading-space option.
 pub mod proto {
+    /// `SMFIP_NOCONNECT`: don't send connect information.
     pub const NOCONNECT: u32 = 1 << 0;
+    /// `SMFIP_NOHELO`: don't send HELO.
     pub const NOHELO: u32 = 1 << 1;
+    /// `SMFIP_NOMAIL`: don't send MAIL FROM.
     pub const NOMAIL: u32 = 1 << 2;
+    /// `SMFIP_NORCPT`: don't send RCPT TO.
     pub const NORCPT: u32 = 1 << 3;
+    /// `SMFIP_NOBODY`: don't send the body.
     pub const NOBODY: u32 = 1 << 4;
+    /// `SMFIP_NOHDRS`: don't send headers.
     pub const NOHDRS: u32 = 1 << 5;
+    /// `SMFIP_NOEOH`: don't send end of headers.
     pub const NOEOH: u32 = 1 << 6;
+    /// `SMFIP_NR_HDR`: no reply to headers.
     pub const NR_HDR: u32 = 1 << 7;
+    /// `SMFIP_NOUNKNOWN`: don't send unknown SMTP commands.
     pub const NOUNKNOWN: u32 = 1 << 8;
+    /// `SMFIP_NODATA`: don't send DATA.
     pub const NODATA: u32 = 1 << 9;
+    /// `SMFIP_SKIP`: the MTA understands `SMFIR_SKIP`.
     pub const SKIP: u32 = 1 << 10;
+    /// `SMFIP_RCPT_REJ`: also send rejected recipients.
     pub const RCPT_REJ: u32 = 1 << 11;
+    /// `SMFIP_NR_CONN`: no reply to connect.
     pub const NR_CONN: u32 = 1 << 12;
+    /// `SMFIP_NR_HELO`: no reply to HELO.
     pub const NR_HELO: u32 = 1 << 13;
+    /// `SMFIP_NR_MAIL`: no reply to MAIL FROM.
     pub const NR_MAIL: u32 = 1 << 14;
+    /// `SMFIP_NR_RCPT`: no reply to RCPT TO.
     pub const NR_RCPT: u32 = 1 << 15;
+    /// `SMFIP_NR_DATA`: no reply to DATA.
     pub const NR_DATA: u32 = 1 << 16;
+    /// `SMFIP_NR_UNKN`: no reply to unknown commands.
     pub const NR_UNKN: u32 = 1 << 17;
+    /// `SMFIP_NR_EOH`: no reply to end of headers.
     pub const NR_EOH: u32 = 1 << 18;
+    /// `SMFIP_NR_BODY`: no reply to body chunks.
     pub const NR_BODY: u32 = 1 << 19;
     /// Header values are sent (and must be returned) with the space that
     /// follows the colon, so the message can be rebuilt byte for byte.
@@ -101,9 +160,13 @@ pub mod proto {
 /// The connecting client's address family in SMFIC_CONNECT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
+    /// `U`: not known (no address follows).
     Unknown,
+    /// `L`: a local (unix socket) client.
     Unix,
+    /// `4`: IPv4.
     Inet,
+    /// `6`: IPv6.
     Inet6,
 }
 
@@ -124,20 +187,29 @@ impl Family {
 pub enum Command {
     /// `O`: the MTA's version, the actions it allows, the steps it offers.
     OptNeg {
+        /// Protocol version ([`VERSION`]).
         version: u32,
+        /// [`action`] bits the MTA allows.
         actions: u32,
+        /// [`proto`] bits the MTA offers.
         protocol: u32,
     },
     /// `D`: macros for the command with code `stage` that follows.
     Macro {
+        /// The [`cmd`] code the macros are for.
         stage: u8,
+        /// Name and value pairs.
         pairs: Vec<(Vec<u8>, Vec<u8>)>,
     },
     /// `C`: client hostname, address family, port and address.
     Connect {
+        /// The client's host name (as the MTA resolved it).
         hostname: Vec<u8>,
+        /// Its address family.
         family: Family,
+        /// Its port (0 for unix sockets).
         port: u16,
+        /// Its address (or socket path).
         address: Vec<u8>,
     },
     /// `H`: the HELO/EHLO name.
@@ -149,7 +221,12 @@ pub enum Command {
     /// `T`: the DATA command.
     Data,
     /// `L`: one header, name and value (value as the MTA sends it).
-    Header { name: Vec<u8>, value: Vec<u8> },
+    Header {
+        /// The header's name.
+        name: Vec<u8>,
+        /// Its value.
+        value: Vec<u8>,
+    },
     /// `N`: end of headers.
     Eoh,
     /// `B`: a body chunk (CRLF line ends, as on the wire).
@@ -169,37 +246,57 @@ pub enum Command {
 /// A reply from the filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
+    /// `O`: the filter's version, the actions it will take, the steps it
+    /// does not want.
     OptNeg {
+        /// Protocol version ([`VERSION`]).
         version: u32,
+        /// [`action`] bits the filter needs.
         actions: u32,
+        /// [`proto`] bits the filter asks for.
         protocol: u32,
     },
+    /// `c`: go on.
     Continue,
+    /// `a`: accept the message.
     Accept,
+    /// `d`: accept and drop the message.
     Discard,
+    /// `r`: reject (default 5xx).
     Reject,
+    /// `t`: fail temporarily (default 4xx).
     Tempfail,
+    /// `p`: still working.
     Progress,
+    /// `s`: no more body chunks, please.
     Skip,
     /// `y`: an SMTP reply, e.g. `550 5.7.1 text` (reject or tempfail by
     /// its first digit).
     ReplyCode(Vec<u8>),
     /// `h`: append a header.
     AddHeader {
+        /// The header's name.
         name: Vec<u8>,
+        /// Its value.
         value: Vec<u8>,
     },
     /// `i`: insert a header at `index`.
     InsertHeader {
+        /// Position among the headers (0: first).
         index: u32,
+        /// The header's name.
         name: Vec<u8>,
+        /// Its value.
         value: Vec<u8>,
     },
     /// `m`: replace the `index`th (1-based) header called `name`; an empty
     /// value deletes it.
     ChangeHeader {
+        /// Which header of that name (1-based).
         index: u32,
+        /// The header's name.
         name: Vec<u8>,
+        /// The new value; empty deletes the header.
         value: Vec<u8>,
     },
     /// `+`: add a recipient.
@@ -213,20 +310,36 @@ pub enum Reply {
 /// Why bytes could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodecError {
+    /// A packet of length 0 (it has no code).
     #[error("packet length 0")]
     Empty,
+    /// A declared length over the caller's limit.
     #[error("packet length {len} over the limit {max}")]
-    TooLong { len: usize, max: usize },
+    TooLong {
+        /// The declared length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A code this protocol version does not have.
     #[error("unknown code {0:#04x}")]
     UnknownCode(u8),
+    /// A packet whose data does not fit its code.
     #[error("malformed '{}' packet: {what}", *code as char)]
-    Malformed { code: u8, what: &'static str },
+    Malformed {
+        /// The packet's code.
+        code: u8,
+        /// What was wrong.
+        what: &'static str,
+    },
 }
 
 /// One framed packet: its code and data, borrowed from the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame<'a> {
+    /// The command or reply code.
     pub code: u8,
+    /// The data after the code.
     pub data: &'a [u8],
 }
 

@@ -141,14 +141,33 @@ impl Default for MilterConfig {
 /// A bad `[milter]` table.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Not TOML, or a value of the wrong type.
     #[error("{0}")]
     Toml(#[from] toml::de::Error),
+    /// A bad `[milter]` value.
     #[error("milter.{key}: {msg}")]
-    Invalid { key: &'static str, msg: String },
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// What is wrong with it.
+        msg: String,
+    },
+    /// A bad `[http]` value.
     #[error("http.{key}: {msg}")]
-    InvalidHttp { key: &'static str, msg: String },
+    InvalidHttp {
+        /// The key.
+        key: &'static str,
+        /// What is wrong with it.
+        msg: String,
+    },
+    /// A bad `[dashboard]` value.
     #[error("dashboard.{key}: {msg}")]
-    InvalidDashboard { key: &'static str, msg: String },
+    InvalidDashboard {
+        /// The key.
+        key: &'static str,
+        /// What is wrong with it.
+        msg: String,
+    },
 }
 
 fn invalid(key: &'static str, msg: impl Into<String>) -> ConfigError {
@@ -161,7 +180,9 @@ fn invalid(key: &'static str, msg: impl Into<String>) -> ConfigError {
 /// Where to listen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListenAddr {
+    /// `host:port` (or `inet:host:port`).
     Inet(String),
+    /// A unix socket path (`unix:/path`).
     Unix(PathBuf),
 }
 
@@ -214,7 +235,7 @@ impl MilterConfig {
         for l in &self.listen {
             ListenAddr::parse(l)?;
         }
-        check_smtp_reply(&self.reject_reply).map_err(|m| invalid("reject_reply", m))?;
+        check_smtp_reply(&self.reject_reply).map_err(|m| invalid("reject_reply", m.to_string()))?;
         if self.max_packet_bytes < 1024 {
             return Err(invalid("max_packet_bytes", "must be at least 1024"));
         }
@@ -599,10 +620,10 @@ pub fn has_table(text: &str, name: &str) -> Result<bool, ConfigError> {
 /// An SMTP reply a milter may send: `4xx 4.x.x text` or `5xx 5.x.x text`,
 /// one line, the enhanced code's class matching the reply's (Postfix
 /// refuses the reply otherwise).
-pub fn check_smtp_reply(s: &str) -> Result<(), String> {
+pub fn check_smtp_reply(s: &str) -> Result<(), SmtpReplyError> {
     let b = s.as_bytes();
     if s.contains(['\r', '\n', '\0']) {
-        return Err("must be one line".into());
+        return Err(SmtpReplyError::NotOneLine);
     }
     let ok = b.len() >= 9
         && (b[0] == b'4' || b[0] == b'5')
@@ -620,10 +641,20 @@ pub fn check_smtp_reply(s: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "{s:?}: expected e.g. \"550 5.7.1 text\" (4xx/5xx, enhanced code of the same class)"
-        ))
+        Err(SmtpReplyError::Malformed(s.to_string()))
     }
+}
+
+/// Why [`check_smtp_reply`] refused a reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SmtpReplyError {
+    /// It holds a line break or NUL.
+    #[error("must be one line")]
+    NotOneLine,
+    /// Not `4xx 4.x.x text` or `5xx 5.x.x text`.
+    #[error("{0:?}: expected e.g. \"550 5.7.1 text\" (4xx/5xx, enhanced code of the same class)")]
+    Malformed(String),
 }
 
 /// `config check` for the tables this crate owns (`[milter]`, `[http]`,
@@ -773,6 +804,13 @@ mod tests {
         assert!(check_smtp_reply("550 4.7.1 mismatch").is_err());
         assert!(check_smtp_reply("250 2.0.0 ok").is_err());
         assert!(check_smtp_reply("550 rejected").is_err());
-        assert!(check_smtp_reply("550 5.7.1 two\r\nlines").is_err());
+        assert_eq!(
+            check_smtp_reply("550 5.7.1 two\r\nlines"),
+            Err(SmtpReplyError::NotOneLine)
+        );
+        assert_eq!(
+            check_smtp_reply("550 rejected"),
+            Err(SmtpReplyError::Malformed("550 rejected".into()))
+        );
     }
 }

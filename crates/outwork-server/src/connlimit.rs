@@ -34,7 +34,9 @@ pub const LOG_EVERY: Duration = Duration::from_secs(10);
 /// Which listener, for logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listener {
+    /// The milter listener(s).
     Milter,
+    /// The HTTP API.
     Http,
 }
 
@@ -80,6 +82,7 @@ fn client_key(ip: IpAddr) -> IpAddr {
 }
 
 impl ConnLimits {
+    /// At most `max` connections, `per_client` from one address.
     pub fn new(kind: Listener, max: usize, per_client: usize) -> Arc<ConnLimits> {
         Arc::new(ConnLimits {
             kind,

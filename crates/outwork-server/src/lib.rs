@@ -21,6 +21,7 @@
 //! GPL (indymilter), which our Apache-2.0 OR MIT licence can't ship.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod budget;
 pub mod codec;
@@ -39,7 +40,7 @@ pub mod verdict_log;
 
 pub use config::{ConfigError, HttpConfig, MilterConfig};
 pub use daemon::{RunOptions, run, run_until};
-pub use http::{HttpServer, Running, Services};
+pub use http::{HttpServer, Services};
 pub use quarantine::QuarantineStore;
 pub use reload::{BuildScanner, Reloader, ScannerCell};
 pub use server::{Milter, ServeError, serve, serve_until};

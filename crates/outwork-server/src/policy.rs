@@ -13,15 +13,32 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Delivered, scanned (`action` is accept or tag).
-    Delivered { action: &'static str },
+    Delivered {
+        /// `accept` or `tag`.
+        action: &'static str,
+    },
     /// Delivered without a verdict (fail-open or oversize accept).
-    DeliveredUnscanned { reason: String },
+    DeliveredUnscanned {
+        /// Why it went unscanned.
+        reason: String,
+    },
     /// Stored in the quarantine, then discarded / redirected / held.
-    Quarantined { id: String, mode: QuarantineMode },
+    Quarantined {
+        /// The quarantine id.
+        id: String,
+        /// What happened to it then.
+        mode: QuarantineMode,
+    },
     /// Refused with an SMTP 5xx (or a configured 4xx).
-    Rejected { reply: String },
+    Rejected {
+        /// The SMTP reply sent.
+        reply: String,
+    },
     /// Refused with a 4xx: the sending MTA keeps it and retries.
-    Tempfailed { reason: String },
+    Tempfailed {
+        /// Why.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Outcome {
@@ -47,15 +64,21 @@ impl fmt::Display for Outcome {
 /// last) and what they amount to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
+    /// Milter replies, in the order they are sent.
     pub replies: Vec<Reply>,
+    /// What they amount to (for the log).
     pub outcome: Outcome,
 }
 
 /// Header names we add (and strip when they arrive from outside).
 pub const H_ACTION: &str = "X-Outwork-Action";
+/// The verdict's score.
 pub const H_SCORE: &str = "X-Outwork-Score";
+/// The fired symbols with their scores.
 pub const H_SYMBOLS: &str = "X-Outwork-Symbols";
+/// Why the message went unscanned (fail-open, oversize).
 pub const H_ERROR: &str = "X-Outwork-Error";
+/// The quarantine id of a stored copy.
 pub const H_QUARANTINE: &str = "X-Outwork-Quarantine-Id";
 
 /// The symbol of a message delivered unscanned because it is over

@@ -22,10 +22,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The envelope as stored (plain strings: stable JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StoredEnvelope {
+    /// The SMTP client's address.
     pub client_ip: Option<String>,
+    /// The HELO/EHLO name.
     pub helo: Option<String>,
+    /// The envelope sender.
     pub mail_from: Option<String>,
+    /// The envelope recipients.
     pub rcpt_to: Vec<String>,
+    /// The MTA's queue id.
     pub queue_id: Option<String>,
 }
 
@@ -42,6 +47,7 @@ impl From<&outwork_engine::Envelope> for StoredEnvelope {
 }
 
 impl StoredEnvelope {
+    /// Back to the engine's envelope (an unparsable address is dropped).
     pub fn to_envelope(&self) -> outwork_engine::Envelope {
         outwork_engine::Envelope {
             client_ip: self.client_ip.as_deref().and_then(|s| s.parse().ok()),
@@ -53,45 +59,70 @@ impl StoredEnvelope {
     }
 }
 
+/// A fired symbol as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredSymbol {
+    /// The symbol's name.
     pub name: String,
+    /// Its score in the verdict.
     pub score: f64,
+    /// Its evidence.
     pub evidence: Vec<String>,
 }
 
 /// One quarantined message's sidecar.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuarantineEntry {
+    /// The quarantine id (also the file names).
     pub id: String,
     /// Seconds since the Unix epoch.
     pub time: u64,
+    /// The message's size in bytes.
     pub size: u64,
+    /// The verdict's action.
     pub action: String,
+    /// The verdict's score.
     pub score: f64,
+    /// The verdict's symbols, in its order.
     pub symbols: Vec<StoredSymbol>,
+    /// The SMTP envelope.
     pub envelope: StoredEnvelope,
 }
 
 /// A message taken back out for delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Released {
+    /// The message as received.
     pub raw: Vec<u8>,
+    /// Its envelope (to deliver to).
     pub envelope: outwork_engine::Envelope,
+    /// Its sidecar.
     pub entry: QuarantineEntry,
 }
 
+/// Why a quarantine operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum QuarantineError {
+    /// No message with that id.
     #[error("no quarantined message {0}")]
     NotFound(String),
+    /// An id that is not one of ours (path characters…).
     #[error("bad quarantine id {0:?}")]
     BadId(String),
+    /// Reading or writing a file failed.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+    /// A sidecar that is not valid JSON.
     #[error("{path}: {source}")]
     Json {
+        /// The sidecar.
         path: PathBuf,
+        /// The error.
         source: serde_json::Error,
     },
 }
@@ -167,6 +198,7 @@ impl QuarantineStore {
         n
     }
 
+    /// The directory holding the messages.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -17,6 +17,7 @@ pub struct ScannerCell {
 }
 
 impl ScannerCell {
+    /// A cell serving `s`.
     pub fn new(s: Arc<Scanner>) -> Arc<ScannerCell> {
         Arc::new(ScannerCell {
             cur: RwLock::new(s),
@@ -33,6 +34,27 @@ impl ScannerCell {
         let mut g = self.cur.write().unwrap_or_else(|e| e.into_inner());
         std::mem::replace(&mut *g, s)
     }
+}
+
+/// Why a reload did not swap the scanner (the previous one keeps serving).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError {
+    /// No [`BuildScanner`] was given.
+    #[error("this server was started without a way to reload")]
+    NotReloadable,
+    /// [`BuildScanner`] failed: its message (config, rules, model…).
+    #[error("{0}")]
+    Build(String),
+    /// The new scanner could not read the intel store the serving one has.
+    #[error("intel store unreadable, keeping the previous config and intel: {0}")]
+    IntelLost(String),
+    /// Building the scanner panicked.
+    #[error("building the scanner panicked")]
+    Panicked,
+    /// The reload task did not finish (shutdown).
+    #[error("reload cancelled")]
+    Cancelled,
 }
 
 /// Rebuilds and swaps the scanner; one reload at a time.
@@ -52,6 +74,7 @@ impl Reloader {
         })
     }
 
+    /// The cell it swaps.
     pub fn cell(&self) -> &Arc<ScannerCell> {
         &self.cell
     }
@@ -61,9 +84,9 @@ impl Reloader {
     /// and when the new scanner could not read an intel store the serving
     /// one has (the last good store keeps serving; fix the file and
     /// reload again).
-    pub async fn reload(&self) -> Result<(), String> {
+    pub async fn reload(&self) -> Result<(), ReloadError> {
         let Some(build) = self.build.clone() else {
-            return Err("this server was started without a way to reload".into());
+            return Err(ReloadError::NotReloadable);
         };
         let _one = self.lock.lock().await;
         let old = self.cell.get();
@@ -84,9 +107,9 @@ impl Reloader {
                     Ok(())
                 }
             },
-            Ok(Err(e)) => Err(e),
-            Err(e) if e.is_panic() => Err("building the scanner panicked".into()),
-            Err(_) => Err("reload cancelled".into()),
+            Ok(Err(e)) => Err(ReloadError::Build(e)),
+            Err(e) if e.is_panic() => Err(ReloadError::Panicked),
+            Err(_) => Err(ReloadError::Cancelled),
         };
         crate::metrics::reload(r.is_ok());
         match &r {
@@ -104,8 +127,7 @@ impl Reloader {
 /// has one. None when nothing is lost (both fine, or `old` had no store
 /// either: then the new scanner is no worse, and its INTEL_UNAVAILABLE
 /// says why).
-fn lost_intel(old: &Scanner, new: &Scanner) -> Option<String> {
+fn lost_intel(old: &Scanner, new: &Scanner) -> Option<ReloadError> {
     let e = new.intel_error.as_ref()?;
-    (old.intel.is_some() && new.intel.is_none())
-        .then(|| format!("intel store unreadable, keeping the previous config and intel: {e}"))
+    (old.intel.is_some() && new.intel.is_none()).then(|| ReloadError::IntelLost(e.to_string()))
 }

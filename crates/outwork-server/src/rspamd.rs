@@ -38,6 +38,7 @@ pub const MAX_RCPTS: usize = 1000;
 /// A `/checkv2` request's metadata.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RspamdRequest {
+    /// The SMTP envelope from `IP`, `Helo`, `From`, `Rcpt`, `Queue-Id`.
     pub envelope: Envelope,
     /// Authenticated user (`User`): the message was submitted, not
     /// received.
@@ -58,10 +59,18 @@ pub struct RspamdRequest {
 /// A request header we can't accept.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
+    /// A header with a value we can't use.
     #[error("header {name}: {reason}")]
-    Bad { name: String, reason: String },
+    Bad {
+        /// The header.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// More `Rcpt` headers than [`MAX_RCPTS`].
     #[error("more than {MAX_RCPTS} Rcpt addresses")]
     TooManyRcpts,
+    /// A compressed body (zstd): not supported.
     #[error("{0} compression is not supported: send the message uncompressed")]
     Compressed(String),
 }
@@ -179,7 +188,9 @@ pub fn action_name(a: Action, quarantine: RspamdQuarantineAction) -> &'static st
 /// `urls`, `emails`, `message-id` and `subject` fields).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageInfo {
+    /// The Message-ID header.
     pub message_id: Option<String>,
+    /// The decoded Subject.
     pub subject: Option<String>,
     /// Distinct host names of the links, in order of appearance.
     pub urls: Vec<String>,
@@ -256,12 +267,17 @@ pub fn header_value(raw: &[u8], name: &str) -> Option<String> {
 
 /// Everything the `/checkv2` reply is made from.
 pub struct Reply<'a> {
+    /// The verdict.
     pub verdict: &'a Verdict,
+    /// The thresholds (`required_score`).
     pub thresholds: &'a Thresholds,
+    /// How outwork's quarantine is spelled to Rspamd clients.
     pub quarantine_action: RspamdQuarantineAction,
     /// `rewrite subject` template (`%s` = the original subject).
     pub subject_template: &'a str,
+    /// What else the message showed.
     pub info: &'a MessageInfo,
+    /// The request's `Queue-Id`.
     pub queue_id: Option<&'a str>,
     /// Seconds the scan took.
     pub time_real: f64,
@@ -438,19 +454,45 @@ pub fn is_legacy_request_line(line: &[u8]) -> bool {
 pub struct LegacyHead {
     /// `CHECK`, `SYMBOLS`, `REPORT`, `REPORT_IFSPAM`, `PROCESS`, `PING`.
     pub command: String,
+    /// Request headers, in order.
     pub headers: Vec<(String, Vec<u8>)>,
+    /// `Content-length`, when sent.
     pub content_length: Option<usize>,
+}
+
+/// Why a legacy request head was refused (answered 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LegacyHeadError {
+    /// The first line is not `COMMAND RSPAMC/1.x`.
+    #[error("not an RSPAMC request line")]
+    NotRspamc,
+    /// A header line without `:`.
+    #[error("header line without a colon")]
+    NoColon,
+    /// A header name that is not UTF-8.
+    #[error("header name is not UTF-8")]
+    NameNotUtf8,
+    /// An empty header name or one with spaces.
+    #[error("bad header name")]
+    BadName,
+    /// A `Content-length` that is not a number.
+    #[error("bad Content-length")]
+    BadContentLength,
+    /// More header lines than a request needs.
+    #[error("too many header lines")]
+    TooManyHeaders,
 }
 
 /// Parse a legacy request head (request line and headers, without the
 /// blank line).
-pub fn parse_legacy_head(head: &[u8]) -> Result<LegacyHead, String> {
+pub fn parse_legacy_head(head: &[u8]) -> Result<LegacyHead, LegacyHeadError> {
     let mut lines = head
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let first = lines.next().unwrap_or_default();
     if !is_legacy_request_line(first) {
-        return Err("not an RSPAMC request line".into());
+        return Err(LegacyHeadError::NotRspamc);
     }
     let command = String::from_utf8_lossy(first.split(|&b| b == b' ').next().unwrap_or_default())
         .to_ascii_uppercase();
@@ -461,25 +503,25 @@ pub fn parse_legacy_head(head: &[u8]) -> Result<LegacyHead, String> {
             continue;
         }
         let Some(colon) = l.iter().position(|&b| b == b':') else {
-            return Err("header line without a colon".into());
+            return Err(LegacyHeadError::NoColon);
         };
         let name = std::str::from_utf8(&l[..colon])
-            .map_err(|_| "header name is not UTF-8".to_string())?
+            .map_err(|_| LegacyHeadError::NameNotUtf8)?
             .trim()
             .to_string();
         if name.is_empty() || name.contains(char::is_whitespace) {
-            return Err("bad header name".into());
+            return Err(LegacyHeadError::BadName);
         }
         let value = l[colon + 1..].trim_ascii().to_vec();
         if name.eq_ignore_ascii_case("content-length") {
             let n = std::str::from_utf8(&value)
                 .ok()
                 .and_then(|s| s.parse::<usize>().ok())
-                .ok_or_else(|| "bad Content-length".to_string())?;
+                .ok_or(LegacyHeadError::BadContentLength)?;
             content_length = Some(n);
         }
         if headers.len() >= MAX_RCPTS + 64 {
-            return Err("too many header lines".into());
+            return Err(LegacyHeadError::TooManyHeaders);
         }
         headers.push((name, value));
     }
@@ -577,9 +619,18 @@ mod tests {
         let r = parse_request_headers(h.headers.iter().map(|(n, v)| (n.as_str(), &v[..]))).unwrap();
         assert_eq!(r.envelope.rcpt_to, vec!["c@d.example"]);
         assert_eq!(r.envelope.queue_id.as_deref(), Some("1abc"));
-        assert!(parse_legacy_head(b"CHECK RSPAMC/1.3\r\nContent-length: x").is_err());
-        assert!(parse_legacy_head(b"CHECK RSPAMC/1.3\r\nno colon").is_err());
-        assert!(parse_legacy_head(b"GET / HTTP/1.1").is_err());
+        assert_eq!(
+            parse_legacy_head(b"CHECK RSPAMC/1.3\r\nContent-length: x"),
+            Err(LegacyHeadError::BadContentLength)
+        );
+        assert_eq!(
+            parse_legacy_head(b"CHECK RSPAMC/1.3\r\nno colon"),
+            Err(LegacyHeadError::NoColon)
+        );
+        assert_eq!(
+            parse_legacy_head(b"GET / HTTP/1.1"),
+            Err(LegacyHeadError::NotRspamc)
+        );
     }
 
     #[test]

@@ -38,25 +38,33 @@ use tokio::time::timeout;
 
 const LOG: &str = "outwork::milter";
 
+/// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// A bad config.
     #[error("invalid [milter] config: {0}")]
     Config(#[from] ConfigError),
     /// Said once (the I/O error is part of the message, not a second
     /// link in the chain), with the config key that sets the address.
     #[error("can't listen on {addr}: {error}; {}", bind_hint(key, addr, error))]
     Bind {
+        /// The address.
         addr: String,
         /// `[http] listen` or `[milter] listen`.
         key: &'static str,
+        /// The error.
         error: std::io::Error,
     },
+    /// The quarantine directory could not be opened.
     #[error("quarantine: {0}")]
     Quarantine(#[from] QuarantineError),
+    /// The tokio runtime could not start.
     #[error("starting the runtime: {0}")]
     Runtime(std::io::Error),
+    /// The scanner could not be built.
     #[error("loading the scanner: {0}")]
     Scanner(String),
+    /// The verdict log could not be opened.
     #[error("dashboard verdict log: {0}")]
     VerdictLog(std::io::Error),
 }

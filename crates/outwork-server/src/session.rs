@@ -85,9 +85,11 @@ pub struct Message {
     /// (minus the MTA's own first Received header, which Postfix hides).
     /// Empty when oversize.
     pub raw: Arc<Vec<u8>>,
+    /// The SMTP envelope.
     pub envelope: outwork_engine::Envelope,
     /// Bytes seen (headers + body), whether kept or not.
     pub size: usize,
+    /// Over `max_message_bytes`: not kept (empty `raw`), not scanned.
     pub oversize: bool,
     /// The listener's buffered-bytes budget had no room: not kept (empty
     /// `raw`), not scanned.
@@ -97,6 +99,7 @@ pub struct Message {
     pub hold: Option<Arc<Reservation>>,
     /// Recipients as the MTA sent them (`<a@b>`), for DELRCPT.
     pub rcpts_raw: Vec<Vec<u8>>,
+    /// More recipients than are kept.
     pub rcpt_overflow: bool,
     /// The first Subject header's value as received (leading space included
     /// when `leadspc`).
@@ -180,6 +183,7 @@ pub struct Session {
 }
 
 impl Session {
+    /// A new session keeping messages up to `max_message_bytes`.
     pub fn new(max_message_bytes: usize) -> Session {
         Session {
             max_message_bytes,

@@ -29,10 +29,13 @@ const MAX_FIELD: usize = 2048;
 /// An attachment as the parser saw it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttachmentInfo {
+    /// Its file name, if it has one.
     pub name: Option<String>,
+    /// Its declared Content-Type.
     pub declared_type: String,
     /// What the first bytes say it is (`Exe`, `Zip`, …).
     pub sniffed: String,
+    /// Its size in bytes.
     pub size: u64,
 }
 
@@ -46,30 +49,46 @@ pub struct VerdictRecord {
     pub time_ms: u64,
     /// `milter`, `checkv2`, `scan` or `dashboard`.
     pub source: String,
+    /// The MTA's queue id.
     pub queue_id: Option<String>,
+    /// The SMTP client's address.
     pub client_ip: Option<String>,
+    /// The HELO/EHLO name.
     pub helo: Option<String>,
     /// Envelope sender.
     pub mail_from: Option<String>,
     /// The From header's address (and display name, if any).
     pub from: Option<String>,
+    /// The From header's display name.
     pub from_name: Option<String>,
+    /// The envelope recipients.
     pub rcpt_to: Vec<String>,
+    /// The decoded Subject.
     pub subject: Option<String>,
+    /// The Message-ID.
     pub message_id: Option<String>,
+    /// The message's size in bytes.
     pub size: u64,
+    /// The verdict's action.
     pub action: String,
+    /// The verdict's score.
     pub score: f64,
+    /// The verdict's symbols, in its order.
     pub symbols: Vec<StoredSymbol>,
+    /// Link host names, in order of appearance.
     pub urls: Vec<String>,
+    /// The attachments.
     pub attachments: Vec<AttachmentInfo>,
     /// outwork's own Authentication-Results when it verified the sender,
     /// else the message's own headers (topmost first).
     pub authentication_results: Vec<String>,
     /// The header block, at most [`MAX_HEADER_BYTES`] (lossy UTF-8).
     pub headers: String,
+    /// `headers` was cut at [`MAX_HEADER_BYTES`].
     pub headers_truncated: bool,
+    /// Milliseconds the scan took.
     pub took_ms: f64,
+    /// The quarantine id, when a copy was stored.
     pub quarantine_id: Option<String>,
 }
 
@@ -205,17 +224,21 @@ impl VerdictRecord {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Filter {
+    /// Only this action.
     pub action: Option<String>,
+    /// Only records where this symbol fired.
     pub symbol: Option<String>,
     /// Sender domain (envelope or From); subdomains match too.
     pub domain: Option<String>,
     /// Unix seconds, inclusive.
     pub since: Option<u64>,
+    /// Unix seconds, inclusive.
     pub until: Option<u64>,
     /// Case-insensitive text in the subject, senders or recipients.
     pub q: Option<String>,
     /// Only records with a smaller id (paging back).
     pub before: Option<u64>,
+    /// At most this many (newest first).
     pub limit: Option<usize>,
 }
 
@@ -224,6 +247,7 @@ impl Filter {
         o.as_deref().map(str::trim).filter(|s| !s.is_empty())
     }
 
+    /// Does `r` pass every filter set?
     pub fn matches(&self, r: &VerdictRecord) -> bool {
         if let Some(a) = Self::nonempty(&self.action)
             && !r.action.eq_ignore_ascii_case(a)
@@ -269,7 +293,9 @@ impl Filter {
 /// Where and how much to keep.
 #[derive(Debug, Clone)]
 pub struct LogOptions {
+    /// Records kept in memory (the newest).
     pub keep: usize,
+    /// Days a record is kept in the file.
     pub retention_days: u64,
     /// The JSONL file; `None`: memory only.
     pub path: Option<PathBuf>,
@@ -536,6 +562,7 @@ impl VerdictLog {
         (out, total)
     }
 
+    /// The record with this id, if still kept.
     pub fn get(&self, id: u64) -> Option<Arc<VerdictRecord>> {
         let g = self.lock();
         // Ids increase along the ring: binary search.
@@ -559,14 +586,17 @@ impl VerdictLog {
         g.ring.iter().for_each(|r| f(r));
     }
 
+    /// Records held in memory.
     pub fn len(&self) -> usize {
         self.lock().ring.len()
     }
 
+    /// No record held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// What it keeps, and where.
     pub fn options(&self) -> &LogOptions {
         &self.opts
     }

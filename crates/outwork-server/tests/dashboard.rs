@@ -2,6 +2,10 @@
 //! and /v1/scan show up in its JSON API, filters work, hostile content
 //! stays text, and writes need the token, the CSRF token and our Origin.
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Dash, TOKEN, agent, quarantine_one, seed, start};

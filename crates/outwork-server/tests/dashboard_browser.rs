@@ -8,9 +8,7 @@
 //! tests/browser; skips with a note when they are missing, unless
 //! OUTWORK_REQUIRE_BROWSER=1 (CI) makes that a failure.
 
-#[path = "../../test_gates.rs"]
-#[allow(dead_code)]
-mod gates;
+use outwork_test_support::gates;
 
 mod common;
 

@@ -1,22 +1,22 @@
 //! The HTTP API on a free loopback port, exercised with a real HTTP client
 //! (ureq) and, for malformed input, raw TCP.
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
+
 use outwork_server::config::HttpConfig;
 use outwork_server::reload::{BuildScanner, Reloader, ScannerCell};
-use outwork_server::{QuarantineStore, Running, Services};
+use outwork_server::{QuarantineStore, Services};
+use outwork_test_support::{Running, repo};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "test-token-0123456789";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn sample(name: &str) -> Vec<u8> {
     std::fs::read(repo().join("samples").join(name)).unwrap()
@@ -261,6 +261,48 @@ fn checkv2_quarantine_as_reject_keeps_a_copy() {
     assert_eq!(l.len(), 1);
     assert_eq!(l[0].id, id);
     assert_eq!(l[0].envelope.rcpt_to, vec!["b@example.org".to_string()]);
+}
+
+/// `/v1/scan` answers outwork's one verdict shape (`outwork_core::report`,
+/// as the CLI's `--format json`): the same action, score and symbols, in
+/// the verdict's order, as scanning the message in-process; descriptions
+/// added; no `authentication_results` when outwork verified nothing.
+#[test]
+fn native_scan_has_the_cli_verdict_shape() {
+    let raw = sample("phish-typosquat.eml");
+    let v = scanner()
+        .scan(
+            &raw,
+            &outwork_engine::Envelope::default(),
+            &outwork_engine::Options::default(),
+        )
+        .verdict;
+    let want = Value::Object(outwork_core::report::verdict_json(
+        &v,
+        outwork_core::report::Detail::Described,
+    ));
+    assert!(v.symbols.len() >= 2, "{want}");
+    let srv = start();
+    let mut r = agent().post(srv.url("/v1/scan")).send(&raw[..]).unwrap();
+    assert_eq!(r.status(), 200);
+    let j = json(&mut r);
+    for k in ["action", "score", "symbols"] {
+        assert_eq!(j[k], want[k], "{k}: {j}");
+    }
+    assert!(j.get("authentication_results").is_none(), "{j}");
+    let names: Vec<&str> = j["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    let order: Vec<&str> = v.symbols.iter().map(|s| s.name).collect();
+    assert_eq!(names, order);
+    assert!(
+        j["symbols"][0]["description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty())
+    );
 }
 
 #[test]

@@ -2,10 +2,15 @@
 //! negotiates like Postfix (or like an MTA without the v6 extensions),
 //! sends real messages and checks the replies.
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
+
 use outwork_server::codec::{Command, Family, Reply, split_frame};
 use outwork_server::config::{FailPolicy, MilterConfig, OversizePolicy};
 use outwork_server::{Milter, QuarantineStore};
-use std::path::{Path, PathBuf};
+use outwork_test_support::repo;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -14,10 +19,6 @@ use tokio::net::TcpStream;
 /// What Postfix 3.x offers: every action, every v6 protocol option.
 const POSTFIX_ACTIONS: u32 = 0x1ff;
 const POSTFIX_PROTOCOL: u32 = 0x1f_ffff;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn scanner() -> Arc<outwork_engine::Scanner> {
     let ctx = outwork_core::Context::new(outwork_core::Config {

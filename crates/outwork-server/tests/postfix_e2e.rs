@@ -11,12 +11,14 @@
 //! = `Local only`). Without them the test is skipped with a message,
 //! unless `OUTWORK_REQUIRE_POSTFIX=1` (CI), which makes it fail instead.
 
-#[path = "../../test_gates.rs"]
-#[allow(dead_code)]
-mod gates;
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
+
+use outwork_test_support::{free_port, gates};
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -55,14 +57,6 @@ fn milter_child() {
 fn id_of(flag: &str, name: &str) -> String {
     let o = Command::new("id").args([flag, name]).output().unwrap();
     String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn repo_file(p: &str) -> PathBuf {

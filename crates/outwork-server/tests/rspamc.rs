@@ -4,19 +4,13 @@
 //! Skipped (with a message) when rspamc is not installed, unless
 //! `OUTWORK_REQUIRE_RSPAMC=1` (CI sets it and installs rspamd).
 
-#[path = "../../test_gates.rs"]
-#[allow(dead_code)]
-mod gates;
+use outwork_test_support::{Running, gates, repo};
 
+use outwork_server::Services;
 use outwork_server::config::HttpConfig;
-use outwork_server::{Running, Services};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn rspamc() -> Option<PathBuf> {
     if !gates::check(&gates::RSPAMC) {

@@ -110,7 +110,7 @@ enum Cmd {
     Brands(brands_cmd::BrandsArgs),
     /// List every symbol with its default weight and meaning.
     Symbols {
-        /// Print a Markdown table (as in the README).
+        /// Print a Markdown table (as in docs/SYMBOLS.md).
         #[arg(long)]
         markdown: bool,
     },

@@ -1,6 +1,7 @@
 //! Sinks: one verdict rendered for a terminal or as JSON.
 
 use crate::action_index;
+use outwork_core::report;
 use outwork_engine::Outcome;
 use serde_json::json;
 use std::io::Write;
@@ -46,29 +47,25 @@ pub fn human(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
     writeln!(out)
 }
 
+/// One outcome for `--format json`/`jsonl`: outwork-core's verdict shape
+/// ([`outwork_core::report`]) with the input's `path` and an `error` (null
+/// for a verdict; for an unreadable message the verdict fields are null).
 pub fn json_value(o: &Outcome) -> serde_json::Value {
-    match &o.verdict {
+    let mut j = match &o.verdict {
         Some(v) => {
-            let mut j = json!({
-                "path": o.path,
-                "action": v.action.as_str(),
-                "score": v.score,
-                "symbols": v.symbols.iter().map(|s| json!({"name": s.name, "score": s.score, "evidence": s.evidence})).collect::<Vec<_>>(),
-                "error": null,
-            });
-            if let Some(ar) = &v.authentication_results {
-                j["authentication_results"] = json!(ar);
-            }
-            j
+            let mut m = report::verdict_json(v, report::Detail::Plain);
+            m.insert("error".into(), serde_json::Value::Null);
+            serde_json::Value::Object(m)
         }
         None => json!({
-            "path": o.path,
             "action": null,
             "score": null,
             "symbols": [],
             "error": o.error,
         }),
-    }
+    };
+    j["path"] = json!(o.path);
+    j
 }
 
 #[derive(Default)]

@@ -1,9 +1,7 @@
 //! The CLI as a user drives it: exit codes, output formats, config check,
 //! and the intel workflow (import → url check → scan → stats → remove).
 
-#[path = "../../test_gates.rs"]
-#[allow(dead_code)]
-mod gates;
+use outwork_test_support::{Redis, gates, repo, sandbox_home, temp_dir};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -16,27 +14,6 @@ fn bin() -> Command {
     c.env("HOME", sandbox_home())
         .env("XDG_DATA_HOME", sandbox_home().join(".local/share"));
     c
-}
-
-fn sandbox_home() -> &'static Path {
-    static HOME: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    HOME.get_or_init(|| {
-        let d = std::env::temp_dir().join(format!("outwork-cli-home-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("sandbox home");
-        d
-    })
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("outwork-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmp");
-    d
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -113,7 +90,7 @@ fn scan_exit_codes_and_jsonl_schema() {
 
 #[test]
 fn config_check_reports_unknown_keys_with_lines() {
-    let d = tmp("config");
+    let d = temp_dir("config");
     let f = d.join("bad.toml");
     std::fs::write(&f, "[thresholds]\ntag = 4\ntagg = 3\n").expect("write");
     let o = run(bin().args(["config", "check"]).arg(&f));
@@ -134,7 +111,7 @@ fn config_check_reports_unknown_keys_with_lines() {
 /// `config check` with no word.
 #[test]
 fn config_check_warns_about_an_exposed_listener() {
-    let d = tmp("config-exposed");
+    let d = temp_dir("config-exposed");
     let f = d.join("exposed.toml");
     std::fs::write(&f, "[http]\nlisten = \"0.0.0.0:11333\"\n").expect("write");
     let o = run(bin().args(["config", "check"]).arg(&f));
@@ -164,7 +141,7 @@ fn config_check_warns_about_an_exposed_listener() {
 
 #[test]
 fn intel_import_check_scan_stats_remove() {
-    let d = tmp("intel");
+    let d = temp_dir("intel");
     let store = d.join("intel.owi");
     let feed = d.join("openphish.txt");
     std::fs::write(
@@ -377,7 +354,7 @@ fn serve(body: &'static str, n: usize) -> String {
 
 #[test]
 fn intel_update_fetches_configured_feeds() {
-    let d = tmp("update");
+    let d = temp_dir("update");
     let store = d.join("intel.owi");
     let url = serve(
         "http://updated-feed.example/login/\nhttp://second.example/x\n",
@@ -418,56 +395,9 @@ fn intel_update_fetches_configured_feeds() {
     assert_eq!(o.status.code(), Some(1));
 }
 
-/// Whether redis-server is here (crates/test_gates.rs).
+/// Whether redis-server is here (outwork_test_support::gates).
 fn have_redis() -> bool {
     gates::check(&gates::REDIS)
-}
-
-/// A redis-server of the test's own on a free loopback port; stopped on drop.
-struct Redis {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            l.local_addr().expect("addr").port()
-        };
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (.ci/run installs it)");
-        let redis = Redis { child, port };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 #[test]
@@ -479,8 +409,8 @@ fn redis_store_end_to_end_and_outage() {
     if !have_redis() {
         return;
     }
-    let d = tmp("redis");
-    let mut redis = Redis::start();
+    let d = temp_dir("redis");
+    let mut redis = Redis::start("cli");
     let url = redis.url();
     let cfg = d.join("outwork.toml");
     std::fs::write(
@@ -524,7 +454,7 @@ fn redis_store_end_to_end_and_outage() {
     );
 
     // Redis goes away: the scan still finishes, promptly, and says why.
-    redis.stop();
+    redis.kill();
     let start = std::time::Instant::now();
     let o = run(bin()
         .args(["scan", "-q", "-f", "json", "--config"])
@@ -586,7 +516,7 @@ fn message_with_attachment(dir: &Path, marker: &str) -> PathBuf {
 #[cfg(not(feature = "yara"))]
 #[test]
 fn yara_rules_in_a_build_without_yara_is_a_clear_error() {
-    let d = tmp("noyara");
+    let d = temp_dir("noyara");
     std::fs::write(d.join("r.yar"), "rule x { condition: true }").expect("rule");
     let cfg = d.join("outwork.toml");
     std::fs::write(
@@ -610,7 +540,7 @@ fn yara_rules_in_a_build_without_yara_is_a_clear_error() {
 #[cfg(feature = "yara")]
 #[test]
 fn yara_rule_fires_a_symbol_named_after_it() {
-    let d = tmp("yara");
+    let d = temp_dir("yara");
     let rules = d.join("rules");
     std::fs::create_dir_all(&rules).expect("mkdir");
     std::fs::write(
@@ -747,7 +677,7 @@ fn history_loop(d: &Path, store_cfg: &str) {
 
 #[test]
 fn history_first_contact_file_store() {
-    let d = tmp("history");
+    let d = temp_dir("history");
     let store = d.join("history.owh");
     history_loop(&d, &format!("path = \"{}\"\n", store.display()));
     let bytes = std::fs::read(&store).expect("store written");
@@ -775,14 +705,14 @@ fn history_first_contact_redis_store() {
     if !have_redis() {
         return;
     }
-    let d = tmp("history-redis");
-    let redis = Redis::start();
+    let d = temp_dir("history-redis");
+    let redis = Redis::start("cli");
     history_loop(&d, &format!("redis = \"{}\"\n", redis.url()));
 }
 
 #[test]
 fn quarantine_list_show_release_delete() {
-    let d = tmp("quarantine");
+    let d = temp_dir("quarantine");
     let qdir = d.join("q");
     let cfg = d.join("outwork.toml");
     std::fs::write(
@@ -982,7 +912,7 @@ impl Drop for Serve {
 /// store is served like a missing one, loudly, with INTEL_UNAVAILABLE.
 #[test]
 fn serve_keeps_the_last_good_intel_store_when_reload_finds_it_corrupt() {
-    let d = tmp("reload-intel");
+    let d = temp_dir("reload-intel");
     let store = d.join("intel.owi");
     let feed = d.join("feed.txt");
     std::fs::write(&feed, "https://login.evil.example/verify/\n").expect("write");
@@ -1060,7 +990,7 @@ fn serve_keeps_the_last_good_intel_store_when_reload_finds_it_corrupt() {
 fn json_output_streams_over_a_big_mbox() {
     use std::io::Read;
     use std::time::{Duration, Instant};
-    let d = tmp("json-stream");
+    let d = temp_dir("json-stream");
     let mbox = d.join("big.mbox");
     let n = 4000;
     let mut m = String::new();
@@ -1136,7 +1066,7 @@ fn scored(config: Option<&std::path::Path>, file: &std::path::Path) -> (String, 
 
 #[test]
 fn learn_tunes_a_local_model_that_can_be_audited_and_undone() {
-    let d = tmp("learn");
+    let d = temp_dir("learn");
     let phish = repo().join("tests/cases/phish_display_name_brand.eml");
     let model = d.join("model.owml");
     let cfg = d.join("outwork.toml");
@@ -1184,7 +1114,7 @@ fn learn_tunes_a_local_model_that_can_be_audited_and_undone() {
 /// path: two servers sharing one log would rewrite it under each other.)
 #[test]
 fn tests_keep_the_verdict_log_out_of_the_users_data_dir() {
-    let d = tmp("sandbox-log");
+    let d = temp_dir("sandbox-log");
     let config = d.join("outwork.toml");
     std::fs::write(&config, "[http]\nlisten = \"127.0.0.1:0\"\n").expect("config");
     let store = d.join("intel.owi");
@@ -1222,7 +1152,7 @@ fn tests_keep_the_verdict_log_out_of_the_users_data_dir() {
 /// quietly (no panic, no error), exit 0.
 #[test]
 fn every_command_ends_quietly_on_a_closed_pipe() {
-    let d = tmp("pipe");
+    let d = temp_dir("pipe");
     let qdir = d.join("q");
     let cfg = d.join("outwork.toml");
     std::fs::write(
@@ -1293,7 +1223,7 @@ fn every_command_ends_quietly_on_a_closed_pipe() {
 /// stderr) and the message stays in the quarantine.
 #[test]
 fn release_to_a_sendmail_that_stops_reading_fails_loudly() {
-    let d = tmp("release-early-exit");
+    let d = temp_dir("release-early-exit");
     let qdir = d.join("q");
     let cfg = d.join("outwork.toml");
     std::fs::write(
@@ -1339,7 +1269,7 @@ fn release_to_a_sendmail_that_stops_reading_fails_loudly() {
 /// terminal); JSON output is unchanged.
 #[test]
 fn human_output_says_which_message() {
-    let d = tmp("headline");
+    let d = temp_dir("headline");
     let m = d.join("m.eml");
     std::fs::write(
         &m,
@@ -1379,7 +1309,7 @@ fn human_output_says_which_message() {
 /// the key to change.
 #[test]
 fn serve_logs_and_metrics_for_operators() {
-    let d = tmp("operator");
+    let d = temp_dir("operator");
     let store = d.join("intel.owi");
     let feed = d.join("feed.txt");
     std::fs::write(&feed, "https://login.evil.example/verify/\n").expect("write");
@@ -1450,7 +1380,7 @@ fn serve_logs_and_metrics_for_operators() {
 /// with "did you mean" for keys (core and server tables) and symbols.
 #[test]
 fn config_check_reports_every_problem_at_once() {
-    let d = tmp("config-all");
+    let d = temp_dir("config-all");
     let f = d.join("broken.toml");
     std::fs::write(
         &f,
@@ -1488,7 +1418,7 @@ fn config_check_reports_every_problem_at_once() {
 /// does not compile, or a model file that isn't one, fails both.
 #[test]
 fn config_check_agrees_with_scan_about_yara_and_the_model() {
-    let d = tmp("yara-check");
+    let d = temp_dir("yara-check");
     let rules = d.join("rules.yar");
     std::fs::write(
         &rules,
@@ -1558,7 +1488,7 @@ fn config_check_agrees_with_scan_about_yara_and_the_model() {
 
 #[test]
 fn generate_man_pages_and_completions_from_the_cli() {
-    let d = tmp("generate");
+    let d = temp_dir("generate");
     let o = run(bin().args(["generate", "man"]).arg(d.join("man")));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     for page in [
@@ -1596,7 +1526,7 @@ fn generate_man_pages_and_completions_from_the_cli() {
 
 #[test]
 fn intel_init_creates_an_empty_store_and_keeps_an_existing_one() {
-    let d = tmp("intel-init");
+    let d = temp_dir("intel-init");
     let store = d.join("state/intel.owi");
     let cfg = d.join("outwork.toml");
     std::fs::write(
@@ -1662,7 +1592,7 @@ fn packaged_config_is_the_example_with_package_paths() {
             "{line} not in the packaged config"
         );
     }
-    let d = tmp("packaged-config");
+    let d = temp_dir("packaged-config");
     let f = d.join("outwork.toml");
     std::fs::write(&f, &cfg).unwrap();
     let o = run(bin().args(["config", "check"]).arg(&f));
@@ -1690,7 +1620,7 @@ fn integration_doc_quotes_the_packaged_snippets_exactly() {
 #[test]
 fn serve_notifies_the_service_manager() {
     use std::os::unix::net::{UnixDatagram, UnixStream};
-    let d = tmp("notify");
+    let d = temp_dir("notify");
     let notify = d.join("notify.sock");
     let sock = UnixDatagram::bind(&notify).unwrap();
     sock.set_read_timeout(Some(std::time::Duration::from_secs(60)))
@@ -1848,7 +1778,7 @@ fn scan_verdicts(
 /// ../shared/corpus is there.
 #[test]
 fn eval_verdicts_are_the_scan_verdicts() {
-    let cases = tmp("eval-scan");
+    let cases = temp_dir("eval-scan");
     for label in ["phish", "ham"] {
         std::fs::create_dir_all(cases.join(label)).expect("dir");
     }

@@ -1,11 +1,9 @@
 //! Tests that need a real server are marked `#[ignore]` with a reason when
-//! it is missing (crates/test_gates.rs), so `cargo test` counts them as
+//! it is missing (outwork_test_support::gates), so `cargo test` counts them as
 //! ignored instead of passed. These tests hold the wording to one form and
 //! the build-time detection to what this machine has.
 
-#[path = "../../test_gates.rs"]
-#[allow(dead_code)]
-mod gates;
+use outwork_test_support::gates;
 
 use std::path::{Path, PathBuf};
 
@@ -67,7 +65,7 @@ fn every_gated_test_says_why_in_one_wording() {
         }
         assert!(
             !src.contains("SKIPPED"),
-            "{name}: a hand-written SKIPPED note; use crates/test_gates.rs"
+            "{name}: a hand-written SKIPPED note; use outwork_test_support::gates"
         );
     }
     assert!(gated >= 14, "only {gated} gated tests found");

@@ -1,6 +1,11 @@
 //! `outwork eval`, `outwork redteam` and `outwork assess` as a security team
 //! drives them, on a small labelled corpus the test writes itself.
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
+
+use outwork_test_support::{sandbox_home, temp_dir};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -12,23 +17,6 @@ fn bin() -> Command {
     c.env("HOME", sandbox_home())
         .env("XDG_DATA_HOME", sandbox_home().join(".local/share"));
     c
-}
-
-fn sandbox_home() -> &'static Path {
-    static HOME: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    HOME.get_or_init(|| {
-        let d = std::env::temp_dir().join(format!("outwork-rt-home-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("sandbox home");
-        d
-    })
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("outwork-rt-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tmp");
-    d
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -81,7 +69,7 @@ fn json(p: &Path) -> serde_json::Value {
 
 #[test]
 fn eval_json_html_and_two_engines_side_by_side() {
-    let d = tmp("eval");
+    let d = temp_dir("eval");
     let c = corpus(&d);
     let (j, h) = (d.join("eval.json"), d.join("eval.html"));
     // A second engine that is down: its messages are errors, the run goes on.
@@ -136,7 +124,7 @@ fn eval_json_html_and_two_engines_side_by_side() {
 
 #[test]
 fn eval_resumes_an_interrupted_run() {
-    let d = tmp("resume");
+    let d = temp_dir("resume");
     let c = corpus(&d);
     let ck = d.join("ck.jsonl");
     let full = run(bin()
@@ -184,7 +172,7 @@ fn eval_resumes_an_interrupted_run() {
 
 #[test]
 fn redteam_operators_rates_and_early_warning() {
-    let d = tmp("redteam");
+    let d = temp_dir("redteam");
     let c = corpus(&d);
     let out_dir = d.join("variants");
     let (j, rates) = (d.join("rt.json"), d.join("rates.tsv"));
@@ -274,7 +262,7 @@ fn redteam_operators_rates_and_early_warning() {
 
 #[test]
 fn redteam_search_curves_gate_and_assess() {
-    let d = tmp("search");
+    let d = temp_dir("search");
     let c = corpus(&d);
     let (j, h, rates) = (d.join("s.json"), d.join("s.html"), d.join("s.tsv"));
     // A second engine that is down: its searches have no verdict, the run
@@ -394,7 +382,7 @@ fn redteam_search_curves_gate_and_assess() {
 
 #[test]
 fn assess_lays_out_the_marginal_risk_steps() {
-    let d = tmp("assess");
+    let d = temp_dir("assess");
     let c = corpus(&d);
     let out = run(bin()
         .args(["assess", "--baseline"])
@@ -429,7 +417,7 @@ fn assess_lays_out_the_marginal_risk_steps() {
 
 #[test]
 fn early_warning_fails_when_nothing_was_measured() {
-    let d = tmp("gate-down");
+    let d = temp_dir("gate-down");
     let c = corpus(&d);
     let rates = d.join("rates.tsv");
     std::fs::write(&rates, "identity\t1.0\nhomoglyph\t1.0\n").unwrap();
@@ -470,7 +458,7 @@ fn readme_commands_list_ops_and_eval_limit() {
     let out = run(bin().arg("redteam"));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 
-    let d = tmp("eval-limit");
+    let d = temp_dir("eval-limit");
     let c = corpus(&d);
     let j = d.join("eval.json");
     let out = run(bin()

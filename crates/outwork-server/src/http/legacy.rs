@@ -142,7 +142,7 @@ async fn answer<S: AsyncRead + Unpin>(io: &mut S, st: &AppState, peer: &str) -> 
     };
     let head = match rspamd::parse_legacy_head(&buf[..head_len]) {
         Ok(h) => h,
-        Err(e) => return rspamd::legacy_error(400, &e),
+        Err(e) => return rspamd::legacy_error(400, &e.to_string()),
     };
     if head.command == "PING" {
         return "RSPAMD/1.3 0 PONG\r\n\r\n".to_string();

@@ -1,23 +1,23 @@
 //! A real HTTP server with the dashboard on, for tests/dashboard.rs and
 //! tests/dashboard_browser.rs.
 
+// Test helpers (outside #[test] functions) may unwrap too: a panic is
+// the failure report.
+#![allow(clippy::unwrap_used)]
 // Each test binary uses a different part of this.
 #![allow(dead_code)]
 
 use outwork_server::config::{DashboardConfig, HttpConfig, RspamdQuarantineAction};
 use outwork_server::reload::{Reloader, ScannerCell};
 use outwork_server::verdict_log::{LogOptions, VerdictLog};
-use outwork_server::{QuarantineStore, Running, Services};
+use outwork_server::{QuarantineStore, Services};
+pub use outwork_test_support::{Running, repo};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub const TOKEN: &str = "dash-token-0123456789";
-
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 pub fn sample(name: &str) -> Vec<u8> {
     std::fs::read(repo().join("samples").join(name)).unwrap()

@@ -1,13 +1,15 @@
 // Which real servers the integration tests can use on this machine.
 //
 // One file, two users:
-// - each crate's build.rs includes it (`#[path]`) and calls `emit`: a tool that is
+// - each crate's build.rs includes this file
+//   (`#[path = "../outwork-test-support/src/gates.rs"]`: a build script
+//   cannot depend on this crate, which depends on outwork-server) and calls `emit`: a tool that is
 //   missing (and not required) sets the cfg `outwork_no_<name>`, and its
 //   tests carry `#[cfg_attr(outwork_no_<name>, ignore = "<reason>")]`, so
 //   cargo's summary counts them as *ignored* and prints the reason
 //   (`test x ... ignored, needs redis-server (...)`). A test that returns
 //   early would be counted as *passed*, its note hidden by cargo.
-// - the tests `#[path]`-include it and call `check` first thing: the
+// - the tests (`use outwork_test_support::gates`) call `check` first thing: the
 //   run-time answer (a tool removed after the build skips with a
 //   `SKIPPED:` line; `OUTWORK_REQUIRE_*=1` turns a missing tool into a
 //   failure, as CI needs).
