@@ -191,6 +191,28 @@ fn recipient_domains(facts: &outwork_core::Facts, env: &Envelope, ctx: &Context)
     out
 }
 
+/// Why [`Scanner::from_config`] refused a config: each names the part of
+/// the config it could not set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScannerError {
+    /// `[inspect] yara_rules` did not load or compile.
+    #[error(transparent)]
+    Yara(#[from] outwork_inspect::yara::YaraError),
+    /// `[inspect] clamd` is not an address.
+    #[error("{0}")]
+    Clamd(String),
+    /// `[auth] verify` is on and the resolver could not be set up.
+    #[error("{0}")]
+    Auth(String),
+    /// `[model] path` could not be read or is not a model.
+    #[error("model {path}: {reason}")]
+    Model { path: String, reason: String },
+    /// `[history]` is on and its store could not be opened.
+    #[error("{0}")]
+    History(String),
+}
+
 /// What a scan needs: the deployment context and, when configured, the
 /// intel store (or why it could not be opened).
 pub struct Scanner {
@@ -273,15 +295,14 @@ impl Scanner {
     /// A scanner with the config's `[inspect]` scanners set up: YARA
     /// rules compiled (each rule's symbol registered with its weight) and
     /// the clamd address checked. Intel is added by the caller.
-    pub fn from_config(mut ctx: Context) -> Result<Scanner, String> {
+    pub fn from_config(mut ctx: Context) -> Result<Scanner, ScannerError> {
         let ic = ctx.config.inspect.clone();
         let yara = match &ic.yara_rules {
             Some(p) => {
                 let rules = outwork_inspect::YaraRules::load(
                     std::path::Path::new(p),
                     std::time::Duration::from_millis(ic.yara_timeout_ms.max(1)),
-                )
-                .map_err(|e| e.to_string())?;
+                )?;
                 for r in &rules.rules_info {
                     let name =
                         outwork_core::symbol::intern(&outwork_inspect::yara::symbol_name(&r.rule));
@@ -293,28 +314,36 @@ impl Scanner {
         };
         let clamd = match &ic.clamd {
             Some(a) => Some(clamd::Clamd {
-                addr: clamd::ClamdAddr::parse(a)?,
+                addr: clamd::ClamdAddr::parse(a).map_err(ScannerError::Clamd)?,
                 timeout: std::time::Duration::from_millis(ic.clamd_timeout_ms.max(1)),
                 max_bytes: ic.clamd_max_bytes,
             }),
             None => None,
         };
         let verifier = if ctx.config.auth.verify {
-            Some(Arc::new(auth::Verifier::new(&ctx.config.auth)?))
+            Some(Arc::new(
+                auth::Verifier::new(&ctx.config.auth).map_err(ScannerError::Auth)?,
+            ))
         } else {
             None
         };
         if ctx.config.model.enabled
             && let Some(p) = ctx.config.model.path.clone()
         {
-            let bytes = std::fs::read(&p).map_err(|e| format!("model {p}: {e}"))?;
+            let model_err = |reason: String| ScannerError::Model {
+                path: p.clone(),
+                reason,
+            };
+            let bytes = std::fs::read(&p).map_err(|e| model_err(e.to_string()))?;
             let m = outwork_core::model::Model::from_bytes(&bytes)
-                .map_err(|e| format!("model {p}: {e}"))?;
+                .map_err(|e| model_err(e.to_string()))?;
             ctx.model = Some(Arc::new(m));
         }
         let hc = &ctx.config.history;
         let history = if hc.enabled {
-            Some(Arc::new(history::History::open(hc)?))
+            Some(Arc::new(
+                history::History::open(hc).map_err(ScannerError::History)?,
+            ))
         } else {
             None
         };

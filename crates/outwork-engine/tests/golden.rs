@@ -200,7 +200,7 @@ fn golden_cases() {
     let mut contexts: BTreeMap<String, Result<Scanner, String>> = BTreeMap::new();
     let hand_set = |mut c: Config| {
         c.model.enabled = false;
-        Scanner::from_config(Context::new(c))
+        Scanner::from_config(Context::new(c)).map_err(|e| e.to_string())
     };
     let default_ctx = hand_set(Config::default()).expect("default scanner");
     let mut passed = 0usize;

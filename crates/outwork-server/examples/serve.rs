@@ -27,6 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let text = read()?;
         let cfg = outwork_core::Config::from_toml(&text).map_err(|e| e.to_string())?;
         outwork_engine::Scanner::from_config(outwork_core::Context::new(cfg))
+            .map_err(|e| e.to_string())
     });
     outwork_server::run(outwork_server::RunOptions {
         config_text,
