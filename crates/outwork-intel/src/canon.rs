@@ -70,6 +70,8 @@ const MAX_UNESCAPE_ROUNDS: usize = 16;
 const MAX_SUFFIX_COMPONENTS: usize = 5;
 /// Path prefixes: "/" plus up to this many minus one directory levels.
 const MAX_PATH_PREFIXES: usize = 4;
+/// Most expressions one URL yields: 5 host suffixes × 6 path prefixes.
+pub const MAX_EXPRESSIONS: usize = 30;
 /// A scratch buffer that grew past this (a pathological URL) is released
 /// rather than kept by the thread.
 const KEEP_CAPACITY: usize = 64 * 1024;
@@ -152,7 +154,7 @@ impl CanonBuf {
         let CanonBuf { pre, host, out } = self;
         preprocess_into(url, pre);
         let (scheme, rest) = split_scheme(pre);
-        let (rest, query) = match rest.iter().position(|&b| b == b'?') {
+        let (rest, query) = match memchr::memchr(b'?', rest) {
             Some(i) => {
                 let (before, after) = rest.split_at(i);
                 (before, Some(after.get(1..).unwrap_or_default()))
@@ -164,7 +166,7 @@ impl CanonBuf {
             // Protocol-relative ("//host/path") is accepted too.
             None => rest.strip_prefix(b"//").unwrap_or(rest),
         };
-        let (authority, path) = match rest.iter().position(|&b| b == b'/') {
+        let (authority, path) = match memchr::memchr(b'/', rest) {
             Some(i) => rest.split_at(i),
             None => (rest, &[][..]),
         };
@@ -279,14 +281,10 @@ impl<'a> CanonRef<'a> {
         }
         push(self.path_end);
         push(self.host_end + 1);
-        let dirs = self
-            .path()
-            .iter()
-            .enumerate()
-            .skip(1)
-            .filter(|&(_, &b)| b == b'/')
+        let dirs = memchr::memchr_iter(b'/', self.path())
+            .skip_while(|&i| i == 0)
             .take(MAX_PATH_PREFIXES - 1);
-        for (i, _) in dirs {
+        for i in dirs {
             push(self.host_end + i + 1);
         }
         let ends = &ends[..n];
@@ -447,24 +445,21 @@ fn preprocess_into(input: &str, pre: &mut Vec<u8>) {
         end -= 1; // terminates: 0 is always a char boundary
     }
     let s = input.as_bytes().get(..end).unwrap_or_default();
-    let s = match s.iter().position(|&b| b == b'#') {
+    let s = match memchr::memchr(b'#', s) {
         Some(i) => s.split_at(i).0,
         None => s,
     };
-    let s = s.trim_ascii();
-    if s.iter().any(|&b| matches!(b, b'\t' | b'\r' | b'\n')) {
-        pre.extend(
-            s.iter()
-                .copied()
-                .filter(|&b| !matches!(b, b'\t' | b'\r' | b'\n')),
-        );
-    } else {
-        pre.extend_from_slice(s);
+    let mut s = s.trim_ascii();
+    while let Some(i) = memchr::memchr3(b'\t', b'\r', b'\n', s) {
+        let (run, rest) = s.split_at(i);
+        pre.extend_from_slice(run);
+        s = rest.get(1..).unwrap_or_default();
     }
+    pre.extend_from_slice(s);
     for _ in 0..MAX_UNESCAPE_ROUNDS {
         // Most URLs carry no escapes: skip the pass. A round that decodes
         // nothing leaves the input unchanged, which ends the loop.
-        if !pre.contains(&b'%') || unescape_in_place(pre) == 0 {
+        if unescape_in_place(pre) == 0 {
             break;
         }
     }
@@ -483,38 +478,66 @@ fn hex_val(b: u8) -> Option<u8> {
 /// than what is left to read); invalid escapes are kept as they are.
 /// Returns how many escapes were decoded.
 fn unescape_in_place(s: &mut Vec<u8>) -> usize {
-    let (mut r, mut w, mut decoded) = (0, 0, 0);
-    while let Some(&b) = s.get(r) {
-        let mut v = b;
-        let mut step = 1;
-        if b == b'%'
-            && let (Some(h), Some(l)) = (
-                s.get(r + 1).copied().and_then(hex_val),
-                s.get(r + 2).copied().and_then(hex_val),
-            )
-        {
-            v = h << 4 | l;
-            step = 3;
-            decoded += 1;
-        }
+    let Some(first) = memchr::memchr(b'%', s) else {
+        return 0;
+    };
+    // Bytes before `w` are output; `r` is the next '%' to look at.
+    let (mut w, mut r, mut decoded) = (first, first, 0);
+    loop {
+        let escape = match (s.get(r + 1), s.get(r + 2)) {
+            (Some(&h), Some(&l)) => hex_val(h).zip(hex_val(l)).map(|(h, l)| h << 4 | l),
+            _ => None,
+        };
+        let (value, step) = match escape {
+            Some(v) => {
+                decoded += 1;
+                (v, 3)
+            }
+            None => (b'%', 1),
+        };
         if let Some(slot) = s.get_mut(w) {
-            *slot = v;
+            *slot = value;
         }
         w += 1;
         r += step;
+        // Copy the run up to the next '%' (or the end) down to `w`.
+        let tail = s.get(r..).unwrap_or_default();
+        let next = memchr::memchr(b'%', tail).map(|i| r + i);
+        let end = next.unwrap_or(s.len());
+        if r < end {
+            s.copy_within(r..end, w);
+            w += end - r;
+        }
+        match next {
+            Some(n) => r = n,
+            None => break,
+        }
     }
     s.truncate(w);
     decoded
 }
 
+/// Bytes that are percent-escaped: <= 0x20, >= 0x7f, '#' and '%'.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b <= 0x20 || b >= 0x7f || b == b'#' as usize || b == b'%' as usize;
+        b += 1;
+    }
+    t
+};
+
 /// Percent-escape bytes <= 0x20, >= 0x7f, '#' and '%' (uppercase hex).
 fn escape_into(s: &[u8], out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let needs = |b: u8| b <= 0x20 || b >= 0x7f || b == b'#' || b == b'%';
     let mut rest = s;
     // Copy runs of safe bytes whole.
     while !rest.is_empty() {
-        let run = rest.iter().position(|&b| needs(b)).unwrap_or(rest.len());
+        let run = rest
+            .iter()
+            .position(|&b| NEEDS_ESCAPE[usize::from(b)])
+            .unwrap_or(rest.len());
         let (safe, tail) = rest.split_at(run);
         out.extend_from_slice(safe);
         let Some((&b, tail)) = tail.split_first() else {
@@ -572,7 +595,7 @@ fn canon_authority_into(
     tmp: &mut Vec<u8>,
     out: &mut Vec<u8>,
 ) -> Option<Option<u16>> {
-    let hostport = match authority.iter().rposition(|&b| b == b'@') {
+    let hostport = match memchr::memrchr(b'@', authority) {
         Some(i) => authority.get(i + 1..).unwrap_or_default(),
         None => authority,
     };
@@ -615,6 +638,13 @@ fn split_port(h: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
 /// Remove leading/trailing dots and collapse runs of dots, into `out`.
 fn collapse_dots_into(h: &[u8], out: &mut Vec<u8>) {
     out.clear();
+    if h.first() != Some(&b'.')
+        && h.last() != Some(&b'.')
+        && memchr::memmem::find(h, b"..").is_none()
+    {
+        out.extend_from_slice(h);
+        return;
+    }
     for &b in h {
         if b == b'.' && out.last().is_none_or(|&l| l == b'.') {
             continue;
@@ -700,6 +730,10 @@ fn parse_ipv4_part(p: &str) -> Option<u64> {
 
 /// Any legal IPv4 spelling with 1–4 parts (inet_aton / WHATWG rules).
 fn parse_ipv4(host: &[u8]) -> Option<Ipv4Addr> {
+    // Every spelling starts with a digit (decimal, "0x", octal "0").
+    if !host.first()?.is_ascii_digit() {
+        return None;
+    }
     let s = std::str::from_utf8(host).ok()?;
     let parts = s.split('.').count();
     if parts > 4 {
@@ -730,6 +764,14 @@ fn parse_ipv4(host: &[u8]) -> Option<Ipv4Addr> {
 /// always starting with '/'. `..` cuts back to the previous separator
 /// (escaping never writes a '/').
 fn canon_path_into(p: &[u8], out: &mut Vec<u8>) {
+    // Common case: `p` starts with '/' and has no "//", "/." or "/..":
+    // nothing to resolve, the path is `p` escaped.
+    if p.first() == Some(&b'/')
+        && memchr::memchr_iter(b'/', p).all(|i| !matches!(p.get(i + 1), Some(b'/' | b'.')))
+    {
+        escape_into(p, out);
+        return;
+    }
     let base = out.len() + 1; // just after the leading '/'
     out.push(b'/');
     let mut segs = 0usize;
@@ -767,8 +809,13 @@ fn canon_path_into(p: &[u8], out: &mut Vec<u8>) {
 }
 
 fn is_ip_host(host: &[u8]) -> bool {
-    host.first() == Some(&b'[')
-        || std::str::from_utf8(host).is_ok_and(|h| h.parse::<Ipv4Addr>().is_ok())
+    match host.first() {
+        Some(b'[') => true,
+        Some(b) if b.is_ascii_digit() => {
+            std::str::from_utf8(host).is_ok_and(|h| h.parse::<Ipv4Addr>().is_ok())
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
