@@ -26,7 +26,9 @@ use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: &[u8; 8] = b"OWINTEL1";
 
+/// Why the store could not answer or change. New variants may come.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IntelError {
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
