@@ -15,7 +15,11 @@ pub(super) fn digits(b: &[u8]) -> Option<i64> {
     if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(b.iter().fold(0i64, |n, &c| n * 10 + i64::from(c - b'0')))
+    // Saturating: a hostile id of 19+ digits is still "all digits" (what
+    // `classify` asks), never an overflow panic.
+    Some(b.iter().fold(0i64, |n, &c| {
+        n.saturating_mul(10).saturating_add(i64::from(c - b'0'))
+    }))
 }
 
 /// ISO 8601 / RFC 3339 / `YYYY-MM-DD HH:MM:SS` (UTC unless an offset is
