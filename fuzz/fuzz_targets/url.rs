@@ -1,12 +1,41 @@
-//! URL, host and HTML helpers on arbitrary strings.
+//! URL, host and HTML helpers on arbitrary strings; and the intel
+//! canonicaliser against the implementation it replaced (same canonical
+//! URL, same expressions, same canonical host).
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use outwork_core::domain::Host;
 use outwork_core::{html, url};
+use outwork_intel::canon::{self, CanonBuf};
+
+/// The owned and borrowed new canonicalisations of `s` agree with the
+/// reference one.
+fn intel_canon_differential(s: &str) {
+    let old = canon::reference::Canonical::parse(s);
+    let new = canon::Canonical::parse(s);
+    match (&old, &new) {
+        (None, None) => {}
+        (Some(o), Some(n)) => {
+            assert_eq!(
+                (&o.scheme, &o.host, o.port, &o.path, &o.query),
+                (&n.scheme, &n.host, n.port, &n.path, &n.query)
+            );
+            assert_eq!(o.expressions(), n.expressions());
+            let mut buf = CanonBuf::default();
+            let mut got = Vec::new();
+            if let Some(r) = buf.parse(s) {
+                r.for_each_expression(|e| got.push(String::from_utf8_lossy(e).into_owned()));
+            }
+            assert_eq!(got, o.expressions());
+        }
+        _ => panic!("reference {old:?}, new {new:?}"),
+    }
+    assert_eq!(canon::reference::canonical_host(s), canon::canonical_host(s));
+}
 
 fuzz_target!(|s: &str| {
+    intel_canon_differential(s);
     if let Some(u) = url::ParsedUrl::parse(s) {
         let _ = u.registrable();
         let _ = u.host_path();

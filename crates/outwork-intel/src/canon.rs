@@ -45,8 +45,22 @@
 //!   hostname rather than truncated.
 //! * An empty query (`/q?`) is kept in the canonical URL but adds no extra
 //!   expression.
+//!
+//! Speed: the lookup path ([`CanonBuf::parse`]) works in one reusable
+//! scratch buffer and writes the canonical host, path and query side by
+//! side (`host/path?query`), so every host-suffix × path-prefix expression
+//! is a contiguous slice of it: expressions are hashed in place, nothing is
+//! allocated per URL once the buffers have grown (an IDN host still
+//! allocates inside `idna`). [`Canonical::parse`] is the owned form of the
+//! same result. The previous string-per-step implementation is kept in
+//! [`reference`] as the oracle of the differential tests.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::cell::Cell;
+use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+#[doc(hidden)]
+pub mod reference;
 
 /// Longest input looked at, in bytes; longer input is truncated.
 const MAX_INPUT: usize = 8 * 1024;
@@ -56,6 +70,11 @@ const MAX_UNESCAPE_ROUNDS: usize = 16;
 const MAX_SUFFIX_COMPONENTS: usize = 5;
 /// Path prefixes: "/" plus up to this many minus one directory levels.
 const MAX_PATH_PREFIXES: usize = 4;
+/// Most expressions one URL yields: 5 host suffixes × 6 path prefixes.
+pub const MAX_EXPRESSIONS: usize = 30;
+/// A scratch buffer that grew past this (a pathological URL) is released
+/// rather than kept by the thread.
+const KEEP_CAPACITY: usize = 64 * 1024;
 
 /// A URL canonicalised per Safe Browsing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -74,37 +93,240 @@ pub struct Canonical {
     pub query: Option<String>,
 }
 
-impl Canonical {
-    /// None for input that has no host (e.g. "mailto:x", "", "http://").
-    pub fn parse(url: &str) -> Option<Canonical> {
-        let bytes = preprocess(url);
-        let (scheme, rest) = split_scheme(&bytes);
-        let (rest, query) = match rest.iter().position(|&b| b == b'?') {
+/// Reusable scratch space for canonicalising URLs without allocating: keep
+/// one per thread (or use [`with_scratch`]) and call [`CanonBuf::parse`].
+#[derive(Debug, Default)]
+pub struct CanonBuf {
+    /// The input after trimming, fragment removal and unescaping.
+    pre: Vec<u8>,
+    /// The host, unescaped, between steps.
+    host: Vec<u8>,
+    /// Canonical `host/path?query`, escaped (hence ASCII).
+    out: Vec<u8>,
+}
+
+/// A canonical URL borrowed from a [`CanonBuf`].
+#[derive(Debug, Clone, Copy)]
+pub struct CanonRef<'a> {
+    /// Scheme as written (any case); `None` means `http`.
+    scheme: Option<&'a [u8]>,
+    port: Option<u16>,
+    /// `host` `path` [`?` `query`].
+    out: &'a [u8],
+    host_end: usize,
+    path_end: usize,
+}
+
+thread_local! {
+    static SCRATCH: Cell<CanonBuf> = const { Cell::new(CanonBuf::new()) };
+}
+
+/// Run `f` with this thread's scratch buffer (an empty one when the thread's
+/// is in use further up the stack or the thread is exiting).
+pub fn with_scratch<R>(f: impl FnOnce(&mut CanonBuf) -> R) -> R {
+    let mut buf = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    let r = f(&mut buf);
+    buf.shrink_if_huge();
+    let _ = SCRATCH.try_with(|c| c.set(buf));
+    r
+}
+
+impl CanonBuf {
+    pub const fn new() -> CanonBuf {
+        CanonBuf {
+            pre: Vec::new(),
+            host: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+
+    fn shrink_if_huge(&mut self) {
+        for v in [&mut self.pre, &mut self.host, &mut self.out] {
+            if v.capacity() > KEEP_CAPACITY {
+                *v = Vec::new();
+            }
+        }
+    }
+
+    /// Canonicalise `url` into this buffer. None for input that has no host
+    /// (e.g. "mailto:x", "", "http://").
+    pub fn parse(&mut self, url: &str) -> Option<CanonRef<'_>> {
+        let CanonBuf { pre, host, out } = self;
+        preprocess_into(url, pre);
+        let (scheme, rest) = split_scheme(pre);
+        let (rest, query) = match memchr::memchr(b'?', rest) {
             Some(i) => {
                 let (before, after) = rest.split_at(i);
                 (before, Some(after.get(1..).unwrap_or_default()))
             }
             None => (rest, None),
         };
-        let rest: &[u8] = match &scheme {
+        let rest: &[u8] = match scheme {
             Some(_) => rest.strip_prefix(b"//")?,
             // Protocol-relative ("//host/path") is accepted too.
             None => rest.strip_prefix(b"//").unwrap_or(rest),
         };
-        let (authority, path) = match rest.iter().position(|&b| b == b'/') {
+        let (authority, path) = match memchr::memchr(b'/', rest) {
             Some(i) => rest.split_at(i),
             None => (rest, &[][..]),
         };
-        let scheme = scheme.unwrap_or_else(|| "http".to_string());
-        let (host, port) = canon_authority(authority)?;
-        let port = port.filter(|&p| Some(p) != default_port(&scheme));
-        Some(Canonical {
+        out.clear();
+        let port = canon_authority_into(authority, host, out)?;
+        let host_end = out.len();
+        canon_path_into(path, out);
+        let path_end = out.len();
+        if let Some(q) = query {
+            out.push(b'?');
+            escape_into(q, out);
+        }
+        let port = port.filter(|&p| Some(p) != default_port(scheme));
+        Some(CanonRef {
             scheme,
-            host,
             port,
-            path: escape(&canon_path(path)),
-            query: query.map(escape),
+            out,
+            host_end,
+            path_end,
         })
+    }
+
+    /// [`canonical_host`] into this buffer.
+    pub fn canonical_host(&mut self, host: &str) -> Option<&[u8]> {
+        if host.contains('#') {
+            return None;
+        }
+        let CanonBuf {
+            pre,
+            host: tmp,
+            out,
+        } = self;
+        preprocess_into(host, pre);
+        if pre.iter().any(|&b| matches!(b, b'/' | b'?' | b'@')) {
+            return None;
+        }
+        out.clear();
+        canon_authority_into(pre, tmp, out)?;
+        Some(out)
+    }
+}
+
+impl<'a> CanonRef<'a> {
+    /// Canonical host (escaped, ASCII).
+    pub fn host(&self) -> &'a [u8] {
+        self.out.get(..self.host_end).unwrap_or_default()
+    }
+
+    /// Canonical path, starting with `/`.
+    pub fn path(&self) -> &'a [u8] {
+        self.out
+            .get(self.host_end..self.path_end)
+            .unwrap_or_default()
+    }
+
+    /// The query without `?`; `Some(b"")` for a bare `?`.
+    pub fn query(&self) -> Option<&'a [u8]> {
+        self.out.get(self.path_end + 1..)
+    }
+
+    /// Explicit non-default port, as [`Canonical::port`].
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// The host as an IP address, brackets removed, if it is one.
+    pub fn ip(&self) -> Option<IpAddr> {
+        let host = std::str::from_utf8(self.host()).ok()?;
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .ok()
+    }
+
+    /// The owned form.
+    pub fn to_canonical(&self) -> Canonical {
+        let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        Canonical {
+            scheme: match self.scheme {
+                Some(sc) => String::from_utf8_lossy(sc).to_ascii_lowercase(),
+                None => "http".to_string(),
+            },
+            host: s(self.host()),
+            port: self.port,
+            path: s(self.path()),
+            query: self.query().map(s),
+        }
+    }
+
+    /// The same expressions as [`Canonical::expressions`], in the same
+    /// order, each a slice of the buffer (`host-suffix` + `path-prefix`
+    /// [+ `?query`] are adjacent in it): hash them, don't copy them.
+    pub fn for_each_expression(&self, mut f: impl FnMut(&'a [u8])) {
+        let out = self.out;
+        let host = self.host();
+        if host.is_empty() {
+            return;
+        }
+        // Path-prefix ends, spec order, without duplicates: exact path with
+        // query, exact path, "/", then up to three directories. Prefixes of
+        // one path are equal exactly when their ends are.
+        let mut ends = [0usize; 6];
+        let mut n = 0;
+        let mut push = |e: usize| {
+            if n < ends.len() && !ends[..n].contains(&e) {
+                ends[n] = e;
+                n += 1;
+            }
+        };
+        if out.len() > self.path_end + 1 {
+            push(out.len());
+        }
+        push(self.path_end);
+        push(self.host_end + 1);
+        let dirs = memchr::memchr_iter(b'/', self.path())
+            .skip_while(|&i| i == 0)
+            .take(MAX_PATH_PREFIXES - 1);
+        for i in dirs {
+            push(self.host_end + i + 1);
+        }
+        let ends = &ends[..n];
+        let mut emit = |start: usize| {
+            for &e in ends {
+                if let Some(x) = out.get(start..e) {
+                    f(x);
+                }
+            }
+        };
+        emit(0);
+        if is_ip_host(host) {
+            return;
+        }
+        // Suffixes of 5, 4, 3 and 2 components (never the bare TLD): start
+        // after the k-th dot from the right.
+        let mut dots = [0usize; MAX_SUFFIX_COMPONENTS];
+        let mut found = 0;
+        for (i, _) in host.iter().enumerate().rev().filter(|&(_, &b)| b == b'.') {
+            if found == dots.len() {
+                break;
+            }
+            dots[found] = i;
+            found += 1;
+        }
+        for k in (2..=found).rev() {
+            emit(dots[k - 1] + 1);
+        }
+    }
+
+    /// Number of expressions (at most 30).
+    pub fn expression_count(&self) -> usize {
+        let mut n = 0;
+        self.for_each_expression(|_| n += 1);
+        n
+    }
+}
+
+impl Canonical {
+    /// None for input that has no host (e.g. "mailto:x", "", "http://").
+    pub fn parse(url: &str) -> Option<Canonical> {
+        with_scratch(|b| b.parse(url).map(|c| c.to_canonical()))
     }
 
     /// The full canonical URL string, e.g. "http://www.google.com/".
@@ -147,75 +369,6 @@ impl Canonical {
         out
     }
 
-    /// The same expressions as [`Canonical::expressions`], in the same
-    /// order, handed out as borrowed parts (host, path, query) instead of
-    /// new strings: the lookup hot path hashes them without allocating.
-    pub fn for_each_expression(&self, mut f: impl FnMut(&str, &str, Option<&str>)) {
-        let host = self.host.as_str();
-        if host.is_empty() {
-            return;
-        }
-        if !self.path.starts_with('/') {
-            // Not produced by `parse`; keep the exact semantics anyway.
-            for e in self.expressions() {
-                f(&e, "", None);
-            }
-            return;
-        }
-        let path = self.path.as_str();
-        let query = self.query.as_deref().filter(|q| !q.is_empty());
-        // Path prefixes, spec order, without duplicates: at most 6.
-        let mut prefixes: [(&str, bool); 6] = [("", false); 6];
-        let mut n = 0;
-        fn push<'a>(
-            prefixes: &mut [(&'a str, bool); 6],
-            n: &mut usize,
-            p: &'a str,
-            with_query: bool,
-        ) {
-            if *n < prefixes.len()
-                && !prefixes[..*n]
-                    .iter()
-                    .any(|&(q, w)| q == p && w == with_query)
-            {
-                prefixes[*n] = (p, with_query);
-                *n += 1;
-            }
-        }
-        if query.is_some() {
-            push(&mut prefixes, &mut n, path, true);
-        }
-        push(&mut prefixes, &mut n, path, false);
-        push(&mut prefixes, &mut n, &path[..1], false);
-        let dirs = path
-            .char_indices()
-            .skip(1)
-            .filter(|&(_, c)| c == '/')
-            .take(MAX_PATH_PREFIXES - 1);
-        for (i, _) in dirs {
-            push(&mut prefixes, &mut n, &path[..=i], false);
-        }
-        let mut emit = |h: &str| {
-            for &(p, with_query) in &prefixes[..n] {
-                f(h, p, if with_query { query } else { None });
-            }
-        };
-        emit(host);
-        if is_ip_host(host) {
-            return;
-        }
-        let starts: Vec<usize> = std::iter::once(0)
-            .chain(host.match_indices('.').map(|(i, _)| i + 1))
-            .collect();
-        let comps = starts.len();
-        let first = comps.saturating_sub(MAX_SUFFIX_COMPONENTS).max(1);
-        for &start in starts.iter().take(comps.saturating_sub(1)).skip(first) {
-            if let Some(tail) = host.get(start..) {
-                emit(tail);
-            }
-        }
-    }
-
     /// Host-suffix expressions only (for domain lists): "a.b.c.d", "b.c.d",
     /// "c.d" (no bare TLD), at most 5. For an IP host only the IP itself.
     pub fn host_suffixes(&self) -> Vec<String> {
@@ -224,7 +377,7 @@ impl Canonical {
             return Vec::new();
         }
         let mut out = vec![host.to_string()];
-        if is_ip_host(host) {
+        if is_ip_host(host.as_bytes()) {
             return out;
         }
         let comps: Vec<&str> = host.split('.').collect();
@@ -275,40 +428,41 @@ impl Canonical {
 /// dropped); None if invalid/empty or if it holds URL structure (`/`, `?`,
 /// `#`, `@`).
 pub fn canonical_host(host: &str) -> Option<String> {
-    if host.contains('#') {
-        return None;
-    }
-    let bytes = preprocess(host);
-    if bytes.iter().any(|&b| matches!(b, b'/' | b'?' | b'@')) {
-        return None;
-    }
-    canon_authority(&bytes).map(|(h, _)| h)
+    with_scratch(|b| {
+        b.canonical_host(host)
+            .map(|h| String::from_utf8_lossy(h).into_owned())
+    })
 }
 
 // ---------------------------------------------------------------------------
-// Steps.
+// Steps. Each appends to a caller's buffer instead of returning a new one.
 
 /// Cap, drop the fragment, trim whitespace, remove tab/CR/LF, unescape.
-fn preprocess(input: &str) -> Vec<u8> {
+fn preprocess_into(input: &str, pre: &mut Vec<u8>) {
+    pre.clear();
     let mut end = input.len().min(MAX_INPUT);
     while !input.is_char_boundary(end) {
         end -= 1; // terminates: 0 is always a char boundary
     }
-    let s = input.get(..end).unwrap_or_default().as_bytes();
-    let s = match s.iter().position(|&b| b == b'#') {
+    let s = input.as_bytes().get(..end).unwrap_or_default();
+    let s = match memchr::memchr(b'#', s) {
         Some(i) => s.split_at(i).0,
         None => s,
     };
-    let s = s.trim_ascii();
-    let cleaned: Vec<u8> = if s.iter().any(|&b| matches!(b, b'\t' | b'\r' | b'\n')) {
-        s.iter()
-            .copied()
-            .filter(|&b| !matches!(b, b'\t' | b'\r' | b'\n'))
-            .collect()
-    } else {
-        s.to_vec()
-    };
-    recursive_unescape(cleaned)
+    let mut s = s.trim_ascii();
+    while let Some(i) = memchr::memchr3(b'\t', b'\r', b'\n', s) {
+        let (run, rest) = s.split_at(i);
+        pre.extend_from_slice(run);
+        s = rest.get(1..).unwrap_or_default();
+    }
+    pre.extend_from_slice(s);
+    for _ in 0..MAX_UNESCAPE_ROUNDS {
+        // Most URLs carry no escapes: skip the pass. A round that decodes
+        // nothing leaves the input unchanged, which ends the loop.
+        if unescape_in_place(pre) == 0 {
+            break;
+        }
+    }
 }
 
 fn hex_val(b: u8) -> Option<u8> {
@@ -320,61 +474,78 @@ fn hex_val(b: u8) -> Option<u8> {
     }
 }
 
-/// One round of percent-unescaping; invalid escapes are kept as they are.
-fn unescape_once(s: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while let Some(&b) = s.get(i) {
-        if b == b'%'
-            && let (Some(h), Some(l)) = (
-                s.get(i + 1).copied().and_then(hex_val),
-                s.get(i + 2).copied().and_then(hex_val),
-            )
-        {
-            out.push(h << 4 | l);
-            i += 3;
-            continue;
+/// One round of percent-unescaping in place (the output is never longer
+/// than what is left to read); invalid escapes are kept as they are.
+/// Returns how many escapes were decoded.
+fn unescape_in_place(s: &mut Vec<u8>) -> usize {
+    let Some(first) = memchr::memchr(b'%', s) else {
+        return 0;
+    };
+    // Bytes before `w` are output; `r` is the next '%' to look at.
+    let (mut w, mut r, mut decoded) = (first, first, 0);
+    loop {
+        let escape = match (s.get(r + 1), s.get(r + 2)) {
+            (Some(&h), Some(&l)) => hex_val(h).zip(hex_val(l)).map(|(h, l)| h << 4 | l),
+            _ => None,
+        };
+        let (value, step) = match escape {
+            Some(v) => {
+                decoded += 1;
+                (v, 3)
+            }
+            None => (b'%', 1),
+        };
+        if let Some(slot) = s.get_mut(w) {
+            *slot = value;
         }
-        out.push(b);
-        i += 1;
+        w += 1;
+        r += step;
+        // Copy the run up to the next '%' (or the end) down to `w`.
+        let tail = s.get(r..).unwrap_or_default();
+        let next = memchr::memchr(b'%', tail).map(|i| r + i);
+        let end = next.unwrap_or(s.len());
+        if r < end {
+            s.copy_within(r..end, w);
+            w += end - r;
+        }
+        match next {
+            Some(n) => r = n,
+            None => break,
+        }
     }
-    out
+    s.truncate(w);
+    decoded
 }
 
-fn recursive_unescape(mut s: Vec<u8>) -> Vec<u8> {
-    for _ in 0..MAX_UNESCAPE_ROUNDS {
-        // Most URLs carry no escapes: skip the copy and the comparison.
-        if !s.contains(&b'%') {
-            break;
-        }
-        let t = unescape_once(&s);
-        if t == s {
-            break;
-        }
-        s = t;
+/// Bytes that are percent-escaped: <= 0x20, >= 0x7f, '#' and '%'.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b <= 0x20 || b >= 0x7f || b == b'#' as usize || b == b'%' as usize;
+        b += 1;
     }
-    s
-}
+    t
+};
 
 /// Percent-escape bytes <= 0x20, >= 0x7f, '#' and '%' (uppercase hex).
-fn escape(s: &[u8]) -> String {
+fn escape_into(s: &[u8], out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let needs = |b: u8| b <= 0x20 || b >= 0x7f || b == b'#' || b == b'%';
-    let mut out = String::with_capacity(s.len() + 8);
     let mut rest = s;
-    // Copy runs of safe bytes whole (they are ASCII, hence valid UTF-8).
+    // Copy runs of safe bytes whole.
     while !rest.is_empty() {
-        let run = rest.iter().position(|&b| needs(b)).unwrap_or(rest.len());
-        if let Ok(safe) = std::str::from_utf8(&rest[..run]) {
-            out.push_str(safe);
-        }
-        let Some(&b) = rest.get(run) else { break };
-        out.push('%');
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        rest = &rest[run + 1..];
+        let run = rest
+            .iter()
+            .position(|&b| NEEDS_ESCAPE[usize::from(b)])
+            .unwrap_or(rest.len());
+        let (safe, tail) = rest.split_at(run);
+        out.extend_from_slice(safe);
+        let Some((&b, tail)) = tail.split_first() else {
+            break;
+        };
+        out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]]);
+        rest = tail;
     }
-    out
 }
 
 /// Does `s` (starting with ':') look like `:digits` followed by '/' or end?
@@ -385,7 +556,7 @@ fn is_port_at(s: &[u8]) -> bool {
 
 /// Split off a scheme the way Google's reference client does: letters, then
 /// letters/digits/`+-.`, then ':' not followed by a port number.
-fn split_scheme(s: &[u8]) -> (Option<String>, &[u8]) {
+fn split_scheme(s: &[u8]) -> (Option<&[u8]>, &[u8]) {
     for (i, &c) in s.iter().enumerate() {
         match c {
             b'a'..=b'z' | b'A'..=b'Z' => {}
@@ -395,7 +566,6 @@ fn split_scheme(s: &[u8]) -> (Option<String>, &[u8]) {
                 if is_port_at(rest) {
                     continue; // "host:80/...": no scheme
                 }
-                let scheme = String::from_utf8_lossy(scheme).to_ascii_lowercase();
                 return (Some(scheme), rest.get(1..).unwrap_or_default());
             }
             _ => return (None, s),
@@ -404,18 +574,28 @@ fn split_scheme(s: &[u8]) -> (Option<String>, &[u8]) {
     (None, s)
 }
 
-fn default_port(scheme: &str) -> Option<u16> {
-    match scheme {
-        "http" => Some(80),
-        "https" => Some(443),
-        "ftp" => Some(21),
-        _ => None,
+/// The scheme's default port; no scheme means http.
+fn default_port(scheme: Option<&[u8]>) -> Option<u16> {
+    let s = scheme.unwrap_or(b"http");
+    if s.eq_ignore_ascii_case(b"http") {
+        Some(80)
+    } else if s.eq_ignore_ascii_case(b"https") {
+        Some(443)
+    } else if s.eq_ignore_ascii_case(b"ftp") {
+        Some(21)
+    } else {
+        None
     }
 }
 
-/// Canonical (escaped) host and port from an unescaped authority.
-fn canon_authority(authority: &[u8]) -> Option<(String, Option<u16>)> {
-    let hostport = match authority.iter().rposition(|&b| b == b'@') {
+/// Canonical (escaped) host of an unescaped authority, appended to `out`;
+/// returns the port. `tmp` is scratch.
+fn canon_authority_into(
+    authority: &[u8],
+    tmp: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Option<Option<u16>> {
+    let hostport = match memchr::memrchr(b'@', authority) {
         Some(i) => authority.get(i + 1..).unwrap_or_default(),
         None => authority,
     };
@@ -423,7 +603,8 @@ fn canon_authority(authority: &[u8]) -> Option<(String, Option<u16>)> {
     let port = port
         .and_then(|p| std::str::from_utf8(p).ok())
         .and_then(|p| p.parse::<u16>().ok());
-    Some((canon_host_bytes(host)?, port))
+    canon_host_into(host, tmp, out)?;
+    Some(port)
 }
 
 /// Split "host:port" / "[v6]:port". The port may be empty. A ':' followed by
@@ -454,9 +635,16 @@ fn split_port(h: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     }
 }
 
-/// Remove leading/trailing dots and collapse runs of dots.
-fn collapse_dots(h: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(h.len());
+/// Remove leading/trailing dots and collapse runs of dots, into `out`.
+fn collapse_dots_into(h: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    if h.first() != Some(&b'.')
+        && h.last() != Some(&b'.')
+        && memchr::memmem::find(h, b"..").is_none()
+    {
+        out.extend_from_slice(h);
+        return;
+    }
     for &b in h {
         if b == b'.' && out.last().is_none_or(|&l| l == b'.') {
             continue;
@@ -466,46 +654,54 @@ fn collapse_dots(h: &[u8]) -> Vec<u8> {
     if out.last() == Some(&b'.') {
         out.pop();
     }
-    out
 }
 
-/// Canonical (escaped) form of an unescaped host without port/userinfo.
-fn canon_host_bytes(h: &[u8]) -> Option<String> {
+/// Canonical (escaped) form of an unescaped host without port/userinfo,
+/// appended to `out`. None if there is no host.
+fn canon_host_into(h: &[u8], tmp: &mut Vec<u8>, out: &mut Vec<u8>) -> Option<()> {
     if h.first() == Some(&b'[') {
-        return canon_ipv6(h);
+        return canon_ipv6_into(h, out);
     }
-    let mut host = collapse_dots(h);
-    if !host.is_ascii() {
+    collapse_dots_into(h, tmp);
+    if !tmp.is_ascii() {
         // IDN → punycode when the host is valid UTF-8 and IDNA accepts it;
         // otherwise its bytes are percent-escaped below.
-        if let Ok(s) = std::str::from_utf8(&host)
-            && let Ok(ascii) = idna::domain_to_ascii(s)
-        {
-            host = collapse_dots(ascii.as_bytes());
+        let ascii = std::str::from_utf8(tmp)
+            .ok()
+            .and_then(|s| idna::domain_to_ascii(s).ok());
+        if let Some(ascii) = ascii {
+            collapse_dots_into(ascii.as_bytes(), tmp);
         }
     }
-    if host.is_empty() {
+    if tmp.is_empty() {
         return None;
     }
-    if let Some(ip) = parse_ipv4(&host) {
-        return Some(ip.to_string());
+    if let Some(ip) = parse_ipv4(tmp) {
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, "{ip}");
+        return Some(());
     }
-    host.make_ascii_lowercase();
-    Some(escape(&host))
+    tmp.make_ascii_lowercase();
+    escape_into(tmp, out);
+    Some(())
 }
 
 /// "[...]" → "[compressed v6]", or dotted IPv4 for IPv4-mapped and NAT64.
-fn canon_ipv6(h: &[u8]) -> Option<String> {
+fn canon_ipv6_into(h: &[u8], out: &mut Vec<u8>) -> Option<()> {
     let inner = h.strip_prefix(b"[")?.strip_suffix(b"]")?;
     let addr: Ipv6Addr = std::str::from_utf8(inner).ok()?.parse().ok()?;
+    // Writing to a Vec cannot fail.
     if let Some(v4) = addr.to_ipv4_mapped() {
-        return Some(v4.to_string());
+        let _ = write!(out, "{v4}");
+        return Some(());
     }
     let o = addr.octets();
     if o.starts_with(&[0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0]) {
-        return Some(Ipv4Addr::new(o[12], o[13], o[14], o[15]).to_string());
+        let _ = write!(out, "{}", Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+        return Some(());
     }
-    Some(format!("[{addr}]"))
+    let _ = write!(out, "[{addr}]");
+    Some(())
 }
 
 /// One IPv4 part: decimal, octal (leading 0) or hex (0x); at most 32 bits.
@@ -534,24 +730,29 @@ fn parse_ipv4_part(p: &str) -> Option<u64> {
 
 /// Any legal IPv4 spelling with 1–4 parts (inet_aton / WHATWG rules).
 fn parse_ipv4(host: &[u8]) -> Option<Ipv4Addr> {
-    let s = std::str::from_utf8(host).ok()?;
-    let parts: Vec<&str> = s.split('.').collect();
-    if parts.is_empty() || parts.len() > 4 {
+    // Every spelling starts with a digit (decimal, "0x", octal "0").
+    if !host.first()?.is_ascii_digit() {
         return None;
     }
-    let mut nums = Vec::with_capacity(parts.len());
-    for p in &parts {
-        nums.push(parse_ipv4_part(p)?);
+    let s = std::str::from_utf8(host).ok()?;
+    let parts = s.split('.').count();
+    if parts > 4 {
+        return None;
     }
-    let (&last, init) = nums.split_last()?;
     let mut v: u64 = 0;
-    for &n in init {
-        if n > 255 {
-            return None;
+    let mut last = 0;
+    for (i, p) in s.split('.').enumerate() {
+        let n = parse_ipv4_part(p)?;
+        if i + 1 < parts {
+            if n > 255 {
+                return None;
+            }
+            v = (v << 8) | n;
+        } else {
+            last = n;
         }
-        v = (v << 8) | n;
     }
-    let rem_bits = 8 * (5 - parts.len() as u32); // 32, 24, 16 or 8
+    let rem_bits = 8 * (5 - parts as u32); // 32, 24, 16 or 8
     if last >= (1u64 << rem_bits) {
         return None;
     }
@@ -559,39 +760,62 @@ fn parse_ipv4(host: &[u8]) -> Option<Ipv4Addr> {
     u32::try_from(v).ok().map(Ipv4Addr::from)
 }
 
-/// Resolve "." and "..", collapse slashes; always starts with '/'.
-fn canon_path(p: &[u8]) -> Vec<u8> {
-    let mut segs: Vec<&[u8]> = Vec::new();
+/// Resolve "." and "..", collapse slashes, escape; appended to `out`,
+/// always starting with '/'. `..` cuts back to the previous separator
+/// (escaping never writes a '/').
+fn canon_path_into(p: &[u8], out: &mut Vec<u8>) {
+    // Common case: `p` starts with '/' and has no "//", "/." or "/..":
+    // nothing to resolve, the path is `p` escaped.
+    if p.first() == Some(&b'/')
+        && memchr::memchr_iter(b'/', p).all(|i| !matches!(p.get(i + 1), Some(b'/' | b'.')))
+    {
+        escape_into(p, out);
+        return;
+    }
+    let base = out.len() + 1; // just after the leading '/'
+    out.push(b'/');
+    let mut segs = 0usize;
     let mut trailing = false;
     for seg in p.split(|&b| b == b'/') {
         match seg {
             b"" | b"." => trailing = true,
             b".." => {
-                segs.pop();
+                if segs > 0 {
+                    segs -= 1;
+                    let cut = match out.get(base..) {
+                        Some(tail) if segs > 0 => tail
+                            .iter()
+                            .rposition(|&b| b == b'/')
+                            .map_or(base, |i| base + i),
+                        _ => base,
+                    };
+                    out.truncate(cut);
+                }
                 trailing = true;
             }
             s => {
-                segs.push(s);
+                if segs > 0 {
+                    out.push(b'/');
+                }
+                escape_into(s, out);
+                segs += 1;
                 trailing = false;
             }
         }
     }
-    let mut out = Vec::with_capacity(p.len() + 1);
-    out.push(b'/');
-    for (i, s) in segs.iter().enumerate() {
-        if i > 0 {
-            out.push(b'/');
-        }
-        out.extend_from_slice(s);
-    }
-    if trailing && !segs.is_empty() {
+    if trailing && segs > 0 {
         out.push(b'/');
     }
-    out
 }
 
-fn is_ip_host(host: &str) -> bool {
-    host.starts_with('[') || host.parse::<Ipv4Addr>().is_ok()
+fn is_ip_host(host: &[u8]) -> bool {
+    match host.first() {
+        Some(b'[') => true,
+        Some(b) if b.is_ascii_digit() => {
+            std::str::from_utf8(host).is_ok_and(|h| h.parse::<Ipv4Addr>().is_ok())
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -776,16 +1000,15 @@ mod tests {
             "http://very.deep.sub.domain.example.com/1/2/3/4/5/6/7/",
             "http://host/%25%32%35",
         ];
+        let mut buf = CanonBuf::default();
         for u in urls {
             let c = Canonical::parse(u).unwrap_or_else(|| panic!("{u}"));
+            let r = buf.parse(u).unwrap_or_else(|| panic!("{u}"));
             let mut got = Vec::new();
-            c.for_each_expression(|h, p, q| {
-                got.push(match q {
-                    Some(q) => format!("{h}{p}?{q}"),
-                    None => format!("{h}{p}"),
-                })
-            });
+            r.for_each_expression(|e| got.push(String::from_utf8_lossy(e).into_owned()));
             assert_eq!(got, c.expressions(), "{u}");
+            assert_eq!(r.expression_count(), got.len(), "{u}");
+            assert_eq!(r.to_canonical(), c, "{u}");
         }
     }
 
@@ -835,8 +1058,8 @@ mod tests {
         ] {
             assert_eq!(canon(input).as_deref(), Some(want), "{input}");
         }
-        assert!(is_ip_host("192.168.1.1"));
-        assert!(!is_ip_host("276.2.3"));
+        assert!(is_ip_host(b"192.168.1.1"));
+        assert!(!is_ip_host(b"276.2.3"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod canon;
 pub mod feeds;
+mod filter;
 pub mod redis_store;
 pub mod store;
 pub mod update;

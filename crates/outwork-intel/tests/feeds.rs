@@ -735,3 +735,28 @@ fn shared_non_feeds_are_not_detected() {
         assert_eq!(detect(&data[..data.len().min(64 * 1024)]), None, "{name}");
     }
 }
+
+/// Found by the `feeds` fuzz target: a comment line, then a data line
+/// whose numeric "id" has more digits than an i64 holds, panicked with an
+/// overflow in debug builds while detecting the format.
+#[test]
+fn overlong_numeric_ids_do_not_overflow() {
+    let mut data = b"# list\n".to_vec();
+    data.extend_from_slice(&[b'9'; 40]);
+    data.extend_from_slice(b",http://x.example/a\n");
+    data.extend_from_slice(&[b'9'; 40]);
+    data.extend_from_slice(b",http://y.example/b\n");
+    // Ids that are all digits still read as PhishTank CSV rows, as before.
+    assert_eq!(
+        detect(&data),
+        detect(b"# list\n1,http://x.example/a\n2,http://y.example/b\n")
+    );
+    let quoted = format!(
+        "\"{}\",\"2024-01-01 00:00:00\",\"http://x/\"\n",
+        "9".repeat(30)
+    );
+    let _ = detect(quoted.as_bytes());
+    for f in [Format::PhishtankCsv, Format::UrlhausCsv, Format::UrlList] {
+        let _ = parse(&data, f);
+    }
+}

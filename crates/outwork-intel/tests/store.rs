@@ -113,6 +113,42 @@ fn reimport_replaces_a_source_and_two_sources_both_report() {
     assert_eq!(idx.check_url("http://c.example/").len(), 1);
 }
 
+/// The first-stage filter is rebuilt with the records on every change: a
+/// stale one would turn a new entry away (reported clean) or keep a removed
+/// one alive; a reloaded store brings its own.
+#[test]
+fn filter_follows_imports_removals_and_reloads() {
+    let mut idx = Index::default();
+    assert!(idx.check_url("http://a.example/").is_empty());
+    assert_eq!(idx.filter_bytes(), 0);
+    // Enough entries that the filter answers for thousands of absent keys.
+    let list: String = (0..5000)
+        .map(|i| format!("http://h{i}.example/p/\n"))
+        .collect();
+    let p = feeds::parse(list.as_bytes(), Format::UrlList);
+    idx.import("big", Kind::Phishing, "urls", &p, 1)
+        .expect("import");
+    assert!(idx.filter_bytes() > 0 && idx.filter_covers_index());
+    assert_eq!(idx.check_url("http://h4999.example/p/x.php").len(), 1);
+    assert!(idx.check_url("http://a.example/").is_empty());
+    let p = feeds::parse(b"http://a.example/\n", Format::UrlList);
+    idx.import("new", Kind::Malware, "urls", &p, 2)
+        .expect("import");
+    assert!(idx.filter_covers_index());
+    assert_eq!(idx.check_url("http://a.example/").len(), 1);
+    assert_eq!(idx.remove_source("big"), Some(5000));
+    assert!(idx.filter_covers_index());
+    assert!(idx.check_url("http://h4999.example/p/x.php").is_empty());
+    assert_eq!(idx.check_url("http://a.example/").len(), 1);
+    let path = tmp("filter-reload");
+    idx.save(&path).expect("save");
+    let back = Index::load(&path).expect("load");
+    let _ = std::fs::remove_file(&path);
+    assert!(back.filter_bytes() > 0 && back.filter_covers_index());
+    assert_eq!(back.check_url("http://a.example/").len(), 1);
+    assert_eq!(back.memory_bytes(), idx.memory_bytes());
+}
+
 #[test]
 fn save_load_roundtrip_and_corruption_is_refused() {
     let idx = index_with(
