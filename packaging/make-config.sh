@@ -49,12 +49,12 @@ replace '# reports_dir = "/var/lib/outwork/reports"' 'reports_dir = "/var/lib/ou
 cat <<EOT
 $text
 
-# First-contact history (README: First contact): who has written to whom.
+# First-contact history (docs/CONFIGURATION.md: First contact): who has written to whom.
 [history]
 enabled = false
 path = "/var/lib/outwork/history.owh"
 
-# The learned verdict model (README: Learned verdicts). Default: the built-in
+# The learned verdict model (docs/CONFIGURATION.md: Learned verdicts). Default: the built-in
 # one. After \`outwork learn --config /etc/outwork/outwork.toml
 # -o /var/lib/outwork/model.owml --phish ... --ham ...\`, uncomment:
 [model]

@@ -324,7 +324,7 @@ enum ConfigCmd {
     Check { file: PathBuf },
 }
 
-/// Exit codes (documented in the README).
+/// Exit codes (documented in docs/SCANNING.md).
 const EXIT_CLEAN: u8 = 0;
 const EXIT_FLAGGED: u8 = 1;
 const EXIT_ERROR: u8 = 2;
