@@ -11,7 +11,7 @@
 
 pub mod auth;
 pub mod clamd;
-pub mod enrich;
+mod enrich;
 pub mod history;
 pub mod input;
 
