@@ -6,5 +6,5 @@ mod gates;
 
 fn main() {
     use gates::*;
-    emit(&[&REDIS]);
+    emit(&[&REDIS, &CORPUS]);
 }

@@ -1,5 +1,5 @@
-//! The HTML reader (html5gum tokenizer, no rewriter) on any text: no panic,
-//! the URL and text bounds hold, every tracked depth unwinds sanely.
+//! The HTML reader (lol_html) and the character-reference decoder
+//! (html5gum's RCDATA states) on any text: no panic, the bounds hold.
 
 #![no_main]
 
@@ -7,6 +7,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let html = String::from_utf8_lossy(data);
+    let d = outwork_core::html::decode_entities(&html);
+    assert!(d.len() <= html.len() * 3 + 3);
     let f = outwork_core::html::analyse(&html, 50, 4096, 1 << 16);
     assert!(f.urls.len() <= 50);
     // The text bound is checked before each push: at most one run over it.

@@ -545,8 +545,8 @@ fn deeply_nested_html_and_unterminated_comment() {
 
 #[test]
 fn html_memory_limit() {
-    // An unterminated 1 MB tag is held whole by the HTML tokenizer (and
-    // then dropped, as a browser drops it): past max_html_memory it says so.
+    // An unterminated 1 MB tag is buffered by the HTML parser: past
+    // max_html_memory it stops and says so.
     let ctx = ctx_with(Limits {
         max_html_memory: 64 << 10,
         ..Default::default()
@@ -639,4 +639,24 @@ fn part_flood_is_cut_before_parsing() {
     assert!(outwork_core::facts::cut_boundary_lines(&m, 200_000).is_none());
     let v = scan_within("part flood", &m, &offline(ctx_with(limits)), BOUND);
     assert_fires("part flood", &v, "MIME_PART_LIMIT");
+}
+
+/// A tag with 150,000 attributes, scanned on a worker thread's 2 MiB stack
+/// (as `scan -j` and the servers do): a tokenizer that recursed per
+/// attribute crashed the process here.
+#[test]
+fn attribute_flood_keeps_the_stack() {
+    let mut html = String::from("<div ");
+    for i in 0..150_000 {
+        html.push_str(&format!("a{i}=\"x\" "));
+    }
+    html.push_str("><a href=\"https://login.example/\">PayPal</a>");
+    let m = with_body("Content-Type: text/html\r\n", html.as_bytes());
+    let v = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || scan_within("attribute flood", &m, &offline(Context::default()), BOUND))
+        .expect("thread")
+        .join()
+        .expect("no stack overflow");
+    assert!(v.score.is_finite());
 }

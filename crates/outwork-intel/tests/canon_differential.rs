@@ -6,7 +6,7 @@
 use outwork_intel::canon::{self, CanonBuf, Canonical, canonical_host, reference};
 use outwork_intel::feeds::{Entry, Parsed, Value};
 use outwork_intel::store::{Index, Kind};
-use std::path::PathBuf;
+use outwork_test_support::gates;
 
 fn fixture_urls() -> Vec<String> {
     include_str!("fixtures/urls.txt")
@@ -212,11 +212,6 @@ fn scratch_reuse_is_independent_of_the_previous_url() {
     }
 }
 
-fn corpus_dir() -> Option<PathBuf> {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    d.is_dir().then_some(d)
-}
-
 fn corpus_urls(dir: &std::path::Path) -> Vec<String> {
     let mut urls = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -243,11 +238,15 @@ fn corpus_urls(dir: &std::path::Path) -> Vec<String> {
 /// the same hits from an index listing a share of them (URL entries,
 /// domain entries, IPs), through the filter and without it.
 #[test]
+#[cfg_attr(
+    outwork_no_corpus,
+    ignore = "needs the dev corpus at ../shared/corpus (OUTWORK_REQUIRE_CORPUS=1 makes this a failure)"
+)]
 fn corpus_urls_canonicalise_and_look_up_as_before() {
-    let Some(dir) = corpus_dir() else {
-        eprintln!(
-            "SKIPPED corpus_urls_canonicalise_and_look_up_as_before: ../shared/corpus is absent"
-        );
+    if !gates::check(&gates::CORPUS) {
+        return;
+    }
+    let Some(dir) = gates::corpus_dir() else {
         return;
     };
     let urls = corpus_urls(&dir);

@@ -76,7 +76,23 @@ pub const ANCHORS: Gate = Gate {
     install: "../shared/anchors/setup.sh",
 };
 
-pub const ALL: [&Gate; 7] = [&REDIS, &CLAMD, &NSD, &POSTFIX, &RSPAMC, &BROWSER, &ANCHORS];
+/// Not a tool but data: the dev corpus beside the repo (`.ci/run` has it).
+pub const CORPUS: Gate = Gate {
+    name: "corpus",
+    env: "OUTWORK_REQUIRE_CORPUS",
+    needs: "the dev corpus at ../shared/corpus",
+    install: "check out ../shared beside the repository",
+};
+
+pub const ALL: [&Gate; 8] = [
+    &REDIS, &CLAMD, &NSD, &POSTFIX, &RSPAMC, &BROWSER, &ANCHORS, &CORPUS,
+];
+
+/// The dev corpus, when it is there.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let d = repo().join("../shared/corpus");
+    d.join("MANIFEST.tsv").is_file().then_some(d)
+}
 
 /// The `#[ignore]` reason of a test behind `g`, word for word.
 pub fn reason(g: &Gate) -> String {
@@ -143,6 +159,12 @@ pub fn missing(g: &Gate) -> Option<String> {
                 (!pw.is_dir()).then(|| format!("{} not found", pw.display()))
             }),
         "anchors" => (!required(g)).then(|| format!("{} is not 1", g.env)),
+        "corpus" => corpus_dir().is_none().then(|| {
+            format!(
+                "{} not found",
+                repo().join("../shared/corpus/MANIFEST.tsv").display()
+            )
+        }),
         _ => Some(format!("unknown gate {}", g.name)),
     }
 }
@@ -182,6 +204,10 @@ pub fn emit(gates: &[&Gate]) {
     let browser = repo().join("tests/browser");
     if gates.iter().any(|g| g.name == "browser") && browser.is_dir() {
         println!("cargo::rerun-if-changed={}", browser.display());
+    }
+    if gates.iter().any(|g| g.name == "corpus") {
+        // Re-detect when ../shared appears or goes.
+        println!("cargo::rerun-if-changed={}", repo().join("..").display());
     }
     for g in gates {
         println!("cargo::rerun-if-env-changed={}", g.env);
