@@ -50,28 +50,21 @@ pub struct HtmlFacts {
     pub error: Option<String>,
 }
 
-fn is_hiding_style(style: &str) -> bool {
-    hides(style, &mut Vec::new())
-}
-
-/// Whether an inline style hides its element. `buf` is scratch space a
-/// caller may reuse (mail styles every element). Only ASCII whitespace is
+/// Whether an inline style hides its element. Only ASCII whitespace is
 /// dropped: CSS knows no other.
-fn hides(style: &str, buf: &mut Vec<u8>) -> bool {
-    buf.clear();
-    buf.extend(
-        style
-            .bytes()
-            .filter(|b| !b.is_ascii_whitespace())
-            .map(|b| b.to_ascii_lowercase()),
-    );
-    let has = |p: &str| memchr::memmem::find(buf, p.as_bytes()).is_some();
+fn is_hiding_style(style: &str) -> bool {
+    let s: Vec<u8> = style
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(|b| b.to_ascii_lowercase())
+        .collect();
+    let has = |p: &str| memchr::memmem::find(&s, p.as_bytes()).is_some();
     has("display:none")
         || has("visibility:hidden")
         || has("font-size:0")
         || has("font-size:1px")
         || has("opacity:0;")
-        || buf.ends_with(b"opacity:0")
+        || s.ends_with(b"opacity:0")
         || has("max-height:0")
         || (has("width:0") && has("height:0") && has("overflow:hidden"))
 }
