@@ -23,8 +23,8 @@ fuzz_target!(|data: &[u8]| {
     msg.extend_from_slice(data);
     msg.extend_from_slice(b"\r\nFrom: a@paypal.com\r\nTo: b@example.net\r\nSubject: x\r\n\r\nbody\r\n");
     let ctx = ctx();
-    let facts = outwork_core::facts::parse(&msg, ctx.limits());
-    let view = outwork_core::signals::auth::read(&facts, ctx);
-    let mut hits = outwork_core::symbol::Hits::default();
-    outwork_core::signals::auth::signals(&view, &facts, ctx, &mut hits);
+    let facts = outwork_core::parse(&msg, ctx.limits());
+    let view = outwork_core::family::auth::read(&facts, ctx);
+    let mut hits = outwork_core::Hits::default();
+    outwork_core::family::auth::signals(&view, &facts, ctx, &mut hits);
 });

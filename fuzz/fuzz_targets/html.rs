@@ -7,9 +7,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let html = String::from_utf8_lossy(data);
-    let d = outwork_core::html::decode_entities(&html);
+    let d = outwork_core::decode_entities(&html);
     assert!(d.len() <= html.len() * 3 + 3);
-    let f = outwork_core::html::analyse(&html, 50, 4096, 1 << 16);
+    let f = outwork_core::analyse_html(&html, 50, 4096, 1 << 16);
     assert!(f.urls.len() <= 50);
     // The text bound is checked before each push: at most one run over it.
     assert!(f.visible_text.len() <= 4096 + html.len());

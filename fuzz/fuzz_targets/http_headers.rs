@@ -15,8 +15,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use outwork_core::config::Thresholds;
-use outwork_core::symbol::Symbol;
+use outwork_core::Thresholds;
+use outwork_core::Symbol;
 use outwork_core::{Action, Verdict};
 use outwork_server::config::RspamdQuarantineAction;
 use outwork_server::http::{release_argv, synthetic_message, url_message};

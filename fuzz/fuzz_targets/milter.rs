@@ -76,7 +76,7 @@ fuzz_target!(|data: &[u8]| {
             Step::Reply(rs) => rs.iter().for_each(roundtrip_reply),
             Step::Scan(m) => {
                 assert!(m.raw.len() <= MAX_MESSAGE, "kept {} bytes", m.raw.len());
-                let mut v = outwork_core::policy::decide(Default::default(), ctx);
+                let mut v = outwork_core::decide(Default::default(), ctx);
                 v.action = [Action::Accept, Action::Tag, Action::Quarantine, Action::Reject]
                     [usize::from(mode >> 1) % 4];
                 let stored = Ok("id".to_string());

@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use outwork_core::domain::Host;
-use outwork_core::{html, url};
+use outwork_core::Host;
+use outwork_core::{ParsedUrl, analyse_html, extract_text_urls, shown_host, unwrap_redirect};
 use outwork_intel::canon::{self, CanonBuf};
 
 /// The owned and borrowed new canonicalisations of `s` agree with the
@@ -36,22 +36,22 @@ fn intel_canon_differential(s: &str) {
 
 fuzz_target!(|s: &str| {
     intel_canon_differential(s);
-    if let Some(u) = url::ParsedUrl::parse(s) {
+    if let Some(u) = ParsedUrl::parse(s) {
         let _ = u.registrable();
         let _ = u.host_path();
-        if let Some(t) = url::unwrap_redirect(&u) {
-            let _ = url::ParsedUrl::parse(&t.target);
+        if let Some(t) = unwrap_redirect(&u) {
+            let _ = ParsedUrl::parse(&t.target);
         }
     }
     if let Some(h) = Host::parse(s) {
         let _ = h.registrable();
     }
-    for t in url::extract_text_urls(s, 64) {
-        let _ = url::ParsedUrl::parse(&t.raw);
+    for t in extract_text_urls(s, 64) {
+        let _ = ParsedUrl::parse(&t.raw);
     }
-    let _ = url::shown_host(s);
-    let f = html::analyse(s, 64, 1 << 16, 1 << 20);
+    let _ = shown_host(s);
+    let f = analyse_html(s, 64, 1 << 16, 1 << 20);
     for u in &f.urls {
-        let _ = url::ParsedUrl::parse(&u.raw);
+        let _ = ParsedUrl::parse(&u.raw);
     }
 });

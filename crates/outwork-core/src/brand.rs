@@ -88,7 +88,7 @@ pub fn bundled() -> &'static [Brand] {
 /// hides inside a name — combining grapheme joiner, Arabic letter mark,
 /// Hangul and Khmer fillers, Mongolian selectors, the rest of U+2060–206F,
 /// variation selectors, musical formatting, tag characters.
-pub fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     crate::domain::is_invisible_char(c)
         || matches!(c,
             '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
@@ -292,7 +292,7 @@ pub fn fold(text: &str, max_bytes: usize) -> Folded {
 }
 
 /// A keyword folded as text is: its compact form.
-pub fn fold_keyword(k: &str) -> String {
+pub(crate) fn fold_keyword(k: &str) -> String {
     fold(k, usize::MAX).compact
 }
 
@@ -367,7 +367,7 @@ fn pack(w: &str) -> Option<u64> {
 
 /// The packed key is its own hash, spread by one multiply.
 #[derive(Default, Clone)]
-pub struct PackedHasher(u64);
+pub(crate) struct PackedHasher(u64);
 
 impl std::hash::Hasher for PackedHasher {
     fn finish(&self) -> u64 {

@@ -136,7 +136,7 @@ pub fn registrable_domain(ascii: &str) -> Option<&str> {
 
 /// The registrable label without its public suffix: "paypal" for
 /// "www.paypal.co.uk".
-pub fn registrable_label(registrable: &str) -> &str {
+pub(crate) fn registrable_label(registrable: &str) -> &str {
     let suffix_len = psl::suffix_str(registrable).map(str::len).unwrap_or(0);
     if suffix_len > 0 && suffix_len < registrable.len() {
         registrable[..registrable.len() - suffix_len].trim_end_matches('.')
@@ -146,7 +146,7 @@ pub fn registrable_label(registrable: &str) -> &str {
 }
 
 /// Public suffix (TLD or eTLD) of a host.
-pub fn public_suffix(ascii: &str) -> Option<&str> {
+pub(crate) fn public_suffix(ascii: &str) -> Option<&str> {
     psl::suffix_str(ascii)
 }
 
@@ -158,7 +158,7 @@ pub fn is_same_or_subdomain(a: &str, b: &str) -> bool {
 /// Parse an IPv4 address in any spelling browsers accept (WHATWG URL host
 /// parser): 1-4 parts, each decimal, `0x` hex or `0` octal, the last part
 /// filling the remaining bytes.
-pub fn parse_ipv4_any(host: &str) -> Option<Ipv4Addr> {
+pub(crate) fn parse_ipv4_any(host: &str) -> Option<Ipv4Addr> {
     let parts: Vec<&str> = host.split('.').collect();
     if parts.is_empty() || parts.len() > 4 {
         return None;
@@ -214,14 +214,14 @@ pub fn skeleton(s: &str) -> String {
 
 /// True when the string mixes scripts in a way UTS #39 calls suspicious
 /// (e.g. Cyrillic letters in a Latin word).
-pub fn is_mixed_script(s: &str) -> bool {
+pub(crate) fn is_mixed_script(s: &str) -> bool {
     use unicode_security::MixedScript;
     s.split('.')
         .any(|label| !label.is_ascii() && !label.is_single_script())
 }
 
 /// Characters that render as nothing or reorder text.
-pub fn is_invisible_char(c: char) -> bool {
+pub(crate) fn is_invisible_char(c: char) -> bool {
     matches!(c,
         '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}'
         | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{00ad}' | '\u{180e}')

@@ -5,7 +5,7 @@ use crate::config::Limits;
 use crate::domain::Host;
 use crate::html::{self, HtmlFacts};
 use crate::url::{self, ParsedUrl, UrlSource};
-use mail_parser::{Address, MessageParser, MimeHeaders, PartType};
+use mail_parser::{MessageParser, MimeHeaders, PartType};
 use sha2::Digest;
 
 /// A mailbox from a header.
@@ -295,7 +295,7 @@ struct Walker<'a> {
 /// Parse a message into Facts.
 /// Reader text kept per message: the model reads the start of a message,
 /// where the lure is.
-pub const MAX_READER_TEXT: usize = 8 << 10;
+pub(crate) const MAX_READER_TEXT: usize = 8 << 10;
 
 fn push_reader_text(out: &mut String, text: &str) {
     if out.len() >= MAX_READER_TEXT {
@@ -578,7 +578,7 @@ pub fn cut_headers(raw: &[u8], max: usize) -> Option<CutHeaders> {
 /// Lines that may be MIME boundaries read before the rest is cut: well
 /// above what `max_parts` parts need (each part has one, nested
 /// multiparts a closing one more), so only a flood of parts is cut.
-pub fn boundary_line_limit(max_parts: usize) -> usize {
+pub(crate) fn boundary_line_limit(max_parts: usize) -> usize {
     max_parts.saturating_mul(4).saturating_add(16)
 }
 
@@ -797,7 +797,7 @@ impl Walker<'_> {
 
 /// Words offered as a password in the text ("Password: X7k9", "the code is
 /// 4411", "пароль: …"), at most 20, for opening encrypted attachments.
-pub fn password_candidates(text: &str, out: &mut Vec<String>) {
+pub(crate) fn password_candidates(text: &str, out: &mut Vec<String>) {
     const KEYS: &[&str] = &[
         "password",
         "passwort",
@@ -908,13 +908,6 @@ fn add_unwrapped(facts: &mut Facts, max_urls: usize) {
             current = facts.urls.len() - 1;
         }
     }
-}
-
-/// Mailbox helper for signals that look at address lists.
-pub fn addresses(a: &Address<'_>) -> Vec<Mailbox> {
-    a.iter()
-        .filter_map(|x| x.address().map(|ad| Mailbox::new(x.name(), ad)))
-        .collect()
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ type E = de::value::Error;
 
 /// The field names of the struct at `path` inside `T` (`&[]`: `T`'s own;
 /// `&["thresholds"]`: `[thresholds]`'s). Empty when `path` names no struct.
-pub fn fields_of<T: DeserializeOwned>(path: &[&str]) -> &'static [&'static str] {
+pub(crate) fn fields_of<T: DeserializeOwned>(path: &[&str]) -> &'static [&'static str] {
     let found = Cell::new(None);
     let _ = T::deserialize(Probe {
         path,
@@ -122,7 +122,7 @@ impl<'de> de::SeqAccess<'de> for OneElement<'_> {
 
 /// The candidate closest to `word` if it is close enough to be a slip
 /// (case ignored; a few edits, fewer for short words).
-pub fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
@@ -138,7 +138,7 @@ pub fn did_you_mean<'a>(
 
 /// "unknown key", with a suggestion from the keys `T` knows at `path`'s
 /// parent.
-pub fn unknown_key_message<T: DeserializeOwned>(path: &str) -> String {
+pub(crate) fn unknown_key_message<T: DeserializeOwned>(path: &str) -> String {
     let segs: Vec<&str> = path.split('.').collect();
     let Some((last, parent)) = segs.split_last() else {
         return "unknown key".into();

@@ -132,7 +132,7 @@ pub const FREE_HOSTING: &[&str] = &[
 ];
 
 /// Form and survey builders: credential harvesting without a web server.
-pub const FORM_SERVICES: &[&str] = &[
+pub(crate) const FORM_SERVICES: &[&str] = &[
     "forms.gle",
     "docs.google.com/forms",
     "forms.office.com",
@@ -159,7 +159,7 @@ pub const FORM_SERVICES: &[&str] = &[
 
 /// Developer tunnels and IPFS gateways: throwaway endpoints attackers use to
 /// serve kits from a laptop or from content-addressed storage.
-pub const TUNNELS: &[&str] = &[
+pub(crate) const TUNNELS: &[&str] = &[
     "ngrok.io",
     "ngrok-free.app",
     "ngrok.app",
@@ -184,7 +184,7 @@ pub const TUNNELS: &[&str] = &[
     "zrok.io",
 ];
 
-pub const IPFS_GATEWAYS: &[&str] = &[
+pub(crate) const IPFS_GATEWAYS: &[&str] = &[
     "ipfs.io",
     "dweb.link",
     "cloudflare-ipfs.com",
@@ -471,12 +471,12 @@ pub const DANGEROUS_EXTENSIONS: &[&str] = &[
 
 /// Extensions that render as a web page: a local page can post credentials
 /// anywhere and escapes URL filters.
-pub const HTML_EXTENSIONS: &[&str] = &[
+pub(crate) const HTML_EXTENSIONS: &[&str] = &[
     "htm", "html", "shtml", "shtm", "xhtml", "svg", "svgz", "mht", "mhtml",
 ];
 
 /// Document-looking extensions used as the decoy first half of `x.pdf.exe`.
-pub const DECOY_EXTENSIONS: &[&str] = &[
+pub(crate) const DECOY_EXTENSIONS: &[&str] = &[
     "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "rtf", "jpg", "jpeg", "png", "gif",
     "csv", "odt", "zip", "rar", "mp3", "mp4", "wav", "html", "htm", "eml", "msg",
 ];
@@ -554,7 +554,7 @@ pub const ESP_DOMAINS: &[&str] = &[
 /// Known open redirectors and link wrappers: (host suffix, path prefix, query
 /// parameter holding the target, whether it is a security wrapper that the
 /// recipient's own organisation applies and so not suspicious by itself).
-pub struct Redirector {
+pub(crate) struct Redirector {
     pub host: &'static str,
     pub path: &'static str,
     pub param: &'static str,
@@ -572,7 +572,7 @@ macro_rules! redir {
     };
 }
 
-pub const REDIRECTORS: &[Redirector] = &[
+pub(crate) const REDIRECTORS: &[Redirector] = &[
     redir!("google.com", "/url", "q", false),
     redir!("google.com", "/url", "url", false),
     redir!("google.com", "/amp/s/", "", false),

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Model file format version (the `OWML` header's).
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 const MAGIC: &[u8; 4] = b"OWML";
 
 /// Symbols that say how the scan went, not what the sender did: never
@@ -51,7 +51,7 @@ const NOT_FEATURES: &[&str] = &[
 /// message *has* trusted results says which infrastructure received it
 /// (the development phishing passed a receiving tenant that writes them,
 /// most development ham did not), so their weights stay hand-set.
-pub fn is_feature(name: &str) -> bool {
+pub(crate) fn is_feature(name: &str) -> bool {
     !NOT_FEATURES.contains(&name)
         && crate::symbol::lookup(name).is_none_or(|d| d.family != crate::symbol::Family::Auth)
 }
@@ -64,7 +64,7 @@ const MAX_PAIRED: usize = 24;
 /// Where a word was found: part of its feature (the same word in a subject
 /// and in a footer mean different things).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
+pub(crate) enum Field {
     Subject,
     Display,
     Body,
@@ -246,7 +246,7 @@ pub fn features(facts: &Facts, fired: &[&'static str], rcpt_to: &[String], bits:
 /// [`features`] for scoring: only the hashed features `keep` accepts (those
 /// with a weight), each with its label for the explanation. Training
 /// (`keep` None) keeps every feature and builds no labels.
-pub fn features_where(
+pub(crate) fn features_where(
     facts: &Facts,
     fired: &[&'static str],
     rcpt_to: &[String],

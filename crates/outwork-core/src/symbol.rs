@@ -169,7 +169,7 @@ pub fn lookup(name: &str) -> Option<&'static SymbolDef> {
 }
 
 /// Symbols named at run time (one per YARA rule) start with this.
-pub const RULE_PREFIX: &str = "YARA_";
+pub(crate) const RULE_PREFIX: &str = "YARA_";
 
 /// A name for a run-time symbol that lives as long as the process, like
 /// the built-in ones. Interned, so reloading the same rules costs nothing.

@@ -392,9 +392,9 @@ pub fn shown_host(text: &str) -> Option<String> {
 mod psl {
     /// Is the suffix of this host one the Public Suffix List knows (not
     /// just the `*` default rule)?
-    pub struct List;
+    pub(super) struct List;
     impl List {
-        pub fn new_is_known(host: &str) -> bool {
+        pub(super) fn new_is_known(host: &str) -> bool {
             ::psl::suffix(host.as_bytes())
                 .map(|s| s.is_known())
                 .unwrap_or(false)

@@ -6,7 +6,7 @@
 //!     cargo run --release -p outwork-engine --example brand_cost -- PATH...
 
 use outwork_core::Context;
-use outwork_core::signals::{auth, brand};
+use outwork_core::family::{auth, brand};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,7 +19,7 @@ fn main() {
     let scanner = outwork_engine::Scanner::offline(ctx.clone());
     let facts: Vec<_> = items
         .iter()
-        .map(|d| outwork_core::facts::parse(d, ctx.limits()))
+        .map(|d| outwork_core::parse(d, ctx.limits()))
         .collect();
     // The scan reads authentication results anyway; only the brand step
     // is timed.
@@ -28,7 +28,7 @@ fn main() {
         // For a profiler: the brand step alone, many times.
         for _ in 0..50 {
             for (f, view) in facts.iter().zip(&views) {
-                let mut hits = outwork_core::symbol::Hits::default();
+                let mut hits = outwork_core::Hits::default();
                 let claims = brand::claims(f, &ctx);
                 brand::signals(f, view, &ctx, &claims, &mut hits);
                 std::hint::black_box(hits);
@@ -47,7 +47,7 @@ fn main() {
         let t = Instant::now();
         fired = 0;
         for (f, view) in facts.iter().zip(&views) {
-            let mut hits = outwork_core::symbol::Hits::default();
+            let mut hits = outwork_core::Hits::default();
             let claims = brand::claims(f, &ctx);
             brand::signals(f, view, &ctx, &claims, &mut hits);
             fired += usize::from(!hits.into_inner().is_empty());
@@ -64,11 +64,14 @@ fn main() {
                             std::hint::black_box(brand::claims(f, &ctx));
                         }
                         1 => {
-                            std::hint::black_box(outwork_core::brand::fold(&f.reader_text, 600));
+                            std::hint::black_box(outwork_core::fold_brand_text(
+                                &f.reader_text,
+                                600,
+                            ));
                         }
                         _ => {
                             if let Some(n) = f.from.as_ref().and_then(|m| m.name.as_deref()) {
-                                std::hint::black_box(outwork_core::signals::sender::claimed_brand(
+                                std::hint::black_box(outwork_core::family::sender::claimed_brand(
                                     n, &ctx,
                                 ));
                             }

@@ -14,8 +14,8 @@ use mail_auth::{
     AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, MessageAuthenticator,
     SpfResult, dmarc::verify::DmarcParameters, spf::verify::SpfParameters,
 };
-use outwork_core::config::AuthConfig;
-use outwork_core::evidence::VerifiedAuth;
+use outwork_core::AuthConfig;
+use outwork_core::VerifiedAuth;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -193,7 +193,7 @@ impl Verifier {
                     && self
                         .trusted_sealers
                         .iter()
-                        .any(|t| outwork_core::domain::is_same_or_subdomain(&sealer, t));
+                        .any(|t| outwork_core::is_same_or_subdomain(&sealer, t));
                 v.arc_sealer = Some(sealer);
             }
             if let Some(ip) = env.client_ip {

@@ -3,7 +3,7 @@
 //! and every attachment hash.
 
 use outwork_core::Facts;
-use outwork_core::evidence::{Evidence, IntelFinding, IntelTarget};
+use outwork_core::{Evidence, IntelFinding, IntelTarget};
 use outwork_intel::store::{EntryType, Hit, IntelError, Lookup};
 use std::collections::HashSet;
 
@@ -70,7 +70,7 @@ fn lookup(facts: &Facts, index: &dyn Lookup, ev: &mut Evidence) -> Result<(), In
             ));
         }
     }
-    let mut senders: Vec<(&str, &outwork_core::facts::Mailbox)> = Vec::new();
+    let mut senders: Vec<(&str, &outwork_core::Mailbox)> = Vec::new();
     if let Some(f) = &facts.from {
         senders.push(("From", f));
     }
@@ -122,13 +122,13 @@ fn lookup(facts: &Facts, index: &dyn Lookup, ev: &mut Evidence) -> Result<(), In
 /// slot past the caller's deadline.
 pub fn inspect(
     facts: &mut Facts,
-    l: &outwork_core::config::Limits,
+    l: &outwork_core::Limits,
     decode_qr: bool,
     yara: Option<&outwork_inspect::YaraRules>,
     deadline: Option<std::time::Instant>,
     ev: &mut Evidence,
 ) -> Vec<(String, [u8; 32])> {
-    use outwork_core::evidence::{InspectFinding, InspectKind};
+    use outwork_core::{InspectFinding, InspectKind};
     use outwork_inspect::Finding;
     let own =
         std::time::Instant::now().checked_add(std::time::Duration::from_millis(l.max_inspect_ms));
@@ -173,7 +173,7 @@ pub fn inspect(
                 Finding::Member { path, size, sha256 } => {
                     let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
                     if path.contains('.')
-                        && outwork_core::lists::DANGEROUS_EXTENSIONS.contains(&ext.as_str())
+                        && outwork_core::DANGEROUS_EXTENSIONS.contains(&ext.as_str())
                     {
                         push(
                             InspectKind::DangerousMember,
@@ -210,7 +210,7 @@ pub fn inspect(
                     for m in members.iter().take(64) {
                         let ext = m.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
                         if m.contains('.')
-                            && outwork_core::lists::DANGEROUS_EXTENSIONS.contains(&ext.as_str())
+                            && outwork_core::DANGEROUS_EXTENSIONS.contains(&ext.as_str())
                         {
                             push(
                                 InspectKind::DangerousMember,
@@ -295,10 +295,10 @@ pub fn inspect(
         if facts.urls.iter().any(|u| u.url.raw == url) {
             continue;
         }
-        if let Some(u) = outwork_core::url::ParsedUrl::parse(&url) {
+        if let Some(u) = outwork_core::ParsedUrl::parse(&url) {
             facts
                 .urls
-                .push(outwork_core::facts::UrlFact::from_attachment(u, context));
+                .push(outwork_core::UrlFact::from_attachment(u, context));
         }
     }
     hashes
@@ -328,7 +328,7 @@ pub fn extracted_hashes(hashes: &[(String, [u8; 32])], store: &dyn Lookup, ev: &
 
 /// A YARA match as (symbol, evidence).
 pub fn yara_hit(path: &str, m: &outwork_inspect::yara::YaraMatch) -> (&'static str, String) {
-    let name = outwork_core::symbol::intern(&outwork_inspect::yara::symbol_name(&m.rule));
+    let name = outwork_core::intern_symbol(&outwork_inspect::yara::symbol_name(&m.rule));
     let tags = if m.tags.is_empty() {
         String::new()
     } else {

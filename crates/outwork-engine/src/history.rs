@@ -14,7 +14,7 @@
 //! Two stores: an embedded file (default; loaded whole, saved atomically)
 //! and Redis (shared by a fleet), with the same keys.
 
-use outwork_core::evidence::HistoryFacts;
+use outwork_core::HistoryFacts;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -138,7 +138,7 @@ pub fn now() -> i64 {
 
 impl History {
     /// Open the store `[history]` names (Redis, else the file) with its knobs.
-    pub fn open(hc: &outwork_core::config::HistoryConfig) -> Result<History, String> {
+    pub fn open(hc: &outwork_core::HistoryConfig) -> Result<History, String> {
         let mut h = match &hc.redis {
             Some(url) => History::open_redis(
                 url,
@@ -346,7 +346,7 @@ impl History {
             }
             // A new domain whose skeleton or one-edit neighbourhood meets a
             // domain this recipient already knows.
-            let skel = outwork_core::domain::skeleton(from_domain);
+            let skel = outwork_core::skeleton(from_domain);
             if let Some(e) = self.get(self.key(Kind::Skeleton, &skel, r))?
                 && e.tag != tag
             {
@@ -381,7 +381,7 @@ impl History {
             self.update(self.key(Kind::AddressPair, from_address, r), t, tag)?;
             if new_domain {
                 self.update(self.key(Kind::Recipient, r, ""), t, 0)?;
-                let skel = outwork_core::domain::skeleton(from_domain);
+                let skel = outwork_core::skeleton(from_domain);
                 self.update(self.key(Kind::Skeleton, &skel, r), t, tag)?;
                 self.update(self.key(Kind::Variant, from_domain, r), t, tag)?;
                 for v in deletions(from_domain) {

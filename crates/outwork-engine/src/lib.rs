@@ -15,8 +15,8 @@ mod enrich;
 pub mod history;
 pub mod input;
 
-use outwork_core::signals::{Families, Family};
 use outwork_core::{Context, Facts, Verdict};
+use outwork_core::{Families, Family};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -281,7 +281,7 @@ impl Scanner {
             && let Some(p) = &cfg.model.path
         {
             let r = std::fs::read(p).map_err(|e| e.to_string()).and_then(|b| {
-                outwork_core::model::Model::from_bytes(&b)
+                outwork_core::Model::from_bytes(&b)
                     .map(|_| ())
                     .map_err(|e| e.to_string())
             });
@@ -305,7 +305,7 @@ impl Scanner {
                 )?;
                 for r in &rules.rules_info {
                     let name =
-                        outwork_core::symbol::intern(&outwork_inspect::yara::symbol_name(&r.rule));
+                        outwork_core::intern_symbol(&outwork_inspect::yara::symbol_name(&r.rule));
                     ctx.register_symbol(name, r.score.unwrap_or(ic.yara_weight));
                 }
                 Some(Arc::new(rules))
@@ -335,8 +335,8 @@ impl Scanner {
                 reason,
             };
             let bytes = std::fs::read(&p).map_err(|e| model_err(e.to_string()))?;
-            let m = outwork_core::model::Model::from_bytes(&bytes)
-                .map_err(|e| model_err(e.to_string()))?;
+            let m =
+                outwork_core::Model::from_bytes(&bytes).map_err(|e| model_err(e.to_string()))?;
             ctx.model = Some(Arc::new(m));
         }
         let hc = &ctx.config.history;
@@ -365,8 +365,8 @@ impl Scanner {
     /// sets the deadline for the costly steps.
     pub fn scan(&self, raw: &[u8], envelope: &Envelope, opts: &Options) -> Scan {
         let ctx = &*self.ctx;
-        let mut facts = outwork_core::facts::parse(strip_postmark(raw), ctx.limits());
-        let mut evidence = outwork_core::evidence::Evidence {
+        let mut facts = outwork_core::parse(strip_postmark(raw), ctx.limits());
+        let mut evidence = outwork_core::Evidence {
             intel_unavailable: self.intel_error.clone(),
             ..Default::default()
         };
@@ -386,12 +386,10 @@ impl Scanner {
                         evidence.yara.push(enrich::yara_hit("the message", &m));
                     }
                 }
-                Err(e) => evidence
-                    .inspect
-                    .push(outwork_core::evidence::InspectFinding {
-                        kind: outwork_core::evidence::InspectKind::Limit,
-                        evidence: format!("the message: YARA: {e}"),
-                    }),
+                Err(e) => evidence.inspect.push(outwork_core::InspectFinding {
+                    kind: outwork_core::InspectKind::Limit,
+                    evidence: format!("the message: YARA: {e}"),
+                }),
             }
         }
         if let Some(c) = &self.clamd {
@@ -405,7 +403,7 @@ impl Scanner {
             // The same header cut as the parse (a flood of fields must not
             // be held twice over by mail-auth's parser).
             let d = strip_postmark(raw);
-            let cut = outwork_core::facts::cut_headers(d, ctx.limits().max_headers);
+            let cut = outwork_core::cut_headers(d, ctx.limits().max_headers);
             let d = cut.as_ref().map_or(d, |c| &c.raw[..]);
             evidence.verified_auth = Some(v.verify(d, envelope));
         }
@@ -422,8 +420,8 @@ impl Scanner {
             }
             Some((h, from.address.clone(), domain, rcpts))
         });
-        let hits = outwork_core::signals::run_full(&facts, &evidence, ctx, opts.off);
-        let mut verdict = outwork_core::policy::decide_with(hits, ctx, &facts, &envelope.rcpt_to);
+        let hits = outwork_core::run_full(&facts, &evidence, ctx, opts.off);
+        let mut verdict = outwork_core::decide_with(hits, ctx, &facts, &envelope.rcpt_to);
         // Learn only from mail that was accepted by the whole scan and whose
         // authentication does not contradict its From: otherwise a
         // persistent attacker (or a forger) would become a "known
@@ -438,7 +436,7 @@ impl Scanner {
                 .any(|s| matches!(s.name, "SPF_FAIL" | "DMARC_FAIL" | "DKIM_FAIL"))
             && let Err(e) = h.record(&address, &domain, &rcpts, history::now())
         {
-            verdict.symbols.push(outwork_core::symbol::Symbol {
+            verdict.symbols.push(outwork_core::Symbol {
                 name: "HISTORY_UNAVAILABLE",
                 score: 0.0,
                 evidence: vec![format!("could not record: {e}")],

@@ -7,8 +7,8 @@
 
 use outwork_test_support::{Clamd, gates};
 
+use outwork_core::Config;
 use outwork_core::Context;
-use outwork_core::config::Config;
 use outwork_engine::Scanner;
 use std::io::Write;
 use std::time::{Duration, Instant};

@@ -43,7 +43,7 @@ fn cases_dir() -> PathBuf {
 }
 
 fn known_symbol(name: &str) -> bool {
-    outwork_core::symbol::lookup(name).is_some()
+    outwork_core::lookup_symbol(name).is_some()
 }
 
 fn parse_expect(text: &str) -> Result<Expect, Vec<String>> {

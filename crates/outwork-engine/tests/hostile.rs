@@ -5,7 +5,7 @@
 //! The time bounds are a generous safety net for debug builds on a shared
 //! machine, not a benchmark.
 
-use outwork_core::config::Limits;
+use outwork_core::Limits;
 use outwork_core::{Config, Context, Verdict};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -580,7 +580,7 @@ fn header_flood_is_cut_to_max_headers() {
         max_headers: 100,
         ..Default::default()
     };
-    let f = outwork_core::facts::parse(&m, &limits);
+    let f = outwork_core::parse(&m, &limits);
     let ev = f
         .anomalies
         .iter()
@@ -598,14 +598,14 @@ fn header_flood_is_cut_to_max_headers() {
     assert_eq!(f.subject, "flood");
     assert!(f.urls.iter().any(|u| u.url.raw.contains("evil.example")));
     // The cut keeps the first max_headers fields, then the ones that matter.
-    let c = outwork_core::facts::cut_headers(&m, 100).unwrap();
+    let c = outwork_core::cut_headers(&m, 100).unwrap();
     let text = String::from_utf8_lossy(&c.raw);
     assert!(text.starts_with("Received: from first.example\r\nX:1\r\n"));
     assert_eq!(text.matches("X:1\r\n").count(), 99);
     assert_eq!(c.kept_later, 4);
     assert!(text.ends_with("--b--\r\n"));
     // Under the limit nothing is cut or copied.
-    assert!(outwork_core::facts::cut_headers(&m, 60_000).is_none());
+    assert!(outwork_core::cut_headers(&m, 60_000).is_none());
     let v = scan_within("header flood", &m, &offline(ctx_with(limits)), BOUND);
     assert_fires("header flood", &v, "HEADER_COUNT_LIMIT");
 }
@@ -625,7 +625,7 @@ fn part_flood_is_cut_before_parsing() {
         max_parts: 50,
         ..Default::default()
     };
-    let f = outwork_core::facts::parse(&m, &limits);
+    let f = outwork_core::parse(&m, &limits);
     let ev: Vec<_> = f
         .anomalies
         .iter()
@@ -633,10 +633,10 @@ fn part_flood_is_cut_before_parsing() {
         .collect();
     assert_eq!(ev.len(), 1, "{ev:?}");
     assert!(ev[0].1.contains("boundary lines"), "{ev:?}");
-    let cut = outwork_core::facts::cut_boundary_lines(&m, 216).unwrap();
+    let cut = outwork_core::cut_boundary_lines(&m, 216).unwrap();
     assert_eq!(cut.len(), 68 + 216 * 10);
     // A message with fewer boundary lines is read whole.
-    assert!(outwork_core::facts::cut_boundary_lines(&m, 200_000).is_none());
+    assert!(outwork_core::cut_boundary_lines(&m, 200_000).is_none());
     let v = scan_within("part flood", &m, &offline(ctx_with(limits)), BOUND);
     assert_fires("part flood", &v, "MIME_PART_LIMIT");
 }

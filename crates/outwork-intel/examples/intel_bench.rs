@@ -201,7 +201,7 @@ fn main() {
             if p.is_dir() {
                 stack.push(p);
             } else if let Ok(data) = std::fs::read(&p) {
-                let f = outwork_core::facts::parse(&data, &Default::default());
+                let f = outwork_core::parse(&data, &Default::default());
                 urls.extend(
                     f.urls
                         .iter()

@@ -224,7 +224,7 @@ fn corpus_urls(dir: &std::path::Path) -> Vec<String> {
                 let Ok(data) = std::fs::read(&p) else {
                     continue;
                 };
-                let f = outwork_core::facts::parse(&data, &Default::default());
+                let f = outwork_core::parse(&data, &Default::default());
                 urls.extend(f.urls.iter().map(|u| u.url.raw.clone()));
             }
         }

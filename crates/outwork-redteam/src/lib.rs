@@ -26,7 +26,7 @@ pub mod stats;
 pub mod summary;
 pub mod train;
 
-use outwork_core::signals::Family;
+use outwork_core::Family;
 use outwork_engine::Scanner;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -7,7 +7,9 @@
 //! switched off (the model learns from the symbols, not from itself).
 
 use crate::{Sample, load_corpus};
-use outwork_core::model::{self, Example, Features, Model, TrainOptions};
+use outwork_core::{
+    Example, Features, Model, TrainOptions, model_features, threshold_at, train_model,
+};
 use outwork_engine::Scanner;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -133,7 +135,7 @@ pub fn extract(
 pub fn features_of(raw: &[u8], scanner: &Scanner, bits: u32) -> (Features, outwork_core::Facts) {
     let scan = scanner.scan(raw, &scanner.envelope, &Default::default());
     let names: Vec<&'static str> = scan.verdict.symbols.iter().map(|s| s.name).collect();
-    (model::features(&scan.facts, &names, &[], bits), scan.facts)
+    (model_features(&scan.facts, &names, &[], bits), scan.facts)
 }
 
 /// Settings of one training run.
@@ -181,13 +183,13 @@ fn examples<'a>(items: impl Iterator<Item = &'a Item>, plan: &Plan) -> Vec<Examp
 
 /// A symbol's hand-set weight: the prior of every learned weight.
 pub fn prior(name: &str) -> f64 {
-    outwork_core::symbol::lookup(name).map_or(0.0, |d| d.weight)
+    outwork_core::lookup_symbol(name).map_or(0.0, |d| d.weight)
 }
 
 /// Fit on `items` (twins of their phishing as legitimate mail).
 pub fn fit(items: &[&Item], plan: &Plan) -> Model {
     let ex = examples(items.iter().copied(), plan);
-    model::train(&ex, &prior, &plan.options)
+    train_model(&ex, &prior, &plan.options)
 }
 
 fn raw_score(m: &Model, f: &Features) -> f64 {
@@ -221,7 +223,7 @@ pub struct AtFp {
 
 impl Heldout {
     pub fn at(&self, fp: f64) -> AtFp {
-        let t = model::threshold_at(&self.ham, fp);
+        let t = threshold_at(&self.ham, fp);
         let share = |v: &[f64], above: bool| {
             if v.is_empty() {
                 return f64::NAN;
@@ -363,7 +365,7 @@ pub const PRIOR_COUNT: f64 = 30.0;
 pub fn final_model(items: &[Item], heldout: &Heldout, plan: &Plan) -> Model {
     let all: Vec<&Item> = items.iter().collect();
     let mut m = fit(&all, plan);
-    let t = model::threshold_at(&heldout.ham, plan.fp_target);
+    let t = threshold_at(&heldout.ham, plan.fp_target);
     let k = plan.tag_threshold / (t - m.base);
     if k.is_finite() && k > 0.0 {
         m.meta.points_per_logit = plan.options.temperature * k;

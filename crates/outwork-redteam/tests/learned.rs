@@ -126,7 +126,7 @@ fn model_off_is_the_hand_set_scoring() {
         .verdict;
     assert!(v.symbols.iter().all(|s| !s.name.starts_with("LEARNED_")));
     for sym in &v.symbols {
-        let hand = outwork_core::symbol::lookup(sym.name).map_or(0.0, |d| d.weight);
+        let hand = outwork_core::lookup_symbol(sym.name).map_or(0.0, |d| d.weight);
         assert_eq!(sym.score, hand, "{}", sym.name);
     }
 }

@@ -661,9 +661,9 @@ pub enum SmtpReplyError {
 /// `[dashboard]`): every key on its own (a wrong value or unknown key each
 /// said, with "did you mean"), then each table whole for what one value
 /// says about another. Syntax errors are the core check's to report.
-pub fn check(text: &str) -> Vec<outwork_core::config::ConfigIssue> {
-    use outwork_core::config::{ConfigIssue, find_key_line};
-    use outwork_core::keys::check_each_key;
+pub fn check(text: &str) -> Vec<outwork_core::ConfigIssue> {
+    use outwork_core::check_each_key;
+    use outwork_core::{ConfigIssue, find_key_line};
     #[derive(Deserialize)]
     struct M {
         #[allow(dead_code)]

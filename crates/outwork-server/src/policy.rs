@@ -394,7 +394,7 @@ fn unscanned(cfg: &MilterConfig, mut o: Out<'_>, reason: &str, symbol: Option<&s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use outwork_core::symbol::Symbol;
+    use outwork_core::Symbol;
     use std::sync::Arc;
 
     fn msg(leadspc: bool) -> Message {
@@ -580,7 +580,7 @@ mod tests {
         assert!(d.replies.contains(&h(H_ACTION, " unscanned")));
         assert!(d.replies.contains(&h(H_ERROR, " scan timed out")));
         assert_eq!(d.replies.last(), Some(&Reply::Accept));
-        assert!(outwork_core::symbol::lookup(UNSCANNED_SIZE).is_some());
+        assert!(outwork_core::lookup_symbol(UNSCANNED_SIZE).is_some());
         let mut big = msg(true);
         big.oversize = true;
         big.size = 40 << 20;

@@ -373,7 +373,7 @@ impl QuarantineStore {
 mod tests {
     use super::*;
     use outwork_core::Action;
-    use outwork_core::symbol::Symbol;
+    use outwork_core::Symbol;
 
     #[test]
     fn put_list_get_release_delete() {

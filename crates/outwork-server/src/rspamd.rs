@@ -24,7 +24,7 @@
 
 use crate::config::RspamdQuarantineAction;
 use crate::policy::{H_ACTION, H_ERROR, H_QUARANTINE, H_SCORE, H_SYMBOLS, symbols_header};
-use outwork_core::config::Thresholds;
+use outwork_core::Thresholds;
 use outwork_core::{Action, Verdict};
 use outwork_engine::Envelope;
 use serde_json::{Map, Value, json};
@@ -293,7 +293,7 @@ pub fn checkv2_reply(r: &Reply<'_>) -> Value {
     let mut syms: Vec<_> = v.symbols.iter().collect();
     syms.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(b.name)));
     for s in syms {
-        let description = outwork_core::symbol::lookup(s.name)
+        let description = outwork_core::lookup_symbol(s.name)
             .map(|d| d.description)
             .unwrap_or("");
         symbols.insert(
@@ -544,7 +544,7 @@ fn round2(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use outwork_core::symbol::Symbol;
+    use outwork_core::Symbol;
 
     fn parse(h: &[(&str, &str)]) -> Result<RspamdRequest, HeaderError> {
         parse_request_headers(h.iter().map(|(n, v)| (*n, v.as_bytes())))

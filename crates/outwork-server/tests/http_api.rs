@@ -24,7 +24,7 @@ fn sample(name: &str) -> Vec<u8> {
 
 fn scanner() -> outwork_engine::Scanner {
     let ctx = outwork_core::Context::new(outwork_core::Config {
-        model: outwork_core::config::ModelConfig {
+        model: outwork_core::ModelConfig {
             enabled: false,
             path: None,
         },
@@ -263,7 +263,7 @@ fn checkv2_quarantine_as_reject_keeps_a_copy() {
     assert_eq!(l[0].envelope.rcpt_to, vec!["b@example.org".to_string()]);
 }
 
-/// `/v1/scan` answers outwork's one verdict shape (`outwork_core::report`,
+/// `/v1/scan` answers outwork's one verdict shape (`outwork_core::verdict_json`,
 /// as the CLI's `--format json`): the same action, score and symbols, in
 /// the verdict's order, as scanning the message in-process; descriptions
 /// added; no `authentication_results` when outwork verified nothing.
@@ -277,9 +277,9 @@ fn native_scan_has_the_cli_verdict_shape() {
             &outwork_engine::Options::default(),
         )
         .verdict;
-    let want = Value::Object(outwork_core::report::verdict_json(
+    let want = Value::Object(outwork_core::verdict_json(
         &v,
-        outwork_core::report::Detail::Described,
+        outwork_core::Detail::Described,
     ));
     assert!(v.symbols.len() >= 2, "{want}");
     let srv = start();
@@ -1047,7 +1047,7 @@ fn release_without_recorded_recipients_takes_them_from_the_admin() {
 #[test]
 fn forged_authentication_results_are_ignored_on_http_paths() {
     let mut cfg = outwork_core::Config {
-        model: outwork_core::config::ModelConfig {
+        model: outwork_core::ModelConfig {
             enabled: false,
             path: None,
         },
@@ -1061,7 +1061,7 @@ fn forged_authentication_results_are_ignored_on_http_paths() {
         reloader: Reloader::new(cell, None),
         ..Services::fixed(Arc::new(outwork_engine::Scanner::offline(Arc::new(
             outwork_core::Context::new(outwork_core::Config {
-                model: outwork_core::config::ModelConfig {
+                model: outwork_core::ModelConfig {
                     enabled: false,
                     path: None,
                 },

@@ -22,7 +22,7 @@ const POSTFIX_PROTOCOL: u32 = 0x1f_ffff;
 
 fn scanner() -> Arc<outwork_engine::Scanner> {
     let ctx = outwork_core::Context::new(outwork_core::Config {
-        model: outwork_core::config::ModelConfig {
+        model: outwork_core::ModelConfig {
             enabled: false,
             path: None,
         },
@@ -624,7 +624,7 @@ async fn unix_socket() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_authentication_results_are_ignored_by_the_milter() {
     let mut cfg = outwork_core::Config {
-        model: outwork_core::config::ModelConfig {
+        model: outwork_core::ModelConfig {
             enabled: false,
             path: None,
         },

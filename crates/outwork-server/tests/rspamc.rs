@@ -25,7 +25,7 @@ fn rspamc() -> Option<PathBuf> {
 
 fn start() -> Running {
     let ctx = outwork_core::Context::new(outwork_core::Config {
-        model: outwork_core::config::ModelConfig {
+        model: outwork_core::ModelConfig {
             enabled: false,
             path: None,
         },

@@ -3,8 +3,8 @@
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use outwork_core::Context;
-use outwork_core::brand::Place;
-use outwork_core::signals::{auth, brand};
+use outwork_core::Place;
+use outwork_core::family::{auth, brand};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -92,7 +92,7 @@ fn lookup(out: &mut impl Write, query: &str, config: Option<&PathBuf>) -> Result
     let q = query.trim().trim_end_matches('.').to_ascii_lowercase();
     if q.contains('.')
         && !q.contains(' ')
-        && let Some(reg) = outwork_core::domain::registrable_domain(&q)
+        && let Some(reg) = outwork_core::registrable_domain(&q)
         && let Some(i) = ctx.brand_of_domain(reg)
     {
         print_brand(out, &ctx, i, &format!("owns {reg}"))?;
@@ -111,7 +111,7 @@ fn lookup(out: &mut impl Write, query: &str, config: Option<&PathBuf>) -> Result
         print_brand(out, &ctx, c.brand, &how)?;
         found = true;
     }
-    if !found && let Some(i) = outwork_core::signals::sender::generic_display_brand(query, &ctx) {
+    if !found && let Some(i) = outwork_core::family::sender::generic_display_brand(query, &ctx) {
         print_brand(out, &ctx, i, "as a whole display name")?;
         found = true;
     }
@@ -149,12 +149,12 @@ fn claims(
         }
         let raw = item.data.map_err(anyhow::Error::msg)?;
         let path = item.path;
-        let facts = outwork_core::facts::parse(&raw, ctx.limits());
+        let facts = outwork_core::parse(&raw, ctx.limits());
         let view = auth::read(&facts, &ctx);
         let found = brand::claims(&facts, &ctx);
         messages += 1;
-        let mut hits = outwork_core::symbol::Hits::default();
-        outwork_core::signals::sender::signals(&facts, &view, &ctx, &found, &mut hits);
+        let mut hits = outwork_core::Hits::default();
+        outwork_core::family::sender::signals(&facts, &view, &ctx, &found, &mut hits);
         brand::signals(&facts, &view, &ctx, &found, &mut hits);
         let fired: Vec<&str> = BRAND_SYMBOLS
             .iter()

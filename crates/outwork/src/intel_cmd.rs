@@ -293,7 +293,7 @@ pub fn open_for_scan(path: &Path, explicit: bool) -> Result<OpenedIntel> {
 /// `outwork intel update`: fetch every `[[intel.feeds]]` entry. Exit 0 when
 /// every feed was updated or unchanged, 1 when some failed or were refused
 /// (their previous data keeps serving), 2 on error.
-pub fn update(path: &Path, cfg: &outwork_core::config::IntelConfig) -> Result<u8> {
+pub fn update(path: &Path, cfg: &outwork_core::IntelConfig) -> Result<u8> {
     use outwork_intel::update::{FeedOutcome, FeedSpec, UpdateOptions};
     if cfg.feeds.is_empty() {
         bail!(
@@ -347,7 +347,7 @@ pub fn update(path: &Path, cfg: &outwork_core::config::IntelConfig) -> Result<u8
 /// was asked for.
 pub fn redis_target(
     flag: Option<&PathBuf>,
-    cfg: &outwork_core::config::IntelConfig,
+    cfg: &outwork_core::IntelConfig,
 ) -> Result<Option<outwork_intel::redis_store::RedisStore>> {
     match (&cfg.redis, flag) {
         (Some(url), None) => {

@@ -571,14 +571,14 @@ fn run(cli: Cli) -> Result<u8> {
             // a build without YARA), the clamd address, the model file.
             if let Ok(cfg) = Config::from_toml(&text) {
                 for (path, message) in outwork_engine::Scanner::check_config(&cfg) {
-                    issues.push(outwork_core::config::ConfigIssue {
-                        line: outwork_core::config::find_key_line(&text, path),
+                    issues.push(outwork_core::ConfigIssue {
+                        line: outwork_core::find_key_line(&text, path),
                         path: path.into(),
                         message,
                     });
                 }
             }
-            outwork_core::config::sort_issues(&mut issues);
+            outwork_core::sort_issues(&mut issues);
             if issues.is_empty() {
                 // Valid, but exposed: said, not failed (the admin may have
                 // a firewall or proxy the file can't show).
@@ -770,7 +770,7 @@ fn history_cmd(cmd: HistoryCmd) -> Result<u8> {
         HistoryCmd::Check { from, to, .. } => {
             let from = from.trim().to_ascii_lowercase();
             let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-            let reg = outwork_core::domain::Host::parse(domain)
+            let reg = outwork_core::Host::parse(domain)
                 .and_then(|h| h.registrable().map(str::to_string))
                 .unwrap_or_else(|| domain.to_string());
             let rcpt = to

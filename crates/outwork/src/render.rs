@@ -1,7 +1,7 @@
 //! Sinks: one verdict rendered for a terminal or as JSON.
 
 use crate::action_index;
-use outwork_core::report;
+use outwork_core::{Detail, verdict_json};
 use outwork_engine::Outcome;
 use serde_json::json;
 use std::io::Write;
@@ -48,12 +48,12 @@ pub fn human(out: &mut impl Write, o: &Outcome) -> std::io::Result<()> {
 }
 
 /// One outcome for `--format json`/`jsonl`: outwork-core's verdict shape
-/// ([`outwork_core::report`]) with the input's `path` and an `error` (null
+/// ([`outwork_core::verdict_json`]) with the input's `path` and an `error` (null
 /// for a verdict; for an unreadable message the verdict fields are null).
 pub fn json_value(o: &Outcome) -> serde_json::Value {
     let mut j = match &o.verdict {
         Some(v) => {
-            let mut m = report::verdict_json(v, report::Detail::Plain);
+            let mut m = verdict_json(v, Detail::Plain);
             m.insert("error".into(), serde_json::Value::Null);
             serde_json::Value::Object(m)
         }
@@ -108,7 +108,7 @@ pub fn symbols(markdown: bool) {
     if markdown {
         println!("| symbol | family | weight | meaning |\n|---|---|---:|---|");
     }
-    for s in outwork_core::symbol::SYMBOLS {
+    for s in outwork_core::SYMBOLS {
         let fam = format!("{:?}", s.family).to_lowercase();
         if markdown {
             println!(

@@ -140,7 +140,7 @@ pub fn run(a: TrainArgs) -> Result<u8> {
         started.elapsed().as_secs_f64()
     );
     let mut items = items;
-    let keep = |f: &mut outwork_core::model::Features, mode: &str| match mode {
+    let keep = |f: &mut outwork_core::Features, mode: &str| match mode {
         "symbols" => f.hashed.retain(|h| h.pair),
         "symbols-only" => f.hashed.clear(),
         _ => {}
@@ -158,7 +158,7 @@ pub fn run(a: TrainArgs) -> Result<u8> {
             .with_context(|| format!("reading holdout {}", h.display()))?;
         for smp in s.iter().filter(|s| s.label != "phish" && s.label != "spam") {
             if let Ok(raw) = std::fs::read(&smp.path) {
-                let bits = outwork_core::model::TrainOptions::default().bits;
+                let bits = outwork_core::TrainOptions::default().bits;
                 let mut f = train::features_of(&raw, &scanner, bits).0;
                 keep(&mut f, &a.features);
                 extra.push(f);
@@ -259,7 +259,7 @@ pub fn info(path: Option<PathBuf>, config: Option<PathBuf>) -> Result<u8> {
             let b = std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
             (
                 Arc::new(
-                    outwork_core::model::Model::from_bytes(&b)
+                    outwork_core::Model::from_bytes(&b)
                         .with_context(|| format!("{}", p.display()))?,
                 ),
                 p.display().to_string(),
@@ -273,7 +273,7 @@ pub fn info(path: Option<PathBuf>, config: Option<PathBuf>) -> Result<u8> {
                     return Ok(0);
                 }
                 (Some(p), true) => return info(Some(PathBuf::from(p)), None),
-                (None, true) => match outwork_core::model::builtin() {
+                (None, true) => match outwork_core::builtin_model() {
                     Some(m) => (m, "built-in".to_string()),
                     None => {
                         println!("no built-in model in this build: hand-set weights only");
@@ -310,7 +310,7 @@ pub fn info(path: Option<PathBuf>, config: Option<PathBuf>) -> Result<u8> {
     w.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
     println!("strongest symbol weights (learned, hand-set):");
     for (n, v) in w.iter().take(20) {
-        let hand = outwork_core::symbol::lookup(n).map_or(0.0, |d| d.weight);
+        let hand = outwork_core::lookup_symbol(n).map_or(0.0, |d| d.weight);
         println!("  {n:<28} {:+6.2}  ({hand:+.1})", v);
     }
     for n in &meta.notes {
@@ -372,17 +372,17 @@ pub fn learn(a: LearnArgs) -> Result<u8> {
     );
     let mut ctx = crate::load_context(a.config.as_ref())?;
     // The base: the model this deployment scores with now.
-    let (base, base_name): (Arc<outwork_core::model::Model>, String) =
+    let (base, base_name): (Arc<outwork_core::Model>, String) =
         match (&ctx.config.model.path, ctx.model.clone()) {
             (Some(p), _) => {
                 let b = std::fs::read(p).with_context(|| format!("reading model {p}"))?;
                 (
-                    Arc::new(outwork_core::model::Model::from_bytes(&b).context(p.clone())?),
+                    Arc::new(outwork_core::Model::from_bytes(&b).context(p.clone())?),
                     p.clone(),
                 )
             }
             (None, Some(m)) => (m, "built-in".into()),
-            (None, None) => match outwork_core::model::builtin() {
+            (None, None) => match outwork_core::builtin_model() {
                 Some(m) => (m, "built-in".into()),
                 None => anyhow::bail!("no model to learn on: this build has no built-in model"),
             },
@@ -424,7 +424,7 @@ pub fn learn(a: LearnArgs) -> Result<u8> {
                 } else {
                     nh += 1;
                 }
-                examples.push(outwork_core::model::Example {
+                examples.push(outwork_core::Example {
                     features,
                     phish,
                     weight: 1.0,
@@ -435,17 +435,17 @@ pub fn learn(a: LearnArgs) -> Result<u8> {
     anyhow::ensure!(!examples.is_empty(), "no readable messages to learn from");
     // Small steps: each message moves its own words and symbols, and the
     // constant (the calibration) does not move at all.
-    let o = outwork_core::model::TrainOptions {
+    let o = outwork_core::TrainOptions {
         bits: base.meta.bits,
         epochs: a.epochs,
         learning_rate: 0.05,
         ..Default::default()
     };
-    let mut m = outwork_core::model::fine_tune(&base, &examples, &train::prior, &o).context(
+    let mut m = outwork_core::fine_tune(&base, &examples, &train::prior, &o).context(
         "this model can't be tuned (trained before `outwork learn` existed): retrain it with `outwork train`",
     )?;
     let before = base.meta.local.clone().unwrap_or_default();
-    m.meta.local = Some(outwork_core::model::LocalMeta {
+    m.meta.local = Some(outwork_core::LocalMeta {
         base: if before.base.is_empty() {
             base_name
         } else {

@@ -72,7 +72,7 @@ fn inspected(ev: &Evidence, hits: &mut Hits) {
     }
 }
 
-pub fn signals(facts: &Facts, ev: &Evidence, _ctx: &Context, hits: &mut Hits) {
+pub(crate) fn signals(facts: &Facts, ev: &Evidence, _ctx: &Context, hits: &mut Hits) {
     inspected(ev, hits);
     for (name, evidence) in &ev.yara {
         hits.add(name, evidence.clone());

@@ -131,7 +131,7 @@ fn dmarc_policy(value: &str) -> Option<String> {
 /// and is forged: it is never believed (not even when the id is also in
 /// `trusted_authserv_ids`, or within `trust_topmost`), on every path (the
 /// milter also deletes it), and it is reported as AUTH_RESULTS_FORGED.
-pub fn forged<'a>(facts: &'a Facts, ctx: &Context) -> Vec<&'a crate::facts::AuthHeader> {
+pub(crate) fn forged<'a>(facts: &'a Facts, ctx: &Context) -> Vec<&'a crate::facts::AuthHeader> {
     let own = ctx.config.auth.authserv_id.trim();
     if own.is_empty() {
         return Vec::new();
@@ -149,7 +149,7 @@ pub fn forged<'a>(facts: &'a Facts, ctx: &Context) -> Vec<&'a crate::facts::Auth
 
 /// AUTH_RESULTS_FORGED for each header [`forged`] finds (whatever view
 /// was used: outwork's own DNS checks or trusted headers).
-pub fn forged_signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
+pub(crate) fn forged_signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
     for h in forged(facts, ctx) {
         let mut v: String = h.value.chars().take(200).collect();
         if v.len() < h.value.len() {

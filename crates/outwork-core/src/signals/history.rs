@@ -22,7 +22,13 @@ fn day(t: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-pub fn signals(facts: &Facts, ev: &Evidence, auth: &AuthView, ctx: &Context, hits: &mut Hits) {
+pub(crate) fn signals(
+    facts: &Facts,
+    ev: &Evidence,
+    auth: &AuthView,
+    ctx: &Context,
+    hits: &mut Hits,
+) {
     if let Some(why) = &ev.history_unavailable {
         hits.add("HISTORY_UNAVAILABLE", why.clone());
     }

@@ -4,7 +4,7 @@ use crate::context::Context;
 use crate::facts::Facts;
 use crate::symbol::Hits;
 
-pub fn signals(facts: &Facts, _ctx: &Context, hits: &mut Hits) {
+pub(crate) fn signals(facts: &Facts, _ctx: &Context, hits: &mut Hits) {
     if !facts.has_html {
         return;
     }

@@ -6,7 +6,7 @@ use crate::domain::is_same_or_subdomain;
 use crate::evidence::{Evidence, IntelTarget};
 use crate::symbol::Hits;
 
-pub fn signals(ev: &Evidence, ctx: &Context, hits: &mut Hits) {
+pub(crate) fn signals(ev: &Evidence, ctx: &Context, hits: &mut Hits) {
     if let Some(why) = &ev.intel_unavailable {
         hits.add("INTEL_UNAVAILABLE", why.clone());
     }

@@ -13,13 +13,13 @@ fn is_esp_tracker(host: &str) -> bool {
 }
 
 /// Damerau-Levenshtein small enough to count as a typo of `b`.
-pub fn near_miss(a: &str, b: &str) -> bool {
+pub(crate) fn near_miss(a: &str, b: &str) -> bool {
     near_miss_sk(a, &skeleton(a), b, &skeleton(b))
 }
 
 /// `near_miss` with the skeletons already computed (the lookalike loop
 /// compares one label against hundreds of brand labels).
-pub fn near_miss_sk(a: &str, a_skel: &str, b: &str, b_skel: &str) -> bool {
+pub(crate) fn near_miss_sk(a: &str, a_skel: &str, b: &str, b_skel: &str) -> bool {
     if a == b {
         return false;
     }
@@ -112,7 +112,7 @@ fn qr(facts: &Facts, hits: &mut Hits) {
     }
 }
 
-pub fn signals(facts: &Facts, ctx: &Context, authenticated: Option<&str>, hits: &mut Hits) {
+pub(crate) fn signals(facts: &Facts, ctx: &Context, authenticated: Option<&str>, hits: &mut Hits) {
     qr(facts, hits);
     // For each link, the final target after unwrapping.
     let mut child: Vec<Option<usize>> = vec![None; facts.urls.len()];

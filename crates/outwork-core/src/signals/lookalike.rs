@@ -19,7 +19,7 @@ enum Role {
     Bounce,
 }
 
-pub fn signals(facts: &Facts, ctx: &Context, authenticated: Option<&str>, hits: &mut Hits) {
+pub(crate) fn signals(facts: &Facts, ctx: &Context, authenticated: Option<&str>, hits: &mut Hits) {
     let mut seen: Vec<String> = Vec::new();
     // A brand whose own domain DMARC-authenticated this message links to
     // its other domains (campaign, tracking): not an imitation of itself.

@@ -1,14 +1,14 @@
 //! Pure signals: `(&Facts, &Context) -> hits`, one module per family.
 
-pub mod attachments;
-pub mod auth;
-pub mod brand;
-pub mod history;
-pub mod html;
-pub mod intel;
-pub mod links;
-pub mod lookalike;
-pub mod sender;
+pub(crate) mod attachments;
+pub(crate) mod auth;
+pub(crate) mod brand;
+pub(crate) mod history;
+pub(crate) mod html;
+pub(crate) mod intel;
+pub(crate) mod links;
+pub(crate) mod lookalike;
+pub(crate) mod sender;
 
 use crate::context::Context;
 use crate::evidence::Evidence;

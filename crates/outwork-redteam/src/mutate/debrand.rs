@@ -22,12 +22,8 @@ fn brand_words(texts: &[&str]) -> Vec<String> {
     // each text's own spelling ("iCloud" here, "𝕚𝕔𝕝𝕠𝕦𝕕" there) is found.
     for t in texts {
         let mut claims = Vec::new();
-        cctx.brand_matcher.find(
-            t,
-            outwork_core::brand::Place::FirstLines,
-            64 * 1024,
-            &mut claims,
-        );
+        cctx.brand_matcher
+            .find(t, outwork_core::Place::FirstLines, 64 * 1024, &mut claims);
         for c in claims {
             let found = c.found.trim().to_string();
             if found.len() >= 2 && !words.contains(&found) {
@@ -221,7 +217,7 @@ pub(super) fn op_debrand(m: &mut Model, notes: &mut Vec<String>) {
     // A whole display name can claim a common-word brand ("Apple").
     let cctx = catalogue_context();
     if !display.is_empty()
-        && let Some(b) = outwork_core::signals::sender::claimed_brand(&display, cctx)
+        && let Some(b) = outwork_core::family::sender::claimed_brand(&display, cctx)
             .and_then(|i| cctx.brands.get(i))
         && !words.contains(&b.name)
     {
@@ -252,7 +248,7 @@ pub(super) fn op_debrand(m: &mut Model, notes: &mut Vec<String>) {
         let (name, n) = strip_words(&display, &words);
         let (name, n2) = strip_all(&name);
         let name = trim_separators(&name);
-        let still = outwork_core::signals::sender::claimed_brand(&name, cctx).is_some();
+        let still = outwork_core::family::sender::claimed_brand(&name, cctx).is_some();
         if n + n2 > 0 || still {
             removed += n + n2;
             let name = if name.is_empty() || still || !name.chars().any(char::is_alphabetic) {

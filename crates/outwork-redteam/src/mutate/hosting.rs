@@ -16,7 +16,7 @@ const SECOND_WORDS: &[&str] = &[
     "vale", "works", "studio", "craft", "point", "haven", "trail", "garden", "bridge", "yard",
     "house", "stone", "river", "wood", "bay", "crest", "mill", "gate", "row",
 ];
-/// Common TLDs only: none of them is in `outwork_core::lists::ABUSED_TLDS`.
+/// Common TLDs only: none of them is in `outwork_core::ABUSED_TLDS`.
 pub(super) const COMMON_TLDS: &[&str] = &["com", "com", "com", "net", "org", "co"];
 
 /// Two plain words, sometimes hyphenated: `willowbrook`, `cedar-lane`.

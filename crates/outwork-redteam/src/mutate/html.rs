@@ -318,7 +318,7 @@ pub(super) fn decode_entities(s: &str) -> Cow<'_, str> {
     if !s.contains('&') {
         return Cow::Borrowed(s);
     }
-    Cow::Owned(outwork_core::html::decode_entities(s))
+    Cow::Owned(outwork_core::decode_entities(s))
 }
 
 /// Whether `&ent;` names a character (a short table: enough to tell an

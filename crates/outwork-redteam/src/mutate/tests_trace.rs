@@ -136,7 +136,7 @@ fn reputable_host_moves_every_link_to_a_platform_page() {
 
 #[test]
 fn fresh_domain_makes_clean_new_names_and_keeps_paths() {
-    let abused: HashSet<&str> = outwork_core::lists::ABUSED_TLDS.iter().copied().collect();
+    let abused: HashSet<&str> = outwork_core::ABUSED_TLDS.iter().copied().collect();
     for seed in 0..40 {
         let id = run_seed(MULTI, &[Op::Identity], seed);
         let out = run_seed(MULTI, &[Op::FreshDomain], seed);
@@ -260,10 +260,9 @@ fn esp_send_mails_from_the_attackers_domain_with_trusted_passing_auth() {
 #[test]
 fn esp_send_is_believed_by_outwork_behind_a_trusted_edge() {
     // As eval/honeypot.toml configures it: the topmost verdict is the edge's.
-    let mut cfg = outwork_core::config::Config::default();
+    let mut cfg = outwork_core::Config::default();
     cfg.auth.trust_topmost = 1;
-    let scanner =
-        outwork_engine::Scanner::from_config(outwork_core::context::Context::new(cfg)).unwrap();
+    let scanner = outwork_engine::Scanner::from_config(outwork_core::Context::new(cfg)).unwrap();
     let syms = |raw: &[u8]| -> Vec<String> {
         scanner
             .scan(raw, &Default::default(), &Default::default())
@@ -516,7 +515,7 @@ fn trace_removing_operators_on_corpus_messages() {
             let mut c = Vec::new();
             catalogue_context().brand_matcher.find(
                 &lure,
-                outwork_core::brand::Place::FirstLines,
+                outwork_core::Place::FirstLines,
                 65536,
                 &mut c,
             );
@@ -649,12 +648,7 @@ fn trace_removing_operators_on_corpus_messages() {
                     let left = m.counts(&words, 64 * 1024);
                     if !left.is_empty() {
                         let mut c = Vec::new();
-                        m.find(
-                            &words,
-                            outwork_core::brand::Place::FirstLines,
-                            65536,
-                            &mut c,
-                        );
+                        m.find(&words, outwork_core::Place::FirstLines, 65536, &mut c);
                         eprintln!(
                             "{i} debrand left {:?}",
                             c.into_iter().map(|c| c.found).collect::<Vec<_>>()

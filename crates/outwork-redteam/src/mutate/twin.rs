@@ -29,12 +29,12 @@ pub(super) struct TwinBrand {
 }
 
 /// The default deployment context (the brand catalogue), built once.
-pub(super) fn catalogue_context() -> &'static outwork_core::context::Context {
-    static CTX: std::sync::OnceLock<outwork_core::context::Context> = std::sync::OnceLock::new();
-    CTX.get_or_init(outwork_core::context::Context::default)
+pub(super) fn catalogue_context() -> &'static outwork_core::Context {
+    static CTX: std::sync::OnceLock<outwork_core::Context> = std::sync::OnceLock::new();
+    CTX.get_or_init(outwork_core::Context::default)
 }
 
-pub(super) fn catalogue_twin(b: &outwork_core::brand::Brand, how: String) -> Option<TwinBrand> {
+pub(super) fn catalogue_twin(b: &outwork_core::Brand, how: String) -> Option<TwinBrand> {
     // The first of its domains that is itself registrable (HMRC lists
     // gov.uk, a public suffix, before hmrc.gov.uk).
     let domain = b
@@ -83,7 +83,7 @@ pub(super) fn twin_brand(m: &Model, ctx: &MutateCtx) -> Option<TwinBrand> {
         .unwrap_or_default();
     if !display.is_empty()
         && let Some(b) =
-            outwork_core::signals::sender::claimed_brand(&display, cctx).and_then(|i| brands.get(i))
+            outwork_core::family::sender::claimed_brand(&display, cctx).and_then(|i| brands.get(i))
         && let Some(t) = catalogue_twin(b, format!("the From display name {display:?}"))
     {
         return Some(t);
@@ -101,7 +101,7 @@ pub(super) fn twin_brand(m: &Model, ctx: &MutateCtx) -> Option<TwinBrand> {
         .and_then(|f| f.address.rsplit_once('@'))
         .and_then(|(_, d)| domain_parts(d))
         .map(|d| d.registrable());
-    let owns = |b: &outwork_core::brand::Brand, reg: &str| {
+    let owns = |b: &outwork_core::Brand, reg: &str| {
         b.domains
             .iter()
             .any(|d| reg == *d || reg.ends_with(&format!(".{d}")))
@@ -141,11 +141,11 @@ pub(super) fn twin_brand(m: &Model, ctx: &MutateCtx) -> Option<TwinBrand> {
     // names it at least twice and it is not a mailbox or hosting provider.
     let (b, named) = brand_scored(m, ctx);
     let generic = |d: &str| {
-        outwork_core::lists::FREEMAIL
+        outwork_core::FREEMAIL
             .iter()
-            .chain(outwork_core::lists::FREE_HOSTING)
-            .chain(outwork_core::lists::SHORTENERS)
-            .chain(outwork_core::lists::ESP_DOMAINS)
+            .chain(outwork_core::FREE_HOSTING)
+            .chain(outwork_core::SHORTENERS)
+            .chain(outwork_core::ESP_DOMAINS)
             .any(|g| d == *g || d.ends_with(&format!(".{g}")))
     };
     // A domain made up from a display-name word is believed only when the

@@ -237,7 +237,7 @@ fn header_recipients(raw: &[u8]) -> Vec<String> {
         .position(|w| w == b"\r\n\r\n")
         .or_else(|| head.windows(2).position(|w| w == b"\n\n"))
         .map_or(head.len(), |i| i + 2);
-    let facts = outwork_core::facts::parse(&head[..end], &outwork_core::config::Limits::default());
+    let facts = outwork_core::parse(&head[..end], &outwork_core::Limits::default());
     let mut out: Vec<String> = Vec::new();
     for m in facts.recipients {
         if out.len() < 20 && !m.address.is_empty() && !out.contains(&m.address) {

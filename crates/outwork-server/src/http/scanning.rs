@@ -3,7 +3,7 @@
 //! messages they share with the dashboard and the legacy protocol.
 
 use super::*;
-use outwork_core::report;
+use outwork_core::Detail;
 
 /// 503 with `Retry-After`: the buffered-bytes budget has no room.
 fn over_budget(e: Exhausted) -> Response {
@@ -281,10 +281,10 @@ pub(super) fn log_verdict(
 }
 
 /// outwork's own verdict JSON: the CLI's `--format json` shape
-/// ([`outwork_core::report`], symbols with their descriptions) plus the
+/// ([`outwork_core::verdict_json`], symbols with their descriptions) plus the
 /// thresholds, URLs, Message-ID and timing.
 pub(super) fn verdict_json(s: &Scanned) -> Value {
-    let mut m = report::verdict_json(&s.verdict, report::Detail::Described);
+    let mut m = outwork_core::verdict_json(&s.verdict, Detail::Described);
     let t = &s.scanner.ctx.config.thresholds;
     m.insert(
         "thresholds".into(),

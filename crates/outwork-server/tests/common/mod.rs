@@ -25,7 +25,7 @@ pub fn sample(name: &str) -> Vec<u8> {
 
 pub fn scanner() -> outwork_engine::Scanner {
     let ctx = outwork_core::Context::new(outwork_core::Config {
-        model: outwork_core::config::ModelConfig {
+        model: outwork_core::ModelConfig {
             enabled: false,
             path: None,
         },

@@ -6,7 +6,7 @@ use super::*;
 /// Subject and From of a message (or its first bytes), decoded as the
 /// scanner sees them (RFC 2047 words and all).
 fn subject_and_from(raw: &[u8]) -> (Option<String>, Option<String>) {
-    let f = outwork_core::facts::parse(raw, &outwork_core::config::Limits::default());
+    let f = outwork_core::parse(raw, &outwork_core::Limits::default());
     let from = f.from.map(|m| match m.name {
         Some(n) if !n.is_empty() => format!("{n} <{}>", m.address),
         _ => m.address,

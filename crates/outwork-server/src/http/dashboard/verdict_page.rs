@@ -30,7 +30,7 @@ pub(super) fn scored(symbols: &[crate::quarantine::StoredSymbol]) -> Vec<Value> 
 }
 
 /// One record: as stored, its symbols in the verdict's shape with their
-/// descriptions ([`outwork_core::report`]).
+/// descriptions ([`outwork_core::verdict_json`]).
 fn full(r: &VerdictRecord) -> Value {
     let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
     if let Value::Object(o) = &mut v {
@@ -39,17 +39,17 @@ fn full(r: &VerdictRecord) -> Value {
     v
 }
 
-/// Stored symbols as [`outwork_core::report::symbol_json`] writes a
+/// Stored symbols as [`outwork_core::symbol_json`] writes a
 /// verdict's, in the order they were stored (the verdict's).
 pub(super) fn described(symbols: &[crate::quarantine::StoredSymbol]) -> Value {
     symbols
         .iter()
         .map(|s| {
-            outwork_core::report::symbol_json(
+            outwork_core::symbol_json(
                 &s.name,
                 s.score,
                 &s.evidence,
-                outwork_core::report::Detail::Described,
+                outwork_core::Detail::Described,
             )
         })
         .collect()
