@@ -2,8 +2,8 @@
 //! Feed bytes → detection, every parser, import and a lookup; and the
 //! store file reader.
 use libfuzzer_sys::fuzz_target;
-use outwork_intel::feeds::{self, Format};
-use outwork_intel::store::{Index, Kind};
+use outwork_intel::{Format};
+use outwork_intel::{Index, Kind};
 
 const FORMATS: [Format; 10] = [
     Format::UrlList,
@@ -19,9 +19,9 @@ const FORMATS: [Format; 10] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let _ = feeds::detect(data);
+    let _ = outwork_intel::detect_feed_format(data);
     let f = FORMATS[data.first().map(|b| *b as usize % FORMATS.len()).unwrap_or(0)];
-    let parsed = feeds::parse(data, f);
+    let parsed = outwork_intel::parse_feed(data, f);
     let mut idx = Index::default();
     if idx.import("fuzz", Kind::Phishing, f.name(), &parsed, 0).is_ok() {
         let _ = idx.check_url("http://example.com/a/b?c");

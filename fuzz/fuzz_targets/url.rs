@@ -7,13 +7,13 @@
 use libfuzzer_sys::fuzz_target;
 use outwork_core::Host;
 use outwork_core::{ParsedUrl, analyse_html, extract_text_urls, shown_host, unwrap_redirect};
-use outwork_intel::canon::{self, CanonBuf};
+use outwork_intel::CanonBuf;
 
 /// The owned and borrowed new canonicalisations of `s` agree with the
 /// reference one.
 fn intel_canon_differential(s: &str) {
-    let old = canon::reference::Canonical::parse(s);
-    let new = canon::Canonical::parse(s);
+    let old = outwork_intel::canon_reference::Canonical::parse(s);
+    let new = outwork_intel::Canonical::parse(s);
     match (&old, &new) {
         (None, None) => {}
         (Some(o), Some(n)) => {
@@ -31,7 +31,7 @@ fn intel_canon_differential(s: &str) {
         }
         _ => panic!("reference {old:?}, new {new:?}"),
     }
-    assert_eq!(canon::reference::canonical_host(s), canon::canonical_host(s));
+    assert_eq!(outwork_intel::canon_reference::canonical_host(s), outwork_intel::canonical_host(s));
 }
 
 fuzz_target!(|s: &str| {

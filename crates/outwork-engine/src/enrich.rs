@@ -4,7 +4,7 @@
 
 use outwork_core::Facts;
 use outwork_core::{Evidence, IntelFinding, IntelTarget};
-use outwork_intel::store::{EntryType, Hit, IntelError, Lookup};
+use outwork_intel::{EntryType, Hit, IntelError, Lookup};
 use std::collections::HashSet;
 
 fn finding(
@@ -327,8 +327,8 @@ pub fn extracted_hashes(hashes: &[(String, [u8; 32])], store: &dyn Lookup, ev: &
 }
 
 /// A YARA match as (symbol, evidence).
-pub fn yara_hit(path: &str, m: &outwork_inspect::yara::YaraMatch) -> (&'static str, String) {
-    let name = outwork_core::intern_symbol(&outwork_inspect::yara::symbol_name(&m.rule));
+pub fn yara_hit(path: &str, m: &outwork_inspect::YaraMatch) -> (&'static str, String) {
+    let name = outwork_core::intern_symbol(&outwork_inspect::yara_symbol_name(&m.rule));
     let tags = if m.tags.is_empty() {
         String::new()
     } else {

@@ -156,7 +156,7 @@ pub fn history_path(configured: Option<&str>) -> std::path::PathBuf {
     if let Some(p) = configured {
         return p.into();
     }
-    outwork_intel::store::data_file("history.owh")
+    outwork_intel::data_file("history.owh")
 }
 
 /// The deployment's recipient domains of a message: the envelope's RCPT
@@ -198,7 +198,7 @@ fn recipient_domains(facts: &outwork_core::Facts, env: &Envelope, ctx: &Context)
 pub enum ScannerError {
     /// `[inspect] yara_rules` did not load or compile.
     #[error(transparent)]
-    Yara(#[from] outwork_inspect::yara::YaraError),
+    Yara(#[from] outwork_inspect::YaraError),
     /// `[inspect] clamd` is not an address.
     #[error("{0}")]
     Clamd(String),
@@ -217,7 +217,7 @@ pub enum ScannerError {
 /// intel store (or why it could not be opened).
 pub struct Scanner {
     pub ctx: Arc<Context>,
-    pub intel: Option<Arc<dyn outwork_intel::store::Lookup>>,
+    pub intel: Option<Arc<dyn outwork_intel::Lookup>>,
     /// Set when an intel store was configured but could not be read:
     /// scans go on without it and say so (INTEL_UNAVAILABLE).
     pub intel_error: Option<String>,
@@ -305,7 +305,7 @@ impl Scanner {
                 )?;
                 for r in &rules.rules_info {
                     let name =
-                        outwork_core::intern_symbol(&outwork_inspect::yara::symbol_name(&r.rule));
+                        outwork_core::intern_symbol(&outwork_inspect::yara_symbol_name(&r.rule));
                     ctx.register_symbol(name, r.score.unwrap_or(ic.yara_weight));
                 }
                 Some(Arc::new(rules))

@@ -107,7 +107,7 @@ pub fn is_archive(data: &[u8]) -> bool {
 
 /// Inspect one archive at nesting `depth`, pushing findings to `out` and
 /// charging everything extracted to `budget`.
-pub fn inspect_archive(
+pub(crate) fn inspect_archive(
     path: &str,
     data: &[u8],
     outer: &crate::Env,

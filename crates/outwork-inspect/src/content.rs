@@ -53,9 +53,9 @@ use rtf::inspect_rtf;
 use shortcut::{inspect_lnk, inspect_url_file};
 
 /// Bytes of one file (or package part / OLE stream set) that are scanned.
-pub const MAX_SCAN: usize = 8 << 20;
+pub(crate) const MAX_SCAN: usize = 8 << 20;
 /// Findings added for one file.
-pub const MAX_FINDINGS: usize = 50;
+pub(crate) const MAX_FINDINGS: usize = 50;
 /// Longest URL / string value reported.
 const MAX_URL: usize = 2048;
 /// OOXML: entries examined, total bytes read, `.rels` part size.
@@ -92,7 +92,7 @@ const ONENOTE_FILEDATA: &[u8] = &[
 ];
 
 /// VBA procedure names Office runs on its own, in report order.
-pub const AUTORUN_NAMES: &[&str] = &[
+pub(crate) const AUTORUN_NAMES: &[&str] = &[
     "AutoOpen",
     "Document_Open",
     "Workbook_Open",
@@ -174,7 +174,7 @@ fn extension(path: &str) -> String {
 }
 
 /// `%PDF` in the first KiB, as readers accept it.
-pub fn is_pdf(data: &[u8]) -> bool {
+pub(crate) fn is_pdf(data: &[u8]) -> bool {
     memchr::memmem::find(&data[..data.len().min(1024)], b"%PDF").is_some()
 }
 

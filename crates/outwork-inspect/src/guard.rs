@@ -10,10 +10,10 @@ pub const FAILED: &str = "inspector failed";
 /// A guarded step panicked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{FAILED}: a parser panicked on hostile input")]
-pub struct Panicked;
+pub(crate) struct Panicked;
 
 /// Run `f`, turning a panic into [`Panicked`].
-pub fn run<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
+pub(crate) fn run<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| Panicked)
 }
 

@@ -6,15 +6,25 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![deny(unreachable_pub)]
 
-pub mod archive;
-pub mod content;
-pub mod guard;
-pub mod pdfimg;
-pub mod qr;
-pub mod yara;
+// The modules are private; what follows and the items defined here are the
+// API.
+mod archive;
+mod content;
+mod guard;
+mod pdfimg;
+mod qr;
+mod yara;
 
-pub use yara::{YaraError, YaraRules};
+pub use archive::is_archive;
+pub use content::inspect_content;
+pub use guard::FAILED as INSPECTOR_FAILED;
+pub use qr::decode as decode_qr;
+pub use yara::{
+    AVAILABLE as YARA_AVAILABLE, RuleInfo, YaraError, YaraMatch, YaraRules,
+    symbol_name as yara_symbol_name,
+};
 
 /// Bounds for one attachment's inspection.
 #[derive(Debug, Clone, Copy)]

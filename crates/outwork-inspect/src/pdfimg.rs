@@ -13,7 +13,12 @@ const MAX_IMAGES: usize = 8;
 const MAX_PIXELS: u64 = 4 << 20;
 
 /// Report the links in QR codes of the PDF's images.
-pub fn pdf_qr_links(path: &str, data: &[u8], msg: &mut MessageBudget, out: &mut Vec<Finding>) {
+pub(crate) fn pdf_qr_links(
+    path: &str,
+    data: &[u8],
+    msg: &mut MessageBudget,
+    out: &mut Vec<Finding>,
+) {
     let mut decoded = 0;
     let finder = memchr::memmem::Finder::new(b"stream");
     let mut pos = 0;

@@ -13,7 +13,7 @@ const MAX_ALLOC: u64 = 64 << 20;
 const MAX_PIXELS: u32 = 1_500_000;
 
 /// PNG, JPEG or GIF, by magic bytes (the formats decoded for QR codes).
-pub fn is_image(data: &[u8]) -> bool {
+pub(crate) fn is_image(data: &[u8]) -> bool {
     data.starts_with(b"\x89PNG") || data.starts_with(b"\xFF\xD8\xFF") || data.starts_with(b"GIF8")
 }
 
@@ -24,7 +24,7 @@ pub fn decode(data: &[u8]) -> Vec<String> {
 }
 
 /// [`decode`], telling a decoder panic apart from "no QR code".
-pub fn try_decode(data: &[u8]) -> Result<Vec<String>, Panicked> {
+pub(crate) fn try_decode(data: &[u8]) -> Result<Vec<String>, Panicked> {
     if !is_image(data) || data.len() > 16 << 20 {
         return Ok(Vec::new());
     }
@@ -51,13 +51,13 @@ fn decode_inner(data: &[u8]) -> Vec<String> {
 
 /// QR payloads (at most 8) in an already decoded grey image; a decoder
 /// panic is [`Panicked`].
-pub fn decode_luma(luma: image::GrayImage) -> Result<Vec<String>, Panicked> {
+pub(crate) fn decode_luma(luma: image::GrayImage) -> Result<Vec<String>, Panicked> {
     crate::guard::run(|| decode_luma_inner(luma))
 }
 
 /// The payloads of a guarded decode; a panic is reported as a
 /// [`Finding::Malformed`] (see [`Finding::is_failure`]) and yields none.
-pub fn or_report(
+pub(crate) fn or_report(
     path: &str,
     decoded: Result<Vec<String>, Panicked>,
     out: &mut Vec<Finding>,
@@ -102,7 +102,7 @@ fn dimensions(data: &[u8]) -> Option<(u32, u32)> {
 /// [`decode`] within the message's budget: a copy of an image already
 /// decoded is skipped, and an image is decoded only if its header's size
 /// fits what is left (a refusal is a finding).
-pub fn decode_budgeted(
+pub(crate) fn decode_budgeted(
     path: &str,
     data: &[u8],
     msg: &mut MessageBudget,
@@ -135,13 +135,18 @@ pub fn decode_budgeted(
 }
 
 /// Report the URLs in an image's QR codes as links.
-pub fn qr_links(path: &str, data: &[u8], msg: &mut MessageBudget, out: &mut Vec<Finding>) {
+pub(crate) fn qr_links(path: &str, data: &[u8], msg: &mut MessageBudget, out: &mut Vec<Finding>) {
     let payloads = decode_budgeted(path, data, msg, out);
     payload_links(path, payloads, "QR code", out);
 }
 
 /// Push the URLs among decoded QR `payloads` as links.
-pub fn payload_links(path: &str, payloads: Vec<String>, found_in: &str, out: &mut Vec<Finding>) {
+pub(crate) fn payload_links(
+    path: &str,
+    payloads: Vec<String>,
+    found_in: &str,
+    out: &mut Vec<Finding>,
+) {
     for content in payloads {
         let c = content.trim();
         let lower = c.to_ascii_lowercase();

@@ -92,7 +92,8 @@ pub const AVAILABLE: bool = cfg!(feature = "yara");
 
 /// `.yar`/`.yara` files of `path` (a file, or a directory read one level
 /// deep), sorted so namespaces and errors come out in a stable order.
-pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, YaraError> {
+#[cfg_attr(not(feature = "yara"), allow(dead_code))]
+pub(crate) fn rule_files(path: &Path) -> Result<Vec<PathBuf>, YaraError> {
     let read = |source| YaraError::Read {
         path: path.to_path_buf(),
         source,

@@ -8,7 +8,7 @@
 use std::io::{Cursor, Write};
 use std::time::{Duration, Instant};
 
-use outwork_inspect::{Finding, Limits, archive, inspect};
+use outwork_inspect::{Finding, Limits, inspect, is_archive};
 use sha2::{Digest, Sha256};
 use zip::unstable::write::FileOptionsExt;
 use zip::write::SimpleFileOptions;
@@ -78,29 +78,27 @@ fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
 
 #[test]
 fn detects_archive_magics() {
-    assert!(archive::is_archive(b"PK\x03\x04rest"));
-    assert!(archive::is_archive(
+    assert!(is_archive(b"PK\x03\x04rest"));
+    assert!(is_archive(
         b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
     ));
-    assert!(archive::is_archive(b"PK\x07\x08PK\x03\x04"));
-    assert!(archive::is_archive(&[0x1f, 0x8b, 8, 0]));
-    assert!(archive::is_archive(b"Rar!\x1a\x07\x00"));
-    assert!(archive::is_archive(b"Rar!\x1a\x07\x01\x00"));
-    assert!(archive::is_archive(&[
-        0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4
-    ]));
+    assert!(is_archive(b"PK\x07\x08PK\x03\x04"));
+    assert!(is_archive(&[0x1f, 0x8b, 8, 0]));
+    assert!(is_archive(b"Rar!\x1a\x07\x00"));
+    assert!(is_archive(b"Rar!\x1a\x07\x01\x00"));
+    assert!(is_archive(&[0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4]));
     let mut tar = vec![0u8; 512];
     tar[257..263].copy_from_slice(b"ustar\0");
-    assert!(archive::is_archive(&tar));
+    assert!(is_archive(&tar));
     for off in [0x8001usize, 0x8801, 0x9001] {
         let mut iso = vec![0u8; off + 5];
         iso[off..off + 5].copy_from_slice(b"CD001");
-        assert!(archive::is_archive(&iso), "iso at {off:#x}");
+        assert!(is_archive(&iso), "iso at {off:#x}");
     }
-    assert!(!archive::is_archive(b""));
-    assert!(!archive::is_archive(b"PK"));
-    assert!(!archive::is_archive(b"MZ\x90\0"));
-    assert!(!archive::is_archive(b"%PDF-1.7"));
+    assert!(!is_archive(b""));
+    assert!(!is_archive(b"PK"));
+    assert!(!is_archive(b"MZ\x90\0"));
+    assert!(!is_archive(b"%PDF-1.7"));
 }
 
 #[test]

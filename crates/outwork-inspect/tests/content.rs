@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use outwork_inspect::Finding;
-use outwork_inspect::content::inspect_content;
+use outwork_inspect::inspect_content;
 use std::io::{Cursor, Write};
 
 fn run(path: &str, data: &[u8]) -> Vec<Finding> {

@@ -44,7 +44,7 @@ fn a_caught_panic_is_a_failure_finding() {
         path: "x".into(),
         what: format!(
             "{} (content) on hostile input",
-            outwork_inspect::guard::FAILED
+            outwork_inspect::INSPECTOR_FAILED
         ),
     };
     assert!(f.is_failure());

@@ -2,8 +2,8 @@
 //! run on the attachment and on every file extracted from it.
 #![cfg(feature = "yara")]
 
-use outwork_inspect::yara::{YaraError, YaraMatch, YaraRules};
 use outwork_inspect::{Finding, Limits, inspect_with};
+use outwork_inspect::{YaraError, YaraMatch, YaraRules};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -15,9 +15,9 @@
 //!    the same expressions, canonicalisation alone both ways, and finally
 //!    the new canonicalisation against the index without its filter.
 
-use outwork_intel::canon::{CanonBuf, Canonical, reference};
-use outwork_intel::feeds::{self, Entry, Parsed, Value};
-use outwork_intel::store::{Index, Kind};
+use outwork_intel::{CanonBuf, Canonical, canon_reference as reference};
+use outwork_intel::{Entry, Parsed, Value};
+use outwork_intel::{Index, Kind};
 use std::collections::HashSet;
 use std::time::Instant;
 
@@ -79,11 +79,12 @@ fn main() {
     let mut total = 0u64;
     for f in &files {
         let Ok(data) = std::fs::read(f) else { continue };
-        let Some(format) = feeds::detect(&data[..data.len().min(64 << 10)]) else {
+        let Some(format) = outwork_intel::detect_feed_format(&data[..data.len().min(64 << 10)])
+        else {
             println!("feeds: {}: format not detected, skipped", f.display());
             continue;
         };
-        let parsed = feeds::parse(&data, format);
+        let parsed = outwork_intel::parse_feed(&data, format);
         let Ok(st) = real.import(
             &f.display().to_string(),
             Kind::Phishing,

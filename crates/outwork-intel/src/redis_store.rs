@@ -76,7 +76,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Entries written (or deleted) per pipeline.
-pub const BATCH: usize = 10_000;
+pub(crate) const BATCH: usize = 10_000;
 
 /// The key prefix unless [`RedisStore::with_prefix`] says otherwise.
 pub const DEFAULT_PREFIX: &str = "outwork:";

@@ -896,7 +896,7 @@ pub(crate) fn show_ip(b: [u8; 16], v4: bool) -> String {
     }
 }
 
-pub fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 

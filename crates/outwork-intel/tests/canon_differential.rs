@@ -3,9 +3,9 @@
 //! replaced (`canon::reference`, kept as the oracle): same canonical URL,
 //! same expressions in the same order, same hits.
 
-use outwork_intel::canon::{self, CanonBuf, Canonical, canonical_host, reference};
-use outwork_intel::feeds::{Entry, Parsed, Value};
-use outwork_intel::store::{Index, Kind};
+use outwork_intel::{CanonBuf, Canonical, canon_reference as reference, canonical_host};
+use outwork_intel::{Entry, Parsed, Value};
+use outwork_intel::{Index, Kind};
 use outwork_test_support::gates;
 
 fn fixture_urls() -> Vec<String> {
@@ -191,8 +191,8 @@ fn random_hostile_strings_canonicalise_as_before() {
 #[test]
 fn scratch_reuse_is_independent_of_the_previous_url() {
     let long = format!("http://a.com/{}", "é".repeat(10_000));
-    let a = canon::with_scratch(|b| b.parse(&long).map(|c| c.to_canonical()));
-    let inner = canon::with_scratch(|_| Canonical::parse("http://B.example/x"));
+    let a = outwork_intel::with_scratch(|b| b.parse(&long).map(|c| c.to_canonical()));
+    let inner = outwork_intel::with_scratch(|_| Canonical::parse("http://B.example/x"));
     assert_eq!(inner.map(|c| c.host).as_deref(), Some("b.example"));
     assert_eq!(
         a,

@@ -8,7 +8,9 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use outwork_intel::feeds::{Entry, Format, Parsed, Value, detect, parse};
+use outwork_intel::{
+    Entry, Format, Parsed, Value, detect_feed_format as detect, parse_feed as parse,
+};
 
 const ALL: [Format; 10] = [
     Format::UrlList,

@@ -7,9 +7,9 @@
 
 use outwork_test_support::{Redis, free_port, gates};
 
-use outwork_intel::feeds::{self, Entry, Format, Parsed, Value};
-use outwork_intel::redis_store::RedisStore;
-use outwork_intel::store::{EntryType, Hit, ImportStats, Index, Kind, Lookup, SourceInfo};
+use outwork_intel::RedisStore;
+use outwork_intel::{Entry, Format, Parsed, Value};
+use outwork_intel::{EntryType, Hit, ImportStats, Index, Kind, Lookup, SourceInfo};
 
 use std::net::IpAddr;
 
@@ -292,7 +292,7 @@ fn suite(b: &mut dyn TestBackend) {
             .is_empty()
     );
     // The feed parser's spelling, too.
-    let p = feeds::parse(
+    let p = outwork_intel::parse_feed(
         format!("{}  x.exe\n", "bb".repeat(32)).as_bytes(),
         Format::Sha256,
     );

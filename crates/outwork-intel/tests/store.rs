@@ -1,8 +1,8 @@
 //! The embedded store as a user meets it: import feeds, look URLs up the
 //! way Safe Browsing would, survive a reload, refuse a corrupt file.
 
-use outwork_intel::feeds::{self, Format};
-use outwork_intel::store::{EntryType, Index, IntelError, Kind};
+use outwork_intel::Format;
+use outwork_intel::{EntryType, Index, IntelError, Kind};
 
 fn tmp(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("outwork-intel-{name}-{}.owi", std::process::id()))
@@ -10,7 +10,7 @@ fn tmp(name: &str) -> std::path::PathBuf {
 
 fn index_with(lines: &str, format: Format, source: &str, kind: Kind) -> Index {
     let mut idx = Index::default();
-    let parsed = feeds::parse(lines.as_bytes(), format);
+    let parsed = outwork_intel::parse_feed(lines.as_bytes(), format);
     idx.import(source, kind, format.name(), &parsed, 1_700_000_000)
         .expect("import");
     idx
@@ -70,7 +70,8 @@ fn ips_hashes_and_sources() {
         Kind::Spam,
     );
     let h = "a".repeat(64);
-    let parsed = feeds::parse(format!("{h}  payload.exe\n").as_bytes(), Format::Sha256);
+    let parsed =
+        outwork_intel::parse_feed(format!("{h}  payload.exe\n").as_bytes(), Format::Sha256);
     idx.import("hashes", Kind::Malware, "sha256", &parsed, 1)
         .expect("import");
     assert_eq!(
@@ -97,14 +98,14 @@ fn ips_hashes_and_sources() {
 #[test]
 fn reimport_replaces_a_source_and_two_sources_both_report() {
     let mut idx = index_with("http://a.example/\n", Format::UrlList, "s1", Kind::Phishing);
-    let p = feeds::parse(b"http://a.example/\nhttp://b.example/\n", Format::UrlList);
+    let p = outwork_intel::parse_feed(b"http://a.example/\nhttp://b.example/\n", Format::UrlList);
     idx.import("s2", Kind::Phishing, "urls", &p, 2)
         .expect("import");
     let hits = idx.check_url("http://a.example/");
     let mut sources: Vec<_> = hits.iter().map(|h| h.source.as_str()).collect();
     sources.sort();
     assert_eq!(sources, vec!["s1", "s2"]);
-    let p = feeds::parse(b"http://c.example/\n", Format::UrlList);
+    let p = outwork_intel::parse_feed(b"http://c.example/\n", Format::UrlList);
     let stats = idx
         .import("s1", Kind::Phishing, "urls", &p, 3)
         .expect("import");
@@ -125,13 +126,13 @@ fn filter_follows_imports_removals_and_reloads() {
     let list: String = (0..5000)
         .map(|i| format!("http://h{i}.example/p/\n"))
         .collect();
-    let p = feeds::parse(list.as_bytes(), Format::UrlList);
+    let p = outwork_intel::parse_feed(list.as_bytes(), Format::UrlList);
     idx.import("big", Kind::Phishing, "urls", &p, 1)
         .expect("import");
     assert!(idx.filter_bytes() > 0 && idx.filter_covers_index());
     assert_eq!(idx.check_url("http://h4999.example/p/x.php").len(), 1);
     assert!(idx.check_url("http://a.example/").is_empty());
-    let p = feeds::parse(b"http://a.example/\n", Format::UrlList);
+    let p = outwork_intel::parse_feed(b"http://a.example/\n", Format::UrlList);
     idx.import("new", Kind::Malware, "urls", &p, 2)
         .expect("import");
     assert!(idx.filter_covers_index());
@@ -206,7 +207,7 @@ fn hostile_store_bytes_never_panic() {
 
 #[test]
 fn never_block_keeps_platforms_out_of_domain_entries_only() {
-    let mut parsed = feeds::parse(
+    let mut parsed = outwork_intel::parse_feed(
         b"github.com\nwww.dropbox.com\nkit.github.io\nevil.example\n",
         Format::DomainList,
     );
@@ -214,7 +215,7 @@ fn never_block_keeps_platforms_out_of_domain_entries_only() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    assert_eq!(feeds::drop_domains(&mut parsed, &never), 2);
+    assert_eq!(outwork_intel::drop_domains(&mut parsed, &never), 2);
     let mut idx = Index::default();
     idx.import("pt", Kind::Phishing, "domains", &parsed, 0)
         .expect("import");

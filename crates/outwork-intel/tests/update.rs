@@ -6,10 +6,8 @@
 // the failure report.
 #![allow(clippy::unwrap_used)]
 
-use outwork_intel::store::{Index, Kind};
-use outwork_intel::update::{
-    FeedOutcome, FeedSpec, UpdateOptions, UpdateReport, state_path, update,
-};
+use outwork_intel::{FeedOutcome, FeedSpec, UpdateOptions, UpdateReport, state_path, update};
+use outwork_intel::{Index, Kind};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

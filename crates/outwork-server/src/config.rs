@@ -606,7 +606,7 @@ impl DashboardConfig {
         match &self.path {
             Some(p) if p.as_os_str().is_empty() => None,
             Some(p) => Some(p.clone()),
-            None => Some(outwork_intel::store::data_file("verdicts.jsonl")),
+            None => Some(outwork_intel::data_file("verdicts.jsonl")),
         }
     }
 }

@@ -405,11 +405,11 @@ fn native_scan_text_and_url() {
 
 #[test]
 fn url_intel_hits() {
-    use outwork_intel::store::{Index, Kind, Lookup};
+    use outwork_intel::{Index, Kind, Lookup};
     let mut idx = Index::default();
-    let parsed = outwork_intel::feeds::parse(
+    let parsed = outwork_intel::parse_feed(
         b"http://evil-login.example/paypal/verify\n",
-        outwork_intel::feeds::Format::UrlList,
+        outwork_intel::Format::UrlList,
     );
     idx.import(
         "testfeed",

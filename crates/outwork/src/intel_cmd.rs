@@ -1,8 +1,8 @@
 //! `outwork intel ...` and `outwork url check`: thin fronts over outwork-intel.
 
 use anyhow::{Context as _, Result, bail};
-use outwork_intel::feeds::{self, Format};
-use outwork_intel::store::{self, Hit, Index, Kind, Lookup};
+use outwork_intel::Format;
+use outwork_intel::{Hit, Index, Kind, Lookup};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +13,7 @@ pub fn resolve_path(flag: Option<&PathBuf>, config: Option<&str>) -> (PathBuf, b
     match (flag, config) {
         (Some(p), _) => (p.clone(), true),
         (None, Some(c)) => (PathBuf::from(c), true),
-        (None, None) => (store::default_path(), false),
+        (None, None) => (outwork_intel::default_path(), false),
     }
 }
 
@@ -27,7 +27,7 @@ fn now() -> i64 {
 /// A feed file read for import: parsed in its (given or detected) format,
 /// with `--never-block` names dropped and malformed lines reported.
 struct ReadFeed {
-    parsed: feeds::Parsed,
+    parsed: outwork_intel::Parsed,
     format: Format,
     excluded: usize,
 }
@@ -38,22 +38,23 @@ fn read_feed(file: &Path, format: Option<&str>, never: Option<&Path>) -> Result<
         Some(f) => Format::from_name(f).with_context(|| {
             format!("unknown --format {f:?} (urls, phishtank-csv, phishtank-json, urlhaus-csv, hosts, domains, abp, cidr, sha256, openphish-history)")
         })?,
-        None => feeds::detect(&data[..data.len().min(64 << 10)])
+        None => outwork_intel::detect_feed_format(&data[..data.len().min(64 << 10)])
             .with_context(|| format!("can't tell the format of {}; say it with --format", file.display()))?,
     };
-    let mut parsed = feeds::parse(&data, format);
+    let mut parsed = outwork_intel::parse_feed(&data, format);
     let mut excluded = 0;
     if let Some(never) = never {
         let list = std::fs::read(never).with_context(|| format!("reading {}", never.display()))?;
-        let names: std::collections::HashSet<String> = feeds::parse(&list, Format::DomainList)
-            .entries
-            .into_iter()
-            .filter_map(|e| match e.value {
-                feeds::Value::Domain(d) => Some(d),
-                _ => None,
-            })
-            .collect();
-        excluded = feeds::drop_domains(&mut parsed, &names);
+        let names: std::collections::HashSet<String> =
+            outwork_intel::parse_feed(&list, Format::DomainList)
+                .entries
+                .into_iter()
+                .filter_map(|e| match e.value {
+                    outwork_intel::Value::Domain(d) => Some(d),
+                    _ => None,
+                })
+                .collect();
+        excluded = outwork_intel::drop_domains(&mut parsed, &names);
     }
     for m in parsed.malformed.iter().take(20) {
         eprintln!(
@@ -206,7 +207,7 @@ fn hit_text(h: &Hit) -> String {
 /// `outwork url check`: exit 1 when any URL is listed, 0 when none is.
 pub fn url_check(
     path: &Path,
-    redis: Option<outwork_intel::redis_store::RedisStore>,
+    redis: Option<outwork_intel::RedisStore>,
     urls: Vec<String>,
     jsonl: bool,
 ) -> Result<u8> {
@@ -294,7 +295,7 @@ pub fn open_for_scan(path: &Path, explicit: bool) -> Result<OpenedIntel> {
 /// every feed was updated or unchanged, 1 when some failed or were refused
 /// (their previous data keeps serving), 2 on error.
 pub fn update(path: &Path, cfg: &outwork_core::IntelConfig) -> Result<u8> {
-    use outwork_intel::update::{FeedOutcome, FeedSpec, UpdateOptions};
+    use outwork_intel::{FeedOutcome, FeedSpec, UpdateOptions};
     if cfg.feeds.is_empty() {
         bail!(
             "no feeds configured: add [[intel.feeds]] entries (name, url, format, kind) to the config"
@@ -317,7 +318,7 @@ pub fn update(path: &Path, cfg: &outwork_core::IntelConfig) -> Result<u8> {
         now: now(),
         ..Default::default()
     };
-    let report = outwork_intel::update::update(path, &feeds, &opts)?;
+    let report = outwork_intel::update(path, &feeds, &opts)?;
     for w in &report.warnings {
         eprintln!("outwork: warning: {w}");
     }
@@ -348,20 +349,18 @@ pub fn update(path: &Path, cfg: &outwork_core::IntelConfig) -> Result<u8> {
 pub fn redis_target(
     flag: Option<&PathBuf>,
     cfg: &outwork_core::IntelConfig,
-) -> Result<Option<outwork_intel::redis_store::RedisStore>> {
+) -> Result<Option<outwork_intel::RedisStore>> {
     match (&cfg.redis, flag) {
         (Some(url), None) => {
             let timeout = std::time::Duration::from_millis(cfg.redis_timeout_ms.max(1));
-            Ok(Some(outwork_intel::redis_store::RedisStore::open(
-                url, timeout,
-            )?))
+            Ok(Some(outwork_intel::RedisStore::open(url, timeout)?))
         }
         _ => Ok(None),
     }
 }
 
 pub fn import_redis(
-    r: &outwork_intel::redis_store::RedisStore,
+    r: &outwork_intel::RedisStore,
     file: &Path,
     format: Option<&str>,
     source: &str,
@@ -382,7 +381,7 @@ pub fn import_redis(
     Ok(0)
 }
 
-pub fn stats_redis(r: &outwork_intel::redis_store::RedisStore) -> Result<u8> {
+pub fn stats_redis(r: &outwork_intel::RedisStore) -> Result<u8> {
     for s in r.sources()? {
         println!(
             "  {:<24} {:<9} {:>9} entries  format {}",
@@ -395,7 +394,7 @@ pub fn stats_redis(r: &outwork_intel::redis_store::RedisStore) -> Result<u8> {
     Ok(0)
 }
 
-pub fn remove_redis(r: &outwork_intel::redis_store::RedisStore, source: &str) -> Result<u8> {
+pub fn remove_redis(r: &outwork_intel::RedisStore, source: &str) -> Result<u8> {
     match r.remove_source(source)? {
         Some(n) => {
             println!("redis: removed source {source:?} ({n} entries)");

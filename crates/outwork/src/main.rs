@@ -460,10 +460,7 @@ fn run(cli: Cli) -> Result<u8> {
                 intel_cmd::resolve_path(intel.as_ref(), ctx.config.intel.path.as_deref());
             let (index, intel_error) =
                 match intel_cmd::redis_target(intel.as_ref(), &ctx.config.intel)? {
-                    Some(r) => (
-                        Some(Arc::new(r) as Arc<dyn outwork_intel::store::Lookup>),
-                        None,
-                    ),
+                    Some(r) => (Some(Arc::new(r) as Arc<dyn outwork_intel::Lookup>), None),
                     None => intel_cmd::open_for_scan(&path, explicit)?,
                 };
             scanner.intel = index;
@@ -873,10 +870,7 @@ fn build_scanner(
     let ctx = scanner.ctx.clone();
     let (path, explicit) = intel_cmd::resolve_path(intel, ctx.config.intel.path.as_deref());
     let (index, intel_error) = match intel_cmd::redis_target(intel, &ctx.config.intel)? {
-        Some(r) => (
-            Some(Arc::new(r) as Arc<dyn outwork_intel::store::Lookup>),
-            None,
-        ),
+        Some(r) => (Some(Arc::new(r) as Arc<dyn outwork_intel::Lookup>), None),
         None => intel_cmd::open_for_scan(&path, explicit)?,
     };
     scanner.intel = index;

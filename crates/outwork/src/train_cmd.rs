@@ -353,7 +353,7 @@ pub fn learn(a: LearnArgs) -> Result<u8> {
     let out = a
         .out
         .clone()
-        .unwrap_or_else(|| outwork_intel::store::data_file("model.owml"));
+        .unwrap_or_else(|| outwork_intel::data_file("model.owml"));
     let prev = out.with_extension("owml.prev");
     if a.undo {
         anyhow::ensure!(

@@ -346,7 +346,7 @@ pub(super) fn op_benign_twin(
     // No payload: attachments other than inline images go, and so does
     // any image holding a QR code; no script in the HTML.
     let qr = |p: &Part| {
-        p.content_type.starts_with("image/") && !outwork_inspect::qr::decode(&p.bytes).is_empty()
+        p.content_type.starts_with("image/") && !outwork_inspect::decode_qr(&p.bytes).is_empty()
     };
     let keep = |p: &Part| p.inline && p.content_type.starts_with("image/") && !qr(p);
     let before = m.attachments.len() + m.related.len();

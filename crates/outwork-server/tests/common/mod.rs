@@ -185,16 +185,16 @@ pub fn quarantine_one(d: &Dash, subject: &str) -> String {
 /// An intel store in `dir` (picked up by [`start`]) with a fresh source
 /// (imported a minute ago) and a stale one (ten days ago), two domains each.
 pub fn write_intel(dir: &Path) {
-    let mut idx = outwork_intel::store::Index::default();
+    let mut idx = outwork_intel::Index::default();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let feed = outwork_intel::feeds::parse(
+    let feed = outwork_intel::parse_feed(
         b"evil.example\nworse.example\n",
-        outwork_intel::feeds::Format::DomainList,
+        outwork_intel::Format::DomainList,
     );
-    let kind = outwork_intel::store::Kind::Phishing;
+    let kind = outwork_intel::Kind::Phishing;
     idx.import("fresh-feed", kind, "domains", &feed, now - 60)
         .unwrap();
     idx.import("old-feed", kind, "domains", &feed, now - 10 * 86_400)

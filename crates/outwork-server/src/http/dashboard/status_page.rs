@@ -104,7 +104,7 @@ fn intel_sources(st: &AppState) -> Value {
     let sources = match &*c {
         Some((cp, ct, v)) if cp == p && *ct == mtime => v.clone(),
         _ => {
-            let v = match outwork_intel::store::Index::load(p) {
+            let v = match outwork_intel::Index::load(p) {
                 Ok(idx) => serde_json::to_value(idx.sources()).unwrap_or(Value::Null),
                 Err(e) => return json!({"file": p, "error": e.to_string(), "sources": []}),
             };
