@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn scanner() -> Arc<outwork_engine::Scanner> {
-    let ctx = outwork_core::Context::new(outwork_core::Config::default());
-    Arc::new(outwork_engine::Scanner::from_config(ctx).expect("scanner"))
+    Arc::new(outwork_test_support::scanner(""))
 }
 
 fn start(scanner: Arc<outwork_engine::Scanner>) -> Running {

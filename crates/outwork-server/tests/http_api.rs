@@ -23,14 +23,7 @@ fn sample(name: &str) -> Vec<u8> {
 }
 
 fn scanner() -> outwork_engine::Scanner {
-    let ctx = outwork_core::Context::new(outwork_core::Config {
-        model: outwork_core::ModelConfig {
-            enabled: false,
-            path: None,
-        },
-        ..Default::default()
-    });
-    outwork_engine::Scanner::from_config(ctx).expect("scanner")
+    outwork_test_support::scanner("[model]\nenabled = false\n")
 }
 
 struct Server {

@@ -21,14 +21,7 @@ const POSTFIX_ACTIONS: u32 = 0x1ff;
 const POSTFIX_PROTOCOL: u32 = 0x1f_ffff;
 
 fn scanner() -> Arc<outwork_engine::Scanner> {
-    let ctx = outwork_core::Context::new(outwork_core::Config {
-        model: outwork_core::ModelConfig {
-            enabled: false,
-            path: None,
-        },
-        ..Default::default()
-    });
-    Arc::new(outwork_engine::Scanner::from_config(ctx).expect("scanner"))
+    Arc::new(outwork_test_support::scanner("[model]\nenabled = false\n"))
 }
 
 struct Running {

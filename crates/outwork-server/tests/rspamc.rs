@@ -24,14 +24,7 @@ fn rspamc() -> Option<PathBuf> {
 }
 
 fn start() -> Running {
-    let ctx = outwork_core::Context::new(outwork_core::Config {
-        model: outwork_core::ModelConfig {
-            enabled: false,
-            path: None,
-        },
-        ..Default::default()
-    });
-    let scanner = Arc::new(outwork_engine::Scanner::from_config(ctx).expect("scanner"));
+    let scanner = Arc::new(outwork_test_support::scanner("[model]\nenabled = false\n"));
     let cfg = HttpConfig {
         listen: "127.0.0.1:0".into(),
         ..Default::default()

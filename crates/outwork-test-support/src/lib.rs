@@ -23,6 +23,14 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The scanner a config file holding `toml` describes
+/// (`Config::from_toml`, then `Scanner::from_config`). With nothing
+/// networked in `toml` (clamd, DNS checks, intel, history) it scans offline.
+pub fn scanner(toml: &str) -> outwork_engine::Scanner {
+    let cfg = outwork_core::Config::from_toml(toml).expect("config");
+    outwork_engine::Scanner::from_config(outwork_core::Context::new(cfg)).expect("scanner")
+}
+
 /// A loopback port free right now (the OS's choice for port 0).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -22,6 +22,11 @@ fn test_files() -> Vec<PathBuf> {
                 out.push(p);
             }
         }
+        // Helpers several test files share (`mod common;`).
+        let common = tests.join("common/mod.rs");
+        if common.is_file() {
+            out.push(common);
+        }
     }
     assert!(out.len() > 10, "{out:?}");
     out

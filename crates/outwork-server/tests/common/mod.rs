@@ -24,14 +24,7 @@ pub fn sample(name: &str) -> Vec<u8> {
 }
 
 pub fn scanner() -> outwork_engine::Scanner {
-    let ctx = outwork_core::Context::new(outwork_core::Config {
-        model: outwork_core::ModelConfig {
-            enabled: false,
-            path: None,
-        },
-        ..Default::default()
-    });
-    outwork_engine::Scanner::from_config(ctx).expect("scanner")
+    outwork_test_support::scanner("[model]\nenabled = false\n")
 }
 
 pub struct Dash {
