@@ -18,9 +18,9 @@ use libfuzzer_sys::fuzz_target;
 use outwork_core::Thresholds;
 use outwork_core::Symbol;
 use outwork_core::{Action, Verdict};
-use outwork_server::config::RspamdQuarantineAction;
-use outwork_server::http::{release_argv, synthetic_message, url_message};
-use outwork_server::rspamd::{self, MessageInfo, RspamdRequest};
+use outwork_server::RspamdQuarantineAction;
+use outwork_server::fuzzing::{release_argv, synthetic_message, url_message};
+use outwork_server::fuzzing::rspamd::{self, MessageInfo, RspamdRequest};
 
 fn header_names(m: &[u8]) -> Vec<String> {
     let mut out = Vec::new();

@@ -13,10 +13,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use outwork_core::{Action, Config, Context};
-use outwork_server::codec::{Command, Reply, split_frame};
-use outwork_server::config::MilterConfig;
-use outwork_server::policy;
-use outwork_server::session::{Session, Step};
+use outwork_server::fuzzing::{Command, Reply, split_frame};
+use outwork_server::MilterConfig;
+use outwork_server::fuzzing::{on_failure, on_oversize, on_verdict};
+use outwork_server::fuzzing::{Session, Step};
 use std::sync::OnceLock;
 
 const MAX_PACKET: usize = 4096;
@@ -81,9 +81,9 @@ fuzz_target!(|data: &[u8]| {
                     [usize::from(mode >> 1) % 4];
                 let stored = Ok("id".to_string());
                 let ds = [
-                    policy::on_verdict(&cfg, &m, &v, Some(&stored)),
-                    policy::on_failure(&cfg, &m, "fuzz"),
-                    policy::on_oversize(&cfg, &m),
+                    on_verdict(&cfg, &m, &v, Some(&stored)),
+                    on_failure(&cfg, &m, "fuzz"),
+                    on_oversize(&cfg, &m),
                 ];
                 for d in ds {
                     assert!(d.replies.last().is_some_and(|r| r.is_final()));

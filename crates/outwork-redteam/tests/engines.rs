@@ -5,8 +5,8 @@
 use outwork_test_support::{Running, gates, repo};
 
 use outwork_redteam::engines::{CheckV2, Engine, InProcess, Spamd};
+use outwork_server::HttpConfig;
 use outwork_server::Services;
-use outwork_server::config::HttpConfig;
 use std::sync::Arc;
 use std::time::Duration;
 

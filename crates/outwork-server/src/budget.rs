@@ -183,7 +183,7 @@ impl Drop for Reservation {
 /// Make room in `buf` for `extra` more bytes, charging any growth of its
 /// capacity to `hold` first (at most doubling, never past `cap`). The
 /// buffer is untouched when the budget says no.
-pub fn reserve_charged(
+pub(crate) fn reserve_charged(
     buf: &mut Vec<u8>,
     extra: usize,
     cap: usize,
@@ -200,7 +200,7 @@ pub fn reserve_charged(
 }
 
 /// Bytes whose reservation is given back when the last copy is dropped.
-pub fn owned_bytes(buf: Vec<u8>, hold: Reservation) -> axum::body::Bytes {
+pub(crate) fn owned_bytes(buf: Vec<u8>, hold: Reservation) -> axum::body::Bytes {
     struct Owned {
         buf: Vec<u8>,
         _hold: Reservation,

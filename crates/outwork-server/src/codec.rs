@@ -13,148 +13,150 @@
 use std::fmt;
 
 /// The protocol version we speak (Sendmail 8.14+, Postfix 2.6+).
-pub const VERSION: u32 = 6;
+pub(crate) const VERSION: u32 = 6;
 
 /// The largest body chunk an MTA sends (Postfix: 65535 bytes), plus the
 /// command byte: body packets up to this length are always allowed.
-pub const MAX_BODY_PACKET: usize = 65_536;
+pub(crate) const MAX_BODY_PACKET: usize = 65_536;
 
 /// Commands, MTA → filter.
-pub mod cmd {
+pub(crate) mod cmd {
     /// `SMFIC_ABORT`: abort the current message (the connection stays).
-    pub const ABORT: u8 = b'A';
+    pub(crate) const ABORT: u8 = b'A';
     /// `SMFIC_BODY`: a body chunk.
-    pub const BODY: u8 = b'B';
+    pub(crate) const BODY: u8 = b'B';
     /// `SMFIC_CONNECT`: the SMTP client's host, family, port and address.
-    pub const CONNECT: u8 = b'C';
+    pub(crate) const CONNECT: u8 = b'C';
     /// `SMFIC_MACRO`: macros for the command that follows.
-    pub const MACRO: u8 = b'D';
+    pub(crate) const MACRO: u8 = b'D';
     /// `SMFIC_BODYEOB`: end of the message.
-    pub const BODYEOB: u8 = b'E';
+    pub(crate) const BODYEOB: u8 = b'E';
     /// `SMFIC_HELO`: the HELO/EHLO name.
-    pub const HELO: u8 = b'H';
+    pub(crate) const HELO: u8 = b'H';
     /// `SMFIC_QUIT_NC`: end of this SMTP session, socket kept for the next.
-    pub const QUIT_NC: u8 = b'K';
+    pub(crate) const QUIT_NC: u8 = b'K';
     /// `SMFIC_HEADER`: one header.
-    pub const HEADER: u8 = b'L';
+    pub(crate) const HEADER: u8 = b'L';
     /// `SMFIC_MAIL`: MAIL FROM.
-    pub const MAIL: u8 = b'M';
+    pub(crate) const MAIL: u8 = b'M';
     /// `SMFIC_EOH`: end of headers.
-    pub const EOH: u8 = b'N';
+    pub(crate) const EOH: u8 = b'N';
     /// `SMFIC_OPTNEG`: option negotiation.
-    pub const OPTNEG: u8 = b'O';
+    pub(crate) const OPTNEG: u8 = b'O';
     /// `SMFIC_QUIT`: close the connection.
-    pub const QUIT: u8 = b'Q';
+    pub(crate) const QUIT: u8 = b'Q';
     /// `SMFIC_RCPT`: RCPT TO.
-    pub const RCPT: u8 = b'R';
+    pub(crate) const RCPT: u8 = b'R';
     /// `SMFIC_DATA`: the DATA command.
-    pub const DATA: u8 = b'T';
+    pub(crate) const DATA: u8 = b'T';
     /// `SMFIC_UNKNOWN`: an SMTP command the MTA did not recognise.
-    pub const UNKNOWN: u8 = b'U';
+    pub(crate) const UNKNOWN: u8 = b'U';
 }
 
 /// Replies, filter → MTA.
-pub mod reply {
+pub(crate) mod reply {
     /// `SMFIR_ADDRCPT`: add a recipient.
-    pub const ADDRCPT: u8 = b'+';
+    pub(crate) const ADDRCPT: u8 = b'+';
     /// `SMFIR_DELRCPT`: remove a recipient.
-    pub const DELRCPT: u8 = b'-';
+    pub(crate) const DELRCPT: u8 = b'-';
     /// `SMFIR_ACCEPT`: accept the message, no more events.
-    pub const ACCEPT: u8 = b'a';
+    pub(crate) const ACCEPT: u8 = b'a';
     /// `SMFIR_CONTINUE`: go on to the next event.
-    pub const CONTINUE: u8 = b'c';
+    pub(crate) const CONTINUE: u8 = b'c';
     /// `SMFIR_DISCARD`: accept and silently drop the message.
-    pub const DISCARD: u8 = b'd';
+    pub(crate) const DISCARD: u8 = b'd';
     /// `SMFIR_ADDHEADER`: append a header.
-    pub const ADDHEADER: u8 = b'h';
+    pub(crate) const ADDHEADER: u8 = b'h';
     /// `SMFIR_INSHEADER`: insert a header at an index.
-    pub const INSHEADER: u8 = b'i';
+    pub(crate) const INSHEADER: u8 = b'i';
     /// `SMFIR_CHGHEADER`: change (or, empty, delete) a header.
-    pub const CHGHEADER: u8 = b'm';
+    pub(crate) const CHGHEADER: u8 = b'm';
     /// `SMFIR_PROGRESS`: still working (resets the MTA's timeout).
-    pub const PROGRESS: u8 = b'p';
+    pub(crate) const PROGRESS: u8 = b'p';
     /// `SMFIR_QUARANTINE`: put the message on the MTA's hold queue.
-    pub const QUARANTINE: u8 = b'q';
+    pub(crate) const QUARANTINE: u8 = b'q';
     /// `SMFIR_REJECT`: reject with the MTA's default 5xx.
-    pub const REJECT: u8 = b'r';
+    pub(crate) const REJECT: u8 = b'r';
     /// `SMFIR_SKIP`: send no more body chunks.
-    pub const SKIP: u8 = b's';
+    pub(crate) const SKIP: u8 = b's';
     /// `SMFIR_TEMPFAIL`: fail temporarily with the MTA's default 4xx.
-    pub const TEMPFAIL: u8 = b't';
+    pub(crate) const TEMPFAIL: u8 = b't';
     /// `SMFIR_REPLYCODE`: reject or tempfail with this SMTP reply.
-    pub const REPLYCODE: u8 = b'y';
+    pub(crate) const REPLYCODE: u8 = b'y';
     /// `SMFIC_OPTNEG`'s answer: the filter's version, actions and steps.
-    pub const OPTNEG: u8 = b'O';
+    pub(crate) const OPTNEG: u8 = b'O';
 }
 
 /// Actions the filter may take at end of message (`SMFIF_*`), negotiated.
-pub mod action {
+#[allow(dead_code)] // the whole protocol table, used or not
+pub(crate) mod action {
     /// `SMFIF_ADDHDRS`: may add headers.
-    pub const ADDHDRS: u32 = 0x01;
+    pub(crate) const ADDHDRS: u32 = 0x01;
     /// `SMFIF_CHGBODY`: may replace the body.
-    pub const CHGBODY: u32 = 0x02;
+    pub(crate) const CHGBODY: u32 = 0x02;
     /// `SMFIF_ADDRCPT`: may add recipients.
-    pub const ADDRCPT: u32 = 0x04;
+    pub(crate) const ADDRCPT: u32 = 0x04;
     /// `SMFIF_DELRCPT`: may remove recipients.
-    pub const DELRCPT: u32 = 0x08;
+    pub(crate) const DELRCPT: u32 = 0x08;
     /// `SMFIF_CHGHDRS`: may change or delete headers.
-    pub const CHGHDRS: u32 = 0x10;
+    pub(crate) const CHGHDRS: u32 = 0x10;
     /// `SMFIF_QUARANTINE`: may quarantine (hold) the message.
-    pub const QUARANTINE: u32 = 0x20;
+    pub(crate) const QUARANTINE: u32 = 0x20;
     /// `SMFIF_CHGFROM`: may change the envelope sender.
-    pub const CHGFROM: u32 = 0x40;
+    pub(crate) const CHGFROM: u32 = 0x40;
     /// `SMFIF_ADDRCPT_PAR`: may add recipients with ESMTP arguments.
-    pub const ADDRCPT_PAR: u32 = 0x80;
+    pub(crate) const ADDRCPT_PAR: u32 = 0x80;
     /// `SMFIF_SETSYMLIST`: may choose the macros sent per stage.
-    pub const SETSYMLIST: u32 = 0x100;
+    pub(crate) const SETSYMLIST: u32 = 0x100;
 }
 
 /// Protocol steps (`SMFIP_*`): events the filter doesn't want, replies it
 /// won't send, and the header leading-space option.
-pub mod proto {
+#[allow(dead_code)] // the whole protocol table, used or not
+pub(crate) mod proto {
     /// `SMFIP_NOCONNECT`: don't send connect information.
-    pub const NOCONNECT: u32 = 1 << 0;
+    pub(crate) const NOCONNECT: u32 = 1 << 0;
     /// `SMFIP_NOHELO`: don't send HELO.
-    pub const NOHELO: u32 = 1 << 1;
+    pub(crate) const NOHELO: u32 = 1 << 1;
     /// `SMFIP_NOMAIL`: don't send MAIL FROM.
-    pub const NOMAIL: u32 = 1 << 2;
+    pub(crate) const NOMAIL: u32 = 1 << 2;
     /// `SMFIP_NORCPT`: don't send RCPT TO.
-    pub const NORCPT: u32 = 1 << 3;
+    pub(crate) const NORCPT: u32 = 1 << 3;
     /// `SMFIP_NOBODY`: don't send the body.
-    pub const NOBODY: u32 = 1 << 4;
+    pub(crate) const NOBODY: u32 = 1 << 4;
     /// `SMFIP_NOHDRS`: don't send headers.
-    pub const NOHDRS: u32 = 1 << 5;
+    pub(crate) const NOHDRS: u32 = 1 << 5;
     /// `SMFIP_NOEOH`: don't send end of headers.
-    pub const NOEOH: u32 = 1 << 6;
+    pub(crate) const NOEOH: u32 = 1 << 6;
     /// `SMFIP_NR_HDR`: no reply to headers.
-    pub const NR_HDR: u32 = 1 << 7;
+    pub(crate) const NR_HDR: u32 = 1 << 7;
     /// `SMFIP_NOUNKNOWN`: don't send unknown SMTP commands.
-    pub const NOUNKNOWN: u32 = 1 << 8;
+    pub(crate) const NOUNKNOWN: u32 = 1 << 8;
     /// `SMFIP_NODATA`: don't send DATA.
-    pub const NODATA: u32 = 1 << 9;
+    pub(crate) const NODATA: u32 = 1 << 9;
     /// `SMFIP_SKIP`: the MTA understands `SMFIR_SKIP`.
-    pub const SKIP: u32 = 1 << 10;
+    pub(crate) const SKIP: u32 = 1 << 10;
     /// `SMFIP_RCPT_REJ`: also send rejected recipients.
-    pub const RCPT_REJ: u32 = 1 << 11;
+    pub(crate) const RCPT_REJ: u32 = 1 << 11;
     /// `SMFIP_NR_CONN`: no reply to connect.
-    pub const NR_CONN: u32 = 1 << 12;
+    pub(crate) const NR_CONN: u32 = 1 << 12;
     /// `SMFIP_NR_HELO`: no reply to HELO.
-    pub const NR_HELO: u32 = 1 << 13;
+    pub(crate) const NR_HELO: u32 = 1 << 13;
     /// `SMFIP_NR_MAIL`: no reply to MAIL FROM.
-    pub const NR_MAIL: u32 = 1 << 14;
+    pub(crate) const NR_MAIL: u32 = 1 << 14;
     /// `SMFIP_NR_RCPT`: no reply to RCPT TO.
-    pub const NR_RCPT: u32 = 1 << 15;
+    pub(crate) const NR_RCPT: u32 = 1 << 15;
     /// `SMFIP_NR_DATA`: no reply to DATA.
-    pub const NR_DATA: u32 = 1 << 16;
+    pub(crate) const NR_DATA: u32 = 1 << 16;
     /// `SMFIP_NR_UNKN`: no reply to unknown commands.
-    pub const NR_UNKN: u32 = 1 << 17;
+    pub(crate) const NR_UNKN: u32 = 1 << 17;
     /// `SMFIP_NR_EOH`: no reply to end of headers.
-    pub const NR_EOH: u32 = 1 << 18;
+    pub(crate) const NR_EOH: u32 = 1 << 18;
     /// `SMFIP_NR_BODY`: no reply to body chunks.
-    pub const NR_BODY: u32 = 1 << 19;
+    pub(crate) const NR_BODY: u32 = 1 << 19;
     /// Header values are sent (and must be returned) with the space that
     /// follows the colon, so the message can be rebuilt byte for byte.
-    pub const HDR_LEADSPC: u32 = 1 << 20;
+    pub(crate) const HDR_LEADSPC: u32 = 1 << 20;
 }
 
 /// The connecting client's address family in SMFIC_CONNECT.
@@ -385,7 +387,7 @@ pub fn split_frame(buf: &[u8], max: usize) -> Result<Option<(Frame<'_>, usize)>,
 }
 
 /// Append one packet (length, code, data) to `out`.
-pub fn put_frame(out: &mut Vec<u8>, code: u8, data: &[u8]) {
+pub(crate) fn put_frame(out: &mut Vec<u8>, code: u8, data: &[u8]) {
     let len = u32::try_from(data.len() + 1).unwrap_or(u32::MAX);
     out.extend_from_slice(&len.to_be_bytes());
     out.push(code);

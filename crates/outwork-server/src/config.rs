@@ -291,7 +291,7 @@ impl MilterConfig {
 }
 
 /// `max_buffered_bytes = 0`: at most this much.
-pub const DEFAULT_BUFFERED_BYTES: u64 = 512 * 1024 * 1024;
+pub(crate) const DEFAULT_BUFFERED_BYTES: u64 = 512 * 1024 * 1024;
 
 /// What a Rspamd client is told for an outwork `quarantine` verdict
 /// (Rspamd has no quarantine action).
@@ -612,7 +612,7 @@ impl DashboardConfig {
 }
 
 /// Does outwork.toml have a top-level table `name` (e.g. `"milter"`)?
-pub fn has_table(text: &str, name: &str) -> Result<bool, ConfigError> {
+pub(crate) fn has_table(text: &str, name: &str) -> Result<bool, ConfigError> {
     let t: toml::Table = toml::from_str(text)?;
     Ok(t.contains_key(name))
 }
@@ -620,7 +620,7 @@ pub fn has_table(text: &str, name: &str) -> Result<bool, ConfigError> {
 /// An SMTP reply a milter may send: `4xx 4.x.x text` or `5xx 5.x.x text`,
 /// one line, the enhanced code's class matching the reply's (Postfix
 /// refuses the reply otherwise).
-pub fn check_smtp_reply(s: &str) -> Result<(), SmtpReplyError> {
+pub(crate) fn check_smtp_reply(s: &str) -> Result<(), SmtpReplyError> {
     let b = s.as_bytes();
     if s.contains(['\r', '\n', '\0']) {
         return Err(SmtpReplyError::NotOneLine);

@@ -27,13 +27,13 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 /// make room. A real MTA negotiates within milliseconds of connecting (and
 /// an HTTP client sends its request at once): this only protects a burst
 /// of real connections from closing each other.
-pub const EVICT_AFTER: Duration = Duration::from_millis(500);
+pub(crate) const EVICT_AFTER: Duration = Duration::from_millis(500);
 /// At most one refusal/eviction log line per listener this often.
-pub const LOG_EVERY: Duration = Duration::from_secs(10);
+pub(crate) const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Which listener, for logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Listener {
+pub(crate) enum Listener {
     /// The milter listener(s).
     Milter,
     /// The HTTP API.
@@ -50,7 +50,7 @@ impl Listener {
 }
 
 /// The slots of one server (all its listen addresses).
-pub struct ConnLimits {
+pub(crate) struct ConnLimits {
     kind: Listener,
     slots: Arc<Semaphore>,
     per_client: usize,
@@ -83,7 +83,7 @@ fn client_key(ip: IpAddr) -> IpAddr {
 
 impl ConnLimits {
     /// At most `max` connections, `per_client` from one address.
-    pub fn new(kind: Listener, max: usize, per_client: usize) -> Arc<ConnLimits> {
+    pub(crate) fn new(kind: Listener, max: usize, per_client: usize) -> Arc<ConnLimits> {
         Arc::new(ConnLimits {
             kind,
             slots: Arc::new(Semaphore::new(max)),
@@ -94,7 +94,7 @@ impl ConnLimits {
     }
 
     /// The slot semaphore (shutdown waits for all its permits).
-    pub fn slots(&self) -> &Arc<Semaphore> {
+    pub(crate) fn slots(&self) -> &Arc<Semaphore> {
         &self.slots
     }
 
@@ -104,7 +104,7 @@ impl ConnLimits {
 
     /// A new connection from `ip` (`None`: a unix socket). `None` when
     /// that client already has `per_client` connections: close it.
-    pub fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Option<Admitted> {
+    pub(crate) fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Option<Admitted> {
         let key = ip.map(client_key);
         let mut g = self.lock();
         if let Some(k) = key {
@@ -176,7 +176,7 @@ impl ConnLimits {
 }
 
 /// A connection admitted under its client's limit, waiting for a slot.
-pub struct Admitted {
+pub(crate) struct Admitted {
     limits: Arc<ConnLimits>,
     key: Option<IpAddr>,
 }
@@ -199,7 +199,7 @@ impl Admitted {
     /// Wait for a slot. When all are taken, close the connection idle
     /// longest (see the module docs) and take its slot; with none idle,
     /// wait for any connection to end.
-    pub async fn slot(self) -> Option<Conn> {
+    pub(crate) async fn slot(self) -> Option<Conn> {
         let limits = self.limits.clone();
         let permit = loop {
             if let Ok(p) = limits.slots.clone().try_acquire_owned() {
@@ -239,7 +239,7 @@ impl Admitted {
 
 /// A connection holding a slot. It starts idle (closable to make room);
 /// [`Conn::busy`] and [`Conn::idle`] say when it does real work.
-pub struct Conn {
+pub(crate) struct Conn {
     _admitted: Admitted,
     _permit: OwnedSemaphorePermit,
     id: u64,
@@ -248,12 +248,12 @@ pub struct Conn {
 
 impl Conn {
     /// Doing real work: never closed to make room until [`Conn::idle`].
-    pub fn busy(&self) {
+    pub(crate) fn busy(&self) {
         self._admitted.limits.lock().idle.remove(&self.id);
     }
 
     /// Idle again (e.g. an HTTP keep-alive connection between requests).
-    pub fn idle(&self) {
+    pub(crate) fn idle(&self) {
         self._admitted
             .limits
             .lock()
@@ -262,7 +262,7 @@ impl Conn {
     }
 
     /// Completes when this connection has been chosen to close.
-    pub async fn evicted(&self) {
+    pub(crate) async fn evicted(&self) {
         self.notify.notified().await
     }
 }

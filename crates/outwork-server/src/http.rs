@@ -275,19 +275,6 @@ impl HttpServer {
     }
 }
 
-/// Bind and serve until `shutdown` (for embedding and tests).
-pub async fn serve_http_until(
-    cfg: HttpConfig,
-    svc: Services,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), ServeError> {
-    let s = HttpServer::bind(cfg, svc).await?;
-    if let Ok(a) = s.local_addr() {
-        tracing::info!(target: LOG, "HTTP API listening on {a}");
-    }
-    s.run(shutdown).await
-}
-
 fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/checkv2", post(checkv2))

@@ -31,7 +31,7 @@ const SCAN_BUCKETS: &[f64] = &[
 
 /// Install the process-wide recorder (once; later calls are no-ops). If
 /// another recorder was installed first, `/metrics` says so instead.
-pub fn install() -> Option<&'static PrometheusHandle> {
+pub(crate) fn install() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             let b = PrometheusBuilder::new()
@@ -112,7 +112,7 @@ fn zeros() {
 }
 
 /// One verdict.
-pub fn verdict(source: &'static str, v: &Verdict, took: Duration) {
+pub(crate) fn verdict(source: &'static str, v: &Verdict, took: Duration) {
     metrics::counter!("outwork_messages_total", "source" => source, "action" => v.action.as_str())
         .increment(1);
     for s in &v.symbols {
@@ -122,25 +122,25 @@ pub fn verdict(source: &'static str, v: &Verdict, took: Duration) {
 }
 
 /// One message without a verdict.
-pub fn failure(source: &'static str, reason: &'static str) {
+pub(crate) fn failure(source: &'static str, reason: &'static str) {
     metrics::counter!("outwork_scan_failures_total", "source" => source, "reason" => reason)
         .increment(1);
 }
 
 /// Bytes held against a listener's buffered-bytes budget.
-pub fn buffered(source: &'static str, used: u64, limit: u64) {
+pub(crate) fn buffered(source: &'static str, used: u64, limit: u64) {
     metrics::gauge!("outwork_buffered_bytes", "source" => source).set(used as f64);
     metrics::gauge!("outwork_buffered_bytes_limit", "source" => source).set(limit as f64);
 }
 
 /// One HTTP request.
-pub fn request(route: String, status: u16) {
+pub(crate) fn request(route: String, status: u16) {
     metrics::counter!("outwork_http_requests_total", "route" => route, "status" => status.to_string())
         .increment(1);
 }
 
 /// A reload attempt.
-pub fn reload(ok: bool) {
+pub(crate) fn reload(ok: bool) {
     metrics::counter!("outwork_reloads_total", "result" => if ok { "ok" } else { "error" })
         .increment(1);
     if ok {
@@ -149,7 +149,7 @@ pub fn reload(ok: bool) {
 }
 
 /// The serving scanner was (re)loaded just now.
-pub fn loaded_now() {
+pub(crate) fn loaded_now() {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -157,7 +157,7 @@ pub fn loaded_now() {
 }
 
 /// The Prometheus text, with scrape-time gauges refreshed.
-pub fn render(intel_path: Option<&Path>) -> Option<String> {
+pub(crate) fn render(intel_path: Option<&Path>) -> Option<String> {
     let h = install()?;
     if let Some(p) = intel_path
         && let Ok(m) = std::fs::metadata(p)

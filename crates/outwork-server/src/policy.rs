@@ -71,20 +71,20 @@ pub struct Decision {
 }
 
 /// Header names we add (and strip when they arrive from outside).
-pub const H_ACTION: &str = "X-Outwork-Action";
+pub(crate) const H_ACTION: &str = "X-Outwork-Action";
 /// The verdict's score.
-pub const H_SCORE: &str = "X-Outwork-Score";
+pub(crate) const H_SCORE: &str = "X-Outwork-Score";
 /// The fired symbols with their scores.
-pub const H_SYMBOLS: &str = "X-Outwork-Symbols";
+pub(crate) const H_SYMBOLS: &str = "X-Outwork-Symbols";
 /// Why the message went unscanned (fail-open, oversize).
-pub const H_ERROR: &str = "X-Outwork-Error";
+pub(crate) const H_ERROR: &str = "X-Outwork-Error";
 /// The quarantine id of a stored copy.
-pub const H_QUARANTINE: &str = "X-Outwork-Quarantine-Id";
+pub(crate) const H_QUARANTINE: &str = "X-Outwork-Quarantine-Id";
 
 /// The symbol of a message delivered unscanned because it is over
 /// `max_message_bytes` (`on_oversize = accept`): in X-Outwork-Symbols and
 /// the log line, so the refusal to scan is never silent.
-pub const UNSCANNED_SIZE: &str = "MESSAGE_UNSCANNED_SIZE";
+pub(crate) const UNSCANNED_SIZE: &str = "MESSAGE_UNSCANNED_SIZE";
 
 /// Longest X-Outwork-Symbols value; the rest is summarised as "+N more".
 const MAX_SYMBOLS_HEADER: usize = 900;
@@ -211,7 +211,7 @@ impl Out<'_> {
 }
 
 /// `NAME(score), …` sorted by score, capped in length.
-pub fn symbols_header(v: &Verdict) -> String {
+pub(crate) fn symbols_header(v: &Verdict) -> String {
     let mut syms: Vec<_> = v.symbols.iter().collect();
     syms.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(b.name)));
     let mut out = String::new();

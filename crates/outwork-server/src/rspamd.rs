@@ -31,7 +31,7 @@ use serde_json::{Map, Value, json};
 use std::net::IpAddr;
 
 /// Longest header value accepted (Rspamd's own limit is similar).
-pub const MAX_HEADER_VALUE: usize = 4096;
+pub(crate) const MAX_HEADER_VALUE: usize = 4096;
 /// Most recipients accepted in one request.
 pub const MAX_RCPTS: usize = 1000;
 
@@ -175,7 +175,7 @@ where
 }
 
 /// Rspamd's name for an outwork action.
-pub fn action_name(a: Action, quarantine: RspamdQuarantineAction) -> &'static str {
+pub(crate) fn action_name(a: Action, quarantine: RspamdQuarantineAction) -> &'static str {
     match a {
         Action::Accept => "no action",
         Action::Tag => "add header",
@@ -533,7 +533,7 @@ pub fn parse_legacy_head(head: &[u8]) -> Result<LegacyHead, LegacyHeadError> {
 }
 
 /// Rspamd's reply when a message could not be scanned.
-pub fn error_reply(msg: &str) -> Value {
+pub(crate) fn error_reply(msg: &str) -> Value {
     json!({"error": msg})
 }
 

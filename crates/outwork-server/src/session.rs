@@ -18,14 +18,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 /// The actions we ask for (only those the MTA offers are kept).
-pub const WANTED_ACTIONS: u32 =
+pub(crate) const WANTED_ACTIONS: u32 =
     action::ADDHDRS | action::CHGHDRS | action::ADDRCPT | action::DELRCPT | action::QUARANTINE;
 
 /// The protocol options we ask for (only those the MTA offers are kept):
 /// no DATA/unknown events, no per-event replies before end of message
 /// (fewer round trips), and header values with their leading space so the
 /// message is rebuilt exactly.
-pub const WANTED_PROTOCOL: u32 = proto::NOUNKNOWN
+pub(crate) const WANTED_PROTOCOL: u32 = proto::NOUNKNOWN
     | proto::NODATA
     | proto::NR_CONN
     | proto::NR_HELO
@@ -56,7 +56,7 @@ const MAX_ADDR: usize = 1024;
 /// Recipients kept per message. More are counted (`rcpt_overflow`): a
 /// redirect can't remove recipients it doesn't know, so policy falls back
 /// to discard.
-pub const MAX_RCPTS: usize = 10_000;
+pub(crate) const MAX_RCPTS: usize = 10_000;
 /// X-Outwork-* headers remembered for stripping.
 const MAX_OWN_HEADERS: usize = 100;
 
@@ -485,17 +485,11 @@ impl Session {
     }
 }
 
-/// `Name:value` CRLF for each header, CRLF, then the body. Multi-line
+/// The header block as the message had it: `Name:value` CRLF for each
+/// header, then the blank line. Multi-line
 /// values arrive with bare LF between lines (Sendmail's convention, which
 /// Postfix follows); they go back to CRLF. Without HDR_LEADSPC the MTA ate
 /// one space after the colon, so one is put back.
-pub fn rebuild(headers: &[(Vec<u8>, Vec<u8>)], body: &[u8], leadspc: bool) -> Vec<u8> {
-    let mut raw = rebuild_head(headers, leadspc);
-    raw.extend_from_slice(body);
-    raw
-}
-
-/// [`rebuild`]'s header block: the headers and the blank line.
 fn rebuild_head(headers: &[(Vec<u8>, Vec<u8>)], leadspc: bool) -> Vec<u8> {
     let hlen: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 8).sum();
     let mut raw = Vec::with_capacity(hlen + 2);

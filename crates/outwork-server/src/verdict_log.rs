@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Raw headers kept per record.
-pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+pub(crate) const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// URLs and attachments kept per record.
 const MAX_ITEMS: usize = 256;
 /// Longest single text field kept (subject, addresses, URLs).

@@ -5,8 +5,8 @@
 // the failure report.
 #![allow(clippy::unwrap_used)]
 
-use outwork_server::config::HttpConfig;
-use outwork_server::reload::{BuildScanner, Reloader, ScannerCell};
+use outwork_server::HttpConfig;
+use outwork_server::{BuildScanner, Reloader, ScannerCell};
 use outwork_server::{QuarantineStore, Services};
 use outwork_test_support::{Running, repo};
 use serde_json::Value;
@@ -234,7 +234,7 @@ fn legacy_rspamc_protocol_as_exim_sends_it() {
 fn checkv2_quarantine_as_reject_keeps_a_copy() {
     let srv = start_with(
         |c| {
-            c.rspamd_quarantine_action = outwork_server::config::RspamdQuarantineAction::Reject;
+            c.rspamd_quarantine_action = outwork_server::RspamdQuarantineAction::Reject;
         },
         None,
     );
@@ -895,7 +895,7 @@ fn daemon_reloads_and_drains() {
 fn browsers_from_elsewhere_are_refused() {
     let srv = start_with(
         |c| {
-            c.rspamd_quarantine_action = outwork_server::config::RspamdQuarantineAction::Reject;
+            c.rspamd_quarantine_action = outwork_server::RspamdQuarantineAction::Reject;
             c.allowed_hosts = vec!["outwork.example.org".into()];
         },
         None,
@@ -987,7 +987,7 @@ fn release_without_recorded_recipients_takes_them_from_the_admin() {
     let dest = out.path().join("released.eml");
     let srv = start_with(
         |c| {
-            c.rspamd_quarantine_action = outwork_server::config::RspamdQuarantineAction::Reject;
+            c.rspamd_quarantine_action = outwork_server::RspamdQuarantineAction::Reject;
             c.release_command = vec![
                 "/bin/sh".into(),
                 "-c".into(),

@@ -6,8 +6,8 @@
 // the failure report.
 #![allow(clippy::unwrap_used)]
 
-use outwork_server::codec::{Command, Family, Reply, split_frame};
-use outwork_server::config::{FailPolicy, MilterConfig, OversizePolicy};
+use outwork_server::fuzzing::{Command, Family, Reply, split_frame};
+use outwork_server::{FailPolicy, MilterConfig, OversizePolicy};
 use outwork_server::{Milter, QuarantineStore};
 use outwork_test_support::repo;
 use std::path::PathBuf;

@@ -6,8 +6,8 @@
 
 use outwork_test_support::{Running, gates, repo};
 
+use outwork_server::HttpConfig;
 use outwork_server::Services;
-use outwork_server::config::HttpConfig;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;

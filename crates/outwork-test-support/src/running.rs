@@ -1,7 +1,7 @@
 //! [`Running`]: the HTTP API on a runtime of its own, driven from plain
 //! (non-async) tests.
 
-use outwork_server::config::HttpConfig;
+use outwork_server::HttpConfig;
 use outwork_server::{HttpServer, ServeError, Services};
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -563,7 +563,7 @@ fn run(cli: Cli) -> Result<u8> {
             // Everything at once: the core tables, then the servers' own
             // ([milter], [http], [dashboard] belong to outwork-server).
             let mut issues = Config::check(&text);
-            issues.extend(outwork_server::config::check(&text));
+            issues.extend(outwork_server::check_config(&text));
             // What `scan` and `serve` would refuse at start: YARA rules (and
             // a build without YARA), the clamd address, the model file.
             if let Ok(cfg) = Config::from_toml(&text) {
@@ -579,7 +579,7 @@ fn run(cli: Cli) -> Result<u8> {
             if issues.is_empty() {
                 // Valid, but exposed: said, not failed (the admin may have
                 // a firewall or proxy the file can't show).
-                let warnings = outwork_server::config::exposure_warnings(&text);
+                let warnings = outwork_server::exposure_warnings(&text);
                 for w in &warnings {
                     println!("{}: warning: {w}", file.display());
                 }
@@ -829,7 +829,7 @@ fn config_text(config: Option<&PathBuf>) -> Result<String> {
 fn serve_cmd(config: Option<PathBuf>, intel: Option<PathBuf>) -> Result<u8> {
     let text = config_text(config.as_ref())?;
     // Bad [milter] / [http] tables fail here, before anything starts.
-    outwork_server::daemon::servers(&text).context("invalid [milter] or [http] table")?;
+    outwork_server::servers(&text).context("invalid [milter] or [http] table")?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -921,9 +921,9 @@ fn quarantine_cmd(cmd: QuarantineCmd) -> Result<u8> {
         anyhow::bail!("no quarantine directory {} ({whence})", dir.display());
     }
     let store = outwork_server::QuarantineStore::open(&milter.quarantine_dir)?;
-    let located = move |e: outwork_server::quarantine::QuarantineError| -> anyhow::Error {
+    let located = move |e: outwork_server::QuarantineError| -> anyhow::Error {
         match e {
-            outwork_server::quarantine::QuarantineError::NotFound(id) => anyhow::anyhow!(
+            outwork_server::QuarantineError::NotFound(id) => anyhow::anyhow!(
                 "no quarantined message {id} in {} ({whence})",
                 dir.display()
             ),

@@ -71,7 +71,7 @@ const STYLE_CSS: &str = include_str!("dashboard/style.css");
 
 /// Every dashboard response's policy: nothing from elsewhere, no inline
 /// script or style.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+pub(super) const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 /// Reports are served as files: no script at all, their inline styles only,
 /// sandboxed (an origin of their own).
 const REPORT_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; form-action 'none'; base-uri 'none'; sandbox";

@@ -7,10 +7,10 @@
 // Each test binary uses a different part of this.
 #![allow(dead_code)]
 
-use outwork_server::config::{DashboardConfig, HttpConfig, RspamdQuarantineAction};
-use outwork_server::reload::{Reloader, ScannerCell};
-use outwork_server::verdict_log::{LogOptions, VerdictLog};
+use outwork_server::{DashboardConfig, HttpConfig, RspamdQuarantineAction};
+use outwork_server::{LogOptions, VerdictLog};
 use outwork_server::{QuarantineStore, Services};
+use outwork_server::{Reloader, ScannerCell};
 pub use outwork_test_support::{Running, repo};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

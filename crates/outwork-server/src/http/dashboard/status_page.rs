@@ -174,7 +174,7 @@ fn redact(v: &mut toml::Value) {
 }
 
 /// outwork.toml as loaded, secrets replaced.
-pub fn redacted_config(text: &str) -> String {
+pub(super) fn redacted_config(text: &str) -> String {
     match toml::from_str::<toml::Table>(text) {
         Ok(t) => {
             let mut v = toml::Value::Table(t);
