@@ -11,6 +11,7 @@
 //! `outwork brands` explainer and the fuzz targets.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 #![deny(unreachable_pub)]
 
 mod brand;

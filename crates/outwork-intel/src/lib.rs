@@ -5,6 +5,7 @@
 //! Knows nothing about email.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 #![deny(unreachable_pub)]
 
 // The modules are private; these re-exports are the API.
