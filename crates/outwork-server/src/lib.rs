@@ -42,7 +42,7 @@ pub use config::{ConfigError, HttpConfig, MilterConfig};
 pub use daemon::{RunOptions, run, run_until};
 pub use http::{HttpServer, Services};
 pub use quarantine::QuarantineStore;
-pub use reload::{BuildScanner, Reloader, ScannerCell};
+pub use reload::{BuildError, BuildScanner, Reloader, ScannerCell};
 pub use server::{Milter, ServeError, serve, serve_until};
 pub use session::Message;
 pub use verdict_log::VerdictLog;
