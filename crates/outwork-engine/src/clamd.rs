@@ -48,8 +48,11 @@ pub enum ClamdError {
         source: std::io::Error,
     },
     /// The message's clamd deadline passed before the scan was done.
-    #[error("clamd: deadline passed")]
-    Timeout,
+    #[error("clamd {addr}: deadline passed")]
+    Timeout {
+        /// Where clamd listens.
+        addr: String,
+    },
     /// A unix socket address on a system without unix sockets.
     #[error("clamd {addr}: unix sockets are not supported here")]
     Unsupported {
@@ -121,7 +124,7 @@ impl<T: Read + Write> Conn for T {}
 
 impl Clamd {
     fn connect(&self, deadline: Instant) -> Result<Box<dyn Conn>, ClamdError> {
-        let left = remaining(deadline)?;
+        let left = self.remaining(deadline)?;
         let connect = |source| ClamdError::Connect {
             addr: self.addr.to_string(),
             source,
@@ -165,7 +168,7 @@ impl Clamd {
         };
         c.write_all(b"zINSTREAM\0").map_err(io)?;
         for chunk in data.chunks(64 * 1024) {
-            remaining(deadline)?;
+            self.remaining(deadline)?;
             c.write_all(&(chunk.len() as u32).to_be_bytes())
                 .map_err(io)?;
             c.write_all(chunk).map_err(io)?;
@@ -177,14 +180,17 @@ impl Clamd {
         c.take(4096).read_to_end(&mut reply).map_err(io)?;
         parse_reply(&reply)
     }
-}
 
-fn remaining(deadline: Instant) -> Result<Duration, ClamdError> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        Err(ClamdError::Timeout)
-    } else {
-        Ok(left)
+    /// Time left before `deadline`, or the timeout error.
+    fn remaining(&self, deadline: Instant) -> Result<Duration, ClamdError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            Err(ClamdError::Timeout {
+                addr: self.addr.to_string(),
+            })
+        } else {
+            Ok(left)
+        }
     }
 }
 
