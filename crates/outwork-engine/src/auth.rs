@@ -35,17 +35,52 @@ impl std::fmt::Debug for Verifier {
     }
 }
 
-fn nameserver(s: &str) -> Result<SocketAddr, String> {
+/// Why a [`Verifier`] could not be set up from `[auth]`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// An `[auth] nameservers` entry is not an address.
+    #[error("auth.nameservers: {value:?} is not IP or IP:port")]
+    BadNameserver {
+        /// The entry as configured.
+        value: String,
+    },
+    /// No nameservers configured, and the system's resolver config
+    /// (`/etc/resolv.conf`) could not be read.
+    #[error("reading the system resolver config: {source}")]
+    SystemConfig {
+        /// Why (the resolver library's error).
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The DNS resolver could not be built.
+    #[error("DNS resolver: {source}")]
+    Resolver {
+        /// Why.
+        source: mail_auth::hickory_resolver::net::NetError,
+    },
+    /// The runtime that drives the DNS lookups could not start.
+    #[error("DNS runtime: {source}")]
+    Runtime {
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+fn nameserver(s: &str) -> Result<SocketAddr, AuthError> {
     if let Ok(a) = s.parse::<SocketAddr>() {
         return Ok(a);
     }
     s.parse::<IpAddr>()
         .map(|ip| SocketAddr::new(ip, 53))
-        .map_err(|_| format!("auth.nameservers: {s:?} is not IP or IP:port"))
+        .map_err(|_| AuthError::BadNameserver {
+            value: s.to_string(),
+        })
 }
 
 impl Verifier {
-    pub fn new(cfg: &AuthConfig) -> Result<Verifier, String> {
+    /// A verifier with `[auth]`'s nameservers (else the system's),
+    /// timeouts and cache.
+    pub fn new(cfg: &AuthConfig) -> Result<Verifier, AuthError> {
         let mut opts = ResolverOpts::default();
         opts.timeout = Duration::from_millis(cfg.dns_timeout_ms.max(1));
         opts.attempts = cfg.dns_attempts;
@@ -54,7 +89,7 @@ impl Verifier {
         let auth = if cfg.nameservers.is_empty() {
             // The system's resolv.conf, with our timeouts.
             let (conf, _) = mail_auth::hickory_resolver::system_conf::read_system_conf()
-                .map_err(|e| format!("reading the system resolver config: {e}"))?;
+                .map_err(|e| AuthError::SystemConfig { source: e.into() })?;
             MessageAuthenticator::new(conf, opts)
         } else {
             let mut servers = Vec::new();
@@ -68,13 +103,13 @@ impl Verifier {
             }
             MessageAuthenticator::new(ResolverConfig::from_name_servers(servers), opts)
         }
-        .map_err(|e| format!("DNS resolver: {e}"))?;
+        .map_err(|source| AuthError::Resolver { source })?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("outwork-dns")
             .enable_all()
             .build()
-            .map_err(|e| format!("DNS runtime: {e}"))?;
+            .map_err(|source| AuthError::Runtime { source })?;
         Ok(Verifier {
             auth,
             rt,

@@ -14,8 +14,66 @@ pub enum ClamdAddr {
     Tcp(String),
 }
 
+/// Why clamd could not be used: a bad address, or a scan that did not get
+/// an answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClamdError {
+    /// `[inspect] clamd` is not one of the accepted forms.
+    #[error("clamd address {addr:?}: expected unix:/path, /path or host:port")]
+    BadAddress {
+        /// The address as configured.
+        addr: String,
+    },
+    /// clamd could not be reached (name lookup or connection).
+    #[error("clamd {addr}: {source}")]
+    Connect {
+        /// Where clamd was looked for.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The host name resolved to no address.
+    #[error("clamd {addr}: no address")]
+    NoAddress {
+        /// The `host:port` looked up.
+        addr: String,
+    },
+    /// Sending the stream or reading the answer failed.
+    #[error("clamd {addr}: {source}")]
+    Io {
+        /// Where clamd listens.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The message's clamd deadline passed before the scan was done.
+    #[error("clamd {addr}: deadline passed")]
+    Timeout {
+        /// Where clamd listens.
+        addr: String,
+    },
+    /// A unix socket address on a system without unix sockets.
+    #[error("clamd {addr}: unix sockets are not supported here")]
+    Unsupported {
+        /// The address as configured.
+        addr: String,
+    },
+    /// clamd closed the connection without saying anything.
+    #[error("clamd closed the connection without a reply")]
+    NoReply,
+    /// clamd answered something other than OK or FOUND (an ERROR line,
+    /// such as a size limit); its first 200 characters.
+    #[error("clamd: {reply}")]
+    BadReply {
+        /// What clamd said.
+        reply: String,
+    },
+}
+
 impl ClamdAddr {
-    pub fn parse(s: &str) -> Result<ClamdAddr, String> {
+    /// Parse `unix:/path`, `/path`, `host:port` or `tcp:host:port`.
+    pub fn parse(s: &str) -> Result<ClamdAddr, ClamdError> {
         let s = s.trim();
         if let Some(p) = s.strip_prefix("unix:") {
             return Ok(ClamdAddr::Unix(p.into()));
@@ -29,9 +87,9 @@ impl ClamdAddr {
         {
             return Ok(ClamdAddr::Tcp(t.to_string()));
         }
-        Err(format!(
-            "clamd address {s:?}: expected unix:/path, /path or host:port"
-        ))
+        Err(ClamdError::BadAddress {
+            addr: s.to_string(),
+        })
     }
 }
 
@@ -65,41 +123,52 @@ trait Conn: Read + Write {}
 impl<T: Read + Write> Conn for T {}
 
 impl Clamd {
-    fn connect(&self, deadline: Instant) -> Result<Box<dyn Conn>, String> {
-        let left = remaining(deadline)?;
+    fn connect(&self, deadline: Instant) -> Result<Box<dyn Conn>, ClamdError> {
+        let left = self.remaining(deadline)?;
+        let connect = |source| ClamdError::Connect {
+            addr: self.addr.to_string(),
+            source,
+        };
+        let io = |source| ClamdError::Io {
+            addr: self.addr.to_string(),
+            source,
+        };
         match &self.addr {
             #[cfg(unix)]
             ClamdAddr::Unix(p) => {
-                let s = std::os::unix::net::UnixStream::connect(p)
-                    .map_err(|e| format!("clamd {}: {e}", self.addr))?;
-                s.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
-                s.set_write_timeout(Some(left)).map_err(|e| e.to_string())?;
+                let s = std::os::unix::net::UnixStream::connect(p).map_err(connect)?;
+                s.set_read_timeout(Some(left)).map_err(io)?;
+                s.set_write_timeout(Some(left)).map_err(io)?;
                 Ok(Box::new(s))
             }
             #[cfg(not(unix))]
-            ClamdAddr::Unix(_) => Err("unix sockets are not supported here".into()),
+            ClamdAddr::Unix(_) => Err(ClamdError::Unsupported {
+                addr: self.addr.to_string(),
+            }),
             ClamdAddr::Tcp(a) => {
                 let sa = a
                     .to_socket_addrs()
-                    .map_err(|e| format!("clamd {a}: {e}"))?
+                    .map_err(connect)?
                     .next()
-                    .ok_or_else(|| format!("clamd {a}: no address"))?;
-                let s =
-                    TcpStream::connect_timeout(&sa, left).map_err(|e| format!("clamd {a}: {e}"))?;
-                s.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
-                s.set_write_timeout(Some(left)).map_err(|e| e.to_string())?;
+                    .ok_or_else(|| ClamdError::NoAddress { addr: a.clone() })?;
+                let s = TcpStream::connect_timeout(&sa, left).map_err(connect)?;
+                s.set_read_timeout(Some(left)).map_err(io)?;
+                s.set_write_timeout(Some(left)).map_err(io)?;
                 Ok(Box::new(s))
             }
         }
     }
 
     /// Scan one stream, finishing before `deadline`.
-    pub fn scan(&self, data: &[u8], deadline: Instant) -> Result<ClamdReply, String> {
+    pub fn scan(&self, data: &[u8], deadline: Instant) -> Result<ClamdReply, ClamdError> {
         let mut c = self.connect(deadline)?;
-        let io = |e: std::io::Error| format!("clamd {}: {e}", self.addr);
+        let io = |source| ClamdError::Io {
+            addr: self.addr.to_string(),
+            source,
+        };
         c.write_all(b"zINSTREAM\0").map_err(io)?;
         for chunk in data.chunks(64 * 1024) {
-            remaining(deadline)?;
+            self.remaining(deadline)?;
             c.write_all(&(chunk.len() as u32).to_be_bytes())
                 .map_err(io)?;
             c.write_all(chunk).map_err(io)?;
@@ -111,19 +180,22 @@ impl Clamd {
         c.take(4096).read_to_end(&mut reply).map_err(io)?;
         parse_reply(&reply)
     }
-}
 
-fn remaining(deadline: Instant) -> Result<Duration, String> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        Err("clamd: deadline passed".into())
-    } else {
-        Ok(left)
+    /// Time left before `deadline`, or the timeout error.
+    fn remaining(&self, deadline: Instant) -> Result<Duration, ClamdError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            Err(ClamdError::Timeout {
+                addr: self.addr.to_string(),
+            })
+        } else {
+            Ok(left)
+        }
     }
 }
 
 /// `stream: OK`, `stream: Name FOUND`, or `… ERROR`.
-pub fn parse_reply(reply: &[u8]) -> Result<ClamdReply, String> {
+pub fn parse_reply(reply: &[u8]) -> Result<ClamdReply, ClamdError> {
     let text = String::from_utf8_lossy(reply);
     let text = text.trim_end_matches(['\0', '\n', '\r']).trim();
     let body = text.split_once(": ").map_or(text, |(_, b)| b);
@@ -132,12 +204,11 @@ pub fn parse_reply(reply: &[u8]) -> Result<ClamdReply, String> {
     } else if let Some(name) = body.strip_suffix(" FOUND") {
         Ok(ClamdReply::Found(name.chars().take(200).collect()))
     } else if text.is_empty() {
-        Err("clamd closed the connection without a reply".into())
+        Err(ClamdError::NoReply)
     } else {
-        Err(format!(
-            "clamd: {}",
-            text.chars().take(200).collect::<String>()
-        ))
+        Err(ClamdError::BadReply {
+            reply: text.chars().take(200).collect(),
+        })
     }
 }
 
@@ -147,29 +218,37 @@ mod tests {
 
     #[test]
     fn replies() {
-        assert_eq!(parse_reply(b"stream: OK\0"), Ok(ClamdReply::Clean));
+        assert_eq!(parse_reply(b"stream: OK\0").ok(), Some(ClamdReply::Clean));
         assert_eq!(
-            parse_reply(b"stream: Eicar-Signature FOUND\0"),
-            Ok(ClamdReply::Found("Eicar-Signature".into()))
+            parse_reply(b"stream: Eicar-Signature FOUND\0").ok(),
+            Some(ClamdReply::Found("Eicar-Signature".into()))
         );
-        assert!(parse_reply(b"INSTREAM size limit exceeded. ERROR\0").is_err());
-        assert!(parse_reply(b"").is_err());
+        assert_eq!(
+            parse_reply(b"INSTREAM size limit exceeded. ERROR\0")
+                .expect_err("error line")
+                .to_string(),
+            "clamd: INSTREAM size limit exceeded. ERROR"
+        );
+        assert!(matches!(parse_reply(b""), Err(ClamdError::NoReply)));
     }
 
     #[test]
     fn addresses() {
         assert_eq!(
-            ClamdAddr::parse("unix:/run/clamav/clamd.ctl"),
-            Ok(ClamdAddr::Unix("/run/clamav/clamd.ctl".into()))
+            ClamdAddr::parse("unix:/run/clamav/clamd.ctl").ok(),
+            Some(ClamdAddr::Unix("/run/clamav/clamd.ctl".into()))
         );
         assert_eq!(
-            ClamdAddr::parse("/tmp/c.sock"),
-            Ok(ClamdAddr::Unix("/tmp/c.sock".into()))
+            ClamdAddr::parse("/tmp/c.sock").ok(),
+            Some(ClamdAddr::Unix("/tmp/c.sock".into()))
         );
         assert_eq!(
-            ClamdAddr::parse("127.0.0.1:3310"),
-            Ok(ClamdAddr::Tcp("127.0.0.1:3310".into()))
+            ClamdAddr::parse("127.0.0.1:3310").ok(),
+            Some(ClamdAddr::Tcp("127.0.0.1:3310".into()))
         );
-        assert!(ClamdAddr::parse("clamd").is_err());
+        assert!(matches!(
+            ClamdAddr::parse("clamd"),
+            Err(ClamdError::BadAddress { .. })
+        ));
     }
 }

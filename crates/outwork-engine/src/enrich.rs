@@ -360,7 +360,7 @@ pub fn clamav(facts: &Facts, clamd: &crate::clamd::Clamd, ev: &mut Evidence) {
                 }
             }
             Err(e) => {
-                ev.clamav_unavailable = Some(e);
+                ev.clamav_unavailable = Some(e.to_string());
                 return;
             }
         }

@@ -38,6 +38,60 @@ pub struct Entry {
 
 type Key = u128;
 
+/// Why the history store could not be opened, read, changed or saved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HistoryError {
+    /// The store file (or its directory, or its temporary file) could not
+    /// be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a history store, or is damaged; it is left as it is.
+    #[error("{}: {reason}", path.display())]
+    Corrupt {
+        /// The store file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The Redis store at `url` could not be reached.
+    #[error("history redis {url}: {source}")]
+    RedisConnect {
+        /// The `redis://` URL from `[history] redis`.
+        url: String,
+        /// Why.
+        source: redis::RedisError,
+    },
+    /// A Redis command failed (the connection is dropped and made again
+    /// on the next use).
+    #[error("history redis: {source}")]
+    Redis {
+        /// Why.
+        #[from]
+        source: redis::RedisError,
+    },
+    /// The secret stored in Redis is not 64 hex digits.
+    #[error("history redis: malformed secret")]
+    MalformedSecret,
+    /// A thread panicked while holding the store's lock.
+    #[error("history store lock poisoned")]
+    Poisoned,
+    /// The operation does not apply to this kind of store.
+    #[error("{0}")]
+    Unsupported(&'static str),
+}
+
+impl<T> From<std::sync::PoisonError<T>> for HistoryError {
+    fn from(_: std::sync::PoisonError<T>) -> HistoryError {
+        HistoryError::Poisoned
+    }
+}
+
 /// Where entries live. One per process: the size difference is moot.
 #[allow(clippy::large_enum_variant)]
 enum Backend {
@@ -138,7 +192,7 @@ pub fn now() -> i64 {
 
 impl History {
     /// Open the store `[history]` names (Redis, else the file) with its knobs.
-    pub fn open(hc: &outwork_core::HistoryConfig) -> Result<History, String> {
+    pub fn open(hc: &outwork_core::HistoryConfig) -> Result<History, HistoryError> {
         let mut h = match &hc.redis {
             Some(url) => History::open_redis(
                 url,
@@ -167,11 +221,19 @@ impl History {
     }
 
     /// Open (or create, empty) the embedded store at `path`.
-    pub fn open_file(path: &Path) -> Result<History, String> {
+    pub fn open_file(path: &Path) -> Result<History, HistoryError> {
         let (secret, map) = match std::fs::read(path) {
-            Ok(bytes) => decode(&bytes).map_err(|e| format!("{}: {e}", path.display()))?,
+            Ok(bytes) => decode(&bytes).map_err(|reason| HistoryError::Corrupt {
+                path: path.to_path_buf(),
+                reason,
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (random_secret(), HashMap::new()),
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(source) => {
+                return Err(HistoryError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
         };
         Ok(History {
             secret,
@@ -188,25 +250,27 @@ impl History {
 
     /// Use a shared Redis store (`redis://…`); the secret lives there too,
     /// so every scanner of the fleet computes the same keys.
-    pub fn open_redis(url: &str, timeout: std::time::Duration) -> Result<History, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("history redis {url}: {e}"))?;
+    pub fn open_redis(url: &str, timeout: std::time::Duration) -> Result<History, HistoryError> {
+        let open_err = |source| HistoryError::RedisConnect {
+            url: url.to_string(),
+            source,
+        };
+        let client = redis::Client::open(url).map_err(open_err)?;
         let prefix = "outwork:hist:".to_string();
-        let mut conn = connect(&client, timeout).map_err(|e| format!("{e} ({url})"))?;
+        let mut conn = connect(&client, timeout).map_err(open_err)?;
         let fresh = hex(&random_secret());
         let set: bool = redis::cmd("SETNX")
             .arg(format!("{prefix}secret"))
             .arg(&fresh)
-            .query(&mut conn)
-            .map_err(|e| format!("history redis: {e}"))?;
+            .query(&mut conn)?;
         let stored: String = if set {
             fresh
         } else {
             redis::cmd("GET")
                 .arg(format!("{prefix}secret"))
-                .query(&mut conn)
-                .map_err(|e| format!("history redis: {e}"))?
+                .query(&mut conn)?
         };
-        let secret = unhex32(&stored).ok_or("history redis: malformed secret")?;
+        let secret = unhex32(&stored).ok_or(HistoryError::MalformedSecret)?;
         Ok(History {
             secret,
             backend: Backend::Redis {
@@ -221,9 +285,9 @@ impl History {
         })
     }
 
-    fn get(&self, k: Key) -> Result<Option<Entry>, String> {
+    fn get(&self, k: Key) -> Result<Option<Entry>, HistoryError> {
         match &self.backend {
-            Backend::File { map, .. } => Ok(map.read().map_err(|_| "poisoned")?.get(&k).copied()),
+            Backend::File { map, .. } => Ok(map.read()?.get(&k).copied()),
             Backend::Redis { .. } => {
                 let v: Option<String> =
                     self.redis(|c, p| redis::cmd("GET").arg(format!("{p}{k:032x}")).query(c))?;
@@ -232,10 +296,10 @@ impl History {
         }
     }
 
-    fn update(&self, k: Key, t: i64, tag: u64) -> Result<bool, String> {
+    fn update(&self, k: Key, t: i64, tag: u64) -> Result<bool, HistoryError> {
         match &self.backend {
             Backend::File { map, dirty, .. } => {
-                let mut m = map.write().map_err(|_| "poisoned")?;
+                let mut m = map.write()?;
                 let new = !m.contains_key(&k);
                 let e = m.entry(k).or_insert(Entry {
                     first_seen: t,
@@ -282,7 +346,7 @@ impl History {
     fn redis<T>(
         &self,
         f: impl FnOnce(&mut redis::Connection, &str) -> redis::RedisResult<T>,
-    ) -> Result<T, String> {
+    ) -> Result<T, HistoryError> {
         let Backend::Redis {
             client,
             conn,
@@ -290,20 +354,18 @@ impl History {
             timeout,
         } = &self.backend
         else {
-            return Err("not a redis store".into());
+            return Err(HistoryError::Unsupported("not a redis store"));
         };
-        let mut g = conn.lock().map_err(|_| "poisoned")?;
-        if g.is_none() {
-            *g = Some(connect(client, *timeout)?);
-        }
-        let Some(c) = g.as_mut() else {
-            return Err("history redis: no connection".into());
+        let mut g = conn.lock()?;
+        let c = match &mut *g {
+            Some(c) => c,
+            slot @ None => slot.insert(connect(client, *timeout)?),
         };
         match f(c, prefix) {
             Ok(v) => Ok(v),
             Err(e) => {
                 *g = None; // reconnect next time
-                Err(format!("history redis: {e}"))
+                Err(HistoryError::Redis { source: e })
             }
         }
     }
@@ -315,7 +377,7 @@ impl History {
         from_domain: &str,
         rcpt_domains: &[String],
         now: i64,
-    ) -> Result<HistoryFacts, String> {
+    ) -> Result<HistoryFacts, HistoryError> {
         let mut f = HistoryFacts {
             recipient_domains: rcpt_domains.to_vec(),
             ..Default::default()
@@ -374,7 +436,7 @@ impl History {
         from_domain: &str,
         rcpt_domains: &[String],
         t: i64,
-    ) -> Result<(), String> {
+    ) -> Result<(), HistoryError> {
         let tag = self.key(Kind::DomainPair, from_domain, "") as u64;
         for r in rcpt_domains {
             let new_domain = self.update(self.key(Kind::DomainPair, from_domain, r), t, tag)?;
@@ -394,29 +456,33 @@ impl History {
 
     /// Save the embedded store (atomically: temp file, fsync, rename).
     /// Redis stores need no saving.
-    pub fn save(&self) -> Result<(), String> {
+    pub fn save(&self) -> Result<(), HistoryError> {
         let Backend::File { path, map, dirty } = &self.backend else {
             return Ok(());
         };
-        let mut d = dirty.lock().map_err(|_| "poisoned")?;
+        let mut d = dirty.lock()?;
         if !*d {
             return Ok(());
         }
         let bytes = {
-            let m = map.read().map_err(|_| "poisoned")?;
+            let m = map.read()?;
             encode(&self.secret, &m)
+        };
+        let io = |p: &Path| {
+            let path = p.to_path_buf();
+            move |source| HistoryError::Io { path, source }
         };
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
         let tmp = path.with_extension("tmp");
-        let mut f = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(&bytes)
             .and_then(|_| f.sync_all())
-            .map_err(|e| format!("{}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(io(&tmp))?;
+        std::fs::rename(&tmp, path).map_err(io(path))?;
         *d = false;
         Ok(())
     }
@@ -434,13 +500,13 @@ impl History {
 
     /// Drop entries last seen before `cutoff` (file store; Redis keys are
     /// left to the server's own eviction policy). Returns how many went.
-    pub fn prune(&self, cutoff: i64) -> Result<usize, String> {
+    pub fn prune(&self, cutoff: i64) -> Result<usize, HistoryError> {
         let Backend::File { map, dirty, .. } = &self.backend else {
-            return Err(
-                "prune works on the embedded store; for Redis set an eviction policy".into(),
-            );
+            return Err(HistoryError::Unsupported(
+                "prune works on the embedded store; for Redis set an eviction policy",
+            ));
         };
-        let mut m = map.write().map_err(|_| "poisoned")?;
+        let mut m = map.write()?;
         let before = m.len();
         m.retain(|_, e| e.last_seen >= cutoff);
         let gone = before - m.len();
@@ -457,10 +523,8 @@ impl History {
 fn connect(
     client: &redis::Client,
     timeout: std::time::Duration,
-) -> Result<redis::Connection, String> {
-    let c = client
-        .get_connection_with_timeout(timeout)
-        .map_err(|e| format!("history redis: {e}"))?;
+) -> Result<redis::Connection, redis::RedisError> {
+    let c = client.get_connection_with_timeout(timeout)?;
     let _ = c.set_read_timeout(Some(timeout));
     let _ = c.set_write_timeout(Some(timeout));
     Ok(c)
@@ -486,21 +550,23 @@ fn encode(secret: &[u8; 32], map: &HashMap<Key, Entry>) -> Vec<u8> {
     out
 }
 
-fn decode(bytes: &[u8]) -> Result<([u8; 32], HashMap<Key, Entry>), String> {
+/// The store's secret and entries, or what is wrong with the file (the
+/// caller adds its path).
+fn decode(bytes: &[u8]) -> Result<([u8; 32], HashMap<Key, Entry>), &'static str> {
     if bytes.len() < 8 + 32 + 8 + 32 || &bytes[..8] != MAGIC {
-        return Err("not an outwork history store".into());
+        return Err("not an outwork history store");
     }
     let (body, sum) = bytes.split_at(bytes.len() - 32);
     let want: [u8; 32] = Sha256::digest(body).into();
     if sum != want {
-        return Err("checksum mismatch (truncated or corrupted); not overwritten".into());
+        return Err("checksum mismatch (truncated or corrupted); not overwritten");
     }
     let mut secret = [0u8; 32];
     secret.copy_from_slice(&body[8..40]);
     let n = u64::from_le_bytes(body[40..48].try_into().map_err(|_| "header")?) as usize;
     let rest = &body[48..];
     if rest.len() != n.saturating_mul(ENTRY) {
-        return Err("entry count does not match the file size".into());
+        return Err("entry count does not match the file size");
     }
     let mut map = HashMap::with_capacity(n);
     for c in rest.chunks_exact(ENTRY) {
@@ -645,6 +711,7 @@ mod tests {
         assert!(
             History::open_file(&p)
                 .expect_err("corrupt")
+                .to_string()
                 .contains("checksum")
         );
         let _ = std::fs::remove_file(&p);

@@ -5,12 +5,32 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+/// Why a message (or a whole mbox) could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// A file could not be opened or read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file (an mbox for its messages).
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Standard input could not be read.
+    #[error("stdin: {source}")]
+    Stdin {
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
 /// One message to scan (or the reason it could not be read).
 pub struct Item {
     pub seq: usize,
     /// File path; `file#N` for the N-th message (1-based) of an mbox.
     pub path: String,
-    pub data: Result<Vec<u8>, String>,
+    pub data: Result<Vec<u8>, InputError>,
     /// Bytes of input this item accounts for (progress).
     pub input_bytes: u64,
 }
@@ -138,7 +158,7 @@ impl Inputs {
         }
     }
 
-    fn item(&mut self, path: String, data: Result<Vec<u8>, String>, input_bytes: u64) -> Item {
+    fn item(&mut self, path: String, data: Result<Vec<u8>, InputError>, input_bytes: u64) -> Item {
         let seq = self.seq;
         self.seq += 1;
         Item {
@@ -150,14 +170,18 @@ impl Inputs {
     }
 
     /// A file's bytes (bounded by `max_bytes` + 1) and its size on disk.
-    fn read_file(&self, p: &Path) -> (Result<Vec<u8>, String>, u64) {
+    fn read_file(&self, p: &Path) -> (Result<Vec<u8>, InputError>, u64) {
         let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let data = File::open(p).and_then(|f| {
             let mut buf = Vec::with_capacity((size as usize).min(self.max_bytes + 1));
             f.take(self.max_bytes as u64 + 1).read_to_end(&mut buf)?;
             Ok(buf)
         });
-        (data.map_err(|e| format!("{}: {e}", p.display())), size)
+        let data = data.map_err(|source| InputError::Read {
+            path: p.to_path_buf(),
+            source,
+        });
+        (data, size)
     }
 }
 
@@ -196,11 +220,14 @@ impl Iterator for Inputs {
                         .take(self.max_bytes as u64 + 1)
                         .read_to_end(&mut buf);
                     let n = buf.len() as u64;
-                    return Some(self.item(
-                        "-".into(),
-                        r.map(|_| buf).map_err(|e| format!("stdin: {e}")),
-                        n,
-                    ));
+                    return Some(
+                        self.item(
+                            "-".into(),
+                            r.map(|_| buf)
+                                .map_err(|source| InputError::Stdin { source }),
+                            n,
+                        ),
+                    );
                 }
                 Kind::Directory | Kind::Maildir => {
                     self.files = walk(&p).into_iter();
@@ -224,8 +251,12 @@ pub struct MboxReader {
 }
 
 impl MboxReader {
-    pub fn open(p: &Path) -> Result<MboxReader, String> {
-        let f = File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    /// Open the mbox at `p` for reading, message by message.
+    pub fn open(p: &Path) -> Result<MboxReader, InputError> {
+        let f = File::open(p).map_err(|source| InputError::Read {
+            path: p.to_path_buf(),
+            source,
+        })?;
         Ok(MboxReader {
             path: p.to_path_buf(),
             reader: BufReader::with_capacity(1 << 16, f),
@@ -236,7 +267,10 @@ impl MboxReader {
     }
 
     /// Next message: (1-based index, bytes, input bytes consumed).
-    fn next_message(&mut self, max_bytes: usize) -> Option<(usize, Result<Vec<u8>, String>, u64)> {
+    fn next_message(
+        &mut self,
+        max_bytes: usize,
+    ) -> Option<(usize, Result<Vec<u8>, InputError>, u64)> {
         if self.done {
             return None;
         }
@@ -249,14 +283,14 @@ impl MboxReader {
             line.clear();
             let n = match self.reader.read_until(b'\n', &mut line) {
                 Ok(n) => n,
-                Err(e) => {
+                Err(source) => {
                     self.done = true;
                     self.n += 1;
-                    return Some((
-                        self.n,
-                        Err(format!("{}: {e}", self.path.display())),
-                        consumed,
-                    ));
+                    let e = InputError::Read {
+                        path: self.path.clone(),
+                        source,
+                    };
+                    return Some((self.n, Err(e), consumed));
                 }
             };
             consumed += n as u64;

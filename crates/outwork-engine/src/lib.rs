@@ -21,7 +21,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-pub use input::{Inputs, Item};
+pub use auth::AuthError;
+pub use clamd::ClamdError;
+pub use history::HistoryError;
+pub use input::{InputError, Inputs, Item};
 
 /// The result of scanning one item.
 pub struct Outcome {
@@ -200,17 +203,17 @@ pub enum ScannerError {
     #[error(transparent)]
     Yara(#[from] outwork_inspect::YaraError),
     /// `[inspect] clamd` is not an address.
-    #[error("{0}")]
-    Clamd(String),
+    #[error(transparent)]
+    Clamd(#[from] clamd::ClamdError),
     /// `[auth] verify` is on and the resolver could not be set up.
-    #[error("{0}")]
-    Auth(String),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
     /// `[model] path` could not be read or is not a model.
     #[error("model {path}: {reason}")]
     Model { path: String, reason: String },
     /// `[history]` is on and its store could not be opened.
-    #[error("{0}")]
-    History(String),
+    #[error(transparent)]
+    History(#[from] history::HistoryError),
 }
 
 /// What a scan needs: the deployment context and, when configured, the
@@ -275,7 +278,7 @@ impl Scanner {
         if let Some(a) = &ic.clamd
             && let Err(e) = clamd::ClamdAddr::parse(a)
         {
-            out.push(("inspect.clamd", e));
+            out.push(("inspect.clamd", e.to_string()));
         }
         if cfg.model.enabled
             && let Some(p) = &cfg.model.path
@@ -314,16 +317,14 @@ impl Scanner {
         };
         let clamd = match &ic.clamd {
             Some(a) => Some(clamd::Clamd {
-                addr: clamd::ClamdAddr::parse(a).map_err(ScannerError::Clamd)?,
+                addr: clamd::ClamdAddr::parse(a)?,
                 timeout: std::time::Duration::from_millis(ic.clamd_timeout_ms.max(1)),
                 max_bytes: ic.clamd_max_bytes,
             }),
             None => None,
         };
         let verifier = if ctx.config.auth.verify {
-            Some(Arc::new(
-                auth::Verifier::new(&ctx.config.auth).map_err(ScannerError::Auth)?,
-            ))
+            Some(Arc::new(auth::Verifier::new(&ctx.config.auth)?))
         } else {
             None
         };
@@ -341,9 +342,7 @@ impl Scanner {
         }
         let hc = &ctx.config.history;
         let history = if hc.enabled {
-            Some(Arc::new(
-                history::History::open(hc).map_err(ScannerError::History)?,
-            ))
+            Some(Arc::new(history::History::open(hc)?))
         } else {
             None
         };
@@ -416,7 +415,7 @@ impl Scanner {
             }
             match h.check(&from.address, &domain, &rcpts, history::now()) {
                 Ok(f) => evidence.history = Some(f),
-                Err(e) => evidence.history_unavailable = Some(e),
+                Err(e) => evidence.history_unavailable = Some(e.to_string()),
             }
             Some((h, from.address.clone(), domain, rcpts))
         });
@@ -464,7 +463,7 @@ impl Scanner {
     }
 
     /// Save what the history learned (embedded store; Redis needs nothing).
-    pub fn save_history(&self) -> Result<(), String> {
+    pub fn save_history(&self) -> Result<(), HistoryError> {
         match &self.history {
             Some(h) => h.save(),
             None => Ok(()),
@@ -516,7 +515,7 @@ fn scan_item(item: Item, scanner: &Scanner) -> Outcome {
             bytes: 0,
             input_bytes: item.input_bytes,
             verdict: None,
-            error: Some(e),
+            error: Some(e.to_string()),
             headline: None,
         },
     }

@@ -77,6 +77,6 @@ fn single_file_missing_file_and_size_bound() {
         items[1]
             .data
             .as_ref()
-            .is_err_and(|e| e.contains("missing.eml"))
+            .is_err_and(|e| e.to_string().contains("missing.eml"))
     );
 }

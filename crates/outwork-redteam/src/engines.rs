@@ -28,11 +28,111 @@ pub struct Verdict {
     pub ms: f64,
 }
 
+/// Why an engine gave no verdict on a message, or an `--engine` spec was
+/// refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// An `--engine` spec that names no engine.
+    #[error("--engine {spec}: {reason}")]
+    Spec {
+        /// The spec as given.
+        spec: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The HTTP request to a `/checkv2` endpoint failed (connection,
+    /// timeout, protocol).
+    #[error("{url}: {source}")]
+    Http {
+        /// The endpoint.
+        url: String,
+        /// Why.
+        source: ureq::Error,
+    },
+    /// The endpoint's answer could not be read.
+    #[error("{url}: reading the answer: {source}")]
+    ReadAnswer {
+        /// The endpoint.
+        url: String,
+        /// Why.
+        source: ureq::Error,
+    },
+    /// The endpoint answered with an HTTP status other than 200.
+    #[error("{url}: HTTP {status}: {body}")]
+    Status {
+        /// The endpoint.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The first 200 bytes of the answer.
+        body: String,
+    },
+    /// The answer is not JSON.
+    #[error("{url}: not JSON ({source})")]
+    NotJson {
+        /// The endpoint.
+        url: String,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// The JSON answer has no `action`.
+    #[error("{url}: no action in the answer")]
+    NoAction {
+        /// The endpoint.
+        url: String,
+    },
+    /// spamd could not be reached, or the exchange with it failed.
+    #[error("spamd {addr}: {source}")]
+    Spamd {
+        /// spamd's `host:port`.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// spamd's host name resolved to no address.
+    #[error("spamd {addr}: no address")]
+    NoAddress {
+        /// spamd's `host:port`.
+        addr: String,
+    },
+    /// spamd answered something that is not a `SYMBOLS` answer.
+    #[error("spamd {addr}: {source}")]
+    SpamdReply {
+        /// spamd's `host:port`.
+        addr: String,
+        /// What is wrong with the answer.
+        source: SpamdReplyError,
+    },
+    /// Any other engine's failure (engines outside this crate, tests).
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What is wrong with a spamd answer ([`parse_spamd`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpamdReplyError {
+    /// The status line is not `SPAMD/x.y 0 EX_OK`: its first 80 characters.
+    #[error("unexpected answer {0:?}")]
+    Status(String),
+    /// No `Spam:` header.
+    #[error("no Spam header")]
+    NoSpamHeader,
+    /// A `Spam:` header without `;` between the flag and the scores.
+    #[error("malformed Spam header")]
+    MalformedSpamHeader,
+    /// The score in the `Spam:` header is not a number.
+    #[error("malformed score")]
+    MalformedScore,
+}
+
 pub trait Engine: Send + Sync {
     fn name(&self) -> &str;
     /// What the engine is, for reports ("outwork in-process", "checkv2 http://...").
     fn describe(&self) -> String;
-    fn scan(&self, raw: &[u8]) -> Result<Verdict, String>;
+    /// The engine's verdict on one raw message.
+    fn scan(&self, raw: &[u8]) -> Result<Verdict, EngineError>;
     /// The in-process engine, when this is one (family ablation needs it).
     fn scanner(&self) -> Option<&Arc<Scanner>> {
         None
@@ -52,7 +152,7 @@ impl Engine for InProcess {
     fn describe(&self) -> String {
         "outwork in-process".into()
     }
-    fn scan(&self, raw: &[u8]) -> Result<Verdict, String> {
+    fn scan(&self, raw: &[u8]) -> Result<Verdict, EngineError> {
         let t = Instant::now();
         let v = self
             .scanner
@@ -113,7 +213,7 @@ impl Engine for CheckV2 {
     fn describe(&self) -> String {
         format!("Rspamd-compatible {}", self.url)
     }
-    fn scan(&self, raw: &[u8]) -> Result<Verdict, String> {
+    fn scan(&self, raw: &[u8]) -> Result<Verdict, EngineError> {
         let t = Instant::now();
         let mut req = self
             .agent
@@ -129,23 +229,30 @@ impl Engine for CheckV2 {
                 req = req.header(k, v);
             }
         }
-        let mut resp = req.send(raw).map_err(|e| format!("{}: {e}", self.url))?;
+        let url = || self.url.clone();
+        let mut resp = req
+            .send(raw)
+            .map_err(|source| EngineError::Http { url: url(), source })?;
         let status = resp.status().as_u16();
         let body = resp
             .body_mut()
             .with_config()
             .limit(16 << 20)
             .read_to_vec()
-            .map_err(|e| format!("{}: reading the answer: {e}", self.url))?;
+            .map_err(|source| EngineError::ReadAnswer { url: url(), source })?;
         if status != 200 {
             let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
-            return Err(format!("{}: HTTP {status}: {text}", self.url));
+            return Err(EngineError::Status {
+                url: url(),
+                status,
+                body: text,
+            });
         }
-        let v: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| format!("{}: not JSON ({e})", self.url))?;
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|source| EngineError::NotJson { url: url(), source })?;
         let action = v["action"].as_str().unwrap_or("").to_string();
         if action.is_empty() {
-            return Err(format!("{}: no action in the answer", self.url));
+            return Err(EngineError::NoAction { url: url() });
         }
         let mut symbols: Vec<String> = v["symbols"]
             .as_object()
@@ -197,7 +304,7 @@ impl Engine for Spamd {
     fn describe(&self) -> String {
         format!("SpamAssassin spamd {}", self.addr)
     }
-    fn scan(&self, raw: &[u8]) -> Result<Verdict, String> {
+    fn scan(&self, raw: &[u8]) -> Result<Verdict, EngineError> {
         let t = Instant::now();
         if raw.len() > self.max_bytes {
             return Ok(Verdict {
@@ -209,15 +316,19 @@ impl Engine for Spamd {
                 ms: 0.0,
             });
         }
+        let io = |source| EngineError::Spamd {
+            addr: self.addr.clone(),
+            source,
+        };
         let addr = self
             .addr
             .to_socket_addrs()
-            .map_err(|e| format!("spamd {}: {e}", self.addr))?
+            .map_err(io)?
             .next()
-            .ok_or_else(|| format!("spamd {}: no address", self.addr))?;
-        let mut s = TcpStream::connect_timeout(&addr, self.timeout)
-            .map_err(|e| format!("spamd {}: {e}", self.addr))?;
-        let io = |e: std::io::Error| format!("spamd {}: {e}", self.addr);
+            .ok_or_else(|| EngineError::NoAddress {
+                addr: self.addr.clone(),
+            })?;
+        let mut s = TcpStream::connect_timeout(&addr, self.timeout).map_err(io)?;
         s.set_read_timeout(Some(self.timeout)).map_err(io)?;
         s.set_write_timeout(Some(self.timeout)).map_err(io)?;
         let head = format!(
@@ -230,7 +341,10 @@ impl Engine for Spamd {
         s.shutdown(std::net::Shutdown::Write).map_err(io)?;
         let mut resp = Vec::new();
         s.take(1 << 20).read_to_end(&mut resp).map_err(io)?;
-        let mut v = parse_spamd(&resp).map_err(|e| format!("spamd {}: {e}", self.addr))?;
+        let mut v = parse_spamd(&resp).map_err(|source| EngineError::SpamdReply {
+            addr: self.addr.clone(),
+            source,
+        })?;
         v.ms = t.elapsed().as_secs_f64() * 1000.0;
         Ok(v)
     }
@@ -238,30 +352,29 @@ impl Engine for Spamd {
 
 /// Parse a spamd `SYMBOLS` answer:
 /// `SPAMD/1.1 0 EX_OK\r\nSpam: True ; 15.2 / 5.0\r\n...\r\n\r\nSYM1,SYM2`.
-pub fn parse_spamd(resp: &[u8]) -> Result<Verdict, String> {
+pub fn parse_spamd(resp: &[u8]) -> Result<Verdict, SpamdReplyError> {
     let text = String::from_utf8_lossy(resp);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.split("\r\n");
     let status = lines.next().unwrap_or("");
     if !status.starts_with("SPAMD/") || !status.contains(" 0 ") {
-        return Err(format!(
-            "unexpected answer {:?}",
-            status.chars().take(80).collect::<String>()
-        ));
+        return Err(SpamdReplyError::Status(status.chars().take(80).collect()));
     }
     let spam = lines
         .filter_map(|l| l.split_once(':'))
         .find(|(k, _)| k.trim().eq_ignore_ascii_case("spam"))
         .map(|(_, v)| v.trim().to_string())
-        .ok_or("no Spam header")?;
+        .ok_or(SpamdReplyError::NoSpamHeader)?;
     // "True ; 15.2 / 5.0"
-    let (flag, scores) = spam.split_once(';').ok_or("malformed Spam header")?;
+    let (flag, scores) = spam
+        .split_once(';')
+        .ok_or(SpamdReplyError::MalformedSpamHeader)?;
     let flagged = matches!(flag.trim(), "True" | "Yes");
     let score = scores
         .split('/')
         .next()
         .and_then(|s| s.trim().parse::<f64>().ok())
-        .ok_or("malformed score")?;
+        .ok_or(SpamdReplyError::MalformedScore)?;
     let symbols = body
         .split(',')
         .map(str::trim)
@@ -284,7 +397,7 @@ pub fn parse_spec(
     spec: &str,
     scanner: &Arc<Scanner>,
     timeout: Duration,
-) -> Result<Box<dyn Engine>, String> {
+) -> Result<Box<dyn Engine>, EngineError> {
     let (name, kind) = match spec.split_once('=') {
         Some((n, k)) if !n.contains(':') && !n.is_empty() => (Some(n), k),
         _ => (None, spec),
@@ -297,7 +410,10 @@ pub fn parse_spec(
     }
     if let Some(url) = kind.strip_prefix("checkv2:") {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!("--engine {spec}: checkv2 needs an http:// URL"));
+            return Err(EngineError::Spec {
+                spec: spec.to_string(),
+                reason: "checkv2 needs an http:// URL",
+            });
         }
         return Ok(Box::new(CheckV2::new(
             name.unwrap_or("checkv2"),
@@ -307,7 +423,10 @@ pub fn parse_spec(
     }
     if let Some(addr) = kind.strip_prefix("spamd:") {
         if !addr.contains(':') {
-            return Err(format!("--engine {spec}: spamd needs HOST:PORT"));
+            return Err(EngineError::Spec {
+                spec: spec.to_string(),
+                reason: "spamd needs HOST:PORT",
+            });
         }
         return Ok(Box::new(Spamd::new(
             name.unwrap_or("spamassassin"),
@@ -315,9 +434,10 @@ pub fn parse_spec(
             timeout,
         )));
     }
-    Err(format!(
-        "--engine {spec}: expected outwork, checkv2:URL or spamd:HOST:PORT (optionally NAME=...)"
-    ))
+    Err(EngineError::Spec {
+        spec: spec.to_string(),
+        reason: "expected outwork, checkv2:URL or spamd:HOST:PORT (optionally NAME=...)",
+    })
 }
 
 /// The envelope an MTA would have passed, from a stored message's headers:
@@ -411,9 +531,15 @@ mod tests {
         let v = parse_spamd(b"SPAMD/1.1 0 EX_OK\r\nSpam: False ; -0.1 / 5.0\r\n\r\n").unwrap();
         assert!(!v.flagged);
         assert!(v.symbols.is_empty());
-        assert!(parse_spamd(b"SPAMD/1.0 76 Bad header line").is_err());
+        assert_eq!(
+            parse_spamd(b"SPAMD/1.0 76 Bad header line").unwrap_err(),
+            SpamdReplyError::Status("SPAMD/1.0 76 Bad header line".into())
+        );
         assert!(parse_spamd(b"").is_err());
-        assert!(parse_spamd(b"SPAMD/1.1 0 EX_OK\r\nSpam: what\r\n\r\n").is_err());
+        assert_eq!(
+            parse_spamd(b"SPAMD/1.1 0 EX_OK\r\nSpam: what\r\n\r\n").unwrap_err(),
+            SpamdReplyError::MalformedSpamHeader
+        );
     }
 
     #[test]
@@ -446,8 +572,12 @@ mod tests {
             parse_spec("spamd:127.0.0.1:783", &sc, t).unwrap().name(),
             "spamassassin"
         );
-        assert!(parse_spec("checkv2:127.0.0.1", &sc, t).is_err());
-        assert!(parse_spec("bogus", &sc, t).is_err());
+        let err = |s| parse_spec(s, &sc, t).err().unwrap().to_string();
+        assert_eq!(
+            err("checkv2:127.0.0.1"),
+            "--engine checkv2:127.0.0.1: checkv2 needs an http:// URL"
+        );
+        assert!(err("bogus").starts_with("--engine bogus: expected outwork"));
     }
 
     #[test]
@@ -462,6 +592,11 @@ mod tests {
         let e = CheckV2::new("x", &format!("http://127.0.0.1:{port}"), t);
         assert!(e.scan(b"Subject: x\r\n\r\nhi").is_err());
         let s = Spamd::new("y", &format!("127.0.0.1:{port}"), t);
-        assert!(s.scan(b"Subject: x\r\n\r\nhi").is_err());
+        let e = s.scan(b"Subject: x\r\n\r\nhi").unwrap_err();
+        assert!(matches!(e, EngineError::Spamd { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("spamd 127.0.0.1:{port}: "))
+        );
     }
 }

@@ -62,6 +62,61 @@ impl Outcome {
 /// Outcomes already recorded, by (item id, engine name).
 pub type Done = HashMap<(String, String), Outcome>;
 
+/// Why a message could not be loaded for [`run_all`] (read, mutated…):
+/// whatever the caller's loader fails with; its text becomes the item's
+/// [`Outcome::error`].
+pub type LoadError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a checkpoint could not be opened or written, or a run did not
+/// finish.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The checkpoint file could not be read or opened.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The checkpoint holds another run's results.
+    #[error(
+        "{} holds results of a different run (other corpus, engines, operators or config); \
+         remove it or name another --resume file",
+        path.display()
+    )]
+    OtherRun {
+        /// The checkpoint file.
+        path: PathBuf,
+    },
+    /// The file is not a checkpoint; it is left as it is.
+    #[error("{} is not an outwork checkpoint; refusing to overwrite it", path.display())]
+    NotACheckpoint {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Appending a result to the checkpoint failed.
+    #[error("writing the checkpoint {}: {source}", path.display())]
+    Write {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A result could not be encoded as a checkpoint line.
+    #[error("writing the checkpoint: {source}")]
+    Encode {
+        /// Why.
+        #[from]
+        source: serde_json::Error,
+    },
+    /// A thread panicked while holding the checkpoint's or the results'
+    /// lock.
+    #[error("a scan thread died")]
+    Poisoned,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Header {
     outwork_checkpoint: u32,
@@ -77,28 +132,29 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// Open `path` for this run; returns the outcomes already recorded.
-    pub fn open(path: &Path, fingerprint: &str) -> Result<(Checkpoint, Done), String> {
+    pub fn open(path: &Path, fingerprint: &str) -> Result<(Checkpoint, Done), RunError> {
+        let io = |source| RunError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let mut done = HashMap::new();
         let exists = path.is_file() && std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
         if exists {
-            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let bytes = std::fs::read(path).map_err(io)?;
             // Bytes, not text: a line cut mid-character must not stop the read.
             let mut lines = bytes.split(|b| *b == b'\n');
             let head: Option<Header> = lines.next().and_then(|l| serde_json::from_slice(l).ok());
             match head {
                 Some(h) if h.fingerprint == fingerprint => {}
                 Some(_) => {
-                    return Err(format!(
-                        "{} holds results of a different run (other corpus, engines, operators or config); \
-                         remove it or name another --resume file",
-                        path.display()
-                    ));
+                    return Err(RunError::OtherRun {
+                        path: path.to_path_buf(),
+                    });
                 }
                 None => {
-                    return Err(format!(
-                        "{} is not an outwork checkpoint; refusing to overwrite it",
-                        path.display()
-                    ));
+                    return Err(RunError::NotACheckpoint {
+                        path: path.to_path_buf(),
+                    });
                 }
             }
             // A line cut short by the interruption is skipped and its item
@@ -116,17 +172,16 @@ impl Checkpoint {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(io)?;
         if !exists {
             let h = serde_json::to_string(&Header {
                 outwork_checkpoint: 1,
                 fingerprint: fingerprint.into(),
-            })
-            .map_err(|e| e.to_string())?;
-            writeln!(file, "{h}").map_err(|e| format!("{}: {e}", path.display()))?;
+            })?;
+            writeln!(file, "{h}").map_err(io)?;
         } else {
             // Make sure a cut-off last line does not glue onto the next one.
-            writeln!(file).map_err(|e| format!("{}: {e}", path.display()))?;
+            writeln!(file).map_err(io)?;
         }
         Ok((
             Checkpoint {
@@ -137,10 +192,13 @@ impl Checkpoint {
         ))
     }
 
-    fn record(&self, o: &Outcome) -> Result<(), String> {
-        let line = serde_json::to_string(o).map_err(|e| e.to_string())?;
-        let mut f = self.file.lock().map_err(|_| "checkpoint lock poisoned")?;
-        writeln!(f, "{line}").map_err(|e| format!("{}: {e}", self.path.display()))
+    fn record(&self, o: &Outcome) -> Result<(), RunError> {
+        let line = serde_json::to_string(o)?;
+        let mut f = self.file.lock().map_err(|_| RunError::Poisoned)?;
+        writeln!(f, "{line}").map_err(|source| RunError::Write {
+            path: self.path.clone(),
+            source,
+        })
     }
 }
 
@@ -171,19 +229,19 @@ fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
 #[allow(clippy::too_many_arguments)]
 pub fn run_all(
     ids: &[String],
-    load: &(dyn Fn(usize) -> Result<Vec<u8>, String> + Sync),
+    load: &(dyn Fn(usize) -> Result<Vec<u8>, LoadError> + Sync),
     engines: &[Box<dyn Engine>],
     ablate: bool,
     threads: usize,
     checkpoint: Option<&Checkpoint>,
     done_before: &Done,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<Vec<Vec<Outcome>>, String> {
+) -> Result<Vec<Vec<Outcome>>, RunError> {
     let n = ids.len();
     let results: Mutex<Vec<Vec<Option<Outcome>>>> = Mutex::new(vec![vec![None; engines.len()]; n]);
     let next = AtomicUsize::new(0);
     let finished = AtomicUsize::new(0);
-    let write_error: Mutex<Option<String>> = Mutex::new(None);
+    let write_error: Mutex<Option<RunError>> = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..threads.max(1) {
             s.spawn(|| {
@@ -194,7 +252,7 @@ pub fn run_all(
                     }
                     let id = &ids[i];
                     let mut row: Vec<Option<Outcome>> = vec![None; engines.len()];
-                    let mut data: Option<Result<Vec<u8>, String>> = None;
+                    let mut data: Option<Result<Vec<u8>, LoadError>> = None;
                     for (e, engine) in engines.iter().enumerate() {
                         if let Some(o) = done_before.get(&(id.clone(), engine.name().to_string())) {
                             row[e] = Some(o.clone());
@@ -202,10 +260,10 @@ pub fn run_all(
                         }
                         let bytes = data.get_or_insert_with(|| {
                             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load(i)))
-                                .unwrap_or_else(|p| Err(format!("panic: {}", panic_text(p))))
+                                .unwrap_or_else(|p| Err(format!("panic: {}", panic_text(p)).into()))
                         });
                         let o = match bytes {
-                            Err(err) => Outcome::failed(id, engine.name(), err.clone()),
+                            Err(err) => Outcome::failed(id, engine.name(), err.to_string()),
                             Ok(raw) => scan_one(id, engine.as_ref(), raw, ablate),
                         };
                         if let Some(c) = checkpoint
@@ -225,9 +283,9 @@ pub fn run_all(
         }
     });
     if let Some(err) = write_error.into_inner().ok().flatten() {
-        return Err(format!("writing the checkpoint: {err}"));
+        return Err(err);
     }
-    let rows = results.into_inner().map_err(|_| "a scan thread died")?;
+    let rows = results.into_inner().map_err(|_| RunError::Poisoned)?;
     Ok(rows
         .into_iter()
         .enumerate()
@@ -276,7 +334,7 @@ pub(crate) fn scan_one(id: &str, engine: &dyn Engine, raw: &[u8], ablate: bool) 
     }));
     match r {
         Ok(Ok(o)) => o,
-        Ok(Err(e)) => Outcome::failed(id, engine.name(), e),
+        Ok(Err(e)) => Outcome::failed(id, engine.name(), e.to_string()),
         Err(p) => Outcome::failed(id, engine.name(), format!("panic: {}", panic_text(p))),
     }
 }
@@ -284,7 +342,7 @@ pub(crate) fn scan_one(id: &str, engine: &dyn Engine, raw: &[u8], ablate: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engines::Verdict;
+    use crate::engines::{EngineError, Verdict};
 
     /// Panics on messages containing "boom", errors on "down".
     struct Flaky;
@@ -296,13 +354,13 @@ mod tests {
         fn describe(&self) -> String {
             "test engine".into()
         }
-        fn scan(&self, raw: &[u8]) -> Result<Verdict, String> {
+        fn scan(&self, raw: &[u8]) -> Result<Verdict, EngineError> {
             let t = String::from_utf8_lossy(raw);
             if t.contains("boom") {
                 panic!("engine bug on this message");
             }
             if t.contains("down") {
-                return Err("connection refused".into());
+                return Err(EngineError::Other("connection refused".into()));
             }
             Ok(Verdict {
                 flagged: t.contains("phish"),
@@ -319,9 +377,9 @@ mod tests {
     fn one_bad_message_never_stops_the_run() {
         let msgs = ["phish a", "boom", "ham", "down", "unreadable", "phish b"];
         let ids: Vec<String> = (0..msgs.len()).map(|i| format!("m{i}")).collect();
-        let load = |i: usize| {
+        let load = |i: usize| -> Result<Vec<u8>, LoadError> {
             if msgs[i] == "unreadable" {
-                Err("permission denied".to_string())
+                Err("permission denied".into())
             } else {
                 Ok(msgs[i].as_bytes().to_vec())
             }
@@ -365,7 +423,8 @@ mod tests {
         let p = dir.join("c.jsonl");
         let _ = std::fs::remove_file(&p);
         let ids: Vec<String> = vec!["a".into(), "b".into()];
-        let load = |i: usize| Ok(format!("phish {i}").into_bytes());
+        let load =
+            |i: usize| -> Result<Vec<u8>, LoadError> { Ok(format!("phish {i}").into_bytes()) };
         let engines: Vec<Box<dyn Engine>> = vec![Box::new(Flaky)];
         let (c, done) = Checkpoint::open(&p, "run1").unwrap();
         assert!(done.is_empty());
@@ -381,12 +440,14 @@ mod tests {
         let (_, done) = Checkpoint::open(&p, "run1").unwrap();
         assert_eq!(done.len(), 2, "the error is not a result to keep");
         let err = Checkpoint::open(&p, "run2").err().unwrap();
-        assert!(err.contains("different run"), "{err}");
+        assert!(matches!(err, RunError::OtherRun { .. }), "{err:?}");
+        assert!(err.to_string().contains("different run"), "{err}");
         std::fs::write(dir.join("x.txt"), "not json\n").unwrap();
         assert!(
             Checkpoint::open(&dir.join("x.txt"), "run1")
                 .err()
                 .unwrap()
+                .to_string()
                 .contains("not an outwork checkpoint")
         );
         let _ = std::fs::remove_dir_all(&dir);

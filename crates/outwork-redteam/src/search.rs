@@ -15,17 +15,18 @@
 
 use crate::engines::Engine;
 use crate::mutate::Op;
-use crate::run::Outcome;
+use crate::run::{LoadError, Outcome};
 use crate::stats;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Builds one message's variant for a combination (`&[]`: unchanged).
-pub type MakeVariant<'a> = dyn Fn(&[Op]) -> Result<Vec<u8>, String> + 'a;
+/// Builds one message's variant for a combination (`&[]`: unchanged); a
+/// variant that fails to build is skipped.
+pub type MakeVariant<'a> = dyn Fn(&[Op]) -> Result<Vec<u8>, LoadError> + 'a;
 /// Builds message `i`'s variant for a combination.
-pub type MakeVariants<'a> = dyn Fn(usize, &[Op]) -> Result<Vec<u8>, String> + Sync + 'a;
+pub type MakeVariants<'a> = dyn Fn(usize, &[Op]) -> Result<Vec<u8>, LoadError> + Sync + 'a;
 
 /// What the attacker may do.
 #[derive(Debug, Clone)]
@@ -454,7 +455,7 @@ pub fn summarize(engine: &str, cfg: &SearchConfig, results: &[MessageSearch]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engines::Verdict;
+    use crate::engines::{EngineError, Verdict};
 
     /// Flags a message unless it holds every marker word in `need`; the
     /// score drops by one per marker present.
@@ -467,7 +468,7 @@ mod tests {
         fn describe(&self) -> String {
             "test engine".into()
         }
-        fn scan(&self, raw: &[u8]) -> Result<Verdict, String> {
+        fn scan(&self, raw: &[u8]) -> Result<Verdict, EngineError> {
             let t = String::from_utf8_lossy(raw);
             let have = self.0.iter().filter(|w| t.contains(*w)).count();
             Ok(Verdict {
@@ -482,7 +483,7 @@ mod tests {
     }
 
     /// A "message" that records which operators were applied.
-    fn make(ops: &[Op]) -> Result<Vec<u8>, String> {
+    fn make(ops: &[Op]) -> Result<Vec<u8>, LoadError> {
         Ok(variant_name(ops).into_bytes())
     }
 

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), outwork_server::BuildError> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -15,9 +15,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args_os().nth(1).map(std::path::PathBuf::from);
     let read = {
         let path = path.clone();
-        move || -> Result<String, String> {
+        move || -> Result<String, outwork_server::BuildError> {
             match &path {
-                Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display())),
+                Some(p) => {
+                    std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()).into())
+                }
                 None => Ok(String::new()),
             }
         }
@@ -25,9 +27,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config_text = read()?;
     let build: outwork_server::BuildScanner = Arc::new(move || {
         let text = read()?;
-        let cfg = outwork_core::Config::from_toml(&text).map_err(|e| e.to_string())?;
-        outwork_engine::Scanner::from_config(outwork_core::Context::new(cfg))
-            .map_err(|e| e.to_string())
+        let cfg = outwork_core::Config::from_toml(&text)?;
+        Ok(outwork_engine::Scanner::from_config(
+            outwork_core::Context::new(cfg),
+        )?)
     });
     outwork_server::run(outwork_server::RunOptions {
         config_text,

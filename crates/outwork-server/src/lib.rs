@@ -50,7 +50,7 @@ pub use http::{HttpServer, ReleaseError, Services};
 pub use quarantine::{
     QuarantineEntry, QuarantineError, QuarantineStore, Released, StoredEnvelope, StoredSymbol,
 };
-pub use reload::{BuildScanner, ReloadError, Reloader, ScannerCell};
+pub use reload::{BuildError, BuildScanner, ReloadError, Reloader, ScannerCell};
 pub use server::{Milter, ServeError, serve, serve_until};
 pub use session::Message;
 pub use verdict_log::{AttachmentInfo, Filter, LogOptions, VerdictLog, VerdictRecord};

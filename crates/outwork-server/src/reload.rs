@@ -6,10 +6,15 @@
 use outwork_engine::Scanner;
 use std::sync::{Arc, RwLock};
 
+/// Why a [`BuildScanner`] could not build a scanner: whatever its parts
+/// fail with (config, intel store, rules, model…). Its text is what the
+/// server logs and answers.
+pub type BuildError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Builds a scanner from the current config and intel on disk (the CLI
 /// supplies it: the same code as `outwork scan`). Called on the blocking
 /// pool.
-pub type BuildScanner = Arc<dyn Fn() -> Result<Scanner, String> + Send + Sync>;
+pub type BuildScanner = Arc<dyn Fn() -> Result<Scanner, BuildError> + Send + Sync>;
 
 /// The scanner every new scan uses.
 pub struct ScannerCell {
@@ -107,7 +112,7 @@ impl Reloader {
                     Ok(())
                 }
             },
-            Ok(Err(e)) => Err(ReloadError::Build(e)),
+            Ok(Err(e)) => Err(ReloadError::Build(e.to_string())),
             Err(e) if e.is_panic() => Err(ReloadError::Panicked),
             Err(_) => Err(ReloadError::Cancelled),
         };

@@ -63,7 +63,7 @@ pub enum ServeError {
     Runtime(std::io::Error),
     /// The scanner could not be built.
     #[error("loading the scanner: {0}")]
-    Scanner(String),
+    Scanner(crate::reload::BuildError),
     /// The verdict log could not be opened.
     #[error("dashboard verdict log: {0}")]
     VerdictLog(std::io::Error),

@@ -274,7 +274,8 @@ pub fn run(a: EvalArgs) -> Result<u8> {
     }
     let (ckpt, done) = checkpoint(a.run.resume.as_ref(), &parts)?;
     let start = std::time::Instant::now();
-    let load = |i: usize| std::fs::read(&samples[i].path).map_err(|e| e.to_string());
+    let load =
+        |i: usize| -> Result<Vec<u8>, rt::run::LoadError> { Ok(std::fs::read(&samples[i].path)?) };
     let outcomes = rt::run::run_all(
         &ids,
         &load,
@@ -296,9 +297,9 @@ pub fn run(a: EvalArgs) -> Result<u8> {
             .iter()
             .map(|&i| format!("twin:{}", samples[i].rel))
             .collect();
-        let load_twin = |k: usize| {
-            let raw = std::fs::read(&samples[phish[k]].path).map_err(|e| e.to_string())?;
-            rt::benign_twin(&raw).ok_or_else(|| rt::summary::NO_TWIN.to_string())
+        let load_twin = |k: usize| -> Result<Vec<u8>, rt::run::LoadError> {
+            let raw = std::fs::read(&samples[phish[k]].path)?;
+            rt::benign_twin(&raw).ok_or_else(|| rt::summary::NO_TWIN.into())
         };
         Some(
             rt::run::run_all(

@@ -850,7 +850,7 @@ fn serve_cmd(config: Option<PathBuf>, intel: Option<PathBuf>) -> Result<u8> {
     // Run at start and on every SIGHUP / POST /admin/reload: re-reads the
     // config file and the intel store; on error the old scanner keeps serving.
     let build: outwork_server::BuildScanner = Arc::new(move || {
-        build_scanner(config.as_ref(), intel.as_ref()).map_err(|e| format!("{e:#}"))
+        build_scanner(config.as_ref(), intel.as_ref()).map_err(|e| format!("{e:#}").into())
     });
     outwork_server::run(outwork_server::RunOptions {
         config_text: text,

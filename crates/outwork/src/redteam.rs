@@ -236,7 +236,12 @@ struct Mutator {
 }
 
 impl Mutator {
-    fn make(&self, sample: &rt::Sample, variant: &str, ops: &[Op]) -> Result<Vec<u8>, String> {
+    fn make(
+        &self,
+        sample: &rt::Sample,
+        variant: &str,
+        ops: &[Op],
+    ) -> Result<Vec<u8>, rt::run::LoadError> {
         let raw =
             std::fs::read(&sample.path).map_err(|e| format!("{}: {e}", sample.path.display()))?;
         let ctx = mutate::MutateCtx::new(self.rewriter.as_ref(), seed_for(self.seed, &sample.rel));
@@ -763,20 +768,20 @@ pub fn run_assess(a: AssessArgs) -> Result<u8> {
             &a.seed.to_string(),
         ],
     )?;
-    let load = |i: usize| -> Result<Vec<u8>, String> {
+    let load = |i: usize| -> Result<Vec<u8>, rt::run::LoadError> {
         if i < nb {
             match &ops {
                 Some(_) => mutator.make(&base[i], "baseline", &[Op::Identity]),
-                None => std::fs::read(&base[i].path).map_err(|e| e.to_string()),
+                None => Ok(std::fs::read(&base[i].path)?),
             }
         } else if i < nb + nn {
             let s = &new_samples[i - nb];
             match &ops {
                 Some(o) => mutator.make(s, "new", o),
-                None => std::fs::read(&s.path).map_err(|e| e.to_string()),
+                None => Ok(std::fs::read(&s.path)?),
             }
         } else {
-            std::fs::read(&ham[i - nb - nn].path).map_err(|e| e.to_string())
+            Ok(std::fs::read(&ham[i - nb - nn].path)?)
         }
     };
     let outcomes = rt::run::run_all(

@@ -68,7 +68,7 @@ mod thread;
 mod twin;
 
 pub use ops::Op;
-pub use rewriters::{BuiltinRewriter, ChatRewriter, CommandRewriter, Rewriter};
+pub use rewriters::{BuiltinRewriter, ChatRewriter, CommandRewriter, RewriteError, Rewriter};
 pub use twin::{TWIN_AUTHSERV_ID, benign_twin};
 
 use debrand::*;
@@ -127,7 +127,7 @@ pub enum MutateError {
     #[error("not a parseable message")]
     Unparseable,
     #[error("rewriter {0}: {1}")]
-    Rewriter(String, String),
+    Rewriter(String, #[source] RewriteError),
     #[error("{0}")]
     Build(String),
     /// The operator has nothing to work on (the benign twin of a message

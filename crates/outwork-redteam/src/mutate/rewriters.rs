@@ -2,11 +2,152 @@
 
 use super::*;
 
+/// Why a rewriter gave no text.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RewriteError {
+    /// A command rewriter with no program.
+    #[error("empty command")]
+    EmptyCommand,
+    /// The command could not be started.
+    #[error("cannot start {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Waiting for the command failed.
+    #[error("{program}: {source}")]
+    Wait {
+        /// The program.
+        program: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The command ran past its timeout and was killed.
+    #[error("{program}: timed out after {timeout:?}")]
+    Timeout {
+        /// The program.
+        program: String,
+        /// The timeout it had.
+        timeout: Duration,
+    },
+    /// The command exited but kept its output open.
+    #[error("{program}: its output was not closed in time")]
+    OutputNotClosed {
+        /// The program.
+        program: String,
+    },
+    /// The command exited with a failure status.
+    #[error("{program}: {status}{}", colon_then(stderr))]
+    Failed {
+        /// The program.
+        program: String,
+        /// How it exited.
+        status: std::process::ExitStatus,
+        /// The start of what it wrote on standard error (may be empty).
+        stderr: String,
+    },
+    /// The command wrote more than [`MAX_REWRITER_OUTPUT`] bytes.
+    #[error("{program}: output larger than {max} bytes")]
+    OutputTooLarge {
+        /// The program.
+        program: String,
+        /// The limit.
+        max: usize,
+    },
+    /// The command wrote nothing but white space.
+    #[error("{program}: empty output")]
+    EmptyOutput {
+        /// The program.
+        program: String,
+    },
+    /// The chat request could not be encoded.
+    #[error("{url}: {source}")]
+    Encode {
+        /// The chat completions URL.
+        url: String,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// The chat endpoint did not answer in time.
+    #[error("{url}: timed out ({timeout})")]
+    ChatTimeout {
+        /// The chat completions URL.
+        url: String,
+        /// Which of the request's timeouts ran out.
+        timeout: ureq::Timeout,
+    },
+    /// The HTTP request to the chat endpoint failed.
+    #[error("{url}: {source}")]
+    Http {
+        /// The chat completions URL.
+        url: String,
+        /// Why.
+        source: ureq::Error,
+    },
+    /// The chat endpoint's answer could not be read.
+    #[error("{url}: reading the answer: {source}")]
+    ReadAnswer {
+        /// The chat completions URL.
+        url: String,
+        /// Why.
+        source: ureq::Error,
+    },
+    /// The chat endpoint answered with an HTTP error status.
+    #[error("{url}: HTTP {status}: {body}")]
+    Status {
+        /// The chat completions URL.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The start of the answer.
+        body: String,
+    },
+    /// The chat answer is not JSON.
+    #[error("{url}: not JSON ({source})")]
+    NotJson {
+        /// The chat completions URL.
+        url: String,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// The chat answer has no `choices[0].message.content`.
+    #[error("{url}: no choices[0].message.content in the answer")]
+    NoContent {
+        /// The chat completions URL.
+        url: String,
+    },
+    /// The chat answer is empty (after dropping a `<think>` block and
+    /// Markdown fences).
+    #[error("{url}: empty answer")]
+    EmptyAnswer {
+        /// The chat completions URL.
+        url: String,
+    },
+    /// The rewritten text is empty once tidied.
+    #[error("empty rewrite")]
+    EmptyRewrite,
+    /// Any other rewriter's failure (rewriters outside this crate, tests).
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// `": text"`, or nothing for an empty `text`.
+fn colon_then(text: &str) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": {text}")
+    }
+}
+
 /// Rewrites the visible text of a message (the `rewrite` operator).
 pub trait Rewriter: Send + Sync {
     fn name(&self) -> String;
     /// Rewrite the visible text of a message. Link placeholders like [[LINK1]] must be kept.
-    fn rewrite(&self, text: &str) -> Result<String, String>;
+    fn rewrite(&self, text: &str) -> Result<String, RewriteError>;
 }
 
 /// Offline, deterministic paraphrase: phishing vocabulary swapped for
@@ -101,7 +242,7 @@ impl Rewriter for BuiltinRewriter {
         "builtin".into()
     }
 
-    fn rewrite(&self, text: &str) -> Result<String, String> {
+    fn rewrite(&self, text: &str) -> Result<String, RewriteError> {
         let mut rng = Rng::new(self.seed ^ fnv(text.as_bytes()));
         let swapped = swap_sentences(text, &mut rng);
         let mut table: Vec<(&str, Vec<&str>)> = SYNONYMS
@@ -232,15 +373,19 @@ impl Rewriter for CommandRewriter {
         )
     }
 
-    fn rewrite(&self, text: &str) -> Result<String, String> {
-        let (program, args) = self.argv.split_first().ok_or("empty command")?;
+    fn rewrite(&self, text: &str) -> Result<String, RewriteError> {
+        let (program, args) = self.argv.split_first().ok_or(RewriteError::EmptyCommand)?;
+        let prog = || program.clone();
         let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot start {program}: {e}"))?;
+            .map_err(|source| RewriteError::Spawn {
+                program: prog(),
+                source,
+            })?;
         let deadline = Instant::now() + self.timeout;
         // Pipes are served by their own threads so that a child that writes
         // before it has read everything cannot dead-lock us; on a timeout
@@ -259,13 +404,19 @@ impl Rewriter for CommandRewriter {
                 Ok(None) if Instant::now() >= deadline => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(format!("{program}: timed out after {:?}", self.timeout));
+                    return Err(RewriteError::Timeout {
+                        program: prog(),
+                        timeout: self.timeout,
+                    });
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => {
+                Err(source) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(format!("{program}: {e}"));
+                    return Err(RewriteError::Wait {
+                        program: prog(),
+                        source,
+                    });
                 }
             }
         };
@@ -274,27 +425,27 @@ impl Rewriter for CommandRewriter {
             .max(Duration::from_millis(200));
         let out = out_rx
             .recv_timeout(grace)
-            .map_err(|_| format!("{program}: its output was not closed in time"))?;
+            .map_err(|_| RewriteError::OutputNotClosed { program: prog() })?;
         let err = err_rx
             .recv_timeout(Duration::from_millis(200))
             .unwrap_or_default();
         if !status.success() {
             let err = String::from_utf8_lossy(&err);
-            let err = err.trim();
-            return Err(if err.is_empty() {
-                format!("{program}: {status}")
-            } else {
-                format!("{program}: {status}: {}", truncate(err, 300))
+            return Err(RewriteError::Failed {
+                program: prog(),
+                status,
+                stderr: truncate(err.trim(), 300).to_string(),
             });
         }
         if out.len() > MAX_REWRITER_OUTPUT {
-            return Err(format!(
-                "{program}: output larger than {MAX_REWRITER_OUTPUT} bytes"
-            ));
+            return Err(RewriteError::OutputTooLarge {
+                program: prog(),
+                max: MAX_REWRITER_OUTPUT,
+            });
         }
         let out = String::from_utf8_lossy(&out).into_owned();
         if out.trim().is_empty() {
-            return Err(format!("{program}: empty output"));
+            return Err(RewriteError::EmptyOutput { program: prog() });
         }
         Ok(out)
     }
@@ -359,7 +510,7 @@ impl Rewriter for ChatRewriter {
         format!("chat:{}", self.model)
     }
 
-    fn rewrite(&self, text: &str) -> Result<String, String> {
+    fn rewrite(&self, text: &str) -> Result<String, RewriteError> {
         let url = self.url();
         let body = serde_json::json!({
             "model": self.model,
@@ -369,7 +520,10 @@ impl Rewriter for ChatRewriter {
             ],
             "temperature": 0.7,
         });
-        let body = serde_json::to_vec(&body).map_err(|e| format!("{url}: {e}"))?;
+        let body = serde_json::to_vec(&body).map_err(|source| RewriteError::Encode {
+            url: url.clone(),
+            source,
+        })?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(self.timeout))
             .http_status_as_error(false)
@@ -383,8 +537,14 @@ impl Rewriter for ChatRewriter {
             req = req.header("Authorization", &format!("Bearer {key}"));
         }
         let mut resp = req.send(&body[..]).map_err(|e| match e {
-            ureq::Error::Timeout(t) => format!("{url}: timed out ({t})"),
-            e => format!("{url}: {e}"),
+            ureq::Error::Timeout(timeout) => RewriteError::ChatTimeout {
+                url: url.clone(),
+                timeout,
+            },
+            source => RewriteError::Http {
+                url: url.clone(),
+                source,
+            },
         })?;
         let status = resp.status().as_u16();
         let answer = resp
@@ -392,23 +552,30 @@ impl Rewriter for ChatRewriter {
             .with_config()
             .limit(16 << 20)
             .read_to_vec()
-            .map_err(|e| format!("{url}: reading the answer: {e}"))?;
+            .map_err(|source| RewriteError::ReadAnswer {
+                url: url.clone(),
+                source,
+            })?;
         if !(200..300).contains(&status) {
             let text = String::from_utf8_lossy(&answer);
-            return Err(format!(
-                "{url}: HTTP {status}: {}",
-                truncate(text.trim(), 300)
-            ));
+            return Err(RewriteError::Status {
+                url,
+                status,
+                body: truncate(text.trim(), 300).to_string(),
+            });
         }
         let v: serde_json::Value =
-            serde_json::from_slice(&answer).map_err(|e| format!("{url}: not JSON ({e})"))?;
+            serde_json::from_slice(&answer).map_err(|source| RewriteError::NotJson {
+                url: url.clone(),
+                source,
+            })?;
         let content = v
             .pointer("/choices/0/message/content")
             .and_then(serde_json::Value::as_str)
-            .ok_or_else(|| format!("{url}: no choices[0].message.content in the answer"))?;
+            .ok_or_else(|| RewriteError::NoContent { url: url.clone() })?;
         let content = clean_chat_answer(content);
         if content.trim().is_empty() {
-            return Err(format!("{url}: empty answer"));
+            return Err(RewriteError::EmptyAnswer { url });
         }
         Ok(content)
     }

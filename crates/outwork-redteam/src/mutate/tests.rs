@@ -322,9 +322,9 @@ impl Rewriter for Fixed {
     fn name(&self) -> String {
         "fixed".into()
     }
-    fn rewrite(&self, text: &str) -> Result<String, String> {
+    fn rewrite(&self, text: &str) -> Result<String, RewriteError> {
         if self.0 == "ERR" {
-            return Err("boom".into());
+            return Err(RewriteError::Other("boom".into()));
         }
         assert!(text.len() <= MAX_REWRITE_BYTES);
         Ok(self.0.to_string())
@@ -362,7 +362,7 @@ fn rewrite_appends_dropped_links_and_reports_errors() {
     let ctx = MutateCtx::new(&rw, 1);
     match mutate(MULTI.as_bytes(), &[Op::Rewrite], &ctx) {
         Err(MutateError::Rewriter(name, e)) => {
-            assert_eq!((name.as_str(), e.as_str()), ("fixed", "boom"))
+            assert_eq!((name.as_str(), e.to_string().as_str()), ("fixed", "boom"))
         }
         other => panic!("{other:?}"),
     }
@@ -1151,29 +1151,42 @@ fn command_rewriter_runs_times_out_and_fails() {
         "{:?}",
         t.elapsed()
     );
-    assert!(e.contains("timed out"), "{e}");
+    assert!(matches!(e, RewriteError::Timeout { .. }), "{e:?}");
+    assert_eq!(e.to_string(), "sleep: timed out after 300ms");
 
     let missing = CommandRewriter {
         argv: vec!["/nonexistent/rewriter-cmd".into()],
         timeout: Duration::from_secs(1),
     };
-    assert!(missing.rewrite("x").unwrap_err().contains("cannot start"));
+    let e = missing.rewrite("x").unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("cannot start /nonexistent/rewriter-cmd: "),
+        "{e}"
+    );
+    assert!(
+        std::error::Error::source(&e).is_some(),
+        "the io error is chained"
+    );
     let failing = CommandRewriter {
         argv: vec!["sh".into(), "-c".into(), "echo bad >&2; exit 3".into()],
         timeout: Duration::from_secs(5),
     };
-    let e = failing.rewrite("x").unwrap_err();
-    assert!(e.contains("bad"), "{e}");
+    let e = failing.rewrite("x").unwrap_err().to_string();
+    assert!(e.starts_with("sh: exit status: 3: bad"), "{e}");
     let empty = CommandRewriter {
         argv: vec!["true".into()],
         timeout: Duration::from_secs(5),
     };
-    assert!(empty.rewrite("x").unwrap_err().contains("empty output"));
+    assert_eq!(
+        empty.rewrite("x").unwrap_err().to_string(),
+        "true: empty output"
+    );
     let none = CommandRewriter {
         argv: vec![],
         timeout: Duration::from_secs(5),
     };
-    assert!(none.rewrite("x").is_err());
+    assert!(matches!(none.rewrite("x"), Err(RewriteError::EmptyCommand)));
 }
 
 /// A one-shot HTTP server: answers `status` and `body`, hands back the
@@ -1265,7 +1278,7 @@ fn chat_rewriter_reports_errors() {
     let (endpoint, _rx) = serve_once(500, r#"{"error":"model not loaded"}"#);
     let mut rw = ChatRewriter::new(endpoint, "m");
     rw.timeout = Duration::from_secs(10);
-    let e = rw.rewrite("x").unwrap_err();
+    let e = rw.rewrite("x").unwrap_err().to_string();
     assert!(
         e.contains("HTTP 500") && e.contains("model not loaded"),
         "{e}"
@@ -1274,7 +1287,12 @@ fn chat_rewriter_reports_errors() {
     let (endpoint, _rx) = serve_once(200, r#"{"choices":[]}"#);
     let mut rw = ChatRewriter::new(endpoint, "m");
     rw.timeout = Duration::from_secs(10);
-    assert!(rw.rewrite("x").unwrap_err().contains("choices[0]"));
+    assert!(
+        rw.rewrite("x")
+            .unwrap_err()
+            .to_string()
+            .contains("choices[0]")
+    );
 
     // Nothing listening.
     let port = TcpListener::bind("127.0.0.1:0")

@@ -279,7 +279,7 @@ pub(super) fn op_rewrite(
         .map_err(|e| MutateError::Rewriter(name.clone(), e))?;
     let rewritten = tidy(&rewritten.replace("\r\n", "\n"));
     if rewritten.is_empty() {
-        return Err(MutateError::Rewriter(name, "empty rewrite".into()));
+        return Err(MutateError::Rewriter(name, RewriteError::EmptyRewrite));
     }
     let mut seen = HashSet::new();
     let mut text = String::with_capacity(rewritten.len() + 256);

@@ -31,7 +31,7 @@ fn search_engines(
     threads: usize,
 ) -> Vec<(rt::search::SearchSummary, Vec<rt::search::MessageSearch>)> {
     let ids: Vec<String> = samples.iter().map(|s| s.rel.clone()).collect();
-    let make = |i: usize, ops: &[Op]| -> Result<Vec<u8>, String> {
+    let make = |i: usize, ops: &[Op]| -> Result<Vec<u8>, rt::run::LoadError> {
         let name = rt::search::variant_name(ops);
         if ops.is_empty() {
             mutator.make(&samples[i], &name, &[Op::Identity])
@@ -329,7 +329,7 @@ pub(super) fn run_assess_search(
     let ham_ids: Vec<String> = ham.iter().map(|s| format!("ham\t{}", s.rel)).collect();
     let ham_outcomes = rt::run::run_all(
         &ham_ids,
-        &|i| std::fs::read(&ham[i].path).map_err(|e| e.to_string()),
+        &|i| Ok(std::fs::read(&ham[i].path)?),
         engines,
         false,
         threads,
