@@ -19,6 +19,8 @@ use outwork_core::VerifiedAuth;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+/// SPF, DKIM, DMARC and ARC checked with DNS (mail-auth), on its own
+/// small runtime so a synchronous scan can call it under a deadline.
 pub struct Verifier {
     auth: MessageAuthenticator,
     rt: tokio::runtime::Runtime,

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 /// or `host:port`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClamdAddr {
+    /// A unix socket path.
     Unix(std::path::PathBuf),
+    /// `host:port`.
     Tcp(String),
 }
 
@@ -102,8 +104,11 @@ impl std::fmt::Display for ClamdAddr {
     }
 }
 
+/// A clamd client (`[inspect] clamd`): INSTREAM, one connection per
+/// attachment, bounded in time and size.
 #[derive(Debug, Clone)]
 pub struct Clamd {
+    /// Where clamd listens.
     pub addr: ClamdAddr,
     /// Deadline for one whole message (all its attachments).
     pub timeout: Duration,
@@ -115,7 +120,9 @@ pub struct Clamd {
 /// What clamd said about one stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClamdReply {
+    /// `stream: OK`.
     Clean,
+    /// `stream: NAME FOUND`: the signature name.
     Found(String),
 }
 
@@ -195,7 +202,7 @@ impl Clamd {
 }
 
 /// `stream: OK`, `stream: Name FOUND`, or `… ERROR`.
-pub fn parse_reply(reply: &[u8]) -> Result<ClamdReply, ClamdError> {
+pub(crate) fn parse_reply(reply: &[u8]) -> Result<ClamdReply, ClamdError> {
     let text = String::from_utf8_lossy(reply);
     let text = text.trim_end_matches(['\0', '\n', '\r']).trim();
     let body = text.split_once(": ").map_or(text, |(_, b)| b);

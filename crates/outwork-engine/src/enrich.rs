@@ -32,7 +32,7 @@ fn finding(
 /// Look everything up. With `as_of_date`, entries first seen after the
 /// message's Date are ignored: a replay of old mail then sees only what
 /// the feed knew when the message arrived.
-pub fn intel(facts: &Facts, store: &dyn Lookup, as_of_date: bool, ev: &mut Evidence) {
+pub(crate) fn intel(facts: &Facts, store: &dyn Lookup, as_of_date: bool, ev: &mut Evidence) {
     let start = ev.intel.len();
     // A store that fails (Redis down, past its deadline) stops the lookups
     // for this message; the scan goes on and says so.
@@ -120,7 +120,7 @@ fn lookup(facts: &Facts, index: &dyn Lookup, ev: &mut Evidence) -> Result<(), In
 /// Inspection stops at `deadline` or after `max_inspect_ms`, whichever
 /// comes first (INSPECT_BUDGET), so a hostile message can't keep a scan
 /// slot past the caller's deadline.
-pub fn inspect(
+pub(crate) fn inspect(
     facts: &mut Facts,
     l: &outwork_core::Limits,
     decode_qr: bool,
@@ -305,7 +305,11 @@ pub fn inspect(
 }
 
 /// Hashes of files extracted from archives, looked up like attachments.
-pub fn extracted_hashes(hashes: &[(String, [u8; 32])], store: &dyn Lookup, ev: &mut Evidence) {
+pub(crate) fn extracted_hashes(
+    hashes: &[(String, [u8; 32])],
+    store: &dyn Lookup,
+    ev: &mut Evidence,
+) {
     for (path, h) in hashes.iter().take(256) {
         match store.lookup_sha256(h) {
             Ok(hits) => {
@@ -327,7 +331,7 @@ pub fn extracted_hashes(hashes: &[(String, [u8; 32])], store: &dyn Lookup, ev: &
 }
 
 /// A YARA match as (symbol, evidence).
-pub fn yara_hit(path: &str, m: &outwork_inspect::YaraMatch) -> (&'static str, String) {
+pub(crate) fn yara_hit(path: &str, m: &outwork_inspect::YaraMatch) -> (&'static str, String) {
     let name = outwork_core::intern_symbol(&outwork_inspect::yara_symbol_name(&m.rule));
     let tags = if m.tags.is_empty() {
         String::new()
@@ -342,7 +346,7 @@ pub fn yara_hit(path: &str, m: &outwork_inspect::YaraMatch) -> (&'static str, St
 
 /// Send every attachment to clamd, all under one deadline. The first
 /// failure stops clamd for this message and says why (CLAMAV_UNAVAILABLE).
-pub fn clamav(facts: &Facts, clamd: &crate::clamd::Clamd, ev: &mut Evidence) {
+pub(crate) fn clamav(facts: &Facts, clamd: &crate::clamd::Clamd, ev: &mut Evidence) {
     let deadline = std::time::Instant::now() + clamd.timeout;
     for a in &facts.attachments {
         if a.data.is_empty() || a.data.len() > clamd.max_bytes {

@@ -28,7 +28,7 @@ const ENTRY: usize = 16 + 8 + 8 + 4 + 8;
 const MIN_VARIANT_LEN: usize = 6;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub first_seen: i64,
     pub last_seen: i64,
     pub count: u32,
@@ -108,12 +108,16 @@ enum Backend {
     },
 }
 
+/// The first-contact store (`[history]`): who has written to whom
+/// before, as keyed hashes (no addresses kept), in a local file or Redis.
 pub struct History {
     secret: [u8; 32],
     backend: Backend,
-    /// Messages from a known address (first seen this many days before)
-    /// make it a known correspondent.
+    /// An address that has written this many times (`[history]
+    /// known_after`)…
     pub known_after: u32,
+    /// …the first of them at least this many days ago (`known_days`) is a
+    /// known correspondent.
     pub known_days: u32,
     /// A recipient domain needs this many known sender domains before
     /// "first contact" means anything (a fresh store knows nobody).
@@ -183,6 +187,7 @@ fn deletions(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// Seconds since the Unix epoch (0 if the clock is before it).
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -27,9 +27,11 @@ pub enum InputError {
 
 /// One message to scan (or the reason it could not be read).
 pub struct Item {
+    /// Position in input order, from 0 (output keeps this order).
     pub seq: usize,
     /// File path; `file#N` for the N-th message (1-based) of an mbox.
     pub path: String,
+    /// The message bytes, or why they could not be read.
     pub data: Result<Vec<u8>, InputError>,
     /// Bytes of input this item accounts for (progress).
     pub input_bytes: u64,
@@ -38,14 +40,19 @@ pub struct Item {
 /// What a path turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// `-`: one message on standard input.
     Stdin,
+    /// A file holding one message.
     Message,
+    /// A file of `From `-separated messages.
     Mbox,
+    /// A directory with `cur/` and `new/`.
     Maildir,
+    /// Any other directory, walked for message files.
     Directory,
 }
 
-pub fn is_maildir(p: &Path) -> bool {
+pub(crate) fn is_maildir(p: &Path) -> bool {
     p.join("cur").is_dir() && p.join("new").is_dir()
 }
 
@@ -68,6 +75,8 @@ fn sniff_mbox(path: &Path) -> bool {
     f.take(1 << 20).read_to_end(&mut head).is_ok() && is_mbox_bytes(&head)
 }
 
+/// Whether `p` is stdin, a message, an mbox, a Maildir or a directory
+/// (an mbox is recognised by its first line).
 pub fn kind_of(p: &Path) -> Kind {
     if p.as_os_str() == "-" {
         Kind::Stdin

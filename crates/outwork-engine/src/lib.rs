@@ -8,12 +8,16 @@
 //! each part is optional and configured.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![deny(unreachable_pub)]
 
-pub mod auth;
-pub mod clamd;
+// The modules are private; the re-exports below and the items defined in
+// this file are the API.
+mod auth;
+mod clamd;
 mod enrich;
-pub mod history;
-pub mod input;
+mod history;
+mod input;
 
 use outwork_core::{Context, Facts, Verdict};
 use outwork_core::{Families, Family};
@@ -21,18 +25,24 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-pub use auth::AuthError;
-pub use clamd::ClamdError;
-pub use history::HistoryError;
-pub use input::{InputError, Inputs, Item};
+pub use auth::{AuthError, Verifier};
+pub use clamd::{Clamd, ClamdAddr, ClamdError, ClamdReply};
+pub use history::{History, HistoryError, now as unix_now};
+pub use input::{InputError, Inputs, Item, Kind as InputKind, MboxReader, kind_of, total_bytes};
 
 /// The result of scanning one item.
 pub struct Outcome {
+    /// The item's position in input order.
     pub seq: usize,
+    /// File path; `file#N` for the N-th message of an mbox.
     pub path: String,
+    /// The message's size in bytes (0 when it could not be read).
     pub bytes: usize,
+    /// Input bytes this item accounts for (progress).
     pub input_bytes: u64,
+    /// The verdict; `None` when the message could not be read.
     pub verdict: Option<Verdict>,
+    /// Why the message could not be read.
     pub error: Option<String>,
     /// Which message this is, for people: set when the scanner's
     /// [`Scanner::headlines`] is on.
@@ -43,6 +53,7 @@ pub struct Outcome {
 /// (decoded, control characters replaced, long values cut).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headline {
+    /// Decoded (RFC 2047, or the declared charset for raw 8-bit bytes).
     pub subject: Option<String>,
     /// As written: `"Name" <address>`, or the address alone.
     pub from: Option<String>,
@@ -146,11 +157,15 @@ pub fn strip_postmark(data: &[u8]) -> &[u8] {
 /// and MAIL FROM; servers pass them from the MTA, the CLI from flags.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Envelope {
+    /// The connecting client's address (SPF).
     pub client_ip: Option<std::net::IpAddr>,
+    /// The HELO/EHLO name (SPF's HELO check).
     pub helo: Option<String>,
     /// MAIL FROM (empty string for the null sender `<>`).
     pub mail_from: Option<String>,
+    /// RCPT TO addresses (who receives it: first contact, VIPs).
     pub rcpt_to: Vec<String>,
+    /// The MTA's queue ID, for logs.
     pub queue_id: Option<String>,
 }
 
@@ -210,7 +225,12 @@ pub enum ScannerError {
     Auth(#[from] auth::AuthError),
     /// `[model] path` could not be read or is not a model.
     #[error("model {path}: {reason}")]
-    Model { path: String, reason: String },
+    Model {
+        /// The configured path.
+        path: String,
+        /// What was wrong with it.
+        reason: String,
+    },
     /// `[history]` is on and its store could not be opened.
     #[error(transparent)]
     History(#[from] history::HistoryError),
@@ -219,7 +239,9 @@ pub enum ScannerError {
 /// What a scan needs: the deployment context and, when configured, the
 /// intel store (or why it could not be opened).
 pub struct Scanner {
+    /// The deployment: config, brands, lists, model.
     pub ctx: Arc<Context>,
+    /// The blocklist store, when configured and readable.
     pub intel: Option<Arc<dyn outwork_intel::Lookup>>,
     /// Set when an intel store was configured but could not be read:
     /// scans go on without it and say so (INTEL_UNAVAILABLE).
@@ -245,6 +267,8 @@ pub struct Scanner {
 }
 
 impl Scanner {
+    /// A scanner with no I/O: no intel, YARA, clamd, DNS or history
+    /// (what tests and the red team's in-process engine use).
     pub fn offline(ctx: Arc<Context>) -> Scanner {
         Scanner {
             ctx,
@@ -489,7 +513,9 @@ pub struct Options {
 /// callers that store or show more than the verdict.
 #[derive(Debug)]
 pub struct Scan {
+    /// The verdict, with every symbol that fired.
     pub verdict: Verdict,
+    /// What was read from the message, enriched.
     pub facts: Facts,
 }
 

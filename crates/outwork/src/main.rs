@@ -633,11 +633,10 @@ fn scan(
     let many = paths.len() > 1
         || paths.iter().any(|p| {
             p.as_os_str() != "-"
-                && (p.is_dir()
-                    || outwork_engine::input::kind_of(p) == outwork_engine::input::Kind::Mbox)
+                && (p.is_dir() || outwork_engine::kind_of(p) == outwork_engine::InputKind::Mbox)
         });
     let progress = if many && !no_progress && std::io::stderr().is_terminal() {
-        let total = outwork_engine::input::total_bytes(&paths);
+        let total = outwork_engine::total_bytes(&paths);
         let pb = indicatif::ProgressBar::new(total);
         pb.set_style(
             indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}")
@@ -742,12 +741,12 @@ fn history_cmd(cmd: HistoryCmd) -> Result<u8> {
             );
         }
     }
-    let h = outwork_engine::history::History::open(hc).map_err(anyhow::Error::msg)?;
+    let h = outwork_engine::History::open(hc).map_err(anyhow::Error::msg)?;
     let day = |t: i64| -> String {
         let secs = t.max(0) as u64;
         format!(
             "{} days ago",
-            (outwork_engine::history::now().max(0) as u64).saturating_sub(secs) / 86_400
+            (outwork_engine::unix_now().max(0) as u64).saturating_sub(secs) / 86_400
         )
     };
     match cmd {
@@ -780,7 +779,7 @@ fn history_cmd(cmd: HistoryCmd) -> Result<u8> {
                     &from,
                     &reg,
                     std::slice::from_ref(&rcpt),
-                    outwork_engine::history::now(),
+                    outwork_engine::unix_now(),
                 )
                 .map_err(anyhow::Error::msg)?;
             println!("{from} → {rcpt}");
@@ -810,7 +809,7 @@ fn history_cmd(cmd: HistoryCmd) -> Result<u8> {
         }
         HistoryCmd::Prune { older_than, .. } => {
             let days = older_than.unwrap_or(hc.retention_days);
-            let cutoff = outwork_engine::history::now() - i64::from(days) * 86_400;
+            let cutoff = outwork_engine::unix_now() - i64::from(days) * 86_400;
             let gone = h.prune(cutoff).map_err(anyhow::Error::msg)?;
             h.save().map_err(anyhow::Error::msg)?;
             println!("pruned {gone} entries not seen for {days} days");
