@@ -300,8 +300,9 @@ pub struct Attachment {
 /// attachments, and the limits it ran into. Made by [`parse`]; pure data, no I/O.
 #[derive(Debug, Default)]
 pub struct Facts {
-    /// The first From mailbox with an address (a broken display name split by the parser is glued
-    /// back); `None` without one.
+    /// The first From mailbox with an address (a broken display name split by
+    /// the parser is glued back); a From with only a name gives an empty
+    /// address. `None` without a From header.
     pub from: Option<Mailbox>,
     /// From addresses with an `@` (more than one is suspicious).
     pub from_count: usize,

@@ -208,7 +208,7 @@ fn split_port(hostport: &str) -> (&str, Option<&str>) {
 
 /// The target a redirector or link wrapper sends to, when it is in the URL.
 pub struct Unwrapped {
-    /// The target URL, decoded (always starts with `http://` or `https://`).
+    /// The target URL, decoded (an `http://` or `https://` URL).
     pub target: String,
     /// The wrapper is a mail-security link wrapper (Safe Links, Proofpoint, Mimecast…), not an open
     /// redirector.
