@@ -18,16 +18,20 @@ const BUNDLED_TSV: &str = include_str!("../data/brands.tsv");
 /// A brand of the catalogue.
 #[derive(Debug, Clone)]
 pub struct Brand {
+    /// The brand's name as people write it ("Deutsche Post", "PayPal"), for evidence.
     pub name: String,
     /// The ways it is written, lower-case. Common words (Target, Orange,
     /// Apple) are in `generic`: they claim the brand only as a whole
     /// display name ("Apple Support"), never in running text.
     pub keywords: Vec<String>,
+    /// Common-word names (`~` in the TSV), lower-case: a claim only as a whole display name.
     pub generic: Vec<String>,
     /// Registrable domains the brand owns (and its subdomains).
     pub domains: Vec<String>,
     /// ISO 3166 codes, or "global".
     pub country: String,
+    /// Sector (bank, payment, crypto, government, telecom, retail, saas, …; `deployment` for config
+    /// brands), for `outwork brands stats`.
     pub sector: String,
     /// Its domains are targets for the lookalike checks (the most
     /// impersonated brands and the deployment's own; not every catalogue
@@ -308,16 +312,24 @@ fn plain(s: &str) -> String {
 /// Where in a message a brand was claimed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Place {
+    /// The From display name.
     DisplayName,
+    /// The Subject.
     Subject,
+    /// The HTML `<title>`.
     Title,
+    /// The first lines of what a reader sees (plain or rendered HTML text).
     FirstLines,
+    /// An image's alt text (a logo where images are blocked).
     AltText,
+    /// The visible text of a link.
     LinkText,
+    /// An attachment's file name.
     Attachment,
 }
 
 impl Place {
+    /// A short phrase for evidence ("display name", "image alt text").
     pub fn name(self) -> &'static str {
         match self {
             Place::DisplayName => "display name",
@@ -334,7 +346,9 @@ impl Place {
 /// One claim: brand `brand` named in `place` as `found`.
 #[derive(Debug, Clone)]
 pub struct Claim {
+    /// Index of the brand in the list the [`Matcher`] was built from (the context's `brands`).
     pub brand: usize,
+    /// Where it was claimed.
     pub place: Place,
     /// The words as written (bounded).
     pub found: String,
@@ -408,6 +422,10 @@ pub struct Matcher {
 }
 
 impl Matcher {
+    /// Build the automaton over every keyword of `brands` (indexes into that slice are what
+    /// [`Claim::brand`] reports). Costly for the full catalogue: build once, as [`Context`] does.
+    ///
+    /// [`Context`]: crate::Context
     pub fn new(brands: &[Brand]) -> Matcher {
         let mut pats: Vec<String> = Vec::new();
         let mut ac_pattern = Vec::new();

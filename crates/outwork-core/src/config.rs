@@ -4,34 +4,59 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+/// Why a config could not be used: [`Config::from_toml`] refuses both; [`Config::check`] reports
+/// every problem as a [`ConfigIssue`] instead.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The text is not valid TOML, or a value has the wrong type.
     #[error("{0}")]
     Toml(#[from] toml::de::Error),
+    /// Well-formed but inconsistent: thresholds out of order, or a `[weights]` entry naming no
+    /// symbol.
     #[error("{path}: {message}")]
-    Invalid { path: String, message: String },
+    Invalid {
+        /// Dotted key path of the offending value (`thresholds`,
+        /// `weights.NO_SUCH`).
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
+/// The whole of `outwork.toml`. Every table and key is optional (`#[serde(default)]`): an empty
+/// file is the safe stand-alone scanner.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
 pub struct Config {
+    /// `[deployment]`: the organisation's domains, VIPs and extra brands.
     pub deployment: Deployment,
+    /// `[auth]`: which Authentication-Results to believe, and online SPF/DKIM/DMARC/ARC checks.
     pub auth: AuthConfig,
+    /// `[allow]`: link domains and authenticated senders never flagged.
     pub allow: AllowConfig,
+    /// `[lists]`: entries added to the bundled shortener, hosting, freemail, … lists.
     pub lists: ListsConfig,
+    /// `[thresholds]`: the scores at which a message is tagged, quarantined, rejected.
     pub thresholds: Thresholds,
     /// Symbol weight overrides: `SYMBOL_NAME = weight`.
     pub weights: BTreeMap<String, f64>,
+    /// `[limits]`: how much of a message is read and inspected.
     pub limits: Limits,
+    /// `[intel]`: the blocklist store and the feeds `outwork intel update` fetches.
     pub intel: IntelConfig,
+    /// `[inspect]`: QR decoding, YARA rules and clamd for attachments.
     pub inspect: InspectConfig,
+    /// `[history]`: first-contact history (off by default).
     pub history: HistoryConfig,
+    /// `[model]`: the learned model (on by default).
     pub model: ModelConfig,
     /// `[milter]`, `[http]` and `[dashboard]` belong to `outwork serve`
     /// (outwork-server reads and checks them); kept here so they are not
-    /// unknown keys.
+    /// unknown keys. This one is `[milter]`, unread by the core.
     pub milter: Option<toml::Table>,
+    /// `[http]`, for `outwork serve`; unread by the core.
     pub http: Option<toml::Table>,
+    /// `[dashboard]`, for `outwork serve`; unread by the core.
     pub dashboard: Option<toml::Table>,
 }
 
@@ -59,18 +84,24 @@ impl Default for ModelConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct HistoryConfig {
+    /// `history.enabled`: look up (and learn) who has written to whom, for FIRST_CONTACT,
+    /// KNOWN_CORRESPONDENT and friends. Default off.
     pub enabled: bool,
     /// Embedded store file. Default: `$XDG_DATA_HOME/outwork/history.owh`
     /// or `~/.local/share/outwork/history.owh`.
     pub path: Option<String>,
     /// Redis URL for a store shared by a fleet (instead of the file).
     pub redis: Option<String>,
+    /// `history.redis_timeout_ms`: deadline of one Redis round trip, in ms (default 500; 0 counts
+    /// as 1).
     pub redis_timeout_ms: u64,
     /// Record senders of accepted messages (off: read-only).
     pub learn: bool,
     /// An address with this many messages, first seen `known_days` ago,
     /// is a known correspondent.
     pub known_after: u32,
+    /// `history.known_days`: days since an address was first seen before it can be a known
+    /// correspondent (default 7; see `known_after`, default 3).
     pub known_days: u32,
     /// A recipient domain must know this many sender domains before
     /// first contact is reported (a new store knows nobody).
@@ -134,6 +165,8 @@ impl Default for InspectConfig {
     }
 }
 
+/// `[intel]`: where blocklists are stored and looked up, and the feeds `outwork intel update`
+/// fetches into the file store.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct IntelConfig {
@@ -171,7 +204,10 @@ impl Default for IntelConfig {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
 pub struct FeedConfig {
+    /// Source name the feed's entries are stored under (what `intel stats` and hits show, and
+    /// `intel remove --source` takes).
     pub name: String,
+    /// URL to fetch (HTTPS or HTTP), sent with the previous ETag/Last-Modified.
     pub url: String,
     /// Feed format name (see `outwork intel import --format`); detected
     /// when absent.
@@ -182,6 +218,7 @@ pub struct FeedConfig {
     pub never_block: Option<String>,
 }
 
+/// `[deployment]`: what only this organisation knows — its domains, its VIPs, its brands.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
 pub struct Deployment {
@@ -195,6 +232,8 @@ pub struct Deployment {
     pub brands: BTreeMap<String, Vec<String>>,
 }
 
+/// `[auth]`: which Authentication-Results headers to believe (offline), and whether to verify SPF,
+/// DKIM, DMARC and ARC with DNS (online).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct AuthConfig {
@@ -208,8 +247,10 @@ pub struct AuthConfig {
     pub verify: bool,
     /// DNS servers (`IP` or `IP:port`); empty: the system's resolv.conf.
     pub nameservers: Vec<String>,
-    /// Per-query timeout and retries.
+    /// Timeout of one DNS query, in ms (default 2000); past it the check is
+    /// temperror.
     pub dns_timeout_ms: u64,
+    /// `auth.dns_attempts`: tries per DNS query (default 1, no retry).
     pub dns_attempts: usize,
     /// DNS responses cached (shared by all messages; TTLs honoured).
     pub dns_cache_size: u64,
@@ -240,6 +281,7 @@ impl Default for AuthConfig {
     }
 }
 
+/// `[allow]`: allow-lists, which also win over blocklist hits (INTEL_ALLOWLISTED).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
 pub struct AllowConfig {
@@ -252,23 +294,42 @@ pub struct AllowConfig {
     pub senders: Vec<String>,
 }
 
+/// `[lists]`: entries added to (never replacing) the bundled lists, lower-cased. Each matches the
+/// host and its subdomains; where noted, `host/path-prefix` narrows it to paths.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
 pub struct ListsConfig {
+    /// `lists.shorteners`: URL shorteners (URL_SHORTENER), as a host or registrable domain; a path
+    /// part is not honoured here.
     pub shorteners: Vec<String>,
+    /// `lists.free_hosting`: free web hosts and storage buckets (URL_FREE_HOSTING); `host` or
+    /// `host/path-prefix`.
     pub free_hosting: Vec<String>,
+    /// `lists.form_services`: form and survey builders (URL_FORM_SERVICE); `host` or
+    /// `host/path-prefix`.
     pub form_services: Vec<String>,
+    /// `lists.tunnels`: developer tunnels such as ngrok (URL_DEV_TUNNEL); `host` or
+    /// `host/path-prefix`.
     pub tunnels: Vec<String>,
+    /// `lists.ipfs_gateways`: IPFS gateways (URL_IPFS); `host` or `host/path-prefix`.
     pub ipfs_gateways: Vec<String>,
+    /// `lists.freemail`: free mailbox domains (REPLYTO_FREEMAIL, FROM_FREEMAIL_BRAND), matched as a
+    /// whole domain; a path part is not honoured here.
     pub freemail: Vec<String>,
+    /// `lists.abused_tlds`: TLDs with a high abuse rate (URL_ABUSED_TLD), without the leading dot.
     pub abused_tlds: Vec<String>,
 }
 
+/// `[thresholds]`: the score at or above which each action applies. [`Config::from_toml`] refuses
+/// them unless `tag <= quarantine <= reject`.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(default)]
 pub struct Thresholds {
+    /// `thresholds.tag`: score from which the message is tagged (default 5).
     pub tag: f64,
+    /// `thresholds.quarantine`: score from which it is quarantined (default 10).
     pub quarantine: f64,
+    /// `thresholds.reject`: score from which it is rejected (default 15).
     pub reject: f64,
 }
 
@@ -282,19 +343,37 @@ impl Default for Thresholds {
     }
 }
 
+/// `[limits]`: how much of one message is read and inspected. Untrusted input never panics, hangs
+/// or allocates without bound: reaching a limit fires a symbol and the scan goes on with what was
+/// read.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(default)]
 pub struct Limits {
+    /// `limits.max_message_bytes`: longer messages are scanned up to this many bytes
+    /// (MESSAGE_SIZE_LIMIT); default 25 MiB.
     pub max_message_bytes: usize,
+    /// `limits.max_parts`: MIME parts read (MIME_PART_LIMIT); default 500. A message with more than
+    /// 4 × `max_parts` + 16 lines starting with `--` is read only up to the next one.
     pub max_parts: usize,
     /// Header fields read; past it only the fields that decide how the
     /// message is read (From, Subject, Content-Type, …) are kept
-    /// (HEADER_COUNT_LIMIT).
+    /// (HEADER_COUNT_LIMIT). Default 1000.
     pub max_headers: usize,
+    /// `limits.max_depth`: MIME and message/rfc822 nesting read
+    /// (MIME_DEPTH_LIMIT); default 20.
     pub max_depth: usize,
+    /// `limits.max_urls`: URLs kept and checked per message (URL_LIMIT);
+    /// default 1000. Unwrapped redirect targets may add up to 64 more.
     pub max_urls: usize,
+    /// `limits.max_html_bytes`: bytes of HTML read per part, the rest
+    /// unread; default 2 MiB.
     pub max_html_bytes: usize,
+    /// `limits.max_html_memory`: memory the HTML parser may use per part
+    /// (PARSE_HTML_LIMIT past it); default 16 MiB.
     pub max_html_memory: usize,
+    /// `limits.max_text_bytes`: bytes of text read per part (and of visible
+    /// text taken from an HTML part) when looking for URLs and words;
+    /// default 1 MiB.
     pub max_text_bytes: usize,
     /// Archive nesting inspected inside one attachment.
     pub max_archive_depth: usize,
@@ -344,8 +423,11 @@ impl Default for Limits {
 /// A problem found by `config check`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigIssue {
+    /// 1-based line in the checked text, when the issue can be placed; `None` sorts last.
     pub line: Option<usize>,
+    /// Dotted key path (`thresholds.rejct`, `weights.NO_SUCH`); empty for a syntax error.
     pub path: String,
+    /// What is wrong, for a human (with "did you mean" when a close name exists).
     pub message: String,
 }
 

@@ -12,29 +12,56 @@ pub type BrandEntry = crate::brand::Brand;
 
 /// A registrable label to compare lookalikes against.
 pub struct Target {
+    /// The registrable domain's label without its suffix (`paypal` for `paypal.co.uk`), lower-case.
     pub label: String,
+    /// `label`'s confusable skeleton ([`skeleton`](crate::skeleton)), for homoglyph lookalikes.
     pub skeleton: String,
     /// Index into `brands`, or None for a protected domain.
     pub brand: Option<usize>,
+    /// The registrable domain this label comes from (or the protected domain as configured).
     pub domain: String,
 }
 
+/// The deployment compiled once for every scan: the config, the bundled lists merged with
+/// `[lists]`, the brand catalogue merged with `[deployment.brands]`, the symbol weights, and
+/// indexes for the per-message lookups. Build it with [`Context::new`] (or `default()` for the
+/// stand-alone scanner); the signals only read it.
 pub struct Context {
+    /// The config it was built from, as given.
     pub config: Config,
+    /// `deployment.protected_domains`, trimmed, lower-cased, trailing dot removed.
     pub protected: Vec<String>,
+    /// The bundled brand catalogue, then one brand per `[deployment.brands]` entry (sector
+    /// `deployment`).
     pub brands: Vec<BrandEntry>,
+    /// Lookalike targets: every protected domain, then the registrable domains of lookalike-target
+    /// brands whose label has 5+ characters and is not an ordinary word (each label once).
     pub targets: Vec<Target>,
     /// Every registrable domain a brand or the deployment owns.
     pub owned_domains: HashSet<String>,
+    /// Bundled and `lists.shorteners` entries, lower-cased; matched against a link's host or its
+    /// registrable domain.
     pub shorteners: HashSet<String>,
+    /// Bundled and `lists.free_hosting` entries (`host` or `host/path-prefix`), for
+    /// [`Context::host_listed`].
     pub free_hosting: Vec<String>,
+    /// Bundled and `lists.form_services` entries (`host` or `host/path-prefix`).
     pub form_services: Vec<String>,
+    /// Bundled and `lists.tunnels` entries (`host` or `host/path-prefix`).
     pub tunnels: Vec<String>,
+    /// Bundled and `lists.ipfs_gateways` entries (`host` or `host/path-prefix`).
     pub ipfs: Vec<String>,
+    /// Bundled and `lists.freemail` domains, lower-cased; matched as whole domains.
     pub freemail: HashSet<String>,
+    /// Bundled and `lists.abused_tlds` TLDs, lower-case, without the dot.
     pub abused_tlds: HashSet<String>,
+    /// `allow.domains`, lower-cased: link domains never flagged.
     pub allow_domains: HashSet<String>,
+    /// `allow.senders` (domains or addresses), lower-cased: exempt from sender signals only under a
+    /// trusted DMARC pass.
     pub allow_senders: HashSet<String>,
+    /// `deployment.vip_names`, lower-cased with runs of white space made one space; empty names
+    /// dropped.
     pub vip_names: Vec<String>,
     /// The learned model the policy scores with (`[model]`); None: hand-set
     /// weights only.
@@ -92,6 +119,10 @@ fn lower_all<'a>(a: impl IntoIterator<Item = &'a str>) -> Vec<String> {
 }
 
 impl Context {
+    /// Compile a config. Never fails: a bad pattern leaves its index empty (the check finds
+    /// nothing) rather than erroring. Loads the built-in model when `[model]` is enabled without a
+    /// `path`; a model file named by `path` is not read here (`model` stays `None` until the caller
+    /// loads it, as outwork-engine does).
     pub fn new(config: Config) -> Context {
         let protected = lower_all(
             config
@@ -255,10 +286,12 @@ impl Context {
         }
     }
 
+    /// `[limits]` of the config.
     pub fn limits(&self) -> &Limits {
         &self.config.limits
     }
 
+    /// `[thresholds]` of the config.
     pub fn thresholds(&self) -> &Thresholds {
         &self.config.thresholds
     }
@@ -270,10 +303,13 @@ impl Context {
         self.weights.insert(name, w);
     }
 
+    /// A symbol's weight: the `[weights]` override, else its default (or the weight given to
+    /// [`Context::register_symbol`]); 0 for a name never registered.
     pub fn weight(&self, name: &str) -> f64 {
         self.weights.get(name).copied().unwrap_or(0.0)
     }
 
+    /// Is this domain one of `protected_domains` or under one?
     pub fn is_protected(&self, registrable: &str) -> bool {
         self.protected
             .iter()
@@ -329,6 +365,7 @@ impl Context {
             .collect()
     }
 
+    /// The first target with exactly this label, if any.
     pub fn target_by_label(&self, label: &str) -> Option<usize> {
         self.target_by_label.get(label).copied()
     }

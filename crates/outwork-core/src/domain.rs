@@ -17,12 +17,14 @@ pub struct Host {
     reg_start: Option<usize>,
 }
 
+/// How an IP-literal host was written, and the address it means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IpHost {
     /// Dotted-quad, as most people write it.
     V4Dotted(Ipv4Addr),
     /// Decimal, hex, octal or a short form: written to hide the address.
     V4Obfuscated(Ipv4Addr),
+    /// A bracketed IPv6 literal (`[::1]`).
     V6(Ipv6Addr),
 }
 
@@ -101,6 +103,7 @@ impl Host {
         }
     }
 
+    /// Is the host an IP literal (any spelling)?
     pub fn is_ip(&self) -> bool {
         self.ip.is_some()
     }
@@ -111,6 +114,8 @@ impl Host {
         self.reg_start.and_then(|i| self.ascii.get(i..))
     }
 
+    /// Does any label of the ASCII form carry an IDNA `xn--` prefix (the name was written in
+    /// Unicode or punycode)?
     pub fn has_punycode(&self) -> bool {
         self.ascii.split('.').any(|l| l.starts_with("xn--"))
     }

@@ -11,8 +11,11 @@ use sha2::Digest;
 /// A mailbox from a header.
 #[derive(Debug, Clone, Default)]
 pub struct Mailbox {
+    /// Display name, trimmed and unquoted; `None` when absent or empty.
     pub name: Option<String>,
+    /// Address, lower-cased, without angle brackets; empty when a From header had only a name.
     pub address: String,
+    /// The part after the last `@` as a host; `None` when there is none or it can't be a host name.
     pub domain: Option<Host>,
 }
 
@@ -30,10 +33,12 @@ impl Mailbox {
         }
     }
 
+    /// Registrable domain of the address's domain, if any.
     pub fn registrable(&self) -> Option<&str> {
         self.domain.as_ref().and_then(|d| d.registrable())
     }
 
+    /// ASCII (punycode) domain of the address; empty when it has none.
     pub fn domain_ascii(&self) -> &str {
         self.domain.as_ref().map(|d| d.ascii.as_str()).unwrap_or("")
     }
@@ -42,16 +47,25 @@ impl Mailbox {
 /// A URL and where it was found.
 #[derive(Debug, Clone)]
 pub struct UrlFact {
+    /// The URL, parsed.
     pub url: ParsedUrl,
+    /// Where in the message it was found.
     pub source: UrlSource,
+    /// For an HTML link, its visible text; for a URL from an attachment, where it was found ("PDF
+    /// /URI in invoice.pdf"); an unwrapped target keeps its wrapper's. `None` for text URLs.
     pub anchor_text: Option<String>,
+    /// The HTML link wraps an image (a button or logo rather than words).
     pub anchor_has_img: bool,
+    /// Written defanged (`hxxp://`, `example[.]com`) and read back.
     pub defanged: bool,
+    /// Invisible characters (zero-width, bidi controls, …) in the URL or its link text.
     pub invisible_chars: bool,
     /// For unwrapped targets: index of the wrapping URL and whether the
     /// wrapper is a listed redirector / a security wrapper.
     pub via: Option<usize>,
+    /// The wrapper is a known redirector (not a security wrapper); false unless `via` is set.
     pub via_known_redirector: bool,
+    /// The wrapper is a mail-security link wrapper (Safe Links and the like).
     pub via_security_wrapper: bool,
 }
 
@@ -97,6 +111,8 @@ impl UrlFact {
     }
 }
 
+/// Where a URL was found ("HTML link \"Sign in\"", an attachment's context, or its source), as
+/// [`UrlFact::where_found`] displays it.
 pub struct WhereFound<'a>(&'a UrlFact);
 
 impl std::fmt::Display for WhereFound<'_> {
@@ -128,6 +144,7 @@ impl std::fmt::Display for Truncated<'_> {
 pub struct AuthHeader {
     /// None when the header starts with a result (Microsoft's edge does).
     pub authserv_id: Option<String>,
+    /// The header's value, unfolded (runs of white space made one space).
     pub value: String,
     /// 0 = topmost.
     pub position: usize,
@@ -136,26 +153,44 @@ pub struct AuthHeader {
 /// What sniffing the first bytes says a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sniffed {
+    /// Windows PE executable (`MZ`).
     Exe,
+    /// ELF executable.
     Elf,
+    /// Zip (also OOXML, JAR, APK).
     Zip,
+    /// PDF.
     Pdf,
+    /// OLE compound file: legacy Office, MSI.
     Ole,
+    /// RAR archive.
     Rar,
+    /// 7z archive.
     SevenZ,
+    /// gzip.
     Gzip,
+    /// PNG image.
     Png,
+    /// JPEG image.
     Jpeg,
+    /// GIF image.
     Gif,
+    /// HTML (a tag such as `<html`, `<script`, `<form` in the first KiB).
     Html,
+    /// SVG (`<svg` in the first KiB).
     Svg,
+    /// ISO 9660 disk image.
     Iso,
+    /// RTF document.
     Rtf,
+    /// Windows shortcut (`.lnk`).
     Lnk,
+    /// None of the above.
     Unknown,
 }
 
 impl Sniffed {
+    /// Sniff the first bytes (and, for ISO 9660, the volume descriptor at 32 KiB); never fails.
     pub fn of(data: &[u8]) -> Sniffed {
         let starts = |m: &[u8]| data.starts_with(m);
         if starts(b"MZ") && data.len() > 64 {
@@ -217,6 +252,7 @@ impl Sniffed {
         Sniffed::Unknown
     }
 
+    /// A short human name for the type ("Windows executable", "zip"), for evidence.
     pub fn name(self) -> &'static str {
         match self {
             Sniffed::Exe => "Windows executable",
@@ -240,11 +276,18 @@ impl Sniffed {
     }
 }
 
+/// A decoded attachment (or an inline binary or text part marked as an attachment). At most 256 are
+/// kept per message.
 #[derive(Debug, Clone)]
 pub struct Attachment {
+    /// File name from Content-Disposition or Content-Type, at most 255 characters; `None` when
+    /// unnamed.
     pub name: Option<String>,
+    /// Declared Content-Type, lower-cased `type/subtype`; empty when absent.
     pub declared_type: String,
+    /// What the content's first bytes say it is.
     pub sniffed: Sniffed,
+    /// Decoded size in bytes.
     pub size: usize,
     /// SHA-256 of the decoded content, for hash blocklists.
     pub sha256: [u8; 32],
@@ -253,29 +296,47 @@ pub struct Attachment {
     pub data: Vec<u8>,
 }
 
+/// Everything read from one message: who it is from and to, its authentication headers, URLs, HTML,
+/// attachments, and the limits it ran into. Made by [`parse`]; pure data, no I/O.
 #[derive(Debug, Default)]
 pub struct Facts {
+    /// The first From mailbox with an address (a broken display name split by
+    /// the parser is glued back); a From with only a name gives an empty
+    /// address. `None` without a From header.
     pub from: Option<Mailbox>,
+    /// From addresses with an `@` (more than one is suspicious).
     pub from_count: usize,
+    /// Reply-To mailboxes, at most 8.
     pub reply_to: Vec<Mailbox>,
     /// To and Cc addresses (at most 32), for who the mail was written to.
     pub recipients: Vec<Mailbox>,
+    /// The first Return-Path with an `@`.
     pub return_path: Option<Mailbox>,
+    /// Subject, decoded, at most 500 characters; empty when absent.
     pub subject: String,
     /// The Date header as unix seconds, if it parses.
     pub date: Option<i64>,
+    /// The first List-Id header, at most 200 characters.
     pub list_id: Option<String>,
+    /// Authentication-Results headers, topmost first, at most 16.
     pub auth: Vec<AuthHeader>,
+    /// URLs in the order found, then unwrapped redirect targets (at most `max_urls` plus
+    /// 64); URLs from attachments are added by the engine.
     pub urls: Vec<UrlFact>,
+    /// HTML facts of all HTML parts together (counts summed; the first title and meta refresh).
     pub html: HtmlFacts,
+    /// The message has an HTML part (body or attachment).
     pub has_html: bool,
+    /// Non-white-space characters of the plain-text parts (HTML text is counted in `html`).
     pub text_chars: usize,
+    /// Attachments, in MIME order, at most 256.
     pub attachments: Vec<Attachment>,
     /// Words the text offers as a password ("password: 1234"): attackers
     /// put the key of an encrypted archive beside it.
     pub password_candidates: Vec<String>,
     /// Limit and parse symbols with their evidence.
     pub anomalies: Vec<(&'static str, String)>,
+    /// Size of the message as received, in bytes, before any limit cut it.
     pub size: usize,
     /// The start of what a reader sees (plain-text parts and rendered
     /// HTML text, in order), bounded: the learned model's words.
@@ -292,7 +353,6 @@ struct Walker<'a> {
     depth_limit_hit: bool,
 }
 
-/// Parse a message into Facts.
 /// Reader text kept per message: the model reads the start of a message,
 /// where the lure is.
 pub(crate) const MAX_READER_TEXT: usize = 8 << 10;
@@ -307,6 +367,10 @@ fn push_reader_text(out: &mut String, text: &str) {
     out.push_str(truncate_str(text, MAX_READER_TEXT - out.len()));
 }
 
+/// Parse a message into [`Facts`]. Never fails and never panics: bytes that are not a message give
+/// PARSE_ERROR, and every limit in `limits` that is reached gives its `*_LIMIT` anomaly beside
+/// whatever was read. The header block and the MIME boundary lines are cut first ([`cut_headers`],
+/// [`cut_boundary_lines`]) so a flood of fields or parts costs no memory.
 pub fn parse(raw: &[u8], limits: &Limits) -> Facts {
     let mut facts = Facts {
         size: raw.len(),

@@ -20,7 +20,9 @@ use std::rc::Rc;
 /// A link-like reference found in HTML.
 #[derive(Debug, Clone)]
 pub struct HtmlUrl {
+    /// The attribute value as written, trimmed, character references decoded (not yet parsed).
     pub raw: String,
+    /// Which attribute of which element it came from.
     pub source: UrlSource,
     /// Visible text of the `<a>` (for hrefs), whitespace-collapsed.
     pub anchor_text: Option<String>,
@@ -28,25 +30,43 @@ pub struct HtmlUrl {
     pub anchor_has_img: bool,
 }
 
+/// What one HTML document (a body part or an HTML attachment) shows and hides, from [`analyse`]
+/// (for a whole message, [`Facts::html`](crate::Facts::html) sums its HTML parts).
 #[derive(Debug, Default, Clone)]
 pub struct HtmlFacts {
+    /// Link-like references in document order (`a`/`area` href, `img`/`iframe`/`embed`/`frame` src,
+    /// form actions, meta refresh targets), at most `max_urls`; `cid:` images are skipped.
     pub urls: Vec<HtmlUrl>,
+    /// `<form>` elements.
     pub forms: usize,
+    /// Form `action` values, decoded, in order.
     pub form_actions: Vec<String>,
+    /// `<input>`s of type password, or named like one (`passw…`, `pwd`).
     pub password_inputs: usize,
+    /// Target of a `<meta http-equiv="refresh">` (the last one), or its whole `content` when no URL
+    /// could be read from it.
     pub meta_refresh: Option<String>,
+    /// `<script>` elements.
     pub scripts: usize,
+    /// `<img>` elements.
     pub images: usize,
+    /// Non-white-space characters of text a reader sees (outside script, style, head, title,
+    /// noscript, template and hidden elements).
     pub visible_text_chars: usize,
+    /// Non-white-space characters of text hidden by `hidden` or an inline style (`display:none`,
+    /// `font-size:0`, …).
     pub hidden_text_chars: usize,
     /// First visible text, bounded, for text-URL extraction.
     pub visible_text: String,
+    /// The first three hidden text runs, each at most 60 characters, for evidence.
     pub hidden_samples: Vec<String>,
     /// Image alt texts (at most 32, each at most 200 bytes).
     pub alt_texts: Vec<String>,
     /// The document title (at most 200 bytes).
     pub title: Option<String>,
+    /// More references than `max_urls`; the rest were dropped.
     pub truncated: bool,
+    /// The parser's error (the memory limit, PARSE_HTML_LIMIT); what was read before it is kept.
     pub error: Option<String>,
 }
 

@@ -358,6 +358,7 @@ pub fn builtin() -> Option<std::sync::Arc<Model>> {
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct ModelMeta {
+    /// File format version it was written in (currently 1).
     pub format_version: u32,
     /// Hashed feature space: 2^bits weights.
     pub bits: u32,
@@ -365,13 +366,19 @@ pub struct ModelMeta {
     pub temperature: f64,
     /// The corpora (paths and counts) it was trained on.
     pub trained_on: Vec<String>,
+    /// Phishing messages it was trained on.
     pub phish: usize,
+    /// Legitimate messages it was trained on (benign twins counted in `twins`).
     pub ham: usize,
     /// Benign twins of training phishing added as legitimate mail.
     pub twins: usize,
+    /// Random seed of training (training is deterministic for a seed).
     pub seed: u64,
+    /// Passes over the training set.
     pub epochs: usize,
+    /// L2 strength it was trained with (around the hand-set prior).
     pub l2: f64,
+    /// Date it was trained (`YYYY-MM-DD`).
     pub created: String,
     /// Out-of-fold results measured when it was trained.
     pub notes: Vec<String>,
@@ -379,6 +386,7 @@ pub struct ModelMeta {
     /// (logits) the calibration dropped: what fine-tuning needs to go on
     /// from these weights (`outwork learn`). 0: unknown.
     pub points_per_logit: f64,
+    /// Logistic bias (in logits) dropped by the calibration; 0: unknown.
     pub logit_bias: f64,
     /// Local learning on top of a base model (`outwork learn`).
     pub local: Option<LocalMeta>,
@@ -390,8 +398,11 @@ pub struct ModelMeta {
 pub struct LocalMeta {
     /// The model it was tuned from (`built-in` or a path).
     pub base: String,
+    /// Phishing messages learned locally.
     pub phish: usize,
+    /// Legitimate messages learned locally.
     pub ham: usize,
+    /// Date of the last local learning (`YYYY-MM-DD`).
     pub updated: String,
 }
 
@@ -399,8 +410,13 @@ pub struct LocalMeta {
 /// and a constant.
 #[derive(Debug, Clone)]
 pub struct Model {
+    /// What the file says about itself.
     pub meta: ModelMeta,
+    /// Learned weight of each symbol, in score points; a symbol absent here keeps its hand-set
+    /// weight.
     pub symbols: BTreeMap<String, f64>,
+    /// Hashed word and pair weights (2^bits), in score points; word and pair weights are never
+    /// negative.
     pub hashed: Vec<f32>,
     /// Constant added to every score, in score points (0 for a calibrated
     /// model: `outwork train` scales the weights instead, so an empty
@@ -413,13 +429,17 @@ pub struct Model {
     pub nonzero: std::sync::OnceLock<Vec<u64>>,
 }
 
+/// Why a model file could not be read.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ModelError {
+    /// The file does not start with `OWML`.
     #[error("not an outwork model file (no OWML header)")]
     NotAModel,
+    /// A format version this build does not read.
     #[error("model format version {0} is not supported (this build reads {FORMAT_VERSION})")]
     Version(u32),
+    /// Truncated, bad metadata JSON, `bits` outside 8–24, or the wrong number of weights.
     #[error("model file is truncated or corrupt: {0}")]
     Corrupt(String),
 }
@@ -429,6 +449,7 @@ pub enum ModelError {
 pub struct Contribution<'f> {
     /// Borrowed from the [`Features`]: only the few shown are copied.
     pub label: &'f str,
+    /// Its share of the score, in score points.
     pub score: f64,
 }
 
@@ -437,12 +458,16 @@ pub struct Contribution<'f> {
 pub struct Scored<'f> {
     /// Learned weight of each fired symbol (score points).
     pub symbols: Vec<(&'static str, f64)>,
+    /// Fired hashed word features that carry a weight, in feature order.
     pub words: Vec<Contribution<'f>>,
+    /// Fired symbol-pair features with a weight.
     pub pairs: Vec<Contribution<'f>>,
+    /// The model's constant, in score points.
     pub base: f64,
 }
 
 impl Scored<'_> {
+    /// The score: constant, symbols, words and pairs together.
     pub fn total(&self) -> f64 {
         self.base
             + self.symbols.iter().map(|s| s.1).sum::<f64>()
@@ -536,6 +561,8 @@ impl Model {
         out
     }
 
+    /// Read a model file ([`Model::to_bytes`]'s format). Never panics on bad input: a wrong header,
+    /// version or size is a [`ModelError`].
     pub fn from_bytes(b: &[u8]) -> Result<Model, ModelError> {
         #[derive(Deserialize)]
         struct Head {
@@ -587,7 +614,9 @@ impl Model {
 /// One labelled training example.
 #[derive(Debug, Clone)]
 pub struct Example {
+    /// The message's features.
     pub features: Features,
+    /// Labelled phishing (true) or legitimate (false).
     pub phish: bool,
     /// Loss weight (class balance, twins).
     pub weight: f64,
@@ -596,15 +625,19 @@ pub struct Example {
 /// Training settings.
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
+    /// Hashed feature space: 2^bits weights (default 18).
     pub bits: u32,
+    /// Passes over the examples (default 12).
     pub epochs: usize,
     /// L2 strength (per example, per epoch) around the prior.
     pub l2: f64,
     /// L2 strength for hashed words and pairs (around zero).
     pub l2_words: f64,
+    /// AdaGrad step size (default 0.2).
     pub learning_rate: f64,
     /// Score points per logit.
     pub temperature: f64,
+    /// Shuffling seed (default 1); the same seed and examples give the same model.
     pub seed: u64,
 }
 
@@ -632,7 +665,7 @@ fn splitmix(x: &mut u64) -> u64 {
 
 /// Logistic regression by AdaGrad SGD, deterministic for a seed: symbol
 /// weights regularised towards `prior`, hashed weights towards zero. The
-/// returned model's `base` is the bias only (see [`calibrate`]).
+/// returned model's `base` is the bias only (`outwork train` calibrates it afterwards).
 pub fn train(examples: &[Example], prior: &dyn Fn(&str) -> f64, o: &TrainOptions) -> Model {
     // Without a base model there is nothing to refuse.
     fit_from(examples, prior, o, None).unwrap_or_else(|| Model {

@@ -4,16 +4,22 @@ use crate::context::Context;
 use crate::symbol::{Hits, Symbol};
 use serde::Serialize;
 
+/// What to do with a message, from its score and `[thresholds]`; ordered from mildest to harshest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
+    /// Below `thresholds.tag`: deliver as is.
     Accept,
+    /// At or above `thresholds.tag`: deliver, marked as suspicious.
     Tag,
+    /// At or above `thresholds.quarantine`: hold it away from the recipient.
     Quarantine,
+    /// At or above `thresholds.reject`: refuse it.
     Reject,
 }
 
 impl Action {
+    /// The lower-case name used in JSON, headers and config (`accept`, `tag`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Accept => "accept",
@@ -24,10 +30,16 @@ impl Action {
     }
 }
 
+/// The outcome of a scan: the action, the score and every symbol that made it, so the verdict
+/// explains itself.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
+    /// What to do, from `score` and the thresholds.
     pub action: Action,
+    /// Sum of the symbols' scores, rounded to two decimals (never -0.0).
     pub score: f64,
+    /// Every symbol that fired with its weight and evidence (zero-weight ones too), largest
+    /// absolute contribution first, then by name.
     pub symbols: Vec<Symbol>,
     /// outwork's own Authentication-Results value (without the header
     /// name), when it verified the sender with DNS.
@@ -35,6 +47,9 @@ pub struct Verdict {
     pub authentication_results: Option<String>,
 }
 
+/// Score the hits with the context's weights (`[weights]` overrides, else the defaults) and pick
+/// the action; the learned model is not used (see [`decide_with`]). `authentication_results` is
+/// left `None` for the caller to fill.
 pub fn decide(hits: Hits, ctx: &Context) -> Verdict {
     let symbols: Vec<Symbol> = hits
         .into_inner()

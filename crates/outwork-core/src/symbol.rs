@@ -6,21 +6,36 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
+    /// Link targets and how they are written.
     Links,
+    /// Domains that imitate a protected domain or a brand's.
     Lookalike,
+    /// Who the message claims to be from: display names, Reply-To, brands, first contact.
     Sender,
+    /// SPF, DKIM, DMARC, ARC and which Authentication-Results were believed.
     Auth,
+    /// What the HTML body shows, hides and asks for.
     Html,
+    /// Attachments, their contents, YARA and ClamAV.
     Attachments,
+    /// Blocklist hits from the intel store.
     Intel,
+    /// Parsing and the limits a message ran into.
     Parse,
+    /// The learned model's own contributions (`LEARNED_*`).
     Learned,
 }
 
+/// A symbol outwork can emit, as listed in [`SYMBOLS`] (and by `outwork symbols`).
 pub struct SymbolDef {
+    /// Stable UPPER_SNAKE name, used in `[weights]`, JSON and headers.
     pub name: &'static str,
+    /// Default weight, added to the score when it fires (`[weights]` and the learned model may
+    /// change it).
     pub weight: f64,
+    /// The family it belongs to.
     pub family: Family,
+    /// One sentence on when it fires, for people.
     pub description: &'static str,
 }
 
@@ -164,6 +179,8 @@ defs! {
     URL_LIMIT, 0.5, Parse, "More URLs than max_urls; the rest were not checked";
 }
 
+/// The definition of a built-in symbol by name; `None` for unknown names and run-time (`YARA_*`)
+/// symbols.
 pub fn lookup(name: &str) -> Option<&'static SymbolDef> {
     SYMBOLS.iter().find(|s| s.name == name)
 }
@@ -191,8 +208,11 @@ pub fn intern(name: &str) -> &'static str {
 /// One fired symbol with its evidence. Weight is resolved by policy.
 #[derive(Debug, Clone, Serialize)]
 pub struct Symbol {
+    /// The symbol's name.
     pub name: &'static str,
+    /// Its contribution to the score: the `[weights]` override, the learned weight or the default.
     pub score: f64,
+    /// Up to 8 distinct evidence lines, in the order found, for people.
     pub evidence: Vec<String>,
 }
 
@@ -203,6 +223,8 @@ pub struct Hits {
 }
 
 impl Hits {
+    /// Record a hit. Evidence for a symbol already hit is added unless a duplicate or past 8 lines.
+    /// `name` must be a defined symbol or `YARA_*` (a debug build asserts it).
     pub fn add(&mut self, name: &'static str, evidence: impl Into<String>) {
         debug_assert!(
             lookup(name).is_some() || name.starts_with(RULE_PREFIX),
@@ -218,14 +240,17 @@ impl Hits {
         }
     }
 
+    /// Has this symbol fired?
     pub fn has(&self, name: &str) -> bool {
         self.hits.iter().any(|(n, _)| *n == name)
     }
 
+    /// Drop a hit and its evidence (a later signal overruling an earlier one).
     pub fn remove(&mut self, name: &str) {
         self.hits.retain(|(n, _)| *n != name);
     }
 
+    /// The hits in the order first added, each with its evidence.
     pub fn into_inner(self) -> Vec<(&'static str, Vec<String>)> {
         self.hits
     }

@@ -12,11 +12,18 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UrlSource {
+    /// In a plain-text part (or an attachment read as text).
     Text,
+    /// An `<a>` or `<area>` `href`: a link the reader clicks.
     HtmlHref,
+    /// An `img`/`iframe`/`embed`/`frame` `src` (or SVG `image` `href`): loads by itself; not a
+    /// click, except a `data:` URL.
     HtmlSrc,
+    /// A `<form>` `action`: where the form posts.
     HtmlFormAction,
+    /// A `<meta http-equiv="refresh">` target.
     HtmlMetaRefresh,
+    /// Written as text in an HTML part, not linked.
     HtmlText,
     /// Decoded from a redirect/wrapper parameter of another URL.
     Unwrapped,
@@ -25,6 +32,7 @@ pub enum UrlSource {
 }
 
 impl UrlSource {
+    /// A short phrase for evidence ("HTML link", "redirect target").
     pub fn describe(self) -> &'static str {
         match self {
             UrlSource::Text => "plain text",
@@ -42,18 +50,32 @@ impl UrlSource {
 /// A URL split into parts, with the raw spelling kept.
 #[derive(Debug, Clone)]
 pub struct ParsedUrl {
+    /// The URL as written (quotes and surrounding white space trimmed; tabs and newlines removed),
+    /// at most 4096 characters.
     pub raw: String,
+    /// Scheme, lower-case; `http` when none was written (`www.example.com/x`).
     pub scheme: String,
+    /// What comes before the last `@` of the authority, as written (`user:pass`, or a brand name
+    /// used to disguise the host).
     pub userinfo: Option<String>,
+    /// The host as written, between the userinfo and the port (brackets kept for IPv6).
     pub host_raw: String,
+    /// The host normalised; `None` for schemes without one (`mailto:`, `data:`) or a host that
+    /// can't be a name or IP.
     pub host: Option<Host>,
+    /// Port as written (digits only), if any.
     pub port: Option<String>,
-    /// Path, query and fragment as written.
+    /// Path as written, from its `/` up to `?` or `#`; empty when there is
+    /// none. For `data:`, `javascript:`, `mailto:` and the like, everything
+    /// after the colon.
     pub path: String,
+    /// Query as written, without the `?` and the fragment; empty when none.
     pub query: String,
 }
 
 impl ParsedUrl {
+    /// Split a URL leniently, keeping the raw spelling; backslashes count as slashes. `None` for an
+    /// empty string or a scheme-less string that is not `//host` or `www.…`. Never panics.
     pub fn parse(raw: &str) -> Option<ParsedUrl> {
         let raw = raw.trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'');
         if raw.is_empty() {
@@ -131,14 +153,17 @@ impl ParsedUrl {
         })
     }
 
+    /// Is it `http` or `https`?
     pub fn is_web(&self) -> bool {
         matches!(self.scheme.as_str(), "http" | "https")
     }
 
+    /// The host's ASCII form; empty when there is no host.
     pub fn host_ascii(&self) -> &str {
         self.host.as_ref().map(|h| h.ascii.as_str()).unwrap_or("")
     }
 
+    /// Registrable domain of the host; `None` without a host, or for an IP.
     pub fn registrable(&self) -> Option<&str> {
         self.host.as_ref().and_then(|h| h.registrable())
     }
@@ -183,7 +208,10 @@ fn split_port(hostport: &str) -> (&str, Option<&str>) {
 
 /// The target a redirector or link wrapper sends to, when it is in the URL.
 pub struct Unwrapped {
+    /// The target URL, decoded (an `http://` or `https://` URL).
     pub target: String,
+    /// The wrapper is a mail-security link wrapper (Safe Links, Proofpoint, Mimecast…), not an open
+    /// redirector.
     pub security_wrapper: bool,
     /// Listed open redirector (not just a URL-valued parameter).
     pub known: bool,
@@ -289,6 +317,8 @@ fn base64url_decode(s: &str) -> Option<String> {
 
 /// A URL found in plain text.
 pub struct TextUrl {
+    /// The URL as found (re-fanged, invisible characters removed, where that was needed to find
+    /// it).
     pub raw: String,
     /// Written defanged (`hxxp`, `[.]`) and re-fanged to be found.
     pub defanged: bool,

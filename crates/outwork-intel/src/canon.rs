@@ -132,6 +132,7 @@ pub fn with_scratch<R>(f: impl FnOnce(&mut CanonBuf) -> R) -> R {
 }
 
 impl CanonBuf {
+    /// An empty buffer; it allocates on first use and is reused after.
     pub const fn new() -> CanonBuf {
         CanonBuf {
             pre: Vec::new(),

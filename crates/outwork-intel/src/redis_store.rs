@@ -218,10 +218,14 @@ impl RedisStore {
         self
     }
 
+    /// The key prefix in use ([`REDIS_DEFAULT_PREFIX`](crate::REDIS_DEFAULT_PREFIX) unless
+    /// [`RedisStore::with_prefix`] set another).
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
 
+    /// The deadline for connecting and for each read or write, as given to
+    /// [`RedisStore::open`].
     pub fn timeout(&self) -> Duration {
         self.timeout
     }

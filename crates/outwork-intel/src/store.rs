@@ -30,16 +30,23 @@ const MAGIC: &[u8; 8] = b"OWINTEL1";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IntelError {
+    /// Reading or writing the store file (the path) failed.
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
+    /// The file is not an intel store (no `OWINTEL1` header).
     #[error("{0}: not an outwork intel file")]
     NotIntel(PathBuf),
+    /// The checksum, a length or a record is wrong: the file is refused whole, never half-read.
     #[error("{0}: corrupt or truncated intel file ({1}); refusing to use it")]
     Corrupt(PathBuf, String),
+    /// A shared store (the address shown, password hidden) could not be reached or answered an
+    /// error (the second field).
     #[error("{0}: intel store unavailable: {1}")]
     Unavailable(String, String),
+    /// An import would add a source past [`MAX_SOURCES`].
     #[error("too many sources (at most {MAX_SOURCES}); remove one first")]
     TooManySources,
+    /// A kind name other than phishing (or phish), malware, spam, scam, c2, other.
     #[error("unknown kind {0:?} (phishing, malware, spam, scam, c2, other)")]
     UnknownKind(String),
 }
@@ -48,15 +55,22 @@ pub enum IntelError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// Credential phishing.
     Phishing,
+    /// Malware distribution.
     Malware,
+    /// Spam.
     Spam,
+    /// Scams and fraud without a payload.
     Scam,
+    /// Malware command-and-control.
     C2,
+    /// Anything else.
     Other,
 }
 
 impl Kind {
+    /// The kind called `s`, ASCII case ignored (`phish` is phishing too).
     pub fn parse(s: &str) -> Result<Kind, IntelError> {
         Ok(match s.to_ascii_lowercase().as_str() {
             "phishing" | "phish" => Kind::Phishing,
@@ -69,6 +83,7 @@ impl Kind {
         })
     }
 
+    /// The lower-case name, as `parse` takes it and hits report it.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Phishing => "phishing",
@@ -85,34 +100,50 @@ impl Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EntryType {
+    /// A URL: host and path prefix (its first Safe Browsing expression).
     Url,
+    /// A domain: the host and every name under it, any path.
     Domain,
+    /// An IP address or range (CIDR).
     Ip,
+    /// A file's SHA-256.
     Hash,
 }
 
 /// One imported source.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SourceInfo {
+    /// The source's name (`--source`, or the feed's `name`).
     pub name: String,
+    /// What it lists, as given at import.
     pub kind: Kind,
+    /// Feed format name it was imported as.
     pub format: String,
     /// Unix seconds of the import.
     pub imported_at: i64,
+    /// Entries stored at the last import.
     pub entries: u64,
+    /// Malformed lines at the last import (reported, not stored).
     pub malformed: u64,
     /// Oldest and newest first-seen time the feed gave, if any.
     pub first_seen_min: Option<i64>,
+    /// Newest first-seen time the feed gave (unix seconds), if any.
     pub first_seen_max: Option<i64>,
 }
 
 /// A match: which source lists what, and the expression that matched.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
+    /// What matched: the query's own Safe Browsing expression (`evil.example/login/`), an
+    /// `addr/prefix` range, or a hex SHA-256.
     pub expression: String,
+    /// Name of the source that lists it.
     pub source: String,
+    /// The source's kind.
     pub kind: Kind,
+    /// What kind of entry matched.
     pub entry_type: EntryType,
+    /// When the feed says the entry was first seen (unix seconds); `None` when it did not say.
     pub first_seen: Option<i64>,
 }
 
@@ -168,9 +199,14 @@ pub struct Index {
 /// Outcome of one import.
 #[derive(Debug, Clone, Default)]
 pub struct ImportStats {
+    /// Entries stored (URLs, domains, ranges, hashes).
     pub added: u64,
+    /// Entries the source had before, all replaced.
     pub replaced: u64,
+    /// Malformed lines in the feed.
     pub malformed: u64,
+    /// Recognised lines deliberately not turned into entries (header rows, `localhost`, unmappable
+    /// ABP rules).
     pub skipped: u64,
     /// Entries whose value could not be canonicalised (counted, not stored).
     pub uncanonical: u64,
@@ -185,14 +221,17 @@ pub(crate) fn seen_u32(t: Option<i64>) -> u32 {
 }
 
 impl Index {
+    /// Every imported source, in first-import order.
     pub fn sources(&self) -> &[SourceInfo] {
         &self.sources
     }
 
+    /// Entries of every source together (URLs, domains, ranges and hashes).
     pub fn len(&self) -> usize {
         self.keys.len() + self.cidrs.len() + self.hashes.len()
     }
 
+    /// Are there no entries at all?
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -568,6 +607,7 @@ impl Index {
         out
     }
 
+    /// The ranges listing this IP (v4 and v6 apart; no mapping between them).
     pub fn check_ip(&self, ip: IpAddr) -> Vec<Hit> {
         let (bytes, v4) = ip_bytes(ip);
         self.cidrs
@@ -586,6 +626,7 @@ impl Index {
             .collect()
     }
 
+    /// The sources listing this SHA-256.
     pub fn check_sha256(&self, h: &[u8; 32]) -> Vec<Hit> {
         let start = self.hashes.partition_point(|r| r.sha256 < *h);
         self.hashes[start..]
@@ -614,6 +655,8 @@ impl Index {
     // Little-endian. The bucket table is rebuilt on load (fast, and one
     // less thing that can disagree with the records).
 
+    /// The store file's bytes: header, source table, records, ranges, hashes, and a trailing xxh3
+    /// checksum, little-endian.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut b = Vec::with_capacity(
             64 + self.keys.len() * 14 + self.cidrs.len() * 24 + self.hashes.len() * 38,
@@ -653,6 +696,8 @@ impl Index {
         b
     }
 
+    /// Read a store file's bytes; `path` is only for errors. Never panics on bad input: a wrong
+    /// header, checksum, length or a record naming an unknown source is an [`IntelError`].
     pub fn from_bytes(data: &[u8], path: &Path) -> Result<Index, IntelError> {
         let corrupt = |why: &str| IntelError::Corrupt(path.to_path_buf(), why.to_string());
         if data.len() < 8 || &data[..8] != MAGIC {
@@ -904,8 +949,11 @@ pub(crate) fn hex(b: &[u8]) -> String {
 /// (never fails) or a shared store such as Redis (may be unavailable; the
 /// scanner then reports INTEL_UNAVAILABLE and goes on).
 pub trait Lookup: Send + Sync {
+    /// Every listing of a URL (any of its expressions, or its host's IP).
     fn lookup_url(&self, url: &str) -> Result<Vec<Hit>, IntelError>;
+    /// Every listing of a domain or a parent domain of it.
     fn lookup_domain(&self, domain: &str) -> Result<Vec<Hit>, IntelError>;
+    /// Every listing of a file hash.
     fn lookup_sha256(&self, h: &[u8; 32]) -> Result<Vec<Hit>, IntelError>;
 }
 

@@ -29,6 +29,7 @@ use std::time::Duration;
 pub struct FeedSpec {
     /// The source name in the store.
     pub name: String,
+    /// URL to fetch (http or https); the previous ETag/Last-Modified is sent with it.
     pub url: String,
     /// Format name (see [`Format::from_name`]); detected when `None`.
     pub format: Option<String>,
@@ -77,19 +78,34 @@ impl Default for UpdateOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedOutcome {
     /// New data imported (entries after never-block exclusions).
-    Updated { entries: u64, malformed: u64 },
+    Updated {
+        /// Entries now stored for the feed.
+        entries: u64,
+        /// Malformed lines skipped (reported, not stored).
+        malformed: u64,
+    },
     /// The server said nothing changed since the last fetch.
     NotModified,
     /// The feed could not be fetched (or is misconfigured); the previous
     /// data keeps serving.
-    Failed { error: String },
+    Failed {
+        /// What went wrong (HTTP status, timeout, bad spec), for people.
+        error: String,
+    },
     /// The download looked corrupt; the previous data keeps serving.
-    Refused { reason: String },
+    Refused {
+        /// Why it looked corrupt (binary, no entries, mostly malformed,
+        /// shrunk by more than 90%).
+        reason: String,
+    },
 }
 
+/// What became of one feed, and what it cost.
 #[derive(Debug, Clone)]
 pub struct FeedResult {
+    /// The feed's source name ([`FeedSpec::name`]).
     pub name: String,
+    /// Updated, not modified, failed or refused.
     pub outcome: FeedOutcome,
     /// HTTP requests made for this feed.
     pub attempts: u32,
@@ -102,6 +118,7 @@ pub struct FeedResult {
 /// One [`FeedResult`] per feed, in the order given.
 #[derive(Debug, Clone, Default)]
 pub struct UpdateReport {
+    /// Each feed's result, in the order given.
     pub feeds: Vec<FeedResult>,
     /// Whether the store file was rewritten.
     pub saved: bool,
@@ -111,6 +128,7 @@ pub struct UpdateReport {
 }
 
 impl UpdateReport {
+    /// Did any feed fail or get refused (the CLI's exit status 1)?
     pub fn any_failed(&self) -> bool {
         self.feeds.iter().any(|f| {
             matches!(

@@ -6,18 +6,28 @@ use crate::context::Context;
 use crate::facts::Facts;
 use crate::symbol::Hits;
 
+/// Sender authentication as the signals see it: outwork's own DNS results
+/// ([`AuthView::from_verified`]) when it ran them, else the first believed Authentication-Results
+/// headers ([`read`](crate::family::auth::read)). All `None` when nothing was believed.
 #[derive(Debug, Default, Clone)]
 pub struct AuthView {
     /// Which header was believed, for evidence.
     pub source: Option<String>,
+    /// SPF result word (`pass`, `fail`, `softfail`, …), lower-case; `None` when unknown.
     pub spf: Option<String>,
+    /// DKIM result word; `None` when unknown.
     pub dkim: Option<String>,
+    /// DMARC result word; `None` when unknown.
     pub dmarc: Option<String>,
     /// DMARC policy the receiver reported (reject / quarantine / none).
     pub dmarc_policy: Option<String>,
+    /// The From domain DMARC was evaluated for (`header.from=`), when known.
     pub header_from: Option<String>,
+    /// ARC chain result (`pass`, `fail`); only from outwork's own checks, never from headers.
     pub arc: Option<String>,
+    /// d= of the latest ARC-Seal; only from outwork's own checks.
     pub arc_sealer: Option<String>,
+    /// The ARC chain passes and its latest sealer is in `auth.trusted_arc_sealers`.
     pub arc_trusted: bool,
     /// Extra detail for evidence (signing domains, notes).
     pub detail: Vec<String>,
@@ -53,6 +63,7 @@ impl AuthView {
         }
     }
 
+    /// Did DMARC pass?
     pub fn dmarc_pass(&self) -> bool {
         self.dmarc.as_deref() == Some("pass")
     }
@@ -166,6 +177,9 @@ pub(crate) fn forged_signals(facts: &Facts, ctx: &Context, hits: &mut Hits) {
     }
 }
 
+/// Read the Authentication-Results headers the deployment believes (`auth.trusted_authserv_ids`,
+/// `auth.trust_topmost`), topmost first, each result from the first believed header that has it;
+/// headers claiming outwork's own `authserv_id` are never believed.
 pub fn read(facts: &Facts, ctx: &Context) -> AuthView {
     let cfg = &ctx.config.auth;
     let mut view = AuthView::default();
@@ -225,6 +239,8 @@ pub fn read(facts: &Facts, ctx: &Context) -> AuthView {
     view
 }
 
+/// The AUTH_RESULTS_TRUSTED, SPF_*, DKIM_*, DMARC_*, ARC_*, FROM_BRAND_AUTHENTICATED and
+/// FROM_BRAND_AUTH_FAIL symbols of a view; none when it believed nothing (`source` is `None`).
 pub fn signals(a: &AuthView, facts: &Facts, ctx: &Context, hits: &mut Hits) {
     let Some(src) = &a.source else { return };
     let mut said = src.clone();

@@ -20,12 +20,19 @@ use crate::symbol::Hits;
 /// leave one out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
+    /// Link signals: where links go and how they are written.
     Links,
+    /// Lookalike domains of protected domains and brands.
     Lookalike,
+    /// Sender, brand-claim and first-contact signals.
     Sender,
+    /// SPF, DKIM, DMARC and ARC results, and forged Authentication-Results.
     Auth,
+    /// HTML body signals: forms, hidden text, refreshes.
     Html,
+    /// Attachment signals, inspection findings, YARA and ClamAV.
     Attachments,
+    /// Blocklist hits.
     Intel,
 }
 
@@ -41,6 +48,7 @@ impl Family {
         Family::Intel,
     ];
 
+    /// The lower-case name used on the command line and in reports (`links`, `auth`, …).
     pub const fn name(self) -> &'static str {
         match self {
             Family::Links => "links",
@@ -53,6 +61,7 @@ impl Family {
         }
     }
 
+    /// The family with this [`Family::name`]; `None` for any other string.
     pub fn from_name(name: &str) -> Option<Family> {
         Family::ALL.into_iter().find(|f| f.name() == name)
     }
@@ -67,24 +76,30 @@ impl Family {
 pub struct Families(u8);
 
 impl Families {
+    /// The empty set.
     pub const NONE: Families = Families(0);
 
+    /// The set holding just `f`.
     pub fn only(f: Family) -> Families {
         Families(f.bit())
     }
 
+    /// This set with `f` added.
     pub fn with(self, f: Family) -> Families {
         Families(self.0 | f.bit())
     }
 
+    /// Is `f` in the set?
     pub fn contains(self, f: Family) -> bool {
         self.0 & f.bit() != 0
     }
 
+    /// Is the set empty?
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
 
+    /// The families in the set, in [`Family::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = Family> {
         Family::ALL.into_iter().filter(move |f| self.contains(*f))
     }

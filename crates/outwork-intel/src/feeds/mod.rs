@@ -95,15 +95,27 @@ impl Format {
 /// One listed value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// A URL as the feed wrote it (`scheme://host…`, or `host/path`),
+    /// shape-checked, not yet canonicalised.
     Url(String),
+    /// A host name, lower-cased, without a leading `*.`/`.`, a port or a
+    /// trailing dot: listed with everything under it.
     Domain(String),
-    Cidr { addr: IpAddr, prefix: u8 },
+    /// An address or range (a bare address is a /32 or /128).
+    Cidr {
+        /// The address as written (host bits are masked at import).
+        addr: IpAddr,
+        /// Prefix length: at most 32 for IPv4, 128 for IPv6.
+        prefix: u8,
+    },
+    /// A file's SHA-256.
     Sha256([u8; 32]),
 }
 
 /// One entry of a feed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
+    /// What is listed.
     pub value: Value,
     /// unix seconds when the feed says it was first seen/added, if it says
     pub first_seen: Option<i64>,
@@ -114,7 +126,10 @@ pub struct Entry {
 /// A line that is neither data nor a comment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Malformed {
+    /// 1-based line number.
     pub line: usize,
+    /// What is wrong with it ("invalid URL scheme", "expected 64 hex
+    /// digits"), for people.
     pub reason: String,
     /// the line's first 120 characters
     pub text: String,
@@ -123,7 +138,9 @@ pub struct Malformed {
 /// What [`parse`] found.
 #[derive(Debug, Default)]
 pub struct Parsed {
+    /// The entries, in input order.
     pub entries: Vec<Entry>,
+    /// Lines that are neither data nor comments; never fatal.
     pub malformed: Vec<Malformed>,
     /// recognised data lines (or hosts-file names) deliberately not turned
     /// into entries: header rows, unmappable ABP rules, `localhost`...
