@@ -93,8 +93,8 @@ pub use brand::{
 
 // The learned model.
 pub use model::{
-    Contribution, Example, Features, LocalMeta, Model, ModelError, ModelMeta, Scored, TrainOptions,
-    builtin as builtin_model, features as model_features, fine_tune, threshold_at,
+    Contribution, Example, Features, Hashed, LocalMeta, Model, ModelError, ModelMeta, Scored,
+    TrainOptions, builtin as builtin_model, features as model_features, fine_tune, threshold_at,
     train as train_model,
 };
 
