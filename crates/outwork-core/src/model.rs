@@ -100,9 +100,11 @@ impl Field {
 /// One hashed feature and what a person should read for it.
 #[derive(Debug, Clone)]
 pub struct Hashed {
+    /// The weight slot the feature hashes to (`0..2^bits`).
     pub index: u32,
     /// `subject 'verify your'`, or `URL_IP_HOST + FROM_DISPLAY_BRAND`.
     pub label: String,
+    /// A pair of fired symbols rather than a single word or symbol.
     pub pair: bool,
 }
 
