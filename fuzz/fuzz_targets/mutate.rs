@@ -2,7 +2,7 @@
 //! The red team's mutations take any message: every operator on arbitrary
 //! bytes must return a message or an error, never panic or hang.
 use libfuzzer_sys::fuzz_target;
-use outwork_redteam::mutate::{BuiltinRewriter, MutateCtx, Op, mutate};
+use outwork_redteam::{BuiltinRewriter, MutateCtx, Op, mutate};
 
 fuzz_target!(|data: &[u8]| {
     let rw = BuiltinRewriter { seed: 7 };

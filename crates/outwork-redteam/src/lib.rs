@@ -4,27 +4,61 @@
 //! A corpus is a folder with a `MANIFEST.tsv` (path, label, source, ...) or
 //! with `phish/`, `ham/`, `spam/` sub-folders (source = the next folder).
 //!
-//! - [`engines`]: who is evaluated (in-process, `/checkv2`, spamd);
-//! - [`run`]: scanning many messages with several engines, resumable;
-//! - [`summary`]: the per-engine evaluation numbers;
-//! - [`mutate`]: attacker transformations of a message;
-//! - [`attack`]: evasion per operator and marginal risk between attack sets;
-//! - [`search`]: the adaptive attacker (operator combinations within a budget);
-//! - [`stats`]: intervals and curves; [`report`]: the offline HTML report.
+//! The modules are private; this root is the API:
+//! - engines: who is evaluated ([`Engine`]: [`InProcess`], [`CheckV2`],
+//!   [`Spamd`]);
+//! - running many messages with several engines, resumable ([`run_all`],
+//!   [`Checkpoint`]);
+//! - the per-engine evaluation numbers ([`summarize`], [`EngineSummary`]);
+//! - attacker transformations of a message ([`mutate()`], [`Op`],
+//!   [`Rewriter`]) and benign twins ([`benign_twin`]);
+//! - evasion per operator and marginal risk between attack sets
+//!   ([`compare_variant`], [`marginal_risk`]);
+//! - the adaptive attacker ([`search_all`]);
+//! - training and cross-validation of the learned model ([`cross_validate`],
+//!   [`final_model`]);
+//! - the offline HTML report ([`Report`]);
+//! - [`hostile`]: messages that attack the scanner itself (a public toolkit
+//!   for tests, benchmarks and `scripts/soak.sh`).
 
 #![forbid(unsafe_code)]
+#![deny(unreachable_pub)]
 
-pub mod attack;
-pub mod engines;
+mod attack;
+mod engines;
 pub mod hostile;
-pub mod mutate;
-pub use mutate::benign_twin;
-pub mod report;
-pub mod run;
-pub mod search;
-pub mod stats;
-pub mod summary;
-pub mod train;
+mod mutate;
+mod report;
+mod run;
+mod search;
+mod stats;
+mod summary;
+mod train;
+
+pub use attack::{Marginal, VariantStats, compare as compare_variant, marginal as marginal_risk};
+pub use engines::{
+    CheckV2, Engine, EngineError, InProcess, RSPAMD_SPAM_ACTIONS, Spamd, SpamdReplyError, Verdict,
+    derive_envelope, parse_spamd, parse_spec as parse_engine_spec,
+};
+pub use mutate::{
+    BuiltinRewriter, ChatRewriter, CommandRewriter, MutateCtx, MutateError, Mutated, Op,
+    RewriteError, Rewriter, TWIN_AUTHSERV_ID, benign_twin, mutate,
+};
+pub use report::{Report, Series, bar_chart, line_chart};
+pub use run::{Checkpoint, Done, LoadError, Outcome, RunError, fingerprint, run_all};
+pub use search::{
+    CurvePoint, MakeVariant, MakeVariants, MessageSearch, SearchConfig, SearchSummary, Tried,
+    search_all, search_one, summarize as summarize_search, variant_name,
+};
+pub use summary::{
+    AblationRow, AtFpr, EngineSummary, LabelStats, NO_TWIN, SourceRow, SymbolRow, TwinSummary,
+    summarize, summarize_twins,
+};
+pub use train::{
+    AtFp, Cv, Heldout, Item as TrainItem, PRIOR_COUNT, Plan, TwinFn, cross_validate,
+    extract as extract_features, features_of, final_model, fit as fit_model,
+    load_all as load_training_corpora, prior as model_prior,
+};
 
 use outwork_core::Family;
 use outwork_engine::Scanner;

@@ -123,7 +123,7 @@ const EXCLUSIVE: &[&[Op]] = &[
 ];
 
 /// Whether `op` can join `ops`.
-pub fn compatible(ops: &[Op], op: Op) -> bool {
+pub(crate) fn compatible(ops: &[Op], op: Op) -> bool {
     !ops.contains(&op)
         && !EXCLUSIVE
             .iter()
@@ -131,7 +131,7 @@ pub fn compatible(ops: &[Op], op: Op) -> bool {
 }
 
 /// `ops` in canonical order.
-pub fn canonical(ops: &[Op]) -> Vec<Op> {
+pub(crate) fn canonical(ops: &[Op]) -> Vec<Op> {
     let mut v = ops.to_vec();
     v.sort_by_key(|&o| rank(o));
     v

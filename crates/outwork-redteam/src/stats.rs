@@ -15,7 +15,7 @@
 //! are reproducible across platforms and releases.
 
 /// `k / n`, or 0.0 when `n == 0`. `k` is capped at `n`.
-pub fn proportion(k: usize, n: usize) -> f64 {
+pub(crate) fn proportion(k: usize, n: usize) -> f64 {
     if n == 0 {
         0.0
     } else {
@@ -28,7 +28,7 @@ pub fn proportion(k: usize, n: usize) -> f64 {
 /// `k` is capped at `n`; a negative `z` is used as `|z|`; a non-finite `z`
 /// gives the uninformative `(0.0, 1.0)`. The bounds are exact at the edges:
 /// the lower bound is 0 when `k == 0` and the upper bound is 1 when `k == n`.
-pub fn wilson(k: usize, n: usize, z: f64) -> (f64, f64) {
+pub(crate) fn wilson(k: usize, n: usize, z: f64) -> (f64, f64) {
     let z = z.abs();
     if n == 0 || !z.is_finite() {
         return (0.0, 1.0);
@@ -59,7 +59,7 @@ pub fn wilson(k: usize, n: usize, z: f64) -> (f64, f64) {
 /// with `(l_i, u_i)` the [`wilson`] intervals. An empty group (`n == 0`)
 /// counts as proportion 0 with the interval `(0, 1)`, which gives a wide,
 /// honest interval. The bounds are clamped to `[-1, 1]`.
-pub fn newcombe_diff(k1: usize, n1: usize, k2: usize, n2: usize, z: f64) -> (f64, f64, f64) {
+pub(crate) fn newcombe_diff(k1: usize, n1: usize, k2: usize, n2: usize, z: f64) -> (f64, f64, f64) {
     let p1 = proportion(k1, n1);
     let p2 = proportion(k2, n2);
     let (l1, u1) = wilson(k1, n1, z);
@@ -73,16 +73,16 @@ pub fn newcombe_diff(k1: usize, n1: usize, k2: usize, n2: usize, z: f64) -> (f64
 /// Deterministic SplitMix64 generator (Steele, Lea & Flood 2014): tiny, fast,
 /// good enough for resampling, and identical on every platform.
 #[derive(Debug, Clone)]
-pub struct SplitMix64 {
+pub(crate) struct SplitMix64 {
     state: u64,
 }
 
 impl SplitMix64 {
-    pub fn new(seed: u64) -> SplitMix64 {
+    pub(crate) fn new(seed: u64) -> SplitMix64 {
         SplitMix64 { state: seed }
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -91,12 +91,13 @@ impl SplitMix64 {
     }
 
     /// Uniform-ish integer in `0..n` (multiply-shift; bias < n / 2^64). 0 when `n == 0`.
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
 
     /// Uniform float in `[0, 1)` with 53 random bits.
-    pub fn next_f64(&mut self) -> f64 {
+    #[cfg(test)]
+    pub(crate) fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -109,7 +110,7 @@ impl SplitMix64 {
 /// estimate. Empty input gives `(0, 0, 0)`; `iters == 0`, or pairs whose
 /// difference is the same for every item (e.g. all `a == b`), give the point
 /// estimate as a zero-width interval. Cost is `O(iters * pairs.len())`.
-pub fn paired_bootstrap_diff(
+pub(crate) fn paired_bootstrap_diff(
     pairs: &[(bool, bool)],
     iters: usize,
     seed: u64,
@@ -168,7 +169,7 @@ fn quantile_sorted(v: &[i64], q: f64) -> f64 {
 
 /// One point of a ROC curve: flagging `score >= threshold` gives these rates.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RocPoint {
+pub(crate) struct RocPoint {
     pub threshold: f64,
     pub fpr: f64,
     pub tpr: f64,
@@ -224,7 +225,7 @@ fn steps(scored: &[(f64, bool)]) -> (Vec<Step>, usize, usize) {
 /// decreasing threshold order. When one class is missing its rate is
 /// undefined and is set equal to the other rate, so the curve is the chance
 /// diagonal (AUC 0.5). Empty input gives `[(+inf, 0, 0), (-inf, 1, 1)]`.
-pub fn roc(scored: &[(f64, bool)]) -> Vec<RocPoint> {
+pub(crate) fn roc(scored: &[(f64, bool)]) -> Vec<RocPoint> {
     let (steps, pos, neg) = steps(scored);
     let mut out = Vec::with_capacity(steps.len() + 1);
     out.push(RocPoint {
@@ -258,7 +259,7 @@ pub fn roc(scored: &[(f64, bool)]) -> Vec<RocPoint> {
 ///
 /// Points with a non-finite rate are skipped. Fewer than two usable points
 /// give 0.5 (no information). The result is clamped to `[0, 1]`.
-pub fn auc(points: &[RocPoint]) -> f64 {
+pub(crate) fn auc(points: &[RocPoint]) -> f64 {
     let mut usable = points
         .iter()
         .filter(|p| p.fpr.is_finite() && p.tpr.is_finite());
@@ -283,7 +284,7 @@ pub fn auc(points: &[RocPoint]) -> f64 {
 
 /// One point of a precision-recall curve at `score >= threshold`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PrPoint {
+pub(crate) struct PrPoint {
     pub threshold: f64,
     pub recall: f64,
     pub precision: f64,
@@ -293,7 +294,7 @@ pub struct PrPoint {
 /// threshold order (recall non-decreasing), without an artificial
 /// `(recall 0, precision 1)` anchor. Recall is 0 when there are no positives.
 /// Empty input gives an empty curve.
-pub fn pr_curve(scored: &[(f64, bool)]) -> Vec<PrPoint> {
+pub(crate) fn pr_curve(scored: &[(f64, bool)]) -> Vec<PrPoint> {
     let (steps, pos, _) = steps(scored);
     steps
         .iter()
@@ -308,7 +309,7 @@ pub fn pr_curve(scored: &[(f64, bool)]) -> Vec<PrPoint> {
 /// Average precision, `sum_k (R_k - R_{k-1}) * P_k` over the distinct
 /// thresholds (the step-wise, non-interpolated definition scikit-learn uses).
 /// 0.0 when there are no positives.
-pub fn average_precision(scored: &[(f64, bool)]) -> f64 {
+pub(crate) fn average_precision(scored: &[(f64, bool)]) -> f64 {
     let mut prev_recall = 0.0;
     let mut ap = 0.0;
     for p in pr_curve(scored) {
@@ -323,7 +324,7 @@ pub fn average_precision(scored: &[(f64, bool)]) -> f64 {
 /// Among thresholds reaching the best recall the highest one (lowest FPR) is
 /// returned. With no negatives every threshold has FPR 0; with no positives
 /// (or a NaN / negative `max_fpr`) the result is `(0.0, +inf, 0.0)`.
-pub fn recall_at_fpr(scored: &[(f64, bool)], max_fpr: f64) -> (f64, f64, f64) {
+pub(crate) fn recall_at_fpr(scored: &[(f64, bool)], max_fpr: f64) -> (f64, f64, f64) {
     let mut best = (0.0, f64::INFINITY, 0.0);
     if max_fpr.is_nan() || max_fpr < 0.0 {
         return best;
@@ -344,7 +345,7 @@ pub fn recall_at_fpr(scored: &[(f64, bool)], max_fpr: f64) -> (f64, f64, f64) {
 
 /// Confusion counts at a boolean decision.
 #[derive(Default, Clone, Copy, Debug, PartialEq)]
-pub struct Confusion {
+pub(crate) struct Confusion {
     pub tp: usize,
     pub fp: usize,
     pub tn: usize,
@@ -362,7 +363,8 @@ fn ratio(num: usize, den: usize) -> f64 {
 
 impl Confusion {
     /// Counts of flagging `score >= threshold` (NaN scores count as -inf).
-    pub fn at_threshold(scored: &[(f64, bool)], threshold: f64) -> Confusion {
+    #[cfg(test)]
+    pub(crate) fn at_threshold(scored: &[(f64, bool)], threshold: f64) -> Confusion {
         let mut c = Confusion::default();
         for &(s, actual) in scored {
             c.add(score_key(s) >= threshold, actual);
@@ -370,7 +372,7 @@ impl Confusion {
         c
     }
 
-    pub fn add(&mut self, predicted: bool, actual: bool) {
+    pub(crate) fn add(&mut self, predicted: bool, actual: bool) {
         match (predicted, actual) {
             (true, true) => self.tp += 1,
             (true, false) => self.fp += 1,
@@ -379,42 +381,44 @@ impl Confusion {
         }
     }
 
-    pub fn total(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn total(&self) -> usize {
         self.tp + self.fp + self.tn + self.fn_
     }
 
     /// Actual positives, `tp + fn`.
-    pub fn positives(&self) -> usize {
+    pub(crate) fn positives(&self) -> usize {
         self.tp + self.fn_
     }
 
     /// Actual negatives, `fp + tn`.
-    pub fn negatives(&self) -> usize {
+    pub(crate) fn negatives(&self) -> usize {
         self.fp + self.tn
     }
 
     /// `tp / (tp + fp)`; 0.0 when nothing was flagged.
-    pub fn precision(&self) -> f64 {
+    pub(crate) fn precision(&self) -> f64 {
         ratio(self.tp, self.tp + self.fp)
     }
 
     /// `tp / (tp + fn)`; 0.0 when there are no positives.
-    pub fn recall(&self) -> f64 {
+    pub(crate) fn recall(&self) -> f64 {
         ratio(self.tp, self.positives())
     }
 
     /// `fp / (fp + tn)`; 0.0 when there are no negatives.
-    pub fn fpr(&self) -> f64 {
+    pub(crate) fn fpr(&self) -> f64 {
         ratio(self.fp, self.negatives())
     }
 
     /// `2tp / (2tp + fp + fn)`; 0.0 when undefined.
-    pub fn f1(&self) -> f64 {
+    pub(crate) fn f1(&self) -> f64 {
         ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn_)
     }
 
     /// `(tp + tn) / total`; 0.0 when empty.
-    pub fn accuracy(&self) -> f64 {
+    #[cfg(test)]
+    pub(crate) fn accuracy(&self) -> f64 {
         ratio(self.tp + self.tn, self.total())
     }
 }

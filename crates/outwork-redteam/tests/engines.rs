@@ -4,7 +4,7 @@
 
 use outwork_test_support::{Running, gates, repo};
 
-use outwork_redteam::engines::{CheckV2, Engine, InProcess, Spamd};
+use outwork_redteam::{CheckV2, Engine, InProcess, Spamd};
 use outwork_server::HttpConfig;
 use outwork_server::Services;
 use std::sync::Arc;

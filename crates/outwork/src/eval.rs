@@ -3,8 +3,8 @@
 
 use anyhow::{Context as _, Result, bail};
 use outwork_redteam as rt;
-use rt::engines::Engine;
-use rt::summary::EngineSummary;
+use rt::Engine;
+use rt::EngineSummary;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -144,7 +144,7 @@ pub fn engines(
     };
     let mut out: Vec<Box<dyn Engine>> = Vec::new();
     for s in &specs {
-        let e = rt::engines::parse_spec(s, scanner, Duration::from_millis(timeout_ms))
+        let e = rt::parse_engine_spec(s, scanner, Duration::from_millis(timeout_ms))
             .map_err(anyhow::Error::msg)?;
         if out.iter().any(|o| o.name() == e.name()) {
             bail!(
@@ -190,12 +190,12 @@ pub fn progress(what: &str, total: usize) -> impl Fn(usize, usize) + Sync {
 pub fn checkpoint(
     path: Option<&PathBuf>,
     parts: &[&str],
-) -> Result<(Option<rt::run::Checkpoint>, rt::run::Done)> {
+) -> Result<(Option<rt::Checkpoint>, rt::Done)> {
     match path {
         None => Ok((None, Default::default())),
         Some(p) => {
-            let (c, done) = rt::run::Checkpoint::open(p, &rt::run::fingerprint(parts))
-                .map_err(anyhow::Error::msg)?;
+            let (c, done) =
+                rt::Checkpoint::open(p, &rt::fingerprint(parts)).map_err(anyhow::Error::msg)?;
             if !done.is_empty() {
                 eprintln!(
                     "outwork: resuming from {}: {} results already there",
@@ -275,8 +275,8 @@ pub fn run(a: EvalArgs) -> Result<u8> {
     let (ckpt, done) = checkpoint(a.run.resume.as_ref(), &parts)?;
     let start = std::time::Instant::now();
     let load =
-        |i: usize| -> Result<Vec<u8>, rt::run::LoadError> { Ok(std::fs::read(&samples[i].path)?) };
-    let outcomes = rt::run::run_all(
+        |i: usize| -> Result<Vec<u8>, rt::LoadError> { Ok(std::fs::read(&samples[i].path)?) };
+    let outcomes = rt::run_all(
         &ids,
         &load,
         &engines,
@@ -297,12 +297,12 @@ pub fn run(a: EvalArgs) -> Result<u8> {
             .iter()
             .map(|&i| format!("twin:{}", samples[i].rel))
             .collect();
-        let load_twin = |k: usize| -> Result<Vec<u8>, rt::run::LoadError> {
+        let load_twin = |k: usize| -> Result<Vec<u8>, rt::LoadError> {
             let raw = std::fs::read(&samples[phish[k]].path)?;
-            rt::benign_twin(&raw).ok_or_else(|| rt::summary::NO_TWIN.into())
+            rt::benign_twin(&raw).ok_or_else(|| rt::NO_TWIN.into())
         };
         Some(
-            rt::run::run_all(
+            rt::run_all(
                 &twin_ids,
                 &load_twin,
                 &engines,
@@ -322,10 +322,8 @@ pub fn run(a: EvalArgs) -> Result<u8> {
         .iter()
         .enumerate()
         .map(|(e, eng)| {
-            let mut s = rt::summary::summarize(&samples, &outcomes, e, eng.name(), &eng.describe());
-            s.twins = twin_outcomes
-                .as_ref()
-                .map(|t| rt::summary::summarize_twins(t, e));
+            let mut s = rt::summarize(&samples, &outcomes, e, eng.name(), &eng.describe());
+            s.twins = twin_outcomes.as_ref().map(|t| rt::summarize_twins(t, e));
             s
         })
         .collect();
@@ -378,7 +376,7 @@ pub fn run(a: EvalArgs) -> Result<u8> {
             }
         }
     }
-    let errors: Vec<&rt::run::Outcome> = outcomes
+    let errors: Vec<&rt::Outcome> = outcomes
         .iter()
         .flatten()
         .filter(|o| o.error.is_some())
@@ -798,7 +796,7 @@ fn print_comparison(all: &[EngineSummary], md: bool) {
 }
 
 fn html_report(corpus: &str, all: &[EngineSummary], elapsed: f64) -> String {
-    use rt::report::{Report, Series, line_chart};
+    use rt::{Report, Series, line_chart};
     let mut r = Report::new("outwork eval");
     r.generated(&crate::now_rfc3339());
     r.paragraph(&format!(
@@ -993,7 +991,7 @@ fn html_report(corpus: &str, all: &[EngineSummary], elapsed: f64) -> String {
 
 fn side_by_side(
     samples: &[rt::Sample],
-    outcomes: &[Vec<rt::run::Outcome>],
+    outcomes: &[Vec<rt::Outcome>],
     anchors: &BTreeMap<String, Vec<rt::AnchorVerdict>>,
     md: bool,
 ) {

@@ -4,8 +4,8 @@
 use crate::eval::{RunArgs, checkpoint, config_text, engines, pct, progress, scanner, write_out};
 use anyhow::{Context as _, Result, bail};
 use outwork_redteam as rt;
-use rt::attack::{Marginal, VariantStats};
-use rt::mutate::{self, Op, Rewriter};
+use rt::{Marginal, VariantStats};
+use rt::{Op, Rewriter};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -36,14 +36,14 @@ impl RewriterArgs {
         let timeout = Duration::from_secs(self.rewrite_timeout);
         let r = self.rewriter.as_str();
         if r == "builtin" {
-            return Ok(Box::new(mutate::BuiltinRewriter { seed: 0 }));
+            return Ok(Box::new(rt::BuiltinRewriter { seed: 0 }));
         }
         if let Some(cmd) = r.strip_prefix("cmd:") {
             let argv: Vec<String> = cmd.split_whitespace().map(str::to_string).collect();
             if argv.is_empty() {
                 bail!("--rewriter cmd: needs a program");
             }
-            return Ok(Box::new(mutate::CommandRewriter { argv, timeout }));
+            return Ok(Box::new(rt::CommandRewriter { argv, timeout }));
         }
         if let Some(url) = r.strip_prefix("chat:") {
             let api_key = match &self.api_key_env {
@@ -52,12 +52,12 @@ impl RewriterArgs {
                 ),
                 None => None,
             };
-            return Ok(Box::new(mutate::ChatRewriter {
+            return Ok(Box::new(rt::ChatRewriter {
                 endpoint: url.to_string(),
                 model: self.model.clone(),
                 api_key,
                 timeout,
-                prompt: mutate::ChatRewriter::DEFAULT_PROMPT.to_string(),
+                prompt: rt::ChatRewriter::DEFAULT_PROMPT.to_string(),
             }));
         }
         bail!("--rewriter {r}: expected builtin, cmd:PROGRAM... or chat:URL")
@@ -241,11 +241,11 @@ impl Mutator {
         sample: &rt::Sample,
         variant: &str,
         ops: &[Op],
-    ) -> Result<Vec<u8>, rt::run::LoadError> {
+    ) -> Result<Vec<u8>, rt::LoadError> {
         let raw =
             std::fs::read(&sample.path).map_err(|e| format!("{}: {e}", sample.path.display()))?;
-        let ctx = mutate::MutateCtx::new(self.rewriter.as_ref(), seed_for(self.seed, &sample.rel));
-        let m = mutate::mutate(&raw, ops, &ctx).map_err(|e| format!("mutating: {e}"))?;
+        let ctx = rt::MutateCtx::new(self.rewriter.as_ref(), seed_for(self.seed, &sample.rel));
+        let m = rt::mutate(&raw, ops, &ctx).map_err(|e| format!("mutating: {e}"))?;
         if let Some(dir) = &self.out {
             let d = dir.join(variant);
             let name = file_name(&sample.rel);
@@ -371,7 +371,7 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
             }
         }
     }
-    let outcomes = rt::run::run_all(
+    let outcomes = rt::run_all(
         &ids,
         &load,
         &engines,
@@ -386,13 +386,13 @@ pub fn run_redteam(a: RedteamArgs) -> Result<u8> {
     let n = samples.len();
     let mut all: Vec<VariantStats> = Vec::new();
     for (e, eng) in engines.iter().enumerate() {
-        let base: Vec<&rt::run::Outcome> = (0..n).map(|si| &outcomes[si][e]).collect();
+        let base: Vec<&rt::Outcome> = (0..n).map(|si| &outcomes[si][e]).collect();
         for (vi, v) in variants.iter().enumerate().skip(1) {
-            let var: Vec<&rt::run::Outcome> = (0..n).map(|si| &outcomes[vi * n + si][e]).collect();
-            all.push(rt::attack::compare(v, eng.name(), &base, &var));
+            let var: Vec<&rt::Outcome> = (0..n).map(|si| &outcomes[vi * n + si][e]).collect();
+            all.push(rt::compare_variant(v, eng.name(), &base, &var));
         }
         // Identity against itself: the baseline row.
-        let mut id_row = rt::attack::compare("identity", eng.name(), &base, &base);
+        let mut id_row = rt::compare_variant("identity", eng.name(), &base, &base);
         id_row.lost.clear();
         all.insert(all.len() - (variants.len() - 1), id_row);
     }
@@ -516,8 +516,8 @@ fn gate(
     Ok(if fail { 1 } else { 0 })
 }
 
-fn report_errors(outcomes: &[Vec<rt::run::Outcome>]) {
-    let errors: Vec<&rt::run::Outcome> = outcomes
+fn report_errors(outcomes: &[Vec<rt::Outcome>]) {
+    let errors: Vec<&rt::Outcome> = outcomes
         .iter()
         .flatten()
         .filter(|o| o.error.is_some())
@@ -583,7 +583,7 @@ fn print_variants(all: &[VariantStats]) {
 }
 
 fn redteam_html(corpus: &str, n: usize, m: &Mutator, all: &[VariantStats]) -> String {
-    use rt::report::{Report, bar_chart};
+    use rt::{Report, bar_chart};
     let mut r = Report::new("outwork red team: evasion per operator");
     r.generated(&crate::now_rfc3339());
     r.paragraph(&format!(
@@ -768,7 +768,7 @@ pub fn run_assess(a: AssessArgs) -> Result<u8> {
             &a.seed.to_string(),
         ],
     )?;
-    let load = |i: usize| -> Result<Vec<u8>, rt::run::LoadError> {
+    let load = |i: usize| -> Result<Vec<u8>, rt::LoadError> {
         if i < nb {
             match &ops {
                 Some(_) => mutator.make(&base[i], "baseline", &[Op::Identity]),
@@ -784,7 +784,7 @@ pub fn run_assess(a: AssessArgs) -> Result<u8> {
             Ok(std::fs::read(&ham[i - nb - nn].path)?)
         }
     };
-    let outcomes = rt::run::run_all(
+    let outcomes = rt::run_all(
         &ids,
         &load,
         &engines,
@@ -798,21 +798,21 @@ pub fn run_assess(a: AssessArgs) -> Result<u8> {
     let tag = sc.ctx.thresholds().tag;
     let mut results: Vec<(Marginal, Option<Fix>)> = Vec::new();
     for (e, eng) in engines.iter().enumerate() {
-        let b: Vec<(String, &rt::run::Outcome)> = base
+        let b: Vec<(String, &rt::Outcome)> = base
             .iter()
             .enumerate()
             .map(|(i, s)| (key(s), &outcomes[i][e]))
             .collect();
-        let n: Vec<(String, &rt::run::Outcome)> = new_samples
+        let n: Vec<(String, &rt::Outcome)> = new_samples
             .iter()
             .enumerate()
             .map(|(i, s)| (key(s), &outcomes[nb + i][e]))
             .collect();
-        let br: Vec<(&str, &rt::run::Outcome)> = b.iter().map(|(k, o)| (k.as_str(), *o)).collect();
-        let nr: Vec<(&str, &rt::run::Outcome)> = n.iter().map(|(k, o)| (k.as_str(), *o)).collect();
+        let br: Vec<(&str, &rt::Outcome)> = b.iter().map(|(k, o)| (k.as_str(), *o)).collect();
+        let nr: Vec<(&str, &rt::Outcome)> = n.iter().map(|(k, o)| (k.as_str(), *o)).collect();
         let flag_score = if eng.scanner().is_some() { tag } else { 0.0 };
-        let m = rt::attack::marginal(eng.name(), &br, &nr, flag_score);
-        let hs: Vec<&rt::run::Outcome> = (0..ham.len())
+        let m = rt::marginal_risk(eng.name(), &br, &nr, flag_score);
+        let hs: Vec<&rt::Outcome> = (0..ham.len())
             .map(|i| &outcomes[nb + nn + i][e])
             .filter(|o| o.error.is_none())
             .collect();
@@ -874,7 +874,7 @@ struct Fix {
     ham_fp_at: Option<f64>,
 }
 
-fn threshold_fix(new: &[(&str, &rt::run::Outcome)], ham: &[&rt::run::Outcome], tag: f64) -> Fix {
+fn threshold_fix(new: &[(&str, &rt::Outcome)], ham: &[&rt::Outcome], tag: f64) -> Fix {
     let mut scores: Vec<f64> = new
         .iter()
         .filter(|(_, o)| o.error.is_none() && !o.flagged)
@@ -909,7 +909,7 @@ fn steps(
     nn: usize,
     nham: usize,
     results: &[(Marginal, Option<Fix>)],
-    engines: &[Box<dyn rt::engines::Engine>],
+    engines: &[Box<dyn rt::Engine>],
 ) -> Vec<Step> {
     let ci = |c: (f64, f64)| format!("{}–{}", pct(c.0), pct(c.1));
     let mut out = Vec::new();
@@ -1095,7 +1095,7 @@ fn steps(
 }
 
 fn assess_html(capability: &str, steps: &[Step], results: &[(Marginal, Option<Fix>)]) -> String {
-    use rt::report::{Report, bar_chart};
+    use rt::{Report, bar_chart};
     let mut r = Report::new("outwork marginal-risk assessment");
     r.generated(&crate::now_rfc3339());
     r.paragraph(&format!(

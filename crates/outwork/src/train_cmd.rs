@@ -1,8 +1,8 @@
 //! `outwork train` and `outwork model info`: a thin front over
-//! outwork_redteam::train.
+//! outwork-redteam's training (`cross_validate`, `final_model`).
 
 use anyhow::{Context as _, Result};
-use outwork_redteam::train::{self, Cv, Heldout, Plan};
+use outwork_redteam::{Cv, Heldout, Plan};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -111,7 +111,8 @@ pub fn run(a: TrainArgs) -> Result<u8> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
-    let mut samples = train::load_all(&a.corpora).context("reading the corpora")?;
+    let mut samples =
+        outwork_redteam::load_training_corpora(&a.corpora).context("reading the corpora")?;
     for h in &a.ham {
         let mut s = plain_folder(h).with_context(|| format!("reading {}", h.display()))?;
         let name = h
@@ -129,9 +130,9 @@ pub fn run(a: TrainArgs) -> Result<u8> {
         a.corpora.len()
     );
     let twin_fn = |raw: &[u8]| outwork_redteam::benign_twin(raw);
-    let twin: Option<&train::TwinFn> = if a.no_twins { None } else { Some(&twin_fn) };
+    let twin: Option<&outwork_redteam::TwinFn> = if a.no_twins { None } else { Some(&twin_fn) };
     let progress = |d: usize, n: usize| eprint!("\r  features: {d}/{n}");
-    let items = train::extract(&samples, &scanner, twin, threads, &progress);
+    let items = outwork_redteam::extract_features(&samples, &scanner, twin, threads, &progress);
     eprintln!(
         "\r  features: {} messages ({} phish, {} with a benign twin) in {:.0} s",
         items.len(),
@@ -159,7 +160,7 @@ pub fn run(a: TrainArgs) -> Result<u8> {
         for smp in s.iter().filter(|s| s.label != "phish" && s.label != "spam") {
             if let Ok(raw) = std::fs::read(&smp.path) {
                 let bits = outwork_core::TrainOptions::default().bits;
-                let mut f = train::features_of(&raw, &scanner, bits).0;
+                let mut f = outwork_redteam::features_of(&raw, &scanner, bits).0;
                 keep(&mut f, &a.features);
                 extra.push(f);
             }
@@ -179,7 +180,7 @@ pub fn run(a: TrainArgs) -> Result<u8> {
     for c in &a.cv {
         let cv = Cv::parse(c).with_context(|| format!("--cv {c}: use random:K, source or time"))?;
         let progress = |n: usize, k: usize| eprint!("\r  cv {}: fold {n}/{k}", cv.name());
-        let h = train::cross_validate(&items, &extra, cv, &plan, &progress);
+        let h = outwork_redteam::cross_validate(&items, &extra, cv, &plan, &progress);
         eprint!("\r");
         for l in line(&cv.name(), &h) {
             println!("{l}");
@@ -205,12 +206,12 @@ pub fn run(a: TrainArgs) -> Result<u8> {
         Some(h) => h,
         None => {
             let progress = |n: usize, k: usize| eprint!("\r  calibration: fold {n}/{k}");
-            let h = train::cross_validate(&items, &[], Cv::Random(5), &plan, &progress);
+            let h = outwork_redteam::cross_validate(&items, &[], Cv::Random(5), &plan, &progress);
             eprintln!();
             h
         }
     };
-    let mut m = train::final_model(&items, &heldout, &plan);
+    let mut m = outwork_redteam::final_model(&items, &heldout, &plan);
     m.meta.trained_on = a.corpora.iter().map(|p| p.display().to_string()).collect();
     m.meta.created = today();
     m.meta.notes = notes;
@@ -402,7 +403,8 @@ pub fn learn(a: LearnArgs) -> Result<u8> {
                     examples.len() < MAX_LEARN,
                     "more than {MAX_LEARN} messages: learn in smaller batches"
                 );
-                let (features, facts) = train::features_of(&raw, &scanner, base.meta.bits);
+                let (features, facts) =
+                    outwork_redteam::features_of(&raw, &scanner, base.meta.bits);
                 use sha2::Digest;
                 let sha: String = sha2::Sha256::digest(&raw)
                     .iter()
@@ -441,7 +443,7 @@ pub fn learn(a: LearnArgs) -> Result<u8> {
         learning_rate: 0.05,
         ..Default::default()
     };
-    let mut m = outwork_core::fine_tune(&base, &examples, &train::prior, &o).context(
+    let mut m = outwork_core::fine_tune(&base, &examples, &outwork_redteam::model_prior, &o).context(
         "this model can't be tuned (trained before `outwork learn` existed): retrain it with `outwork train`",
     )?;
     let before = base.meta.local.clone().unwrap_or_default();

@@ -21,11 +21,11 @@ impl Series {
 }
 
 /// Okabe–Ito-derived line colours, each at least 3:1 against white.
-pub const PALETTE: [&str; 5] = ["#0072B2", "#D55E00", "#009E73", "#AA3377", "#000000"];
+pub(super) const PALETTE: [&str; 5] = ["#0072B2", "#D55E00", "#009E73", "#AA3377", "#000000"];
 /// Dash patterns; with 5 colours and 6 patterns the first 30 series all differ.
-pub const DASHES: [&str; 6] = ["", "8 4", "2 3", "10 3 2 3", "5 5", "12 3 2 3 2 3"];
+pub(super) const DASHES: [&str; 6] = ["", "8 4", "2 3", "10 3 2 3", "5 5", "12 3 2 3 2 3"];
 /// Most points drawn per series.
-pub const MAX_POINTS: usize = 500;
+pub(super) const MAX_POINTS: usize = 500;
 
 pub(super) const FONT: &str = "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif";
 pub(super) const GRID: &str = "#d9d9d9";
@@ -406,7 +406,7 @@ pub(super) fn split_finite(points: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
 /// smallest tolerance (found by bisection) that meets the budget. The first
 /// and last points are always kept. Distances are in the input's units, so
 /// call it on screen coordinates. Non-finite points are dropped.
-pub fn downsample(points: &[(f64, f64)], max_points: usize) -> Vec<(f64, f64)> {
+pub(super) fn downsample(points: &[(f64, f64)], max_points: usize) -> Vec<(f64, f64)> {
     let max_points = max_points.max(2);
     let pts = drop_collinear(points);
     if pts.len() <= max_points {
@@ -508,7 +508,7 @@ pub(super) fn rdp(pts: &[(f64, f64)], eps: f64) -> Vec<(f64, f64)> {
 }
 
 /// One bar of [`bar_chart`]: label, rate in 0..1, optional interval `(lo, hi)`.
-pub type Bar = (String, f64, Option<(f64, f64)>);
+pub(super) type Bar = (String, f64, Option<(f64, f64)>);
 
 /// A rate as a percentage with one decimal.
 pub(super) fn pct(v: f64) -> String {

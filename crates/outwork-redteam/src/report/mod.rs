@@ -21,7 +21,7 @@ use std::fmt::{self, Write as _};
 /// Control characters other than tab, newline and carriage return (and the
 /// non-characters U+FFFE, U+FFFF) become U+FFFD, so the output is also valid
 /// in XML (a standalone SVG file).
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 8);
     for c in s.chars() {
         match c {
@@ -40,7 +40,7 @@ pub fn escape(s: &str) -> String {
 
 /// The Content-Security-Policy every report carries: nothing may load, no
 /// script may run; only inline styles and `data:` images are allowed.
-pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+pub(crate) const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
 const CSS: &str = "\
 :root{color-scheme:light;--fg:#1a1a1a;--muted:#555;--line:#c8c8c8;--stripe:#f3f3f3}
@@ -326,7 +326,7 @@ fn write_table(
 /// with separators, signs, exponents, `%`, ratios (`3/10`), intervals
 /// (`12.5% (8.1–17.0%)`), an optional short unit (`12 ms`), or a missing
 /// value marker (`n/a`, `—`, `NaN`, `inf`).
-pub fn looks_numeric(s: &str) -> bool {
+pub(crate) fn looks_numeric(s: &str) -> bool {
     let t = s.trim();
     if t.is_empty() {
         return false;
@@ -358,7 +358,8 @@ pub fn looks_numeric(s: &str) -> bool {
 }
 
 /// Adds the SVG namespace so a chart can be saved as its own `.svg` file.
-pub fn standalone_svg(svg: &str) -> String {
+#[cfg(test)]
+fn standalone_svg(svg: &str) -> String {
     match svg.strip_prefix("<svg ") {
         Some(rest) => format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" {rest}"
@@ -368,7 +369,7 @@ pub fn standalone_svg(svg: &str) -> String {
 }
 
 mod chart;
-pub use chart::{Bar, Series, bar_chart, downsample, line_chart};
+pub use chart::{Series, bar_chart, line_chart};
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
 //! `outwork redteam --search` and `outwork assess --capability search...`:
-//! the adaptive attacker (`outwork_redteam::search`) on a corpus.
+//! the adaptive attacker (`outwork_redteam::search_all`) on a corpus.
 
 use super::*;
 
@@ -25,14 +25,14 @@ fn search_pool(ops: &[String]) -> Result<Vec<Op>> {
 /// Search every message against every engine.
 fn search_engines(
     samples: &[rt::Sample],
-    engines: &[Box<dyn rt::engines::Engine>],
+    engines: &[Box<dyn rt::Engine>],
     mutator: &Mutator,
-    cfg: &rt::search::SearchConfig,
+    cfg: &rt::SearchConfig,
     threads: usize,
-) -> Vec<(rt::search::SearchSummary, Vec<rt::search::MessageSearch>)> {
+) -> Vec<(rt::SearchSummary, Vec<rt::MessageSearch>)> {
     let ids: Vec<String> = samples.iter().map(|s| s.rel.clone()).collect();
-    let make = |i: usize, ops: &[Op]| -> Result<Vec<u8>, rt::run::LoadError> {
-        let name = rt::search::variant_name(ops);
+    let make = |i: usize, ops: &[Op]| -> Result<Vec<u8>, rt::LoadError> {
+        let name = rt::variant_name(ops);
         if ops.is_empty() {
             mutator.make(&samples[i], &name, &[Op::Identity])
         } else {
@@ -52,8 +52,8 @@ fn search_engines(
                 );
             }
         };
-        let results = rt::search::search_all(&ids, &make, e.as_ref(), cfg, threads, &progress);
-        out.push((rt::search::summarize(e.name(), cfg, &results), results));
+        let results = rt::search_all(&ids, &make, e.as_ref(), cfg, threads, &progress);
+        out.push((rt::summarize_search(e.name(), cfg, &results), results));
     }
     out
 }
@@ -62,13 +62,13 @@ pub(super) fn run_search(
     a: &RedteamArgs,
     corpus_root: &Path,
     samples: &[rt::Sample],
-    engines: &[Box<dyn rt::engines::Engine>],
+    engines: &[Box<dyn rt::Engine>],
     budget: usize,
 ) -> Result<u8> {
     if budget == 0 {
         bail!("--search 0: the budget counts the unchanged message, give at least 1");
     }
-    let cfg = rt::search::SearchConfig {
+    let cfg = rt::SearchConfig {
         budget,
         pool: search_pool(&a.ops)?,
         max_ops: a.search_depth.max(1),
@@ -132,7 +132,7 @@ pub(super) fn run_search(
     gate(&rows, a.max_evasion.as_ref(), a.write_rates.as_ref())
 }
 
-fn print_search(s: &rt::search::SearchSummary) {
+fn print_search(s: &rt::SearchSummary) {
     println!(
         "\n== {}: adaptive search, budget {} queries per message (query 1 = unchanged), {} messages ({} without a verdict left out)",
         s.engine, s.budget, s.n, s.errors
@@ -160,10 +160,10 @@ fn print_search(s: &rt::search::SearchSummary) {
 fn search_html(
     corpus: &str,
     n: usize,
-    cfg: &rt::search::SearchConfig,
-    results: &[(rt::search::SearchSummary, Vec<rt::search::MessageSearch>)],
+    cfg: &rt::SearchConfig,
+    results: &[(rt::SearchSummary, Vec<rt::MessageSearch>)],
 ) -> String {
-    use rt::report::{Report, Series, line_chart};
+    use rt::{Report, Series, line_chart};
     let mut r = Report::new("outwork red team: adaptive search");
     r.generated(&crate::now_rfc3339());
     r.paragraph(&format!(
@@ -263,7 +263,7 @@ pub(super) fn run_assess_search(
     a: &AssessArgs,
     capability: &str,
     sc: &std::sync::Arc<outwork_engine::Scanner>,
-    engines: &[Box<dyn rt::engines::Engine>],
+    engines: &[Box<dyn rt::Engine>],
     base: &[rt::Sample],
 ) -> Result<u8> {
     let extra: Vec<Op> = match capability.strip_prefix("search+") {
@@ -283,7 +283,7 @@ pub(super) fn run_assess_search(
         .collect();
     let depth = a.search_depth.max(1);
     let budget = a.search.max(1);
-    let base_cfg = rt::search::SearchConfig {
+    let base_cfg = rt::SearchConfig {
         // Nothing to search without the capability: the unchanged message.
         budget: if extra.is_empty() { 1 } else { budget },
         pool: if extra.is_empty() {
@@ -294,7 +294,7 @@ pub(super) fn run_assess_search(
         max_ops: depth,
         seed: a.seed,
     };
-    let new_cfg = rt::search::SearchConfig {
+    let new_cfg = rt::SearchConfig {
         budget,
         pool: with.clone(),
         max_ops: depth,
@@ -327,7 +327,7 @@ pub(super) fn run_assess_search(
     let keys: Vec<String> = base.iter().map(key).collect();
     let ham = ham_set(a)?;
     let ham_ids: Vec<String> = ham.iter().map(|s| format!("ham\t{}", s.rel)).collect();
-    let ham_outcomes = rt::run::run_all(
+    let ham_outcomes = rt::run_all(
         &ham_ids,
         &|i| Ok(std::fs::read(&ham[i].path)?),
         engines,
@@ -341,19 +341,19 @@ pub(super) fn run_assess_search(
     let tag = sc.ctx.thresholds().tag;
     let mut results: Vec<(Marginal, Option<Fix>)> = Vec::new();
     for (e, eng) in engines.iter().enumerate() {
-        let pairs = |runs: &[(rt::search::SearchSummary, Vec<rt::search::MessageSearch>)]| {
+        let pairs = |runs: &[(rt::SearchSummary, Vec<rt::MessageSearch>)]| {
             runs.get(e)
                 .map(|(_, per)| per.iter().map(|m| m.outcome.clone()).collect::<Vec<_>>())
                 .unwrap_or_default()
         };
         let (bo, no) = (pairs(&base_runs), pairs(&new_runs));
-        let br: Vec<(&str, &rt::run::Outcome)> =
+        let br: Vec<(&str, &rt::Outcome)> =
             keys.iter().map(String::as_str).zip(bo.iter()).collect();
-        let nr: Vec<(&str, &rt::run::Outcome)> =
+        let nr: Vec<(&str, &rt::Outcome)> =
             keys.iter().map(String::as_str).zip(no.iter()).collect();
         let flag_score = if eng.scanner().is_some() { tag } else { 0.0 };
-        let m = rt::attack::marginal(eng.name(), &br, &nr, flag_score);
-        let hs: Vec<&rt::run::Outcome> = ham_outcomes
+        let m = rt::marginal_risk(eng.name(), &br, &nr, flag_score);
+        let hs: Vec<&rt::Outcome> = ham_outcomes
             .iter()
             .filter_map(|row| row.get(e))
             .filter(|o| o.error.is_none())
