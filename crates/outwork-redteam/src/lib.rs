@@ -22,6 +22,7 @@
 //!   for tests, benchmarks and `scripts/soak.sh`).
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 #![deny(unreachable_pub)]
 
 mod attack;

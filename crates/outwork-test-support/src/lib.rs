@@ -7,6 +7,7 @@
 //! Test code: a failure to set up is a panic with the reason.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod gates;
