@@ -139,8 +139,9 @@ pub fn registrable_domain(ascii: &str) -> Option<&str> {
     }
 }
 
-/// The registrable label without its public suffix: "paypal" for
-/// "www.paypal.co.uk".
+/// A registrable domain without its public suffix: "paypal" for
+/// "paypal.co.uk". Pass the registrable domain, not a full host:
+/// "www.paypal.co.uk" gives "www.paypal".
 pub(crate) fn registrable_label(registrable: &str) -> &str {
     let suffix_len = psl::suffix_str(registrable).map(str::len).unwrap_or(0);
     if suffix_len > 0 && suffix_len < registrable.len() {

@@ -12,7 +12,6 @@
 use crate::url::UrlSource;
 use html5gum::emitters::callback::{CallbackEmitter, CallbackEvent};
 use html5gum::{Span, State as TokState, Tokenizer};
-use lol_html::html_content::ContentType;
 use lol_html::{HtmlRewriter, MemorySettings, Settings, doc_text, element};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -152,8 +151,7 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
         Some(s.facts.urls.len() - 1)
     };
 
-    let (s1, s2, s3, s4, s5, s6, s7, s8) = (
-        state.clone(),
+    let (s1, s2, s3, s4, s5, s6, s7) = (
         state.clone(),
         state.clone(),
         state.clone(),
@@ -352,14 +350,11 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
                 return Ok(());
             }
             s.facts.visible_text_chars += n;
-            if s.facts.visible_text.len() < s.max_text {
-                s.facts.visible_text.push_str(&text);
-            }
+            let max_text = s.max_text;
+            push_capped(&mut s.facts.visible_text, &text, max_text);
             if let Some(a) = s.current_anchor {
                 let at = s.facts.urls[a].anchor_text.get_or_insert_with(String::new);
-                if at.len() < 512 {
-                    at.push_str(&text);
-                }
+                push_capped(at, &text, 512);
             }
             Ok(())
         })],
@@ -369,7 +364,6 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
         },
         ..Settings::new()
     };
-    let _ = (s8, ContentType::Text);
     let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
     let result = rewriter.write(html.as_bytes()).and_then(|_| rewriter.end());
     let mut facts = std::mem::take(&mut state.borrow_mut().facts);
@@ -384,9 +378,43 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
     facts
 }
 
+/// Appends as much of `text` as fits under `cap` bytes, cut at a char
+/// boundary: one text node can be the whole part, so a cap checked only
+/// before appending would not bound anything.
+fn push_capped(dst: &mut String, text: &str, cap: usize) {
+    let room = cap.saturating_sub(dst.len());
+    if text.len() <= room {
+        dst.push_str(text);
+        return;
+    }
+    let mut end = room;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    dst.push_str(&text[..end]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn visible_text_stays_under_its_cap_even_from_one_text_node() {
+        let body = format!(
+            "<p>{}</p><a href=\"https://x.example/\">{}</a>",
+            "é".repeat(5000),
+            "y".repeat(5000)
+        );
+        let f = analyse(&body, 50, 101, 1 << 20);
+        assert!(f.visible_text.len() <= 101, "{}", f.visible_text.len());
+        assert!(f.visible_text.len() >= 99);
+        let anchor = f.urls[0].anchor_text.as_deref().unwrap_or("");
+        assert!(
+            anchor.len() <= 512 && anchor.len() >= 500,
+            "{}",
+            anchor.len()
+        );
+    }
 
     #[test]
     fn reads_links_forms_and_hidden_text() {

@@ -126,15 +126,12 @@ impl ParsedUrl {
             None => (None, authority),
         };
         let (host_raw, port) = split_port(hostport);
-        let (path, query) = match tail.find('?') {
-            Some(i) => (
-                tail[..i].to_string(),
-                tail[i + 1..].split('#').next().unwrap_or("").to_string(),
-            ),
-            None => (
-                tail.split('#').next().unwrap_or("").to_string(),
-                String::new(),
-            ),
+        // The fragment ends the URL wherever it starts: `/a#f?x` has no
+        // query, and `?x` is part of the fragment.
+        let tail = tail.split('#').next().unwrap_or("");
+        let (path, query) = match tail.split_once('?') {
+            Some((p, q)) => (p.to_string(), q.to_string()),
+            None => (tail.to_string(), String::new()),
         };
         let scheme = if scheme.is_empty() {
             "http".to_string()
@@ -444,6 +441,10 @@ mod tests {
         assert_eq!(u.port.as_deref(), Some("8080"));
         assert_eq!(u.path, "/a/b");
         assert_eq!(u.query, "x=1");
+        // A `?` after the `#` belongs to the fragment, not a query.
+        let u = ParsedUrl::parse("https://evil.example/a#f?next=https://paypal.com").unwrap();
+        assert_eq!(u.path, "/a");
+        assert_eq!(u.query, "");
         let u = ParsedUrl::parse("http://0x7f000001/").unwrap();
         assert!(u.host.unwrap().is_ip());
         let u = ParsedUrl::parse("javascript:alert(1)").unwrap();

@@ -584,7 +584,7 @@ impl RedisStore {
                         let Some((net, v4, prefix)) = parse_cidr(cidr) else {
                             continue;
                         };
-                        let (bytes, ip_v4) = ip_bytes(*ip);
+                        let (bytes, ip_v4) = ip_bytes(ip.to_canonical());
                         if ip_v4 != v4 || mask(bytes, v4, prefix) != net {
                             continue;
                         }

@@ -607,9 +607,10 @@ impl Index {
         out
     }
 
-    /// The ranges listing this IP (v4 and v6 apart; no mapping between them).
+    /// The ranges listing this IP. An IPv4-mapped IPv6 address
+    /// (`::ffff:192.0.2.1`) is looked up as the IPv4 address it carries.
     pub fn check_ip(&self, ip: IpAddr) -> Vec<Hit> {
-        let (bytes, v4) = ip_bytes(ip);
+        let (bytes, v4) = ip_bytes(ip.to_canonical());
         self.cidrs
             .iter()
             .filter(|c| c.v4 == v4 && mask(bytes, v4, c.prefix) == c.addr)

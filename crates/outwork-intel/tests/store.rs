@@ -86,6 +86,11 @@ fn ips_hashes_and_sources() {
     );
     assert!(idx.check_url("http://192.0.3.1/").is_empty());
     assert_eq!(idx.check_ip("2001:db8::1".parse().unwrap()).len(), 1);
+    assert_eq!(
+        idx.check_ip("::ffff:192.0.2.77".parse().unwrap()).len(),
+        1,
+        "IPv4-mapped IPv6 is the IPv4 address"
+    );
     assert_eq!(idx.check_sha256(&[0xaa; 32]).len(), 1);
     assert!(idx.check_sha256(&[0xab; 32]).is_empty());
     // Removing a source removes only its entries.
