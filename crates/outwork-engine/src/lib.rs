@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(unreachable_pub)]
+#![warn(unnameable_types)]
 
 // The modules are private; the re-exports below and the items defined in
 // this file are the API.

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(unreachable_pub)]
+#![warn(unnameable_types)]
 
 // The modules are private; what follows and the items defined here are the
 // API.

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(unreachable_pub)]
+#![warn(unnameable_types)]
 
 // The modules are private; these re-exports are the API.
 mod canon;

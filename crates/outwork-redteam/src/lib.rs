@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(unreachable_pub)]
+#![warn(unnameable_types)]
 
 mod attack;
 mod engines;

@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(unreachable_pub)]
+#![warn(unnameable_types)]
 
 mod budget;
 mod codec;
@@ -40,6 +41,7 @@ mod server;
 mod session;
 mod verdict_log;
 
+pub use budget::{ByteBudget, Exhausted, Reservation};
 pub use config::{
     ConfigError, DashboardConfig, FailPolicy, HttpConfig, ListenAddr, MilterConfig, OversizePolicy,
     QuarantineMode, RspamdQuarantineAction, SmtpReplyError, check as check_config,
@@ -60,15 +62,15 @@ pub use verdict_log::{AttachmentInfo, Filter, LogOptions, VerdictLog, VerdictRec
 /// messages the HTTP API builds. Not a stable API.
 #[doc(hidden)]
 pub mod fuzzing {
-    pub use crate::codec::{Command, Family, Reply, split_frame};
+    pub use crate::codec::{CodecError, Command, Family, Frame, Reply, split_frame};
     pub use crate::http::{release_argv, synthetic_message, url_message};
-    pub use crate::policy::{on_failure, on_oversize, on_verdict};
+    pub use crate::policy::{Decision, Outcome, on_failure, on_oversize, on_verdict};
     /// Rspamd's `/checkv2` and legacy protocol.
     pub mod rspamd {
         pub use crate::rspamd::{
-            MAX_RCPTS, MessageInfo, Reply, RspamdRequest, checkv2_reply, header_value,
-            is_legacy_request_line, legacy_error, legacy_reply, parse_legacy_head,
-            parse_request_headers,
+            HeaderError, LegacyHead, LegacyHeadError, MAX_RCPTS, MessageInfo, Reply, RspamdRequest,
+            checkv2_reply, header_value, is_legacy_request_line, legacy_error, legacy_reply,
+            parse_legacy_head, parse_request_headers,
         };
     }
     pub use crate::session::{Session, Step};
