@@ -49,7 +49,7 @@ pub enum RewriteError {
         /// The start of what it wrote on standard error (may be empty).
         stderr: String,
     },
-    /// The command wrote more than [`MAX_REWRITER_OUTPUT`] bytes.
+    /// The command wrote more than 4 MiB (`MAX_REWRITER_OUTPUT`).
     #[error("{program}: output larger than {max} bytes")]
     OutputTooLarge {
         /// The program.
@@ -148,7 +148,7 @@ pub trait Rewriter: Send + Sync {
     /// Names the rewriter in notes and errors (`builtin`, `command:PROGRAM`,
     /// `chat:MODEL`).
     fn name(&self) -> String;
-    /// Rewrite the visible text of a message. Link placeholders like [[LINK1]] must be kept.
+    /// Rewrite the visible text of a message. Link placeholders like `[[LINK1]]` must be kept.
     fn rewrite(&self, text: &str) -> Result<String, RewriteError>;
 }
 
