@@ -10,26 +10,36 @@ use std::collections::BTreeMap;
 /// Evasion of one variant (an operator or combination) for one engine.
 #[derive(Debug, Clone, Serialize)]
 pub struct VariantStats {
+    /// The variant's name (an operator, or operators joined by `+`).
     pub variant: String,
+    /// The engine's name.
     pub engine: String,
     /// Messages where both the baseline and this variant got a verdict.
     pub n: usize,
+    /// Messages left out because the baseline or the variant has no verdict.
     pub errors: usize,
+    /// Of the `n`, variants the engine did not flag.
     pub evaded: usize,
+    /// `evaded / n`, fraction 0–1 (0 when `n == 0`).
     pub evasion: f64,
+    /// Wilson 95% interval of `evasion`; `(0, 1)` when `n == 0`.
     pub evasion_ci: (f64, f64),
     /// Evasion of the unchanged (rebuilt) messages, on the same n.
     pub baseline_evasion: f64,
-    /// evasion − baseline evasion, with a paired bootstrap 95% interval.
+    /// evasion − baseline evasion, with a paired bootstrap 95% interval
+    /// (2000 resamples, fixed seed): (difference, low, high).
     pub marginal: (f64, f64, f64),
     /// Caught unchanged, missed after the operator.
     pub new_evasions: usize,
     /// Symbols that fired on the unchanged message and not on the variant,
-    /// with how many messages lost them (most first).
+    /// with how many messages lost them (most first, at most 8; scoring
+    /// symbols only, see [`crate::Outcome::scoring`]).
     pub lost: Vec<(String, usize)>,
-    /// Symbols on the variants that were still caught (most first).
+    /// Scoring symbols on the variants that were still caught, with how many
+    /// such variants they fired on (most first, at most 8).
     pub held: Vec<(String, usize)>,
-    /// Mean score change (variant − unchanged).
+    /// Mean score change (variant − unchanged) over the `n` pairs, in the
+    /// engine's score units.
     pub score_change: f64,
 }
 
@@ -90,38 +100,59 @@ pub fn compare(variant: &str, engine: &str, base: &[&Outcome], var: &[&Outcome])
     }
 }
 
-/// Baseline attack set vs new-capability set, for one engine.
+/// Baseline attack set vs new-capability set, for one engine: how much
+/// more of the new set evades (the marginal risk of the new capability).
+/// When the sets are paired, every count and rate but `symbols`,
+/// `near_misses` and `errors` is over the matched pairs only.
 #[derive(Debug, Clone, Serialize)]
 pub struct Marginal {
+    /// The engine's name.
     pub engine: String,
+    /// Baseline messages with a verdict (the matched ones when paired).
     pub baseline_n: usize,
+    /// Of those, messages the engine did not flag.
     pub baseline_evaded: usize,
+    /// `baseline_evaded / baseline_n`, fraction 0–1.
     pub baseline_evasion: f64,
+    /// Wilson 95% interval of `baseline_evasion`.
     pub baseline_ci: (f64, f64),
+    /// New-set messages with a verdict (the matched ones when paired).
     pub new_n: usize,
+    /// Of those, messages the engine did not flag.
     pub new_evaded: usize,
+    /// `new_evaded / new_n`, fraction 0–1.
     pub new_evasion: f64,
+    /// Wilson 95% interval of `new_evasion`.
     pub new_ci: (f64, f64),
-    /// new − baseline evasion with its 95% interval.
+    /// new − baseline evasion with its 95% interval: (difference, low, high).
     pub difference: (f64, f64, f64),
-    /// "paired bootstrap" when the sets hold the same campaigns (matched
-    /// by name), else "Newcombe hybrid score".
+    /// How the interval was computed: a paired bootstrap (4000 resamples)
+    /// when the sets hold the same campaigns (matched by name), else
+    /// Newcombe's hybrid score interval for independent sets.
     pub method: String,
+    /// New-set messages whose name matches a baseline message (0 when a name
+    /// is not unique); the interval is paired only when these are ≥ 90% of
+    /// the new set.
     pub paired: usize,
     /// Paired only: caught in the baseline, evading with the capability.
     pub new_evasions: usize,
+    /// Messages of either set without a verdict; in no rate.
     pub errors: usize,
     /// Scoring symbol → (share of baseline messages it fired on, share of
     /// new), most frequent on the baseline first.
     pub symbols: Vec<(String, f64, f64)>,
     /// Evaded messages of the new set within 50% of the flag threshold's
     /// score (near misses: the cheapest gap to close), and their top symbols.
+    /// 0 when `flag_score` is not positive.
     pub near_misses: usize,
+    /// Scoring symbols of the near misses, with how many they fired on (most
+    /// first, at most 8).
     pub near_miss_symbols: Vec<(String, usize)>,
 }
 
 /// `base` and `new` are (name, outcome) for one engine; names that occur in
-/// both pair the sets.
+/// both pair the sets. `flag_score` is the engine's flag threshold, for the
+/// near misses (0 or less: none counted).
 pub fn marginal(
     engine: &str,
     base: &[(&str, &Outcome)],

@@ -19,7 +19,10 @@ pub struct Verdict {
     pub flagged: bool,
     /// The engine's own action name ("tag", "add header", "spam"...).
     pub action: String,
+    /// The engine's total score, in its own units (outwork and Rspamd
+    /// points, SpamAssassin's score); 0 when the engine skipped the message.
     pub score: f64,
+    /// The names of the symbols (rules) that fired, in the engine's naming.
     pub symbols: Vec<String>,
     /// Each symbol's score, parallel to `symbols`; empty when the engine
     /// doesn't say (spamd's SYMBOLS answer).
@@ -127,9 +130,14 @@ pub enum SpamdReplyError {
     MalformedScore,
 }
 
+/// Something that judges raw messages: the defence under evaluation. One
+/// value is shared by all scan threads of [`crate::run_all`].
 pub trait Engine: Send + Sync {
+    /// The engine's short name: report column, checkpoint key, `NAME=` of
+    /// its `--engine` spec.
     fn name(&self) -> &str;
-    /// What the engine is, for reports ("outwork in-process", "checkv2 http://...").
+    /// What the engine is, for reports ("outwork in-process",
+    /// "Rspamd-compatible http://…/checkv2", "SpamAssassin spamd host:port").
     fn describe(&self) -> String;
     /// The engine's verdict on one raw message.
     fn scan(&self, raw: &[u8]) -> Result<Verdict, EngineError>;
@@ -141,7 +149,9 @@ pub trait Engine: Send + Sync {
 
 /// outwork in this process. Flagged = action other than accept.
 pub struct InProcess {
+    /// The engine's name (`outwork` unless the spec names it).
     pub name: String,
+    /// The scanner; its own envelope is used for every message.
     pub scanner: Arc<Scanner>,
 }
 
@@ -178,14 +188,16 @@ pub const RSPAMD_SPAM_ACTIONS: [&str; 3] = ["add header", "rewrite subject", "re
 
 /// A Rspamd-compatible `POST /checkv2` endpoint.
 pub struct CheckV2 {
+    /// The engine's name (`checkv2` unless the spec names it).
     pub name: String,
+    /// The full `…/checkv2` URL requests are posted to.
     pub url: String,
     agent: ureq::Agent,
 }
 
 impl CheckV2 {
     /// `base` is the server root (`http://127.0.0.1:11333`) or the full
-    /// `/checkv2` URL.
+    /// `/checkv2` URL; `timeout` bounds each whole request.
     pub fn new(name: &str, base: &str, timeout: Duration) -> CheckV2 {
         let base = base.trim_end_matches('/');
         let url = if base.ends_with("/checkv2") {
@@ -277,15 +289,23 @@ impl Engine for CheckV2 {
 /// A SpamAssassin spamd, spoken to as `spamc` does (SPAMC/1.5, `SYMBOLS`).
 /// Flagged = spamd's own spam decision (score ≥ required).
 pub struct Spamd {
+    /// The engine's name (`spamassassin` unless the spec names it).
     pub name: String,
+    /// spamd's `host:port`.
     pub addr: String,
+    /// Connect, read and write timeout, each.
     pub timeout: Duration,
+    /// The `User:` sent to spamd (whose per-user settings apply); `nobody`.
     pub user: String,
-    /// spamc passes larger messages through unscanned; so do we (500 KiB).
+    /// spamc passes larger messages through unscanned; so do we (500 KiB):
+    /// the verdict is then "skipped (too big)", not flagged (a miss, not an
+    /// error).
     pub max_bytes: usize,
 }
 
 impl Spamd {
+    /// A spamd at `addr` (`host:port`) with spamc's defaults: user `nobody`,
+    /// messages over 500 KiB not scanned.
     pub fn new(name: &str, addr: &str, timeout: Duration) -> Spamd {
         Spamd {
             name: name.into(),

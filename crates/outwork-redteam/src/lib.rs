@@ -67,23 +67,36 @@ use outwork_engine::Scanner;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Why a corpus or an anchors file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
+    /// A file or folder could not be read: its path and why.
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
+    /// The folder is not a corpus (or its label folders hold no file).
     #[error("{0}: no MANIFEST.tsv and no phish/ ham/ spam/ folders")]
     NotACorpus(PathBuf),
 }
 
+/// One labelled message of a corpus.
 #[derive(Debug, Clone)]
 pub struct Sample {
     /// Path relative to the corpus root (as in the manifest).
     pub rel: String,
+    /// Where to read it (the corpus root joined with `rel`).
     pub path: PathBuf,
+    /// `phish` (positive), `ham` (negative), `spam` (in no rate), or whatever
+    /// else the manifest says.
     pub label: String,
+    /// Where it came from (a feed, a mailbox): the manifest column, or the
+    /// folder under the label folder (the label itself for files directly
+    /// in it). Per-source rates and [`Cv::Source`] group by it.
     pub source: String,
 }
 
+/// Load the corpus at `root`: its `MANIFEST.tsv` when there is one (see
+/// [`load_manifest`]), else every file under `phish/`, `ham/` and `spam/`
+/// (recursively; sorted by path). Every file counts, hidden ones included.
 pub fn load_corpus(root: &Path) -> Result<Vec<Sample>, EvalError> {
     let manifest = root.join("MANIFEST.tsv");
     if manifest.is_file() {
@@ -132,7 +145,9 @@ pub fn load_corpus(root: &Path) -> Result<Vec<Sample>, EvalError> {
     Ok(out)
 }
 
-/// Read a manifest (header row first; columns path, label, source).
+/// Read a manifest (header row first; columns path, label, source; further
+/// columns ignored). Rows with fewer than three columns are skipped
+/// silently; the files are not checked.
 pub fn load_manifest(root: &Path, manifest: &Path) -> Result<Vec<Sample>, EvalError> {
     let text =
         std::fs::read_to_string(manifest).map_err(|e| EvalError::Io(manifest.to_path_buf(), e))?;
@@ -180,12 +195,16 @@ pub fn ablation(data: &[u8], scanner: &Scanner) -> [bool; 7] {
 /// An anchor engine's verdict on one file, from `anchors/scan.sh` JSONL.
 #[derive(Debug, Clone)]
 pub struct AnchorVerdict {
+    /// The anchor engine as the JSONL names it (`rspamd`, else SpamAssassin).
     pub engine: String,
+    /// Its spam decision, by the rule of [`load_anchors`].
     pub flagged: bool,
 }
 
 /// Read anchors JSONL: rspamd flagged = action in {add header, rewrite
-/// subject, reject}; SpamAssassin flagged = is_spam.
+/// subject, reject} ([`RSPAMD_SPAM_ACTIONS`]); any other engine flagged =
+/// `is_spam`. Keyed by the `file` field; lines that are not JSON are
+/// skipped.
 pub fn load_anchors(path: &Path) -> Result<BTreeMap<String, Vec<AnchorVerdict>>, EvalError> {
     let text = std::fs::read_to_string(path).map_err(|e| EvalError::Io(path.to_path_buf(), e))?;
     let mut m: BTreeMap<String, Vec<AnchorVerdict>> = BTreeMap::new();

@@ -13,15 +13,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// One engine's result on one item.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Outcome {
+    /// The item's id (as given to [`run_all`]: a corpus path, a variant name).
     pub id: String,
+    /// The engine's name.
     pub engine: String,
+    /// The engine counts it as spam/phishing ([`crate::Verdict::flagged`]);
+    /// false on error.
     pub flagged: bool,
+    /// The engine's action name (`reject`, `add header`, …); `error` on error.
     pub action: String,
+    /// The engine's score, in its own units (higher = more suspicious).
     pub score: f64,
+    /// The symbols (rules) that fired.
     pub symbols: Vec<String>,
     /// Each symbol's score, parallel to `symbols` (empty: unknown).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub weights: Vec<f64>,
+    /// Wall time of the verdict in milliseconds (the ablation passes not
+    /// included); 0 on error.
     pub ms: f64,
     /// Why this item has no verdict (unreadable, engine down, panic).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -37,30 +37,39 @@ pub struct SearchConfig {
     pub pool: Vec<Op>,
     /// Operators per combination at most.
     pub max_ops: usize,
+    /// Seeds the order of the single operators (mixed with the message id
+    /// and the engine name): same seed, same answers → same search.
     pub seed: u64,
 }
 
 /// One query: the operators applied and the engine's answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct Tried {
+    /// The combination's name ([`variant_name`]: `identity`, `a+b`, …).
     pub variant: String,
+    /// The engine flagged it (the attacker's query failed).
     pub flagged: bool,
+    /// The engine's score, in its own units.
     pub score: f64,
 }
 
 /// The search on one message.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageSearch {
+    /// The message's id (its corpus path).
     pub id: String,
     /// Queries made (engine answers, errors included).
     pub queries: usize,
     /// The query (1-based) whose variant evaded first; 1 = unchanged.
     pub evaded_at: Option<usize>,
-    /// The evading combination (`identity` when the message evades as is).
+    /// The evading combination (`identity` when the message evades as is);
+    /// `None` when nothing evaded within the budget.
     pub cheapest: Option<String>,
     /// What the attacker ends with: the evading variant's outcome, else
     /// the lowest-scoring one's.
     pub outcome: Outcome,
+    /// The answered queries in order (queries that got an engine error are
+    /// counted in `queries` but not listed).
     pub tried: Vec<Tried>,
     /// Variants that could not be made (the operator does not apply).
     pub skipped: usize,
@@ -153,7 +162,8 @@ fn hash(s: &str) -> u64 {
 }
 
 /// Search one message. `make` builds the variant for a combination
-/// (`&[]` is the unchanged message, rebuilt); `engine` answers.
+/// (`&[]` is the unchanged message, rebuilt); `engine` answers. The
+/// unchanged message is always queried, even with a budget of 0.
 pub fn search_one(
     id: &str,
     make: &MakeVariant,
@@ -376,32 +386,44 @@ pub fn search_all(
 /// Evasion within a budget of queries.
 #[derive(Debug, Clone, Serialize)]
 pub struct CurvePoint {
+    /// Queries allowed per message (1 = the unchanged message only).
     pub budget: usize,
+    /// Messages that evaded within that many queries.
     pub evaded: usize,
+    /// `evaded / n` ([`SearchSummary::n`]), fraction 0–1.
     pub rate: f64,
+    /// Wilson 95% interval of `rate`.
     pub ci: (f64, f64),
 }
 
 /// One engine's search, summed up.
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchSummary {
+    /// The engine searched against.
     pub engine: String,
+    /// Queries per message at most ([`SearchConfig::budget`]).
     pub budget: usize,
+    /// The attacker's operators, by name.
     pub pool: Vec<String>,
     /// Messages with a verdict on the unchanged message.
     pub n: usize,
+    /// Messages left out: no verdict on the unchanged message.
     pub errors: usize,
     /// Evasion at budget 1 (unchanged) .. `budget`.
     pub curve: Vec<CurvePoint>,
     /// Mean queries to the first evasion, over the messages that evaded
-    /// with at least one operator.
+    /// with at least one operator (0 when none did); errored queries count.
     pub mean_queries: f64,
-    /// The evading combinations, most often first.
+    /// The evading combinations ([`MessageSearch::cheapest`], `identity`
+    /// included) with how many messages each, most often first.
     pub sequences: Vec<(String, usize)>,
-    /// How often each operator is in an evading combination.
+    /// How often each operator is in an evading combination, most often
+    /// first.
     pub operators: Vec<(String, usize)>,
 }
 
+/// Sum up [`search_all`]'s results for one engine: the evasion-vs-budget
+/// curve and the combinations that worked.
 pub fn summarize(engine: &str, cfg: &SearchConfig, results: &[MessageSearch]) -> SearchSummary {
     let ok: Vec<&MessageSearch> = results.iter().filter(|r| r.error.is_none()).collect();
     let n = ok.len();

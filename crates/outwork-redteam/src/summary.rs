@@ -12,80 +12,145 @@ use crate::stats;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// The messages of one label (`phish`, `ham`, `spam`, …) as one engine
+/// judged them.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct LabelStats {
+    /// Messages with this label (errors included).
     pub n: usize,
+    /// Of those, messages flagged ([`crate::Verdict::flagged`]); errors never count.
     pub flagged: usize,
+    /// Messages without a verdict (unreadable, engine error); in no rate.
     pub errors: usize,
     /// Engine action name → count.
     pub actions: BTreeMap<String, usize>,
 }
 
+/// One (source, label) group of the corpus (the manifest's `source` column
+/// or the folder under `phish/`, `ham/`, `spam/`): where the misses and
+/// false positives come from.
 #[derive(Debug, Clone, Serialize)]
 pub struct SourceRow {
+    /// The corpus source (manifest column or sub-folder name).
     pub source: String,
+    /// The label of its messages.
     pub label: String,
+    /// Messages of this source and label (errors included).
     pub n: usize,
+    /// Of those, messages flagged ([`crate::Verdict::flagged`]).
     pub flagged: usize,
+    /// Messages without a verdict; in no rate.
     pub errors: usize,
+    /// Engine action name → count (messages with a verdict only).
     pub actions: BTreeMap<String, usize>,
 }
 
+/// Recall at a fixed false-positive budget: the best score threshold whose
+/// FPR on this corpus stays within `max_fpr` (phish vs ham, by score, not
+/// by the engine's own action).
 #[derive(Debug, Clone, Serialize)]
 pub struct AtFpr {
+    /// The budget, a fraction 0–1 (0.01 = 1%, 0.001 = 0.1%).
     pub max_fpr: f64,
+    /// Fraction of phishing with `score >= threshold`; 0 when no threshold
+    /// fits the budget (or there is no phishing).
     pub recall: f64,
+    /// The score threshold used; `+inf` when none fits the budget.
     pub threshold: f64,
+    /// The FPR actually reached at that threshold (≤ `max_fpr`), fraction 0–1.
     pub fpr: f64,
 }
 
+/// How often one rule/symbol fired, per label: which signals carry the
+/// recall and which cause the false positives.
 #[derive(Debug, Clone, Serialize)]
 pub struct SymbolRow {
+    /// The engine's symbol (rule) name.
     pub symbol: String,
     /// Messages it fired on, per label.
     pub phish: usize,
+    /// Ham messages it fired on.
     pub ham: usize,
+    /// Messages of any other label (spam, …) it fired on.
     pub spam: usize,
 }
 
+/// What the in-process engine loses when one signal family is switched
+/// off: recall and FPR recomputed from [`crate::ablation`] (a full scan per
+/// family), next to the engine's unablated numbers.
 #[derive(Debug, Clone, Serialize)]
 pub struct AblationRow {
+    /// The family switched off (one of [`crate::FAMILIES`]).
     pub family: String,
+    /// Phishing flagged without it / phishing with a verdict, fraction 0–1.
     pub recall: f64,
+    /// Ham flagged without it / ham with a verdict, fraction 0–1.
     pub fpr: f64,
+    /// `recall` minus the full engine's recall (negative: the family helps).
     pub recall_change: f64,
+    /// `fpr` minus the full engine's FPR (negative: the family costs false
+    /// positives).
     pub fpr_change: f64,
 }
 
+/// Everything the evaluation report says about one engine on one labelled
+/// corpus. Positive = `phish`, negative = `ham`; other labels (spam) are in
+/// `by_label`, `by_source` and `symbols` but in no rate. Rates are fractions
+/// 0–1 over the messages with a verdict; errors are counted, never scored.
 #[derive(Debug, Clone, Serialize)]
 pub struct EngineSummary {
+    /// The engine's name (as in `--engine` and the checkpoint).
     pub engine: String,
+    /// A one-line description of the engine (address, config).
     pub describe: String,
+    /// Messages in the corpus (every label, errors included).
     pub messages: usize,
+    /// Messages without a verdict from this engine; in no rate.
     pub errors: usize,
+    /// Counts per label.
     pub by_label: BTreeMap<String, LabelStats>,
+    /// Phishing flagged (true positives).
     pub tp: usize,
+    /// Ham flagged (false positives).
     pub fp: usize,
+    /// Ham not flagged (true negatives).
     pub tn: usize,
+    /// Phishing not flagged (misses, false negatives).
     pub fn_: usize,
+    /// `tp / (tp + fp)`; 0 when nothing was flagged.
     pub precision: f64,
+    /// `tp / (tp + fn)`, the share of phishing flagged; 0 without phishing.
     pub recall: f64,
+    /// Wilson 95% interval of `recall`; `(0, 1)` without phishing.
     pub recall_ci: (f64, f64),
+    /// `fp / (fp + tn)`, the share of ham flagged; 0 without ham.
     pub fpr: f64,
+    /// Wilson 95% interval of `fpr`; `(0, 1)` without ham.
     pub fpr_ci: (f64, f64),
+    /// `2tp / (2tp + fp + fn)`; 0 when undefined.
     pub f1: f64,
+    /// Area under `roc` (ties count ½); 0.5 when a class is missing.
     pub auc: f64,
+    /// Step-wise average precision over the score thresholds (scikit-learn's
+    /// definition); 0 without phishing.
     pub average_precision: f64,
+    /// Recall by score at FPR budgets of 1% and 0.1%.
     pub recall_at_fpr: Vec<AtFpr>,
     /// (fpr, tpr) points.
     pub roc: Vec<(f64, f64)>,
     /// (recall, precision) points.
     pub pr: Vec<(f64, f64)>,
+    /// Counts per (source, label), sorted by source then label.
     pub by_source: Vec<SourceRow>,
+    /// Symbols that fired, most phishing hits first (then by name).
     pub symbols: Vec<SymbolRow>,
+    /// Per-family ablation (`outwork eval` always runs it); `None` unless the
+    /// engine is in-process and the run recorded [`Outcome::flagged_without`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ablation: Option<Vec<AblationRow>>,
+    /// Median scan time per message in milliseconds (verdicts only).
     pub median_ms: f64,
+    /// 99th-percentile scan time per message in milliseconds (nearest rank).
     pub p99_ms: f64,
     /// Benign twins of the phishing (`eval --twins`): how many were flagged.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,7 +158,7 @@ pub struct EngineSummary {
 }
 
 /// The benign twins of a corpus's phishing (the same text sent by the
-/// impersonated brand, see [`crate::mutate::benign_twin`]) as one engine
+/// impersonated brand, see [`crate::benign_twin`]) as one engine
 /// judged them: every flagged twin is a false positive.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct TwinSummary {
@@ -105,8 +170,9 @@ pub struct TwinSummary {
     pub errors: usize,
     /// Twins flagged (any action but accept).
     pub flagged: usize,
-    /// flagged / (twins - errors).
+    /// flagged / (twins - errors), fraction 0–1; 0 when no twin was judged.
     pub fpr: f64,
+    /// Wilson 95% interval of `fpr`; `(0, 1)` when no twin was judged.
     pub fpr_ci: (f64, f64),
     /// Engine action name → count.
     pub actions: BTreeMap<String, usize>,

@@ -17,11 +17,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// One message as the trainer sees it.
 #[derive(Debug, Clone)]
 pub struct Item {
+    /// Path relative to its corpus root ([`crate::Sample::rel`]).
     pub rel: String,
+    /// Its corpus source (what [`Cv::Source`] holds out).
     pub source: String,
+    /// Labelled `phish` (else `ham`; spam is never an item).
     pub phish: bool,
-    /// Unix seconds of its Date header.
+    /// Unix seconds of its Date header; `None` when missing or unreadable
+    /// ([`Cv::Time`] then counts it as the oldest).
     pub date: Option<i64>,
+    /// What the model sees of it ([`features_of`]).
     pub features: Features,
     /// Features of its benign twin (phishing that names a brand only).
     pub twin: Option<Features>,
@@ -30,7 +35,7 @@ pub struct Item {
 /// How to split for cross-validation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cv {
-    /// k random folds.
+    /// k random folds (seeded by [`TrainOptions::seed`]); k must be ≥ 2.
     Random(usize),
     /// Each ham source held out in turn (with a share of the phishing).
     Source,
@@ -39,6 +44,8 @@ pub enum Cv {
 }
 
 impl Cv {
+    /// `random` (5 folds), `random:K` (K ≥ 2), `source` or `time`; `None`
+    /// for anything else.
     pub fn parse(s: &str) -> Option<Cv> {
         match s {
             "source" => Some(Cv::Source),
@@ -52,6 +59,7 @@ impl Cv {
         }
     }
 
+    /// The spec [`Cv::parse`] reads back (`random:5`, `source`, `time`).
     pub fn name(self) -> String {
         match self {
             Cv::Random(k) => format!("random:{k}"),
@@ -141,10 +149,12 @@ pub fn features_of(raw: &[u8], scanner: &Scanner, bits: u32) -> (Features, outwo
 /// Settings of one training run.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The learner's settings (epochs, regularisation, hashed bits, seed…).
     pub options: TrainOptions,
     /// Loss weight of a benign twin (legitimate) example.
     pub twin_weight: f64,
-    /// False-positive target the tag threshold is calibrated to.
+    /// False-positive target the tag threshold is calibrated to, a fraction
+    /// 0–1 of held-out ham (default 0.005 = 0.5%).
     pub fp_target: f64,
     /// The score the calibration puts at `fp_target` (the config's tag
     /// threshold).
@@ -199,29 +209,44 @@ fn raw_score(m: &Model, f: &Features) -> f64 {
 /// Held-out scores of one cross-validation: every item scored by a model
 /// that did not train on it (nor on its twin).
 #[derive(Debug, Clone, Default)]
+/// Scores are the fold model's raw scores (before [`final_model`]'s
+/// rescaling).
 pub struct Heldout {
+    /// Scores of the held-out phishing.
     pub phish: Vec<f64>,
+    /// Scores of the held-out ham.
     pub ham: Vec<f64>,
     /// Twins of held-out phishing, by the same fold's model.
     pub twins: Vec<f64>,
     /// Extra held-out legitimate mail (never trained on), per fold model,
     /// averaged over folds.
     pub extra_ham: Vec<f64>,
+    /// Test folds run (k for random, the source count (≥ 2) for source, 1
+    /// for time).
     pub folds: usize,
 }
 
-/// Results at one false-positive rate.
+/// Results at one false-positive rate. Shares are fractions 0–1 of the
+/// held-out scores ([`Heldout`]); NaN when that list is empty.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AtFp {
+    /// The false-positive target on held-out ham, fraction 0–1.
     pub fp_target: f64,
+    /// The raw score threshold that reaches it (`+inf` without ham).
     pub threshold: f64,
+    /// Held-out phishing scoring ≥ `threshold`.
     pub recall: f64,
+    /// Held-out ham scoring ≥ `threshold` (at most `fp_target`; ties below).
     pub ham_fp: f64,
+    /// Benign twins scoring below `threshold`, i.e. rightly accepted.
     pub twins_accepted: f64,
+    /// Extra legitimate mail scoring below `threshold`.
     pub extra_accepted: f64,
 }
 
 impl Heldout {
+    /// The threshold putting a share `fp` of held-out ham above it, and what
+    /// it does to the other held-out sets.
     pub fn at(&self, fp: f64) -> AtFp {
         let t = threshold_at(&self.ham, fp);
         let share = |v: &[f64], above: bool| {
@@ -397,8 +422,9 @@ pub fn final_model(items: &[Item], heldout: &Heldout, plan: &Plan) -> Model {
     m
 }
 
-/// Corpora → samples, with the corpus path in front of each source name
-/// when several are given.
+/// Corpora → samples: every corpus's [`crate::load_corpus`], one after the
+/// other. Source names are kept as they are (not prefixed by the corpus),
+/// so equal names in two corpora are one source for [`Cv::Source`].
 pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Sample>, crate::EvalError> {
     let mut all = Vec::new();
     for p in paths {

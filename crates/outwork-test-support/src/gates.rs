@@ -32,36 +32,42 @@ pub struct Gate {
     pub install: &'static str,
 }
 
+/// A `redis-server` to start (the Redis intel store and history).
 pub const REDIS: Gate = Gate {
     name: "redis",
     env: "OUTWORK_REQUIRE_REDIS",
     needs: "redis-server",
     install: "apt-get install redis-server",
 };
+/// A `clamd` to start (virus-scanning tests).
 pub const CLAMD: Gate = Gate {
     name: "clamd",
     env: "OUTWORK_REQUIRE_CLAMD",
     needs: "clamd",
     install: "apt-get install clamav-daemon",
 };
+/// An `nsd` to start (SPF/DKIM/DMARC records on a loopback DNS server).
 pub const NSD: Gate = Gate {
     name: "nsd",
     env: "OUTWORK_REQUIRE_NSD",
     needs: "nsd",
     install: "apt-get install nsd",
 };
+/// Postfix, swaks and root (mail-flow tests through a real MTA).
 pub const POSTFIX: Gate = Gate {
     name: "postfix",
     env: "OUTWORK_REQUIRE_POSTFIX",
     needs: "postfix, swaks and root",
     install: "apt-get install postfix swaks; run as root",
 };
+/// `rspamc`, Rspamd's client (tests of the Rspamd-compatible protocol).
 pub const RSPAMC: Gate = Gate {
     name: "rspamc",
     env: "OUTWORK_REQUIRE_RSPAMC",
     needs: "rspamc",
     install: "apt-get install rspamd",
 };
+/// node, chromium and playwright-core (the dashboard in a real browser).
 pub const BROWSER: Gate = Gate {
     name: "browser",
     env: "OUTWORK_REQUIRE_BROWSER",
@@ -84,6 +90,7 @@ pub const CORPUS: Gate = Gate {
     install: "check out ../shared beside the repository",
 };
 
+/// Every gate (the `gates` test checks each one's reason and cfg).
 pub const ALL: [&Gate; 8] = [
     &REDIS, &CLAMD, &NSD, &POSTFIX, &RSPAMC, &BROWSER, &ANCHORS, &CORPUS,
 ];

@@ -10,6 +10,10 @@
 #![warn(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// Which real servers (Redis, clamd, nsd, Postfix, Rspamd, a browser) and
+/// data (anchors, the dev corpus) the integration tests can use here, and
+/// how a test skips, or fails, without them. The file is also `#[path]`-
+/// included by the build scripts (`emit`), hence its plain `//` header.
 pub mod gates;
 mod running;
 mod servers;

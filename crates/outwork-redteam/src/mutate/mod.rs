@@ -91,6 +91,7 @@ use twin::*;
 
 /// What the operators need besides the message.
 pub struct MutateCtx<'a> {
+    /// Paraphrases the text for [`Op::Rewrite`] (unused by the others).
     pub rewriter: &'a dyn Rewriter,
     /// Per-message seed (e.g. a hash of the file path): runs are reproducible.
     pub seed: u64,
@@ -104,6 +105,8 @@ pub struct MutateCtx<'a> {
 }
 
 impl<'a> MutateCtx<'a> {
+    /// The defaults: shortener `bit.ly`, Google's open redirect
+    /// (`https://www.google.com/url?q=`), brand derived from the message.
     pub fn new(rewriter: &'a dyn Rewriter, seed: u64) -> MutateCtx<'a> {
         MutateCtx {
             rewriter,
@@ -118,16 +121,24 @@ impl<'a> MutateCtx<'a> {
 /// A transformed message and what each operator did.
 #[derive(Debug, Clone)]
 pub struct Mutated {
+    /// The rebuilt message (RFC 5322 / MIME bytes).
     pub bytes: Vec<u8>,
+    /// One line per change, prefixed by the operator's name, in the order
+    /// made (`redteam --out` writes them to `NAME.notes.txt`).
     pub notes: Vec<String>,
 }
 
+/// Why [`mutate()`] or [`benign_twin`] gave no message.
 #[derive(Debug, thiserror::Error)]
 pub enum MutateError {
+    /// The input is not an email message (no parse, or no known header).
     #[error("not a parseable message")]
     Unparseable,
+    /// The rewriter (named by [`Rewriter::name`]) failed for [`Op::Rewrite`].
     #[error("rewriter {0}: {1}")]
     Rewriter(String, #[source] RewriteError),
+    /// An operator's payload (QR PNG, zip) or the message could not be
+    /// written: what failed.
     #[error("{0}")]
     Build(String),
     /// The operator has nothing to work on (the benign twin of a message

@@ -3,27 +3,62 @@
 /// One attacker transformation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Op {
+    /// No change: the message parsed and rebuilt; the baseline every operator
+    /// is compared with.
     Identity,
+    /// Paraphrases the visible text with a [`crate::Rewriter`] (builtin synonyms,
+    /// a command or a chat model), keeping every link.
     Rewrite,
+    /// Swaps Latin letters of each link's domain for Cyrillic look-alikes (IDN
+    /// homograph, punycode in the href).
     Homoglyph,
+    /// Points each link at a one-typo look-alike of its domain.
     Typosquat,
+    /// Hides each link behind a URL shortener.
     Shortener,
+    /// Wraps each link in an open redirect on a trusted site.
     Redirect,
+    /// Replaces the links with an inline QR code image of the first link
+    /// (quishing).
     Qr,
+    /// Breaks up the HTML text with zero-width characters, numeric entities,
+    /// empty spans and hidden filler.
     HtmlObfuscate,
+    /// Moves the call to action into an attached HTML file that assembles a
+    /// login page in the browser (HTML smuggling).
     Smuggle,
+    /// Moves the call to action into an HTML page inside a .zip attachment.
     Zip,
+    /// Moves the call to action into a ZipCrypto-encrypted .zip whose password
+    /// is in the body.
     PasswordZip,
+    /// Sets the From display name to an impersonated brand, possibly with a
+    /// spoofed address in it.
     DisplayName,
+    /// Sends From (and Reply-To) a look-alike domain of the brand.
     LookalikeSender,
+    /// Moves each link's target to a page on a platform with a good name
+    /// (form/document service, static or serverless host, cloud-storage share,
+    /// IPFS gateway, code-hosting page).
     ReputableHost,
+    /// Moves each link to an innocuous newly made two-word domain (no brand,
+    /// no digits, no abused TLD), path kept.
     FreshDomain,
+    /// Sends through a bulk-mail provider for an attacker-owned domain, with a
+    /// trusted SPF/DKIM/DMARC pass for it and the original auth headers gone.
     EspSend,
+    /// Turns the message into a reply quoting an earlier conversation from the
+    /// recipient's organisation (conversation hijacking).
     ThreadHijack,
+    /// Renders the lure text into an inline PNG linking to the call to action;
+    /// the body keeps no text.
     ImageLure,
+    /// Removes the brand names and logos: a generic lure.
     Debrand,
+    /// Drops the HTML body and its inline images: one text/plain body, links
+    /// bare.
     PlainText,
-    /// Not an attack: the benign twin (see [`Op::BENIGN`], [`benign_twin`]).
+    /// Not an attack: the benign twin (see [`Op::BENIGN`], [`crate::benign_twin`]).
     BenignTwin,
 }
 

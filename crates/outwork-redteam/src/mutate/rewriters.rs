@@ -49,7 +49,7 @@ pub enum RewriteError {
         /// The start of what it wrote on standard error (may be empty).
         stderr: String,
     },
-    /// The command wrote more than [`MAX_REWRITER_OUTPUT`] bytes.
+    /// The command wrote more than 4 MiB (`MAX_REWRITER_OUTPUT`).
     #[error("{program}: output larger than {max} bytes")]
     OutputTooLarge {
         /// The program.
@@ -145,8 +145,10 @@ fn colon_then(text: &str) -> String {
 
 /// Rewrites the visible text of a message (the `rewrite` operator).
 pub trait Rewriter: Send + Sync {
+    /// Names the rewriter in notes and errors (`builtin`, `command:PROGRAM`,
+    /// `chat:MODEL`).
     fn name(&self) -> String;
-    /// Rewrite the visible text of a message. Link placeholders like [[LINK1]] must be kept.
+    /// Rewrite the visible text of a message. Link placeholders like `[[LINK1]]` must be kept.
     fn rewrite(&self, text: &str) -> Result<String, RewriteError>;
 }
 
@@ -154,6 +156,8 @@ pub trait Rewriter: Send + Sync {
 /// synonyms (capitalisation kept) and two middle sentences of long
 /// paragraphs swapped. Placeholders are never touched.
 pub struct BuiltinRewriter {
+    /// Seeds the choices (mixed with a hash of the text): same seed, same
+    /// paraphrase.
     pub seed: u64,
 }
 
@@ -161,7 +165,9 @@ pub struct BuiltinRewriter {
 /// on its standard output. A non-zero exit, a timeout (the child is killed)
 /// or an empty output is an error.
 pub struct CommandRewriter {
+    /// The program and its arguments (no shell); empty is an error.
     pub argv: Vec<String>,
+    /// How long the command may run per message before it is killed.
     pub timeout: Duration,
 }
 
@@ -171,9 +177,11 @@ pub struct ChatRewriter {
     /// Server root such as `http://127.0.0.1:8080` (a trailing `/v1` or the
     /// full `/v1/chat/completions` URL is accepted too).
     pub endpoint: String,
+    /// The `model` field of the request.
     pub model: String,
     /// Sent as a bearer token when set.
     pub api_key: Option<String>,
+    /// Bounds each whole request (120 s from [`ChatRewriter::new`]).
     pub timeout: Duration,
     /// The system prompt; [`ChatRewriter::DEFAULT_PROMPT`] by default.
     pub prompt: String,

@@ -7,11 +7,14 @@ use std::fmt::{self, Write as _};
 /// A named line for [`line_chart`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Series {
+    /// The legend text.
     pub name: String,
+    /// The (x, y) points in drawing order; a non-finite point breaks the line.
     pub points: Vec<(f64, f64)>,
 }
 
 impl Series {
+    /// A series named `name`.
     pub fn new(name: &str, points: Vec<(f64, f64)>) -> Series {
         Series {
             name: name.to_string(),
@@ -124,12 +127,6 @@ pub(super) fn c(v: f64) -> String {
     format!("{v:.1}")
 }
 
-/// Line chart: several named series of (x, y) points, axes 0..1 by default with ticks and grid, legend, optional diagonal reference line (for ROC), distinct colours AND dash patterns (colour-blind safe). Returns an <svg> string with viewBox so it scales.
-///
-/// An axis grows past 0..1 (to round ticks) only if the data does.
-/// Non-finite points break the line. Each series is downsampled to at most
-/// [`MAX_POINTS`] points with [`downsample`]. The `<desc>` gives the axes'
-/// ranges and each series' size and end points.
 /// An accessible chart's opening: `<svg>` sized `w`×`h` with its title
 /// (also its label) and long description, on a white background.
 pub(super) fn svg_open(s: &mut String, w: f64, h: f64, title: &str, desc: &str) -> fmt::Result {
@@ -147,6 +144,15 @@ pub(super) fn svg_open(s: &mut String, w: f64, h: f64, title: &str, desc: &str) 
     write!(s, "<rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>")
 }
 
+/// Line chart: several named series of (x, y) points, axes 0..1 by default
+/// with ticks and grid, legend, optional diagonal reference line (for ROC),
+/// distinct colours AND dash patterns (colour-blind safe). Returns an
+/// `<svg>` string with viewBox so it scales.
+///
+/// An axis grows past 0..1 (to round ticks) only if the data does.
+/// Non-finite points break the line. Each series is downsampled to at most
+/// 500 points, keeping its shape. The `<desc>` gives the axes' ranges and
+/// each series' size and end points.
 pub fn line_chart(
     title: &str,
     x_label: &str,

@@ -11,8 +11,9 @@
 //! against white and lines also differ by dash pattern (colour-blind safe).
 //! The page reflows on a phone and prints without backgrounds.
 //!
-//! Chart SVG is meant to be embedded in HTML and so carries no `xmlns`; use
-//! [`standalone_svg`] to write a chart to its own `.svg` file.
+//! Chart SVG is meant to be embedded in HTML and so carries no `xmlns`;
+//! a chart written to its own `.svg` file needs it added (the tests'
+//! `standalone_svg` does that).
 
 use std::fmt::{self, Write as _};
 
@@ -100,6 +101,7 @@ pub struct Report {
 }
 
 impl Report {
+    /// An empty report titled `title` (the page's `<title>` and `<h1>`).
     pub fn new(title: &str) -> Report {
         Report {
             title: title.to_string(),
@@ -130,6 +132,7 @@ impl Report {
             .push(format!("<h{level} id=\"{id}\">{}</h{level}>", escape(text)));
     }
 
+    /// A paragraph of plain text (escaped).
     pub fn paragraph(&mut self, text: &str) {
         self.blocks.push(format!("<p>{}</p>", escape(text)));
     }
