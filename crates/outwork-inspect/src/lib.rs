@@ -130,7 +130,7 @@ pub enum Finding {
     Macro {
         /// Where: `"outer.zip!inner/doc.docm"` style.
         path: String,
-        /// The auto-run procedure names seen ([`content::AUTORUN_NAMES`]).
+        /// The auto-run procedure names seen (`AutoOpen`, `Document_Open`, `Workbook_Open`, …).
         autorun: Vec<String>,
     },
     /// An Office document that loads a remote template or object.
@@ -175,7 +175,7 @@ pub enum Finding {
 }
 
 impl Finding {
-    /// A guarded parser panicked on this file ([`guard`]): a bug to fix,
+    /// A guarded parser panicked on this file (caught by the `guard` module): a bug to fix,
     /// which tests assert never happens on their inputs.
     pub fn is_failure(&self) -> bool {
         matches!(self, Finding::Malformed { what, .. } if what.starts_with(guard::FAILED))

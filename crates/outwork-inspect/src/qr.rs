@@ -18,7 +18,7 @@ pub(crate) fn is_image(data: &[u8]) -> bool {
 }
 
 /// Decoded QR payloads (at most 8) of an image; empty when it has none or
-/// can't be decoded (a decoder panic included: see [`try_decode`]).
+/// can't be decoded (a decoder panic included: caught and reported).
 pub fn decode(data: &[u8]) -> Vec<String> {
     try_decode(data).unwrap_or_default()
 }

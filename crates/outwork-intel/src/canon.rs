@@ -330,7 +330,7 @@ impl Canonical {
         with_scratch(|b| b.parse(url).map(|c| c.to_canonical()))
     }
 
-    /// The full canonical URL string, e.g. "http://www.google.com/".
+    /// The full canonical URL string, e.g. `http://www.google.com/`.
     /// The port is omitted, as in the spec's examples.
     pub fn to_url(&self) -> String {
         let mut s = String::with_capacity(

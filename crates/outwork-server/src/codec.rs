@@ -189,16 +189,16 @@ impl Family {
 pub enum Command {
     /// `O`: the MTA's version, the actions it allows, the steps it offers.
     OptNeg {
-        /// Protocol version ([`VERSION`]).
+        /// Protocol version (`VERSION`, 6).
         version: u32,
-        /// [`action`] bits the MTA allows.
+        /// `SMFIF_*` action bits the MTA allows.
         actions: u32,
-        /// [`proto`] bits the MTA offers.
+        /// `SMFIP_*` protocol bits the MTA offers.
         protocol: u32,
     },
     /// `D`: macros for the command with code `stage` that follows.
     Macro {
-        /// The [`cmd`] code the macros are for.
+        /// The command code the macros are for.
         stage: u8,
         /// Name and value pairs.
         pairs: Vec<(Vec<u8>, Vec<u8>)>,
@@ -251,11 +251,11 @@ pub enum Reply {
     /// `O`: the filter's version, the actions it will take, the steps it
     /// does not want.
     OptNeg {
-        /// Protocol version ([`VERSION`]).
+        /// Protocol version (`VERSION`, 6).
         version: u32,
-        /// [`action`] bits the filter needs.
+        /// `SMFIF_*` action bits the filter needs.
         actions: u32,
-        /// [`proto`] bits the filter asks for.
+        /// `SMFIP_*` protocol bits the filter asks for.
         protocol: u32,
     },
     /// `c`: go on.
@@ -347,7 +347,7 @@ pub struct Frame<'a> {
 
 /// Split the first packet off `buf`. `Ok(None)` means more bytes are
 /// needed. A declared length over `max` (body packets may always be up to
-/// [`MAX_BODY_PACKET`]) is an error as soon as the code byte is seen, so a
+/// `MAX_BODY_PACKET`) is an error as soon as the code byte is seen, so a
 /// hostile length never makes the caller buffer or allocate it.
 pub fn split_frame(buf: &[u8], max: usize) -> Result<Option<(Frame<'_>, usize)>, CodecError> {
     let Some(head) = buf.get(..5) else {

@@ -645,7 +645,7 @@ pub(crate) fn check_smtp_reply(s: &str) -> Result<(), SmtpReplyError> {
     }
 }
 
-/// Why [`check_smtp_reply`] refused a reply.
+/// Why a configured SMTP reply (`reject_reply`, …) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SmtpReplyError {

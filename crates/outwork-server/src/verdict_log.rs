@@ -82,9 +82,9 @@ pub struct VerdictRecord {
     /// outwork's own Authentication-Results when it verified the sender,
     /// else the message's own headers (topmost first).
     pub authentication_results: Vec<String>,
-    /// The header block, at most [`MAX_HEADER_BYTES`] (lossy UTF-8).
+    /// The header block, at most 32 KiB (lossy UTF-8).
     pub headers: String,
-    /// `headers` was cut at [`MAX_HEADER_BYTES`].
+    /// `headers` was cut at 32 KiB.
     pub headers_truncated: bool,
     /// Milliseconds the scan took.
     pub took_ms: f64,
