@@ -316,7 +316,7 @@ pub struct ListsConfig {
     /// `lists.freemail`: free mailbox domains (REPLYTO_FREEMAIL, FROM_FREEMAIL_BRAND), matched as a
     /// whole domain; a path part is not honoured here.
     pub freemail: Vec<String>,
-    /// `lists.abused_tlds`: TLDs with a high abuse rate (URL_ABUSED_TLD), without the leading dot.
+    /// `lists.abused_tlds`: TLDs with a high abuse rate (URL_ABUSED_TLD), with or without the leading dot.
     pub abused_tlds: Vec<String>,
 }
 

@@ -253,7 +253,11 @@ impl Context {
             tunnels: vec(lists::TUNNELS, &l.tunnels),
             ipfs: vec(lists::IPFS_GATEWAYS, &l.ipfs_gateways),
             freemail: set(lists::FREEMAIL, &l.freemail),
-            abused_tlds: set(lists::ABUSED_TLDS, &l.abused_tlds),
+            // `.xyz` and `xyz` both name the TLD.
+            abused_tlds: set(lists::ABUSED_TLDS, &l.abused_tlds)
+                .into_iter()
+                .map(|t| t.trim_start_matches('.').to_string())
+                .collect(),
             allow_domains: lower_all(config.allow.domains.iter().map(String::as_str))
                 .into_iter()
                 .collect(),
