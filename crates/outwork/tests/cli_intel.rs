@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Serve, bin, http, run, text};
+use common::{Serve, bin, blocklist_store, http, run, text};
 use outwork_test_support::{Redis, gates, repo, temp_dir};
 
 use std::process::Command;
@@ -358,16 +358,7 @@ fn redis_store_end_to_end_and_outage() {
 #[test]
 fn serve_keeps_the_last_good_intel_store_when_reload_finds_it_corrupt() {
     let d = temp_dir("reload-intel");
-    let store = d.join("intel.owi");
-    let feed = d.join("feed.txt");
-    std::fs::write(&feed, "https://login.evil.example/verify/\n").expect("write");
-    let o = run(bin()
-        .args([
-            "intel", "import", "--format", "urls", "--source", "s", "--intel",
-        ])
-        .arg(&store)
-        .arg(&feed));
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let store = blocklist_store(&d);
     let good = std::fs::read(&store).expect("store");
     let config = d.join("outwork.toml");
     std::fs::write(

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{bin, offline_scan, run, text};
+use common::{bin, blocklist_store, offline_scan, quarantine_config, run, text};
 use outwork_test_support::{repo, temp_dir};
 
 use std::path::{Path, PathBuf};
@@ -145,13 +145,7 @@ fn json_output_streams_over_a_big_mbox() {
 #[test]
 fn every_command_ends_quietly_on_a_closed_pipe() {
     let d = temp_dir("pipe");
-    let qdir = d.join("q");
-    let cfg = d.join("outwork.toml");
-    std::fs::write(
-        &cfg,
-        format!("[milter]\nquarantine_dir = \"{}\"\n", qdir.display()),
-    )
-    .expect("cfg");
+    let (qdir, cfg) = quarantine_config(&d);
     let store = outwork_server::QuarantineStore::open(&qdir).expect("store");
     let raw = std::fs::read(repo().join("samples/phish-typosquat.eml")).expect("sample");
     let verdict = offline_scan(&raw);
@@ -160,16 +154,7 @@ fn every_command_ends_quietly_on_a_closed_pipe() {
         .expect("put");
     let samples = repo().join("samples").display().to_string();
     let cfg = cfg.display().to_string();
-    let store_path = d.join("intel.owi");
-    let feed = d.join("feed.txt");
-    std::fs::write(&feed, "https://login.evil.example/verify/\n").expect("feed");
-    let o = run(bin()
-        .args([
-            "intel", "import", "--format", "urls", "--source", "s", "--intel",
-        ])
-        .arg(&store_path)
-        .arg(&feed));
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let store_path = blocklist_store(&d);
     let store_path = store_path.display().to_string();
     let cases: Vec<Vec<&str>> = vec![
         vec![

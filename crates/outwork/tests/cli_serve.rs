@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Serve, bin, http, offline_scan, run, text};
+use common::{Serve, bin, blocklist_store, http, offline_scan, quarantine_config, run, text};
 use outwork_test_support::{repo, sandbox_home, temp_dir};
 
 use std::process::Command;
@@ -12,13 +12,7 @@ use std::process::Command;
 #[test]
 fn quarantine_list_show_release_delete() {
     let d = temp_dir("quarantine");
-    let qdir = d.join("q");
-    let cfg = d.join("outwork.toml");
-    std::fs::write(
-        &cfg,
-        format!("[milter]\nquarantine_dir = \"{}\"\n", qdir.display()),
-    )
-    .expect("cfg");
+    let (qdir, cfg) = quarantine_config(&d);
     // Quarantine two messages the way the milter does.
     let store = outwork_server::QuarantineStore::open(&qdir).expect("store");
     let raw = std::fs::read(repo().join("samples/phish-typosquat.eml")).expect("sample");
@@ -118,16 +112,7 @@ fn tests_keep_the_verdict_log_out_of_the_users_data_dir() {
     let d = temp_dir("sandbox-log");
     let config = d.join("outwork.toml");
     std::fs::write(&config, "[http]\nlisten = \"127.0.0.1:0\"\n").expect("config");
-    let store = d.join("intel.owi");
-    let feed = d.join("feed.txt");
-    std::fs::write(&feed, "https://login.evil.example/verify/\n").expect("write");
-    let o = run(bin()
-        .args([
-            "intel", "import", "--format", "urls", "--source", "s", "--intel",
-        ])
-        .arg(&store)
-        .arg(&feed));
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let store = blocklist_store(&d);
     let srv = Serve::start(&config, &store, d.join("serve.log"));
     let msg = b"From: <a@sender.example>\r\nTo: <b@example.org>\r\nSubject: sandbox probe\r\nMessage-ID: <sandbox-probe@example.org>\r\n\r\nhello\r\n";
     let (st, body) = http(&srv.addr, "POST", "/checkv2", &[], msg);
@@ -155,13 +140,7 @@ fn tests_keep_the_verdict_log_out_of_the_users_data_dir() {
 #[test]
 fn release_to_a_sendmail_that_stops_reading_fails_loudly() {
     let d = temp_dir("release-early-exit");
-    let qdir = d.join("q");
-    let cfg = d.join("outwork.toml");
-    std::fs::write(
-        &cfg,
-        format!("[milter]\nquarantine_dir = \"{}\"\n", qdir.display()),
-    )
-    .expect("cfg");
+    let (qdir, cfg) = quarantine_config(&d);
     let store = outwork_server::QuarantineStore::open(&qdir).expect("store");
     // Bigger than a pipe's buffer, so the write meets the closed end.
     let mut raw = b"From: <a@evil.example>\r\nTo: <b@example.org>\r\nSubject: big\r\n\r\n".to_vec();
@@ -202,16 +181,7 @@ fn release_to_a_sendmail_that_stops_reading_fails_loudly() {
 #[test]
 fn serve_logs_and_metrics_for_operators() {
     let d = temp_dir("operator");
-    let store = d.join("intel.owi");
-    let feed = d.join("feed.txt");
-    std::fs::write(&feed, "https://login.evil.example/verify/\n").expect("write");
-    let o = run(bin()
-        .args([
-            "intel", "import", "--format", "urls", "--source", "s", "--intel",
-        ])
-        .arg(&store)
-        .arg(&feed));
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let store = blocklist_store(&d);
     let config = d.join("outwork.toml");
     // Its own verdict log: the sandbox's default one belongs to
     // tests_keep_the_verdict_log_out_of_the_users_data_dir.

@@ -1,6 +1,7 @@
 //! What the CLI tests (tests/cli_*.rs) share: the sandboxed `outwork`
 //! binary, its output, one HTTP request, `outwork serve` as a child, and the
-//! verdict the milter would store.
+//! verdict the milter would store, a one-URL blocklist and a quarantine
+//! config.
 
 // Each test binary uses a different part of this.
 #![allow(dead_code)]
@@ -126,6 +127,35 @@ impl Drop for Serve {
 }
 
 /// The verdict the milter would store, from the one scan pipeline.
+/// An intel store at `d/intel.owi` listing one phishing URL
+/// (`https://login.evil.example/verify/`), imported by the CLI.
+pub fn blocklist_store(d: &Path) -> PathBuf {
+    let store = d.join("intel.owi");
+    let feed = d.join("feed.txt");
+    std::fs::write(&feed, "https://login.evil.example/verify/\n").expect("write");
+    let o = run(bin()
+        .args([
+            "intel", "import", "--format", "urls", "--source", "s", "--intel",
+        ])
+        .arg(&store)
+        .arg(&feed));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    store
+}
+
+/// `d/outwork.toml` naming the quarantine directory `d/q`: (the directory,
+/// the config file).
+pub fn quarantine_config(d: &Path) -> (PathBuf, PathBuf) {
+    let qdir = d.join("q");
+    let cfg = d.join("outwork.toml");
+    std::fs::write(
+        &cfg,
+        format!("[milter]\nquarantine_dir = \"{}\"\n", qdir.display()),
+    )
+    .expect("cfg");
+    (qdir, cfg)
+}
+
 pub fn offline_scan(raw: &[u8]) -> outwork_core::Verdict {
     outwork_engine::Scanner::offline(std::sync::Arc::new(outwork_core::Context::default()))
         .scan(raw, &Default::default(), &Default::default())
