@@ -928,7 +928,8 @@ pub(crate) fn password_candidates(text: &str, out: &mut Vec<String>) {
     }
 }
 
-fn truncate_str(s: &str, max: usize) -> &str {
+/// `s` cut to at most `max` bytes, at a char boundary.
+pub(crate) fn truncate_str(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }

@@ -382,16 +382,10 @@ pub fn analyse(html: &str, max_urls: usize, max_text: usize, max_memory: usize) 
 /// boundary: one text node can be the whole part, so a cap checked only
 /// before appending would not bound anything.
 fn push_capped(dst: &mut String, text: &str, cap: usize) {
-    let room = cap.saturating_sub(dst.len());
-    if text.len() <= room {
-        dst.push_str(text);
-        return;
-    }
-    let mut end = room;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    dst.push_str(&text[..end]);
+    dst.push_str(crate::facts::truncate_str(
+        text,
+        cap.saturating_sub(dst.len()),
+    ));
 }
 
 #[cfg(test)]
